@@ -1,0 +1,82 @@
+package org.canonic.gateway.backend;
+
+/**
+ * How one attempt against one backend ended. Every outcome is either a request fault (the caller's doing:
+ * never retried, never held against the backend) or a backend fault (retried, then handed to the next
+ * candidate, and counted against the backend's health).
+ */
+public enum AttemptOutcome {
+    /** The backend answered in full. */
+    COMPLETED(Fault.NONE, "completed"),
+    /** The backend refused the request as invalid (400, 413, 422): relayed to the client as is. */
+    REJECTED_BY_BACKEND(Fault.REQUEST, "rejected the request"),
+    /** The client went away; the upstream request was closed. */
+    CLIENT_CANCELLED(Fault.REQUEST, "client cancelled"),
+
+    /** TCP connect refused, reset or unresolvable host. */
+    CONNECT_FAILED(Fault.BACKEND, "connection failed"),
+    /** The connect clock expired. */
+    CONNECT_TIMEOUT(Fault.BACKEND, "connect timeout"),
+    /** The first-token clock expired before the first {@code data:} event (or, non-stream, the response). */
+    FIRST_TOKEN_TIMEOUT(Fault.BACKEND, "first-token timeout"),
+    /** The idle clock expired between two events. */
+    IDLE_TIMEOUT(Fault.BACKEND, "idle timeout"),
+    /** The total clock expired. */
+    TOTAL_TIMEOUT(Fault.BACKEND, "total timeout"),
+    /** The backend answered 5xx, or a 4xx that says the gateway's side of the link is wrong (401, 403, 404). */
+    BACKEND_ERROR_STATUS(Fault.BACKEND, "error status"),
+    /** The backend is over capacity (429). */
+    BACKEND_BUSY(Fault.BACKEND, "busy"),
+    /** A 200 that is not the promised shape: wrong content type, unparseable body, or garbage in the stream. */
+    MALFORMED_RESPONSE(Fault.BACKEND, "malformed response"),
+    /** The backend reported an error in the stream ({@code data: {"error":...}}). */
+    STREAM_ERROR_EVENT(Fault.BACKEND, "error event in stream"),
+    /** The connection dropped, or the stream ended without {@code data: [DONE]}. */
+    TRUNCATED(Fault.BACKEND, "connection lost mid-response");
+
+    /** Whose fault an outcome is. */
+    public enum Fault { NONE, REQUEST, BACKEND }
+
+    private final Fault fault;
+    private final String description;
+
+    AttemptOutcome(Fault fault, String description) {
+        this.fault = fault;
+        this.description = description;
+    }
+
+    public Fault fault() {
+        return fault;
+    }
+
+    public boolean isBackendFault() {
+        return fault == Fault.BACKEND;
+    }
+
+    public boolean isTimeout() {
+        return this == CONNECT_TIMEOUT || this == FIRST_TOKEN_TIMEOUT || this == IDLE_TIMEOUT || this == TOTAL_TIMEOUT;
+    }
+
+    /** Short human text for error messages and logs. */
+    public String description() {
+        return description;
+    }
+
+    /**
+     * Classifies an upstream HTTP status. 400, 413 and 422 say the request itself is bad; 401, 403 and 404 come
+     * from the gateway's own upstream key, model id or URL being wrong, which is the backend link's fault, not
+     * the client's, so the next candidate may well succeed.
+     */
+    public static AttemptOutcome ofStatus(int status) {
+        if (status >= 200 && status < 300) {
+            return COMPLETED;
+        }
+        if (status == 400 || status == 413 || status == 422) {
+            return REJECTED_BY_BACKEND;
+        }
+        if (status == 429) {
+            return BACKEND_BUSY;
+        }
+        return BACKEND_ERROR_STATUS;
+    }
+}

@@ -1,0 +1,364 @@
+package org.canonic.gateway.backend;
+
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+
+import java.net.ConnectException;
+import java.net.UnknownHostException;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * One HTTP exchange with one backend, under the four clocks (connect, first token, idle, total).
+ *
+ * <p>Runs entirely on the Vert.x context it was started on, so it needs no locks. Stream events are handed to the
+ * {@link Listener} as they arrive, without parsing; the attempt ends exactly once with a {@link Result}. Whenever it
+ * ends early (a clock, a fault, {@link #cancel()}) the upstream request is reset, which closes the connection:
+ * vLLM frees the GPU slot only when its connection closes.
+ */
+public final class UpstreamAttempt {
+
+    /** What the attempt tells its owner. All calls happen on the owner's context. */
+    public interface Listener {
+        /** A whole SSE event arrived (stream only); {@code [start, end)} includes its delimiter. */
+        void onEvent(Buffer buffer, int start, int end, SseEvents.Kind kind);
+
+        /** All events of one upstream chunk were delivered: a good moment to flush a batch. */
+        void onChunkEnd();
+
+        /** The attempt is over. Called exactly once, never after {@link #cancel()}. */
+        void onEnd(Result result);
+    }
+
+    /**
+     * How the attempt ended. {@code status} is the upstream status (0 when none arrived); {@code body} holds a
+     * non-stream body, an upstream error body or an in-stream error payload; {@code detail} is a short,
+     * secret-free explanation.
+     */
+    public record Result(AttemptOutcome outcome, int status, Buffer body, String contentType, String detail,
+                         long elapsedMs) {
+    }
+
+    private enum State { CONNECTING, WAITING, STREAMING, DONE }
+
+    /** An SSE event longer than this without a delimiter means the upstream does not speak SSE. */
+    private static final int MAX_PARTIAL_EVENT = 1 << 20;
+    private static final int MAX_ERROR_BODY = 64 * 1024;
+    /** After {@code [DONE]}, how long the upstream may take to finish the response before its socket is closed. */
+    private static final long DRAIN_GRACE_MS = 5_000;
+
+    private final Vertx vertx;
+    private final HttpClient client;
+    private final Backend backend;
+    private final String path;
+    private final MultiMap headers;
+    private final Buffer body;
+    private final boolean stream;
+    private final long maxBodyBytes;
+    private final Listener listener;
+
+    private State state = State.CONNECTING;
+    private long startNanos;
+    private long lastEventNanos;
+    private boolean paused;
+    private long clockTimer = -1;
+    private long totalTimer = -1;
+    private HttpClientRequest request;
+    private HttpClientResponse response;
+    private final SseSplitter splitter = new SseSplitter(MAX_PARTIAL_EVENT);
+
+    public UpstreamAttempt(Vertx vertx, HttpClient client, Backend backend, String path, MultiMap headers,
+                           Buffer body, boolean stream, long maxBodyBytes, Listener listener) {
+        this.vertx = vertx;
+        this.client = client;
+        this.backend = backend;
+        this.path = path;
+        this.headers = headers;
+        this.body = body;
+        this.stream = stream;
+        this.maxBodyBytes = maxBodyBytes;
+        this.listener = listener;
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    /** Starts the exchange. The connect clock is enforced by the client; the total clock starts now. */
+    public void start() {
+        startNanos = System.nanoTime();
+        Clocks clocks = backend.clocks();
+        totalTimer = vertx.setTimer(clocks.totalMs(), id -> {
+            totalTimer = -1;
+            fail(AttemptOutcome.TOTAL_TIMEOUT, "no complete answer within " + clocks.totalMs() + " ms");
+        });
+        RequestOptions options = new RequestOptions()
+                .setMethod(HttpMethod.POST)
+                .setURI(path)
+                .setHeaders(headers)
+                .setConnectTimeout(clocks.connectMs());
+        client.request(options).onComplete(ar -> {
+            if (state == State.DONE) {
+                if (ar.succeeded()) {
+                    ar.result().reset();
+                }
+                return;
+            }
+            if (ar.failed()) {
+                onConnectFailure(ar.cause());
+                return;
+            }
+            onConnected(ar.result());
+        });
+    }
+
+    /** Stops the attempt because the client left: closes the upstream connection, reports nothing. */
+    public void cancel() {
+        if (state == State.DONE) {
+            return;
+        }
+        state = State.DONE;
+        cancelTimers();
+        resetUpstream();
+    }
+
+    /** Stops reading upstream while the client cannot keep up; the idle clock is suspended meanwhile. */
+    public void pause() {
+        if (response != null && !paused && state != State.DONE) {
+            paused = true;
+            response.pause();
+        }
+    }
+
+    public void resume() {
+        if (response != null && paused) {
+            paused = false;
+            lastEventNanos = System.nanoTime();
+            response.resume();
+        }
+    }
+
+    private void onConnected(HttpClientRequest req) {
+        request = req;
+        state = State.WAITING;
+        startClock(backend.clocks().firstTokenMs());
+        req.exceptionHandler(this::onTransportFailure);
+        req.response().onComplete(ar -> {
+            if (state == State.DONE) {
+                return;
+            }
+            if (ar.failed()) {
+                onTransportFailure(ar.cause());
+                return;
+            }
+            onResponse(ar.result());
+        });
+        req.end(body);
+    }
+
+    private void onResponse(HttpClientResponse resp) {
+        response = resp;
+        resp.exceptionHandler(this::onTransportFailure);
+        int status = resp.statusCode();
+        String contentType = resp.getHeader(HttpHeaderNames.CONTENT_TYPE);
+        if (status < 200 || status >= 300) {
+            state = State.STREAMING;
+            startClock(backend.clocks().idleMs());
+            collectBody(resp, MAX_ERROR_BODY, buffer -> finish(AttemptOutcome.ofStatus(status), status, buffer,
+                    contentType, "answered HTTP " + status));
+            return;
+        }
+        if (!stream) {
+            // vLLM sends a non-stream answer only once generation is over: the head is the "first token".
+            state = State.STREAMING;
+            startClock(backend.clocks().idleMs());
+            collectBody(resp, maxBodyBytes, buffer -> finish(AttemptOutcome.COMPLETED, status, buffer,
+                    contentType, "completed"));
+            return;
+        }
+        if (contentType == null || !contentType.regionMatches(true, 0, "text/event-stream", 0, 17)) {
+            fail(AttemptOutcome.MALFORMED_RESPONSE, "answered a stream request with content type "
+                    + (contentType == null ? "none" : '"' + contentType + '"'));
+            return;
+        }
+        resp.handler(this::onStreamChunk);
+        resp.endHandler(v -> {
+            if (state != State.DONE) {
+                fail(AttemptOutcome.TRUNCATED, state == State.STREAMING
+                        ? "stream ended without data: [DONE]"
+                        : "stream ended before any data event");
+            }
+        });
+    }
+
+    private void onStreamChunk(Buffer chunk) {
+        if (state == State.DONE) {
+            return;
+        }
+        lastEventNanos = System.nanoTime();
+        boolean wellFormed = splitter.feed(chunk, this::onStreamEvent);
+        if (state == State.DONE) {
+            return;
+        }
+        if (!wellFormed) {
+            fail(AttemptOutcome.MALFORMED_RESPONSE, "sent more than " + MAX_PARTIAL_EVENT
+                    + " bytes without an SSE event boundary");
+            return;
+        }
+        listener.onChunkEnd();
+    }
+
+    private void onStreamEvent(Buffer buffer, int start, int contentEnd, int end) {
+        if (state == State.DONE) {
+            return;
+        }
+        SseEvents.Kind kind = SseEvents.classify(buffer, start, contentEnd);
+        if (kind == SseEvents.Kind.COMMENT || kind == SseEvents.Kind.OTHER) {
+            return;
+        }
+        if (state == State.WAITING) {
+            state = State.STREAMING;
+            startClock(backend.clocks().idleMs());
+        }
+        if (kind == SseEvents.Kind.ERROR) {
+            Buffer payload = Buffer.buffer(SseEvents.payload(buffer, start, contentEnd));
+            finish(AttemptOutcome.STREAM_ERROR_EVENT, 200, payload, "application/json",
+                    "reported an error in the stream");
+            return;
+        }
+        listener.onEvent(buffer, start, end, kind);
+        if (kind == SseEvents.Kind.DONE) {
+            drainAfterDone();
+            finish(AttemptOutcome.COMPLETED, 200, null, "text/event-stream", "completed");
+        }
+    }
+
+    /**
+     * The answer is complete at {@code [DONE]}; let the upstream close its response normally so the connection
+     * returns to the pool, but never wait on it for long.
+     */
+    private void drainAfterDone() {
+        HttpClientResponse resp = response;
+        HttpClientRequest req = request;
+        resp.handler(null);
+        long guard = vertx.setTimer(DRAIN_GRACE_MS, id -> req.reset());
+        resp.endHandler(v -> vertx.cancelTimer(guard));
+        resp.exceptionHandler(e -> vertx.cancelTimer(guard));
+        if (paused) {
+            resp.resume();
+        }
+    }
+
+    private void collectBody(HttpClientResponse resp, long limit, java.util.function.Consumer<Buffer> onComplete) {
+        Buffer collected = Buffer.buffer();
+        resp.handler(chunk -> {
+            if (state == State.DONE) {
+                return;
+            }
+            lastEventNanos = System.nanoTime();
+            if (collected.length() + chunk.length() > limit) {
+                fail(AttemptOutcome.MALFORMED_RESPONSE, "sent a body larger than " + limit + " bytes");
+                return;
+            }
+            collected.appendBuffer(chunk);
+        });
+        resp.endHandler(v -> {
+            if (state != State.DONE) {
+                onComplete.accept(collected);
+            }
+        });
+    }
+
+    private void onConnectFailure(Throwable cause) {
+        if (cause instanceof TimeoutException || cause.getClass().getSimpleName().contains("Timeout")) {
+            fail(AttemptOutcome.CONNECT_TIMEOUT, "not connected within " + backend.clocks().connectMs() + " ms");
+        } else if (cause instanceof ConnectException) {
+            fail(AttemptOutcome.CONNECT_FAILED, "connection refused");
+        } else if (cause instanceof UnknownHostException) {
+            fail(AttemptOutcome.CONNECT_FAILED, "host not found");
+        } else {
+            fail(AttemptOutcome.CONNECT_FAILED, "could not connect (" + cause.getClass().getSimpleName() + ")");
+        }
+    }
+
+    private void onTransportFailure(Throwable cause) {
+        if (state == State.DONE) {
+            return;
+        }
+        fail(AttemptOutcome.TRUNCATED, state == State.STREAMING
+                ? "connection lost mid-stream"
+                : "connection lost before the answer (" + cause.getClass().getSimpleName() + ")");
+    }
+
+    /**
+     * One timer serves the first-token and idle clocks: it is not re-armed per event (that would cost a timer
+     * per token) but re-checks the time of the last event when it fires.
+     */
+    private void startClock(long timeoutMs) {
+        if (clockTimer >= 0) {
+            vertx.cancelTimer(clockTimer);
+        }
+        lastEventNanos = System.nanoTime();
+        clockTimer = vertx.setTimer(Math.max(1, timeoutMs), id -> onClock(timeoutMs));
+    }
+
+    private void onClock(long timeoutMs) {
+        clockTimer = -1;
+        if (state == State.DONE) {
+            return;
+        }
+        if (state == State.WAITING) {
+            fail(AttemptOutcome.FIRST_TOKEN_TIMEOUT, stream
+                    ? "no first token within " + timeoutMs + " ms"
+                    : "no answer within " + timeoutMs + " ms");
+            return;
+        }
+        long silentMs = (System.nanoTime() - lastEventNanos) / 1_000_000;
+        if (paused || silentMs < timeoutMs) {
+            clockTimer = vertx.setTimer(Math.max(1, timeoutMs - (paused ? 0 : silentMs)), id -> onClock(timeoutMs));
+            return;
+        }
+        fail(AttemptOutcome.IDLE_TIMEOUT, "silent for " + silentMs + " ms mid-response");
+    }
+
+    private void fail(AttemptOutcome outcome, String detail) {
+        if (state == State.DONE) {
+            return;
+        }
+        resetUpstream();
+        finish(outcome, response == null ? 0 : response.statusCode(), null, null, detail);
+    }
+
+    private void finish(AttemptOutcome outcome, int status, Buffer body, String contentType, String detail) {
+        if (state == State.DONE) {
+            return;
+        }
+        state = State.DONE;
+        cancelTimers();
+        long elapsedMs = (System.nanoTime() - startNanos) / 1_000_000;
+        listener.onEnd(new Result(outcome, status, body, contentType, detail, elapsedMs));
+    }
+
+    private void cancelTimers() {
+        if (clockTimer >= 0) {
+            vertx.cancelTimer(clockTimer);
+            clockTimer = -1;
+        }
+        if (totalTimer >= 0) {
+            vertx.cancelTimer(totalTimer);
+            totalTimer = -1;
+        }
+    }
+
+    private void resetUpstream() {
+        if (request != null) {
+            request.reset();
+        }
+    }
+}

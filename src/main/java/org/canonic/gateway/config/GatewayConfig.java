@@ -1,0 +1,182 @@
+package org.canonic.gateway.config;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithConverter;
+import io.smallrye.config.WithDefault;
+import io.smallrye.config.WithName;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+
+/**
+ * The gateway's whole configuration, under the {@code gateway.} prefix.
+ *
+ * <p>Deployments that only know the legacy variables ({@code RUNPOD_*}, {@code VASTAI_*},
+ * {@code FALLBACK_PROVIDER}, ...) get them translated into this tree by {@link LegacyEnvironmentConfigSource};
+ * anything set here explicitly wins over that translation.
+ */
+@ConfigMapping(prefix = "gateway")
+public interface GatewayConfig {
+
+    /**
+     * How long a stream may stay silent towards the client before the gateway writes an SSE comment
+     * ({@code : keep-alive}). Cloudflare cuts a response silent for ~100 s, so this must stay well below that.
+     * Before the first upstream token, the first keep-alive also commits the 200 status line early.
+     */
+    @WithDefault("15s")
+    @WithConverter(MillisDurationConverter.class)
+    Duration keepAliveInterval();
+
+    /** Backend tried last for every route, after the route's own backends ({@code FALLBACK_PROVIDER}). */
+    Optional<String> fallback();
+
+    /** Defaults for every backend; each backend may override any of them. */
+    Defaults defaults();
+
+    /** Routes by name: which client-facing model names they answer and which backends serve them. */
+    Map<String, RouteConfig> routes();
+
+    /** Upstream OpenAI-compatible backends by name. A backend without a base URL is absent. */
+    Map<String, BackendConfig> backends();
+
+    /** The embedded simulated vLLM backend used by the default (dev) run profile. */
+    SimulatorConfig simulator();
+
+    /** Request handling limits applied before anything is forwarded. */
+    Limits limits();
+
+    interface Defaults {
+        /** Attempts per backend before moving to the next candidate (the first try included). */
+        @WithDefault("2")
+        int tries();
+
+        /** Pause between two tries on the same backend. */
+        @WithDefault("500ms")
+        @WithConverter(MillisDurationConverter.class)
+        Duration retryDelay();
+
+        /** The four clocks every attempt runs under. */
+        Clocks clocks();
+    }
+
+    /**
+     * The four clocks of one attempt. Each expiry is a distinct, named outcome.
+     */
+    interface Clocks {
+        /** From the attempt's start until the TCP (and TLS) connection to the backend is ready. */
+        @WithDefault("5s")
+        @WithConverter(MillisDurationConverter.class)
+        Duration connect();
+
+        /**
+         * From the request being sent until the first {@code data:} event (stream) or the response head
+         * (non-stream: vLLM answers only once generation is done, so this is the per-try timeout the legacy
+         * {@code *_TIMEOUT_MS} variables meant). Covers queueing, cold starts and prefill.
+         */
+        @WithDefault("120s")
+        @WithConverter(MillisDurationConverter.class)
+        Duration firstToken();
+
+        /** Longest silence allowed between two upstream events once the first one arrived. */
+        @WithDefault("60s")
+        @WithConverter(MillisDurationConverter.class)
+        Duration idle();
+
+        /** Upper bound for the whole attempt, from start to the last byte. */
+        @WithDefault("15m")
+        @WithConverter(MillisDurationConverter.class)
+        Duration total();
+    }
+
+    interface RouteConfig {
+        /**
+         * Client-facing aliases for this route (for example {@code qwen}). The backends' own model ids are
+         * always accepted as well.
+         */
+        Optional<List<String>> models();
+
+        /** Backends in order of preference. */
+        List<String> backends();
+    }
+
+    interface BackendConfig {
+        /**
+         * The backend's OpenAI base URL as SDKs take it ({@code http://10.0.0.5:8000/v1},
+         * {@code https://api.runpod.ai/v2/<id>/openai/v1}); {@code /v1} is added when missing. The value
+         * {@code simulator:} points at the embedded simulator. Unset means the backend is absent.
+         */
+        Optional<String> baseUrl();
+
+        /** Bearer key sent upstream. Comes from the environment or a secret file, never from committed config. */
+        Optional<String> apiKey();
+
+        /** The model id the backend serves; substituted for whatever name the client used. */
+        Optional<String> model();
+
+        /** Overrides {@code gateway.defaults.tries}. */
+        OptionalInt tries();
+
+        /** Overrides {@code gateway.defaults.retry-delay}. */
+        @WithConverter(MillisDurationConverter.class)
+        Optional<Duration> retryDelay();
+
+        /** Per-backend overrides of the four clocks. */
+        ClockOverrides clocks();
+
+        /** Most upstream connections kept open to this backend. */
+        @WithDefault("64")
+        int maxConnections();
+    }
+
+    /** Per-backend clock overrides; unset values fall back to {@code gateway.defaults.clocks}. */
+    interface ClockOverrides {
+        @WithConverter(MillisDurationConverter.class)
+        Optional<Duration> connect();
+
+        @WithConverter(MillisDurationConverter.class)
+        Optional<Duration> firstToken();
+
+        @WithConverter(MillisDurationConverter.class)
+        Optional<Duration> idle();
+
+        @WithConverter(MillisDurationConverter.class)
+        Optional<Duration> total();
+    }
+
+    interface SimulatorConfig {
+        /** Start the embedded simulated vLLM server. Never enable it in production. */
+        @WithDefault("false")
+        boolean enabled();
+
+        /** Model ids the simulator serves, each reported with {@link #maxModelLen()}. */
+        @WithDefault("Qwen/Qwen2.5-7B-Instruct,deepseek-ai/deepseek-coder-6.7b-instruct")
+        List<String> models();
+
+        /** Context window the simulator reports on {@code /v1/models} and enforces. */
+        @WithDefault("16384")
+        int maxModelLen();
+
+        /** Pause between two streamed tokens, to make streaming visible. */
+        @WithDefault("20ms")
+        @WithConverter(MillisDurationConverter.class)
+        Duration tokenInterval();
+
+        /** Loopback port to listen on; 0 picks a free one. */
+        @WithDefault("0")
+        int port();
+    }
+
+    interface Limits {
+        /** Largest request body accepted. Coding agents send 50-500 KB prompts. */
+        @WithName("max-body-size")
+        @WithDefault("4M")
+        io.quarkus.runtime.configuration.MemorySize maxBodySize();
+
+        /** Largest upstream non-stream body (or error body) the gateway will buffer. */
+        @WithDefault("16M")
+        io.quarkus.runtime.configuration.MemorySize maxUpstreamBodySize();
+    }
+}

@@ -1,0 +1,143 @@
+package org.canonic.gateway.relay;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerResponse;
+
+/**
+ * The client's side of one exchange: decides nothing, but knows how each kind of answer must be written.
+ *
+ * <p>Streams are sent as {@code text/event-stream} with {@code Cache-Control: no-cache, no-transform} and
+ * {@code X-Accel-Buffering: no}, uncompressed, one write per upstream chunk: that is what makes a Cloudflare
+ * Tunnel (and nginx, and browsers) flush each event instead of buffering.
+ */
+public final class ClientChannel {
+
+    private static final Buffer KEEP_ALIVE = Buffer.buffer(": keep-alive\n\n");
+    private static final Buffer DONE = Buffer.buffer("data: [DONE]\n\n");
+    private static final CharSequence EVENT_STREAM = HttpHeaders.createOptimized("text/event-stream; charset=utf-8");
+    private static final CharSequence NO_CACHE = HttpHeaders.createOptimized("no-cache, no-transform");
+    private static final CharSequence APPLICATION_JSON = HttpHeaders.createOptimized("application/json");
+    private static final CharSequence X_ACCEL_BUFFERING = HttpHeaders.createOptimized("x-accel-buffering");
+    private static final CharSequence NO = HttpHeaders.createOptimized("no");
+
+    private final HttpServerResponse response;
+    private final String requestId;
+    private boolean gone;
+    private long lastWriteNanos = System.nanoTime();
+
+    public ClientChannel(HttpServerResponse response, String requestId) {
+        this.response = response;
+        this.requestId = requestId;
+    }
+
+    /** Runs {@code onGone} once if the client disconnects before the answer is complete. */
+    public void onClientGone(Runnable onGone) {
+        response.closeHandler(v -> {
+            if (!gone) {
+                gone = true;
+                onGone.run();
+            }
+        });
+    }
+
+    public boolean isGone() {
+        return gone || response.closed();
+    }
+
+    /** True once the status line is out: from then on failures can only be reported in-band. */
+    public boolean headersSent() {
+        return response.headWritten();
+    }
+
+    public long lastWriteNanos() {
+        return lastWriteNanos;
+    }
+
+    /** Sends the 200 head of an SSE stream with the gateway's headers. */
+    public void startStream(String provider, int attempts, long elapsedMs) {
+        if (response.headWritten()) {
+            return;
+        }
+        response.setStatusCode(200);
+        response.putHeader(HttpHeaders.CONTENT_TYPE, EVENT_STREAM);
+        response.putHeader(HttpHeaders.CACHE_CONTROL, NO_CACHE);
+        response.putHeader(X_ACCEL_BUFFERING, NO);
+        putGatewayHeaders(provider, attempts, elapsedMs);
+        response.setChunked(true);
+    }
+
+    /** Writes relayed bytes. */
+    public void write(Buffer bytes) {
+        if (isGone()) {
+            return;
+        }
+        lastWriteNanos = System.nanoTime();
+        response.write(bytes);
+    }
+
+    /** Writes an SSE comment: keeps proxies from timing the stream out, carries no data, commits nothing. */
+    public void keepAlive() {
+        write(KEEP_ALIVE.copy());
+    }
+
+    /** Ends a stream normally; the upstream's own {@code [DONE]} was already relayed. */
+    public void endStream() {
+        if (!isGone()) {
+            response.end();
+        }
+    }
+
+    /** Ends a stream whose status line is out with an OpenAI error event and {@code [DONE]}. */
+    public void endStreamWithError(OpenAiError error) {
+        if (isGone()) {
+            return;
+        }
+        response.write(error.toEvent());
+        response.end(DONE.copy());
+    }
+
+    /** Sends a complete JSON answer with its status. */
+    public void sendJson(int status, Buffer body, String provider, int attempts, long elapsedMs) {
+        if (isGone()) {
+            return;
+        }
+        response.setStatusCode(status);
+        response.putHeader(HttpHeaders.CONTENT_TYPE, APPLICATION_JSON);
+        putGatewayHeaders(provider, attempts, elapsedMs);
+        response.end(body);
+    }
+
+    /**
+     * Reports a failure: with its own status while the status line can still be chosen, otherwise (a stream
+     * whose head went out early) as an error event.
+     */
+    public void sendError(OpenAiError error, String provider, int attempts, long elapsedMs) {
+        if (isGone()) {
+            return;
+        }
+        if (response.headWritten()) {
+            endStreamWithError(error);
+            return;
+        }
+        if (error.status() == 429 || error.status() == 503) {
+            response.putHeader(HttpHeaders.RETRY_AFTER, "1");
+        }
+        sendJson(error.status(), error.toBuffer(), provider, attempts, elapsedMs);
+    }
+
+    public boolean writeQueueFull() {
+        return response.writeQueueFull();
+    }
+
+    public void onDrain(Runnable onDrain) {
+        response.drainHandler(v -> onDrain.run());
+    }
+
+    private void putGatewayHeaders(String provider, int attempts, long elapsedMs) {
+        response.putHeader(GatewayHeaders.REQUEST_ID, requestId);
+        response.putHeader(GatewayHeaders.PROVIDER, provider);
+        response.putHeader(GatewayHeaders.ATTEMPTS, Integer.toString(attempts));
+        response.putHeader(GatewayHeaders.ELAPSED_MS, Long.toString(elapsedMs));
+    }
+}

@@ -1,0 +1,17 @@
+package org.canonic.gateway.relay;
+
+/** Response headers the gateway adds to every answer, so a client or operator can tell what happened. */
+public final class GatewayHeaders {
+    public static final String REQUEST_ID = "x-request-id";
+    public static final String PROVIDER = "x-gateway-provider";
+    public static final String ATTEMPTS = "x-gateway-attempts";
+    public static final String ELAPSED_MS = "x-gateway-elapsed-ms";
+
+    /** Provider value when the status line had to leave before a backend produced data (see keep-alives). */
+    public static final String PROVIDER_PENDING = "pending";
+    /** Provider value when no backend was involved (a refusal, or nothing routable). */
+    public static final String PROVIDER_NONE = "none";
+
+    private GatewayHeaders() {
+    }
+}

@@ -1,0 +1,301 @@
+package org.canonic.gateway.routing;
+
+import io.vertx.core.MultiMap;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
+import org.canonic.gateway.backend.AttemptOutcome;
+import org.canonic.gateway.backend.Backend;
+import org.canonic.gateway.backend.BackendClients;
+import org.canonic.gateway.backend.SseEvents;
+import org.canonic.gateway.backend.UpstreamAttempt;
+import org.canonic.gateway.policy.ProxyRequest;
+import org.canonic.gateway.policy.RequestJson;
+import org.canonic.gateway.relay.ClientChannel;
+import org.canonic.gateway.relay.GatewayHeaders;
+import org.canonic.gateway.relay.OpenAiError;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One client request on its way through the candidates: the attempt loop and the commit point.
+ *
+ * <p>Until the commit point (the first upstream {@code data:} event relayed, or a whole non-stream body received)
+ * any backend fault moves on: another try on the same backend after its retry delay, then the next candidate. The
+ * status line waits for that moment, unless the keep-alive interval passes first; then the 200 head and
+ * {@code : keep-alive} comments go out (comments carry no data, so moving on is still safe) and a final failure
+ * becomes an error event. After the commit point a failure can only end the stream with an error event and
+ * {@code [DONE]}.
+ *
+ * <p>Everything runs on the client request's event loop: the upstream attempt, its timers and the client's
+ * callbacks all land there, so the state below needs no locks.
+ */
+final class ProxyExchange implements UpstreamAttempt.Listener {
+
+    private final Vertx vertx;
+    private final ProxyRequest request;
+    private final List<Backend> candidates;
+    private final BackendClients clients;
+    private final RequestJson json;
+    private final ClientChannel client;
+    private final long keepAliveMs;
+    private final long maxUpstreamBody;
+    private final List<AttemptRecord> attempts = new ArrayList<>();
+
+    private int candidateIndex;
+    private int tryOnBackend;
+    private UpstreamAttempt current;
+    private Buffer currentBody;
+    private boolean committed;
+    private boolean finished;
+    private long keepAliveTimer = -1;
+    private long retryTimer = -1;
+
+    /** Relay batch: a run of events from one upstream chunk, written to the client with one write. */
+    private Buffer batchBuffer;
+    private int batchStart;
+    private int batchEnd;
+
+    ProxyExchange(Vertx vertx, ProxyRequest request, List<Backend> candidates, BackendClients clients,
+                  RequestJson json, ClientChannel client, long keepAliveMs, long maxUpstreamBody) {
+        this.vertx = vertx;
+        this.request = request;
+        this.candidates = candidates;
+        this.clients = clients;
+        this.json = json;
+        this.client = client;
+        this.keepAliveMs = keepAliveMs;
+        this.maxUpstreamBody = maxUpstreamBody;
+    }
+
+    void start() {
+        client.onClientGone(this::onClientGone);
+        if (request.stream()) {
+            scheduleKeepAlive(keepAliveMs);
+        }
+        startAttempt();
+    }
+
+    // ---- the attempt loop -------------------------------------------------------------------------------------
+
+    private void startAttempt() {
+        retryTimer = -1;
+        if (finished) {
+            return;
+        }
+        Backend backend = candidates.get(candidateIndex);
+        if (tryOnBackend == 0) {
+            currentBody = UpstreamBody.forBackend(request, backend, json);
+        }
+        tryOnBackend++;
+        current = new UpstreamAttempt(vertx, clients.clientFor(backend), backend,
+                backend.endpoint().apiPath(request.endpoint().path()), upstreamHeaders(backend), currentBody,
+                request.stream(), maxUpstreamBody, this);
+        current.start();
+    }
+
+    @Override
+    public void onEnd(UpstreamAttempt.Result result) {
+        Backend backend = current.backend();
+        current = null;
+        attempts.add(new AttemptRecord(backend.name(), tryOnBackend, result.outcome(), result.status(),
+                result.elapsedMs(), result.detail()));
+        if (finished) {
+            return;
+        }
+        switch (result.outcome()) {
+            case COMPLETED -> complete(backend, result);
+            case REJECTED_BY_BACKEND -> finish(UpstreamErrors.rejected(result.status(), result.body(), json.mapper()),
+                    backend.name());
+            default -> onBackendFault(backend, result);
+        }
+    }
+
+    private void onBackendFault(Backend backend, UpstreamAttempt.Result result) {
+        if (committed) {
+            String message = result.outcome() == AttemptOutcome.STREAM_ERROR_EVENT
+                    ? UpstreamErrors.streamErrorMessage(result.body(), json.mapper())
+                    : "The backend failed mid-stream: " + result.outcome().description() + " (" + result.detail()
+                    + "). The answer above is incomplete.";
+            finish(OpenAiError.server(502, message, "upstream_stream_interrupted"), backend.name());
+            return;
+        }
+        if (tryOnBackend < backend.tries()) {
+            retryTimer = vertx.setTimer(Math.max(1, backend.retryDelayMs()), id -> startAttempt());
+            return;
+        }
+        candidateIndex++;
+        tryOnBackend = 0;
+        if (candidateIndex < candidates.size()) {
+            startAttempt();
+            return;
+        }
+        finish(allFailed(result.outcome()), GatewayHeaders.PROVIDER_NONE);
+    }
+
+    /** The answer when every candidate failed: the status fits the last failure, the message lists them all. */
+    private OpenAiError allFailed(AttemptOutcome last) {
+        StringBuilder message = new StringBuilder("No backend could answer for model '")
+                .append(request.requestedModel()).append("' (route ").append(request.route().name()).append("). ");
+        message.append(attempts.size() == 1 ? "The only attempt failed: " : "All " + attempts.size()
+                + " attempts failed: ");
+        for (int i = 0; i < attempts.size(); i++) {
+            message.append(i == 0 ? "" : "; ").append(attempts.get(i).describe());
+        }
+        message.append(". Retry later.");
+        if (last.isTimeout()) {
+            return OpenAiError.server(504, message.toString(), "upstream_timeout");
+        }
+        int lastStatus = attempts.get(attempts.size() - 1).status();
+        if (last == AttemptOutcome.BACKEND_BUSY || lastStatus == 503) {
+            return OpenAiError.server(503, message.toString(), "upstream_unavailable");
+        }
+        return OpenAiError.server(502, message.toString(), "upstream_failed");
+    }
+
+    // ---- relaying ---------------------------------------------------------------------------------------------
+
+    @Override
+    public void onEvent(Buffer buffer, int start, int end, SseEvents.Kind kind) {
+        if (!committed) {
+            commitStream();
+        }
+        if (kind == SseEvents.Kind.USAGE && !request.clientWantsUsage()) {
+            flushBatch();
+            return;
+        }
+        if (batchBuffer == buffer && batchEnd == start) {
+            batchEnd = end;
+            return;
+        }
+        flushBatch();
+        batchBuffer = buffer;
+        batchStart = start;
+        batchEnd = end;
+    }
+
+    @Override
+    public void onChunkEnd() {
+        flushBatch();
+        if (current != null && client.writeQueueFull()) {
+            UpstreamAttempt paused = current;
+            paused.pause();
+            client.onDrain(paused::resume);
+        }
+    }
+
+    private void flushBatch() {
+        if (batchBuffer != null) {
+            client.write(batchStart == 0 && batchEnd == batchBuffer.length()
+                    ? batchBuffer
+                    : batchBuffer.slice(batchStart, batchEnd));
+            batchBuffer = null;
+        }
+    }
+
+    /** The commit point of a stream: the first data event is about to be relayed. */
+    private void commitStream() {
+        committed = true;
+        String provider = candidates.get(candidateIndex).name();
+        if (client.headersSent()) {
+            // The head left early with "pending"; name the provider in-band, where clients ignore it.
+            client.write(Buffer.buffer(": provider=" + provider + " attempts=" + totalAttempts() + "\n\n"));
+        } else {
+            client.startStream(provider, totalAttempts(), elapsedMs());
+        }
+    }
+
+    private void complete(Backend backend, UpstreamAttempt.Result result) {
+        if (request.stream()) {
+            flushBatch();
+            finished = true;
+            cancelTimers();
+            client.endStream();
+            return;
+        }
+        committed = true;
+        finished = true;
+        cancelTimers();
+        client.sendJson(200, result.body(), backend.name(), totalAttempts(), elapsedMs());
+    }
+
+    private void finish(OpenAiError error, String provider) {
+        flushBatch();
+        finished = true;
+        cancelTimers();
+        client.sendError(error, provider, totalAttempts(), elapsedMs());
+    }
+
+    // ---- keep-alives and cancellation ---------------------------------------------------------------------------
+
+    /**
+     * Keeps a silent stream alive without a timer per write: when the timer fires it checks how long the client
+     * has been without bytes and either writes a comment or sleeps for the remainder.
+     */
+    private void scheduleKeepAlive(long delayMs) {
+        keepAliveTimer = vertx.setTimer(Math.max(1, delayMs), id -> {
+            keepAliveTimer = -1;
+            if (finished) {
+                return;
+            }
+            long silentMs = client.headersSent() ? (System.nanoTime() - client.lastWriteNanos()) / 1_000_000
+                    : elapsedMs();
+            if (silentMs + 1 >= keepAliveMs) {
+                if (!client.headersSent()) {
+                    client.startStream(GatewayHeaders.PROVIDER_PENDING, totalAttempts(), elapsedMs());
+                }
+                client.keepAlive();
+                scheduleKeepAlive(keepAliveMs);
+            } else {
+                scheduleKeepAlive(keepAliveMs - silentMs);
+            }
+        });
+    }
+
+    private void onClientGone() {
+        if (finished) {
+            return;
+        }
+        finished = true;
+        cancelTimers();
+        if (current != null) {
+            Backend backend = current.backend();
+            current.cancel();
+            current = null;
+            attempts.add(new AttemptRecord(backend.name(), tryOnBackend, AttemptOutcome.CLIENT_CANCELLED, 0, 0,
+                    "client disconnected"));
+        }
+    }
+
+    private void cancelTimers() {
+        if (keepAliveTimer >= 0) {
+            vertx.cancelTimer(keepAliveTimer);
+            keepAliveTimer = -1;
+        }
+        if (retryTimer >= 0) {
+            vertx.cancelTimer(retryTimer);
+            retryTimer = -1;
+        }
+    }
+
+    // ---- helpers ----------------------------------------------------------------------------------------------
+
+    private MultiMap upstreamHeaders(Backend backend) {
+        MultiMap headers = MultiMap.caseInsensitiveMultiMap().addAll(request.forwardHeaders());
+        headers.set(HttpHeaders.CONTENT_TYPE, "application/json");
+        headers.set(HttpHeaders.ACCEPT, request.stream() ? "text/event-stream" : "application/json");
+        headers.set(HttpHeaders.ACCEPT_ENCODING, "identity");
+        headers.set(GatewayHeaders.REQUEST_ID, request.requestId());
+        backend.authorization().ifPresent(value -> headers.set(HttpHeaders.AUTHORIZATION, value));
+        return headers;
+    }
+
+    private int totalAttempts() {
+        return attempts.size() + (current != null ? 1 : 0);
+    }
+
+    private long elapsedMs() {
+        return (System.nanoTime() - request.startNanos()) / 1_000_000;
+    }
+}

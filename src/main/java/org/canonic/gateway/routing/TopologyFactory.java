@@ -1,0 +1,175 @@
+package org.canonic.gateway.routing;
+
+import org.canonic.gateway.backend.Backend;
+import org.canonic.gateway.backend.Clocks;
+import org.canonic.gateway.backend.UpstreamEndpoint;
+import org.canonic.gateway.config.GatewayConfig;
+import org.canonic.gateway.config.GatewayConfig.BackendConfig;
+import org.canonic.gateway.config.GatewayConfig.RouteConfig;
+import org.canonic.gateway.config.InvalidConfigurationException;
+import org.jboss.logging.Logger;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Turns configuration into a {@link Topology}, or refuses with every problem found (fail closed at boot).
+ *
+ * <p>A backend without a base URL is absent, not an error: deployments set only the variables of the providers
+ * they use. A route whose backends are all absent is absent too. A name that no configuration declares at all
+ * (a typo in a route or in {@code FALLBACK_PROVIDER}) is an error.
+ */
+public final class TopologyFactory {
+
+    /** The base URL that points a backend at the embedded simulator. */
+    public static final String SIMULATOR_URL = "simulator:";
+
+    private static final Logger LOG = Logger.getLogger(TopologyFactory.class);
+
+    private final GatewayConfig config;
+    private final Optional<String> simulatorBaseUrl;
+    private final List<String> problems = new ArrayList<>();
+
+    /**
+     * @param simulatorBaseUrl the running simulator's OpenAI base URL, empty when the simulator is off
+     */
+    public TopologyFactory(GatewayConfig config, Optional<String> simulatorBaseUrl) {
+        this.config = config;
+        this.simulatorBaseUrl = simulatorBaseUrl;
+    }
+
+    public Topology build() {
+        Map<String, Backend> backends = new LinkedHashMap<>();
+        config.backends().forEach((name, backend) -> resolveBackend(name, backend).ifPresent(b -> backends.put(name, b)));
+
+        List<Route> routes = new ArrayList<>();
+        Map<String, String> routeOfModel = new LinkedHashMap<>();
+        config.routes().forEach((name, route) -> resolveRoute(name, route, backends).ifPresent(r -> {
+            for (String model : r.modelNames()) {
+                String other = routeOfModel.putIfAbsent(model, name);
+                if (other != null && !other.equals(name)) {
+                    problems.add("model name '" + model + "' belongs to both route '" + other + "' and route '"
+                            + name + "'; give each route its own names");
+                }
+            }
+            routes.add(r);
+        }));
+
+        Backend fallback = resolveFallback(backends);
+        if (routes.isEmpty() && problems.isEmpty()) {
+            problems.add("no route has a usable backend: set a backend base URL (RUNPOD_BASE_URL, VASTAI_BASE_URL, "
+                    + "VASTAI_KILOCODE_BASE_URL or gateway.backends.<name>.base-url)");
+        }
+        if (!problems.isEmpty()) {
+            throw new InvalidConfigurationException(problems);
+        }
+        return new Topology(routes, backends, fallback);
+    }
+
+    private Optional<Backend> resolveBackend(String name, BackendConfig backend) {
+        Optional<String> baseUrl = backend.baseUrl().map(String::trim).filter(url -> !url.isEmpty());
+        if (baseUrl.isEmpty()) {
+            return Optional.empty();
+        }
+        String key = "gateway.backends." + name;
+        String url = baseUrl.get();
+        if (url.equals(SIMULATOR_URL)) {
+            if (simulatorBaseUrl.isEmpty()) {
+                problems.add(key + ".base-url points at the embedded simulator, but gateway.simulator.enabled is false");
+                return Optional.empty();
+            }
+            url = simulatorBaseUrl.get();
+        }
+        UpstreamEndpoint endpoint;
+        try {
+            endpoint = UpstreamEndpoint.parse(url);
+        } catch (IllegalArgumentException e) {
+            problems.add(key + ".base-url " + e.getMessage());
+            return Optional.empty();
+        }
+        Optional<String> model = backend.model().map(String::trim).filter(m -> !m.isEmpty());
+        if (model.isEmpty()) {
+            problems.add(key + ".model is required: the model id this backend serves");
+        }
+        GatewayConfig.Defaults defaults = config.defaults();
+        int tries = backend.tries().orElse(defaults.tries());
+        if (tries < 1) {
+            problems.add(key + ".tries must be at least 1, got " + tries);
+        }
+        Duration retryDelay = backend.retryDelay().orElse(defaults.retryDelay());
+        GatewayConfig.ClockOverrides own = backend.clocks();
+        GatewayConfig.Clocks base = defaults.clocks();
+        Duration connect = own.connect().orElse(base.connect());
+        Duration firstToken = own.firstToken().orElse(base.firstToken());
+        Duration idle = own.idle().orElse(base.idle());
+        Duration total = own.total().orElse(base.total());
+        requirePositive(key + ".clocks.connect", connect);
+        requirePositive(key + ".clocks.first-token", firstToken);
+        requirePositive(key + ".clocks.idle", idle);
+        requirePositive(key + ".clocks.total", total);
+        if (retryDelay.isNegative()) {
+            problems.add(key + ".retry-delay must not be negative");
+        }
+        if (backend.maxConnections() < 1) {
+            problems.add(key + ".max-connections must be at least 1");
+        }
+        Backend.Secret apiKey = backend.apiKey().map(String::trim).filter(k -> !k.isEmpty())
+                .map(Backend.Secret::new).orElse(null);
+        return Optional.of(new Backend(name, endpoint, model.orElse(""), tries, retryDelay.toMillis(),
+                Clocks.of(connect, firstToken, idle, total), backend.maxConnections(), apiKey));
+    }
+
+    private Optional<Route> resolveRoute(String name, RouteConfig route, Map<String, Backend> backends) {
+        List<Backend> present = new ArrayList<>();
+        List<String> absent = new ArrayList<>();
+        for (String backendName : route.backends()) {
+            String trimmed = backendName.trim();
+            if (backends.containsKey(trimmed)) {
+                present.add(backends.get(trimmed));
+            } else if (config.backends().containsKey(trimmed)) {
+                absent.add(trimmed);
+            } else {
+                problems.add("gateway.routes." + name + ".backends names '" + trimmed
+                        + "', which no gateway.backends." + trimmed + ".* setting declares");
+            }
+        }
+        if (!absent.isEmpty()) {
+            LOG.infof("Route %s: backends %s have no base URL and are left out", name, absent);
+        }
+        if (present.isEmpty()) {
+            LOG.infof("Route %s has no usable backend and is not served", name);
+            return Optional.empty();
+        }
+        Set<String> names = new LinkedHashSet<>();
+        route.models().ifPresent(aliases -> aliases.stream().map(String::trim).filter(a -> !a.isEmpty())
+                .forEach(names::add));
+        present.forEach(b -> names.add(b.model()));
+        return Optional.of(new Route(name, List.copyOf(names), List.copyOf(present)));
+    }
+
+    private Backend resolveFallback(Map<String, Backend> backends) {
+        Optional<String> name = config.fallback().map(String::trim).filter(n -> !n.isEmpty());
+        if (name.isEmpty()) {
+            return null;
+        }
+        Backend fallback = backends.get(name.get());
+        if (fallback == null) {
+            problems.add("the fallback backend '" + name.get() + "' (FALLBACK_PROVIDER / gateway.fallback) "
+                    + (config.backends().containsKey(name.get()) ? "has no base URL" : "is not declared")
+                    + "; known backends with a base URL: " + backends.keySet());
+        }
+        return fallback;
+    }
+
+    private void requirePositive(String key, Duration value) {
+        if (value.isZero() || value.isNegative()) {
+            problems.add(key + " must be positive, got " + value.toMillis() + " ms");
+        }
+    }
+}
