@@ -32,7 +32,7 @@ public enum AttemptOutcome {
     /** The backend reported an error in the stream ({@code data: {"error":...}}). */
     STREAM_ERROR_EVENT(Fault.BACKEND, "error event in stream"),
     /** The connection dropped, or the stream ended without {@code data: [DONE]}. */
-    TRUNCATED(Fault.BACKEND, "connection lost mid-response");
+    TRUNCATED(Fault.BACKEND, "cut short");
 
     /** Whose fault an outcome is. */
     public enum Fault { NONE, REQUEST, BACKEND }

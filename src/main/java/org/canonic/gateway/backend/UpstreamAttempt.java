@@ -327,12 +327,16 @@ public final class UpstreamAttempt {
         fail(AttemptOutcome.IDLE_TIMEOUT, "silent for " + silentMs + " ms mid-response");
     }
 
+    /**
+     * Ends the attempt on a fault and closes the upstream connection. The outcome is settled first: resetting the
+     * request fires its exception handler synchronously, and that echo must not be mistaken for a second fault.
+     */
     private void fail(AttemptOutcome outcome, String detail) {
         if (state == State.DONE) {
             return;
         }
-        resetUpstream();
         finish(outcome, response == null ? 0 : response.statusCode(), null, null, detail);
+        resetUpstream();
     }
 
     private void finish(AttemptOutcome outcome, int status, Buffer body, String contentType, String detail) {

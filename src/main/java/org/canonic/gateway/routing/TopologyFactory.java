@@ -48,18 +48,9 @@ public final class TopologyFactory {
         Map<String, Backend> backends = new LinkedHashMap<>();
         config.backends().forEach((name, backend) -> resolveBackend(name, backend).ifPresent(b -> backends.put(name, b)));
 
-        List<Route> routes = new ArrayList<>();
-        Map<String, String> routeOfModel = new LinkedHashMap<>();
-        config.routes().forEach((name, route) -> resolveRoute(name, route, backends).ifPresent(r -> {
-            for (String model : r.modelNames()) {
-                String other = routeOfModel.putIfAbsent(model, name);
-                if (other != null && !other.equals(name)) {
-                    problems.add("model name '" + model + "' belongs to both route '" + other + "' and route '"
-                            + name + "'; give each route its own names");
-                }
-            }
-            routes.add(r);
-        }));
+        List<Route> aliased = new ArrayList<>();
+        config.routes().forEach((name, route) -> resolveRoute(name, route, backends).ifPresent(aliased::add));
+        List<Route> routes = withBackendModelIds(aliased);
 
         Backend fallback = resolveFallback(backends);
         if (routes.isEmpty() && problems.isEmpty()) {
@@ -146,11 +137,47 @@ public final class TopologyFactory {
             LOG.infof("Route %s has no usable backend and is not served", name);
             return Optional.empty();
         }
-        Set<String> names = new LinkedHashSet<>();
-        route.models().ifPresent(aliases -> aliases.stream().map(String::trim).filter(a -> !a.isEmpty())
-                .forEach(names::add));
-        present.forEach(b -> names.add(b.model()));
-        return Optional.of(new Route(name, List.copyOf(names), List.copyOf(present)));
+        Set<String> aliases = new LinkedHashSet<>();
+        route.models().ifPresent(models -> models.stream().map(String::trim).filter(a -> !a.isEmpty())
+                .forEach(aliases::add));
+        return Optional.of(new Route(name, List.copyOf(aliases), List.copyOf(present)));
+    }
+
+    /**
+     * Adds each backend's own model id to its route's names, so clients may send the real id. Aliases must be
+     * unique across routes (an error otherwise); a model id served by backends of several routes is ambiguous and
+     * is left to the aliases, with a warning.
+     */
+    private List<Route> withBackendModelIds(List<Route> routes) {
+        Map<String, String> aliasOwner = new LinkedHashMap<>();
+        Map<String, Set<String>> idRoutes = new LinkedHashMap<>();
+        for (Route route : routes) {
+            for (String alias : route.modelNames()) {
+                String other = aliasOwner.putIfAbsent(alias, route.name());
+                if (other != null) {
+                    problems.add("model name '" + alias + "' is an alias of both route '" + other + "' and route '"
+                            + route.name() + "'; give each route its own names");
+                }
+            }
+            route.backends().forEach(b -> idRoutes.computeIfAbsent(b.model(), k -> new LinkedHashSet<>())
+                    .add(route.name()));
+        }
+        idRoutes.forEach((id, owners) -> {
+            if (owners.size() > 1 && !aliasOwner.containsKey(id)) {
+                LOG.warnf("Model id %s is served by routes %s; clients must use a route alias instead", id, owners);
+            }
+        });
+        List<Route> completed = new ArrayList<>();
+        for (Route route : routes) {
+            Set<String> names = new LinkedHashSet<>(route.modelNames());
+            for (Backend backend : route.backends()) {
+                if (idRoutes.get(backend.model()).size() == 1 && !aliasOwner.containsKey(backend.model())) {
+                    names.add(backend.model());
+                }
+            }
+            completed.add(new Route(route.name(), List.copyOf(names), route.backends()));
+        }
+        return completed;
     }
 
     private Backend resolveFallback(Map<String, Backend> backends) {

@@ -1,0 +1,120 @@
+package org.canonic.gateway.testing;
+
+import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
+import io.vertx.core.Vertx;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Starts the fake backends on free loopback ports and hands the gateway a topology that uses them:
+ * <ul>
+ *   <li>route {@code main} (model {@code main-model}): {@code alpha} (2 tries, short clocks), then {@code beta};</li>
+ *   <li>route {@code refused} ({@code refused-model}): {@code dead} (a port nobody listens on, 2 tries), then
+ *       {@code beta};</li>
+ *   <li>route {@code solo} ({@code solo-model}): {@code alpha} alone;</li>
+ *   <li>global fallback {@code omega}.</li>
+ * </ul>
+ * The same resource serves the packaged-jar integration tests, where the gateway runs in another process.
+ */
+public class FakeBackends implements QuarkusTestResourceLifecycleManager {
+
+    public static final String ALPHA_MODEL = "fake/alpha-model";
+    public static final String BETA_MODEL = "fake/beta-model";
+    public static final String OMEGA_MODEL = "fake/omega-model";
+    public static final String ALPHA_KEY = "sk-alpha-upstream-secret-0123456789";
+
+    /** Keep-alive interval used by the tests: short, so keep-alive behaviour shows within a test. */
+    public static final long KEEP_ALIVE_MS = 400;
+    public static final long ALPHA_FIRST_TOKEN_MS = 1500;
+    public static final long ALPHA_IDLE_MS = 800;
+    public static final long ALPHA_TOTAL_MS = 4000;
+
+    private static Vertx vertx;
+    private static FakeVllm alpha;
+    private static FakeVllm beta;
+    private static FakeVllm omega;
+
+    public static FakeVllm alpha() {
+        return alpha;
+    }
+
+    public static FakeVllm beta() {
+        return beta;
+    }
+
+    public static FakeVllm omega() {
+        return omega;
+    }
+
+    /** Resets every fake: empty scripts, no recorded requests. */
+    public static void resetAll() {
+        alpha.reset();
+        beta.reset();
+        omega.reset();
+    }
+
+    @Override
+    public Map<String, String> start() {
+        vertx = Vertx.vertx();
+        alpha = FakeVllm.start(vertx, ALPHA_MODEL);
+        beta = FakeVllm.start(vertx, BETA_MODEL);
+        omega = FakeVllm.start(vertx, OMEGA_MODEL);
+
+        Map<String, String> config = new HashMap<>();
+        config.put("gateway.keep-alive-interval", KEEP_ALIVE_MS + "ms");
+        config.put("gateway.defaults.retry-delay", "10ms");
+        config.put("gateway.defaults.clocks.connect", "1s");
+        config.put("gateway.defaults.clocks.first-token", "3s");
+        config.put("gateway.defaults.clocks.idle", "2s");
+        config.put("gateway.defaults.clocks.total", "20s");
+
+        config.put("gateway.backends.alpha.base-url", alpha.baseUrl());
+        config.put("gateway.backends.alpha.model", ALPHA_MODEL);
+        config.put("gateway.backends.alpha.api-key", ALPHA_KEY);
+        config.put("gateway.backends.alpha.tries", "2");
+        config.put("gateway.backends.alpha.clocks.first-token", Long.toString(ALPHA_FIRST_TOKEN_MS));
+        config.put("gateway.backends.alpha.clocks.idle", Long.toString(ALPHA_IDLE_MS));
+        config.put("gateway.backends.alpha.clocks.total", Long.toString(ALPHA_TOTAL_MS));
+
+        // Given without /v1 on purpose: the gateway must add it.
+        config.put("gateway.backends.beta.base-url", "http://127.0.0.1:" + beta.port());
+        config.put("gateway.backends.beta.model", BETA_MODEL);
+        config.put("gateway.backends.beta.tries", "1");
+
+        config.put("gateway.backends.dead.base-url", "http://127.0.0.1:" + closedPort() + "/v1");
+        config.put("gateway.backends.dead.model", BETA_MODEL);
+        config.put("gateway.backends.dead.tries", "2");
+
+        config.put("gateway.backends.omega.base-url", omega.baseUrl());
+        config.put("gateway.backends.omega.model", OMEGA_MODEL);
+        config.put("gateway.backends.omega.tries", "1");
+
+        config.put("gateway.routes.main.models", "main-model");
+        config.put("gateway.routes.main.backends", "alpha,beta");
+        config.put("gateway.routes.refused.models", "refused-model");
+        config.put("gateway.routes.refused.backends", "dead,beta");
+        config.put("gateway.routes.solo.models", "solo-model");
+        config.put("gateway.routes.solo.backends", "alpha");
+        config.put("gateway.fallback", "omega");
+        return config;
+    }
+
+    @Override
+    public void stop() {
+        if (vertx != null) {
+            vertx.close();
+        }
+    }
+
+    /** A loopback port with nothing listening: connecting to it is refused. */
+    private static int closedPort() {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

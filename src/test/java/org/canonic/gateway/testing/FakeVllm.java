@@ -1,0 +1,169 @@
+package org.canonic.gateway.testing;
+
+import io.vertx.core.MultiMap;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * An in-process fake vLLM server for tests: speaks vLLM's wire format, follows a script of {@link Behavior}s (one
+ * per completion request, then a default), and records everything it receives, including when the gateway closed
+ * the connection before the answer was complete.
+ */
+public final class FakeVllm implements AutoCloseable {
+
+    private final Vertx vertx;
+    private final HttpServer server;
+    private final ConcurrentLinkedQueue<Behavior> script = new ConcurrentLinkedQueue<>();
+    private final List<Received> received = new CopyOnWriteArrayList<>();
+    private volatile Behavior fallbackBehavior = Behavior.stream(3);
+    private volatile String servedModel;
+    private volatile int maxModelLen = 16384;
+    private volatile int healthStatus = 200;
+
+    private FakeVllm(Vertx vertx, String servedModel) {
+        this.vertx = vertx;
+        this.servedModel = servedModel;
+        this.server = vertx.createHttpServer().requestHandler(this::handle);
+    }
+
+    public static FakeVllm start(Vertx vertx, String servedModel) {
+        FakeVllm fake = new FakeVllm(vertx, servedModel);
+        try {
+            fake.server.listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+        return fake;
+    }
+
+    public int port() {
+        return server.actualPort();
+    }
+
+    public String baseUrl() {
+        return "http://127.0.0.1:" + port() + "/v1";
+    }
+
+    /** Forgets the script and the recorded requests; the default behaviour becomes a 3-token stream again. */
+    public void reset() {
+        script.clear();
+        received.clear();
+        fallbackBehavior = Behavior.stream(3);
+        healthStatus = 200;
+        maxModelLen = 16384;
+    }
+
+    /** The next completion requests get these behaviours, in order. */
+    public FakeVllm then(Behavior... behaviors) {
+        script.addAll(List.of(behaviors));
+        return this;
+    }
+
+    /** Behaviour once the script is used up. */
+    public FakeVllm always(Behavior behavior) {
+        this.fallbackBehavior = behavior;
+        return this;
+    }
+
+    public FakeVllm servedModel(String model) {
+        this.servedModel = model;
+        return this;
+    }
+
+    public FakeVllm maxModelLen(int maxModelLen) {
+        this.maxModelLen = maxModelLen;
+        return this;
+    }
+
+    public FakeVllm healthStatus(int status) {
+        this.healthStatus = status;
+        return this;
+    }
+
+    /** Completion requests received (chat and legacy completions). */
+    public List<Received> completionRequests() {
+        return received.stream().filter(r -> r.path.endsWith("/completions")).toList();
+    }
+
+    /** Every request received, probes included. */
+    public List<Received> allRequests() {
+        return List.copyOf(received);
+    }
+
+    public Received lastCompletion() {
+        List<Received> completions = completionRequests();
+        if (completions.isEmpty()) {
+            throw new AssertionError("the fake backend received no completion request");
+        }
+        return completions.get(completions.size() - 1);
+    }
+
+    /** Waits until a completion request has arrived (the gateway may still be on its way). */
+    public Received awaitCompletion(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            List<Received> completions = completionRequests();
+            if (!completions.isEmpty()) {
+                return completions.get(completions.size() - 1);
+            }
+            Thread.sleep(10);
+        }
+        throw new AssertionError("no completion request reached the fake backend within " + timeout);
+    }
+
+    @Override
+    public void close() {
+        server.close();
+    }
+
+    private void handle(HttpServerRequest request) {
+        request.body().onSuccess(body -> {
+            Received record = new Received(request.method().name(), request.path(),
+                    MultiMap.caseInsensitiveMultiMap().addAll(request.headers()), body.toString());
+            received.add(record);
+            HttpServerResponse response = request.response();
+            response.closeHandler(v -> record.closedEarly.complete(System.nanoTime()));
+            switch (request.path()) {
+                case "/health" -> response.setStatusCode(healthStatus).end();
+                case "/v1/models" -> json(response, 200, "{\"object\":\"list\",\"data\":[{\"id\":\"" + servedModel
+                        + "\",\"object\":\"model\",\"created\":1,\"owned_by\":\"vllm\",\"root\":\"" + servedModel
+                        + "\",\"parent\":null,\"max_model_len\":" + maxModelLen + "}]}");
+                case "/tokenize" -> json(response, 200, "{\"count\":" + Math.max(1, body.length() / 4)
+                        + ",\"max_model_len\":" + maxModelLen + ",\"tokens\":[]}");
+                case "/v1/chat/completions", "/v1/completions" -> {
+                    Behavior behavior = script.poll();
+                    answer(request, response, behavior == null ? fallbackBehavior : behavior, record.body);
+                }
+                default -> json(response, 404, "{\"detail\":\"Not Found\"}");
+            }
+        });
+    }
+
+    private void answer(HttpServerRequest request, HttpServerResponse response, Behavior behavior, String body) {
+        switch (behavior.kind) {
+            case HANG -> {
+                // Never answer; the connection stays open until the gateway closes it.
+            }
+            case CLOSE -> request.connection().close();
+            case JSON, STATUS -> vertx.setTimer(Math.max(1, behavior.responseDelayMs), id -> {
+                if (!response.closed()) {
+                    response.setStatusCode(behavior.status).putHeader("content-type", behavior.contentType)
+                            .end(behavior.body.replace("MODEL", servedModel));
+                }
+            });
+            case STREAM -> new FakeStream(vertx, request, response, behavior, servedModel, body).start();
+        }
+    }
+
+    private static void json(HttpServerResponse response, int status, String body) {
+        response.setStatusCode(status).putHeader("content-type", "application/json").end(body);
+    }
+}

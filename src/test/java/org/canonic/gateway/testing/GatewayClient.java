@@ -1,0 +1,63 @@
+package org.canonic.gateway.testing;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.stream.Collectors;
+
+/** A plain HTTP client for the gateway under test, with helpers for SSE answers. */
+public final class GatewayClient {
+
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
+            .version(HttpClient.Version.HTTP_1_1).build();
+    private final URI base;
+
+    public GatewayClient(URI base) {
+        this.base = base;
+    }
+
+    public HttpResponse<String> post(String path, String json, String... headers) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(30))
+                .POST(HttpRequest.BodyPublishers.ofString(json));
+        request.header("content-type", "application/json");
+        for (int i = 0; i + 1 < headers.length; i += 2) {
+            request.setHeader(headers[i], headers[i + 1]);
+        }
+        try {
+            return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException | InterruptedException e) {
+            throw new AssertionError("request to the gateway failed: " + e, e);
+        }
+    }
+
+    public HttpResponse<String> get(String path) {
+        try {
+            return http.send(HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(30)).GET().build(),
+                    HttpResponse.BodyHandlers.ofString());
+        } catch (IOException | InterruptedException e) {
+            throw new AssertionError("request to the gateway failed: " + e, e);
+        }
+    }
+
+    /** The SSE events of a body: each event's lines joined, blank-line separated events split. */
+    public static List<String> events(String body) {
+        return List.of(body.split("\n\n")).stream().map(String::strip).filter(e -> !e.isEmpty())
+                .collect(Collectors.toList());
+    }
+
+    /** Only the {@code data:} events' payloads. */
+    public static List<String> dataPayloads(String body) {
+        return events(body).stream().filter(e -> e.startsWith("data:"))
+                .map(e -> e.substring("data:".length()).strip()).collect(Collectors.toList());
+    }
+
+    /** A chat request body for a model, as JSON. */
+    public static String chat(String model, boolean stream) {
+        return "{\"model\":\"" + model + "\",\"stream\":" + stream
+                + ",\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}]}";
+    }
+}

@@ -1,0 +1,55 @@
+package org.canonic.gateway.testing;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.quarkus.test.common.http.TestHTTPResource;
+import org.junit.jupiter.api.BeforeEach;
+
+import java.net.URI;
+import java.net.URL;
+
+/** Base of the HTTP behaviour tests: a client for the gateway and fresh fakes for every test. */
+public abstract class GatewayTest {
+
+    protected static final ObjectMapper MAPPER = new ObjectMapper();
+
+    @TestHTTPResource("/")
+    protected URL gatewayUrl;
+
+    protected GatewayClient gateway;
+
+    @BeforeEach
+    void freshFakes() throws Exception {
+        FakeBackends.resetAll();
+        gateway = new GatewayClient(gatewayUrl.toURI());
+    }
+
+    protected int gatewayPort() {
+        return gatewayUrl.getPort();
+    }
+
+    protected URI gatewayUri() {
+        try {
+            return gatewayUrl.toURI();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    protected static JsonNode json(String text) {
+        try {
+            return MAPPER.readTree(text);
+        } catch (Exception e) {
+            throw new AssertionError("not JSON: " + text, e);
+        }
+    }
+
+    /** A JSON tree without the fields the gateway governs, for comparing what was sent with what arrived. */
+    protected static JsonNode withoutGoverned(String body) {
+        ObjectNode tree = (ObjectNode) json(body);
+        tree.remove("model");
+        tree.remove("stream_options");
+        return tree;
+    }
+}

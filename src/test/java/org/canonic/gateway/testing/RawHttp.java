@@ -1,0 +1,56 @@
+package org.canonic.gateway.testing;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * A raw socket HTTP/1.1 client: the most faithful way to make a client disconnect at a chosen moment.
+ */
+public final class RawHttp implements AutoCloseable {
+
+    private final Socket socket;
+    private final InputStream in;
+    private final ByteArrayOutputStream seen = new ByteArrayOutputStream();
+
+    private RawHttp(Socket socket) throws IOException {
+        this.socket = socket;
+        this.in = socket.getInputStream();
+    }
+
+    /** Opens a connection and sends a POST with a JSON body. */
+    public static RawHttp post(int port, String path, String json) throws IOException {
+        Socket socket = new Socket("127.0.0.1", port);
+        socket.setSoTimeout(10_000);
+        byte[] body = json.getBytes(StandardCharsets.UTF_8);
+        OutputStream out = socket.getOutputStream();
+        out.write(("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\nContent-Type: application/json\r\n"
+                + "Content-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.write(body);
+        out.flush();
+        return new RawHttp(socket);
+    }
+
+    /** Reads until the bytes received so far contain {@code marker}; returns everything read. */
+    public String readUntil(String marker) throws IOException {
+        byte[] buffer = new byte[4096];
+        while (!seen.toString(StandardCharsets.UTF_8).contains(marker)) {
+            int n = in.read(buffer);
+            if (n < 0) {
+                throw new IOException("connection closed before '" + marker + "' arrived; got: " + seen);
+            }
+            seen.write(buffer, 0, n);
+        }
+        return seen.toString(StandardCharsets.UTF_8);
+    }
+
+    /** Closes the socket at once: the client "goes away". */
+    @Override
+    public void close() throws IOException {
+        socket.setSoLinger(true, 0);
+        socket.close();
+    }
+}
