@@ -1,0 +1,8 @@
+package org.canonic.gateway.api;
+
+import io.quarkus.test.junit.QuarkusIntegrationTest;
+
+/** The same behaviour, against the packaged jar in the production profile (and a native binary where one is built). */
+@QuarkusIntegrationTest
+class OpenAiSdkIT extends OpenAiSdkTest {
+}

@@ -1,0 +1,119 @@
+package org.canonic.gateway.routing;
+
+import org.canonic.gateway.backend.Backend;
+import org.canonic.gateway.config.InvalidConfigurationException;
+import org.canonic.gateway.testing.ConfigFixture;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Optional;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class TopologyFactoryTest {
+
+    private static Topology build(ConfigFixture fixture) {
+        return new TopologyFactory(fixture.build(), Optional.empty()).build();
+    }
+
+    private static ConfigFixture legacyDeployment() {
+        // What the packaged application.properties maps RUNPOD_* / VASTAI_* onto.
+        return ConfigFixture.with(
+                "gateway.routes.chat.models", "qwen",
+                "gateway.routes.chat.backends", "runpod,vastai",
+                "gateway.routes.kilocode.models", "kilocode",
+                "gateway.routes.kilocode.backends", "vastai-kilocode",
+                "gateway.backends.runpod.model", "Qwen/Qwen2.5-7B-Instruct",
+                "gateway.backends.vastai.model", "Qwen/Qwen2.5-7B-Instruct",
+                "gateway.backends.vastai-kilocode.model", "deepseek-ai/deepseek-coder-6.7b-instruct");
+    }
+
+    @Test
+    void backendsWithoutABaseUrlAreAbsentAndRoutesKeepTheRest() {
+        Topology topology = build(legacyDeployment()
+                .and("gateway.backends.vastai.base-url", "http://10.0.0.5:8000/v1")
+                .and("gateway.backends.vastai.tries", "3")
+                .and("gateway.backends.vastai.retry-delay", "250")
+                .and("gateway.backends.vastai.clocks.first-token", "30000"));
+
+        assertEquals(1, topology.routes().size(), "kilocode has no backend with a URL");
+        Route chat = topology.routeFor("qwen").orElseThrow();
+        assertEquals(List.of("vastai"), chat.backends().stream().map(Backend::name).toList());
+        assertEquals(chat, topology.routeFor("Qwen/Qwen2.5-7B-Instruct").orElseThrow());
+        Backend vastai = chat.backends().get(0);
+        assertEquals(3, vastai.tries());
+        assertEquals(250, vastai.retryDelayMs(), "bare numbers are milliseconds, as *_MS variables give them");
+        assertEquals(30_000, vastai.clocks().firstTokenMs());
+        assertEquals("/v1/chat/completions", vastai.endpoint().apiPath("/chat/completions"));
+    }
+
+    @Test
+    void theFallbackIsAppendedToEveryRoutesCandidatesOnce() {
+        Topology topology = build(legacyDeployment()
+                .and("gateway.backends.runpod.base-url", "https://api.runpod.ai/v2/abc123/openai/v1")
+                .and("gateway.backends.vastai.base-url", "http://10.0.0.5:8000")
+                .and("gateway.backends.vastai-kilocode.base-url", "http://10.0.0.6:8000/v1")
+                .and("gateway.fallback", "vastai"));
+
+        Route chat = topology.routeFor("qwen").orElseThrow();
+        assertEquals(List.of("runpod", "vastai"), topology.candidates(chat).stream().map(Backend::name).toList());
+        Route kilocode = topology.routeFor("kilocode").orElseThrow();
+        assertEquals(List.of("vastai-kilocode", "vastai"),
+                topology.candidates(kilocode).stream().map(Backend::name).toList());
+    }
+
+    @Test
+    void everyProblemIsReportedAtOnce() {
+        InvalidConfigurationException error = assertThrows(InvalidConfigurationException.class, () -> build(
+                legacyDeployment()
+                        .and("gateway.backends.runpod.base-url", "ftp://nope")
+                        .and("gateway.backends.vastai.base-url", "http://user:secret@10.0.0.5:8000/v1")
+                        .and("gateway.backends.vastai-kilocode.base-url", "http://10.0.0.6:8000/v1")
+                        .and("gateway.backends.vastai-kilocode.tries", "0")
+                        .and("gateway.backends.vastai-kilocode.clocks.idle", "0")
+                        .and("gateway.routes.extra.backends", "typo-backend")
+                        .and("gateway.fallback", "nowhere")));
+
+        List<String> problems = error.problems();
+        assertEquals(6, problems.size(), String.join("\n", problems));
+        assertTrue(problems.stream().anyMatch(p -> p.contains("runpod.base-url must start with http")));
+        assertTrue(problems.stream().anyMatch(p -> p.contains("vastai.base-url must not carry user info")));
+        assertTrue(problems.stream().anyMatch(p -> p.contains("tries must be at least 1")));
+        assertTrue(problems.stream().anyMatch(p -> p.contains("clocks.idle must be positive")));
+        assertTrue(problems.stream().anyMatch(p -> p.contains("'typo-backend'")));
+        assertTrue(problems.stream().anyMatch(p -> p.contains("fallback backend 'nowhere'")));
+        assertFalse(error.getMessage().contains("secret"), "a credential in a URL must not be echoed");
+    }
+
+    @Test
+    void nothingToServeIsAnError() {
+        InvalidConfigurationException error = assertThrows(InvalidConfigurationException.class,
+                () -> build(legacyDeployment()));
+        assertTrue(error.getMessage().contains("RUNPOD_BASE_URL"), error.getMessage());
+    }
+
+    @Test
+    void anAliasClaimedByTwoRoutesIsAnErrorButASharedBackendIdIsJustNotAutoMapped() {
+        ConfigFixture shared = ConfigFixture.with(
+                "gateway.backends.a.base-url", "http://127.0.0.1:9/v1", "gateway.backends.a.model", "m-a",
+                "gateway.backends.b.base-url", "http://127.0.0.1:9/v1", "gateway.backends.b.model", "m-b",
+                "gateway.routes.one.models", "one", "gateway.routes.one.backends", "a,b",
+                "gateway.routes.two.models", "two", "gateway.routes.two.backends", "b");
+        Topology topology = build(shared);
+        assertTrue(topology.routeFor("m-a").isPresent(), "only route one serves m-a");
+        assertTrue(topology.routeFor("m-b").isEmpty(), "m-b is served by two routes: ambiguous");
+
+        assertThrows(InvalidConfigurationException.class, () -> build(shared.and("gateway.routes.two.models", "one")));
+    }
+
+    @Test
+    void theSimulatorUrlIsRefusedWhenTheSimulatorIsOff() {
+        InvalidConfigurationException error = assertThrows(InvalidConfigurationException.class, () -> build(
+                ConfigFixture.with("gateway.backends.sim.base-url", "simulator:", "gateway.backends.sim.model", "m",
+                        "gateway.routes.r.backends", "sim")));
+        assertTrue(error.getMessage().contains("simulator"), error.getMessage());
+    }
+}
