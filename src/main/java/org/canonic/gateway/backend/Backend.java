@@ -11,10 +11,24 @@ import java.util.Optional;
  * @param tries          attempts on this backend before moving to the next candidate
  * @param retryDelayMs   pause between two tries
  * @param clocks         the four per-attempt clocks
- * @param maxConnections most connections kept open to it
+ * @param maxConcurrency most requests in flight on it (streams count until their last byte)
+ * @param probe          how its health is probed
+ * @param apiKey         the key sent upstream as a Bearer token, or null
  */
 public record Backend(String name, UpstreamEndpoint endpoint, String model, int tries, long retryDelayMs,
-                      Clocks clocks, int maxConnections, Secret apiKey) {
+                      Clocks clocks, int maxConcurrency, ProbeKind probe, Secret apiKey) {
+
+    /** How a backend's health is probed. */
+    public enum ProbeKind {
+        /** vLLM: {@code GET /health}, then {@code GET /v1/models} for the served id and {@code max_model_len}. */
+        VLLM,
+        /** An OpenAI-compatible API without {@code /health}: {@code GET /v1/models} only. */
+        MODELS,
+        /** A RunPod serverless endpoint: {@code GET /v2/<endpoint>/health} worker counts. */
+        RUNPOD_SERVERLESS,
+        /** Not probed: routed on passive signals (the circuit breaker) alone. */
+        NONE
+    }
 
     /** A credential that never prints itself. */
     public record Secret(String value) {

@@ -42,7 +42,7 @@ public final class BackendClients {
                     .setTcpNoDelay(true)
                     .setDecompressionSupported(false)
                     .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, backend.clocks().connectMs()));
-            PoolOptions pool = new PoolOptions().setHttp1MaxSize(backend.maxConnections());
+            PoolOptions pool = new PoolOptions().setHttp1MaxSize(backend.maxConcurrency());
             clients.put(backend.name(), vertx.createHttpClient(options, pool));
         }
     }

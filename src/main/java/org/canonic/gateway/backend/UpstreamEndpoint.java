@@ -53,6 +53,19 @@ public record UpstreamEndpoint(boolean ssl, String host, int port, String apiPat
         return apiPath.substring(0, apiPath.length() - "/v1".length()) + route;
     }
 
+    /**
+     * Whether this is a RunPod serverless endpoint ({@code /v2/<endpoint-id>/openai/v1}): those have no vLLM
+     * {@code /health}; their worker pool is read from {@code /v2/<endpoint-id>/health} instead.
+     */
+    public boolean isRunPodServerless() {
+        return apiPath.matches("/v2/[^/]+/openai/v1");
+    }
+
+    /** The RunPod serverless endpoint's own path ({@code /v2/<endpoint-id>}); only for serverless endpoints. */
+    public String runPodEndpointPath() {
+        return apiPath.substring(0, apiPath.length() - "/openai/v1".length());
+    }
+
     /** Scheme, host and port only: safe to show in logs and admin views (no path ids, no keys). */
     public String origin() {
         return (ssl ? "https://" : "http://") + host + ":" + port;

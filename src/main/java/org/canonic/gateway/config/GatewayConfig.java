@@ -48,6 +48,18 @@ public interface GatewayConfig {
     /** Request handling limits applied before anything is forwarded. */
     Limits limits();
 
+    /** Active health probes of every backend. */
+    Health health();
+
+    /** The per-backend circuit breaker fed by real traffic. */
+    Breaker breaker();
+
+    /**
+     * Bearer token protecting the read-only admin view of backends ({@code GATEWAY_ADMIN_TOKEN}). Unset means the
+     * view is disabled.
+     */
+    Optional<String> adminToken();
+
     interface Defaults {
         /** Attempts per backend before moving to the next candidate (the first try included). */
         @WithDefault("2")
@@ -60,6 +72,18 @@ public interface GatewayConfig {
 
         /** The four clocks every attempt runs under. */
         Clocks clocks();
+
+        /**
+         * Requests in flight per backend, counted for the whole life of a stream. vLLM queues beyond its own batch
+         * size anyway; this limit exists so that overflow spills to the next backend instead of queueing there.
+         */
+        @WithDefault("64")
+        int maxConcurrency();
+
+        /** How long a request may wait for a free slot on a full backend before trying the next candidate. */
+        @WithDefault("100ms")
+        @WithConverter(MillisDurationConverter.class)
+        Duration concurrencyWait();
     }
 
     /**
@@ -126,9 +150,17 @@ public interface GatewayConfig {
         /** Per-backend overrides of the four clocks. */
         ClockOverrides clocks();
 
-        /** Most upstream connections kept open to this backend. */
-        @WithDefault("64")
-        int maxConnections();
+        /** Overrides {@code gateway.defaults.max-concurrency}. */
+        OptionalInt maxConcurrency();
+
+        /**
+         * How the backend's health is probed: {@code vllm} ({@code /health} and {@code /v1/models}),
+         * {@code models} ({@code /v1/models} only, for OpenAI-compatible APIs without {@code /health}),
+         * {@code runpod-serverless} ({@code /v2/<endpoint>/health}), {@code none} (passive signals only), or
+         * {@code auto}: RunPod serverless for {@code api.runpod.ai/v2/...} URLs, vLLM otherwise.
+         */
+        @WithDefault("auto")
+        String probe();
     }
 
     /** Per-backend clock overrides; unset values fall back to {@code gateway.defaults.clocks}. */
@@ -167,6 +199,45 @@ public interface GatewayConfig {
         /** Loopback port to listen on; 0 picks a free one. */
         @WithDefault("0")
         int port();
+    }
+
+    interface Health {
+        /** Time between two probes of one backend (each one jittered by up to 10% so probes do not align). */
+        @WithDefault("10s")
+        @WithConverter(MillisDurationConverter.class)
+        Duration interval();
+
+        /** A probe that takes longer has failed. */
+        @WithDefault("3s")
+        @WithConverter(MillisDurationConverter.class)
+        Duration timeout();
+
+        /** Consecutive failed probes that take a backend DOWN (fewer make it DEGRADED). */
+        @WithDefault("3")
+        int failuresToDown();
+
+        /** Consecutive good probes a DOWN backend needs before it takes traffic again. */
+        @WithDefault("2")
+        int successesToUp();
+    }
+
+    interface Breaker {
+        /** Size of the rolling window of attempts the failure ratio is computed over. */
+        @WithDefault("10")
+        int requestVolumeThreshold();
+
+        /** Share of backend faults in the window that opens the breaker. */
+        @WithDefault("0.5")
+        double failureRatio();
+
+        /** How long an open breaker keeps the backend out before one trial request is let through. */
+        @WithDefault("30s")
+        @WithConverter(MillisDurationConverter.class)
+        Duration delay();
+
+        /** Successful trials needed to close a half-open breaker. */
+        @WithDefault("1")
+        int successThreshold();
     }
 
     interface Limits {

@@ -110,9 +110,14 @@ public final class ClientChannel {
 
     /**
      * Reports a failure: with its own status while the status line can still be chosen, otherwise (a stream
-     * whose head went out early) as an error event.
+     * whose head went out early) as an error event. 429 and 503 carry a {@code Retry-After} of one second.
      */
     public void sendError(OpenAiError error, String provider, int attempts, long elapsedMs) {
+        sendError(error, provider, attempts, elapsedMs, 1);
+    }
+
+    /** As {@link #sendError(OpenAiError, String, int, long)}, with the {@code Retry-After} hint to use. */
+    public void sendError(OpenAiError error, String provider, int attempts, long elapsedMs, long retryAfterSeconds) {
         if (isGone()) {
             return;
         }
@@ -121,7 +126,7 @@ public final class ClientChannel {
             return;
         }
         if (error.status() == 429 || error.status() == 503) {
-            response.putHeader(HttpHeaders.RETRY_AFTER, "1");
+            response.putHeader(HttpHeaders.RETRY_AFTER, Long.toString(Math.max(1, retryAfterSeconds)));
         }
         sendJson(error.status(), error.toBuffer(), provider, attempts, elapsedMs);
     }

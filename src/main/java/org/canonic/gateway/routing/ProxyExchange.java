@@ -1,16 +1,13 @@
 package org.canonic.gateway.routing;
 
 import io.vertx.core.MultiMap;
-import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import org.canonic.gateway.backend.AttemptOutcome;
 import org.canonic.gateway.backend.Backend;
-import org.canonic.gateway.backend.BackendClients;
 import org.canonic.gateway.backend.SseEvents;
 import org.canonic.gateway.backend.UpstreamAttempt;
 import org.canonic.gateway.policy.ProxyRequest;
-import org.canonic.gateway.policy.RequestJson;
 import org.canonic.gateway.relay.ClientChannel;
 import org.canonic.gateway.relay.GatewayHeaders;
 import org.canonic.gateway.relay.OpenAiError;
@@ -19,7 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * One client request on its way through the candidates: the attempt loop and the commit point.
+ * One client request on its way through its candidates: the attempt loop and the commit point.
  *
  * <p>Until the commit point (the first upstream {@code data:} event relayed, or a whole non-stream body received)
  * any backend fault moves on: another try on the same backend after its retry delay, then the next candidate. The
@@ -28,24 +25,25 @@ import java.util.List;
  * becomes an error event. After the commit point a failure can only end the stream with an error event and
  * {@code [DONE]}.
  *
- * <p>Everything runs on the client request's event loop: the upstream attempt, its timers and the client's
- * callbacks all land there, so the state below needs no locks.
+ * <p>Each attempt holds a slot of its backend's concurrency limit and is reported to the {@link AttemptObserver}
+ * (the circuit breakers) from start to end. Everything runs on the client request's event loop: the upstream
+ * attempt, its timers and the client's callbacks all land there, so the state below needs no locks.
  */
 final class ProxyExchange implements UpstreamAttempt.Listener {
 
-    private final Vertx vertx;
     private final ProxyRequest request;
     private final List<Backend> candidates;
-    private final BackendClients clients;
-    private final RequestJson json;
+    private final ExchangeServices services;
     private final ClientChannel client;
-    private final long keepAliveMs;
-    private final long maxUpstreamBody;
     private final List<AttemptRecord> attempts = new ArrayList<>();
+    /** Candidates passed over without an attempt (full, breaker open, gone out of rotation), for messages. */
+    private final List<String> skipped = new ArrayList<>();
+    private boolean skippedForCapacity;
 
     private int candidateIndex;
     private int tryOnBackend;
     private UpstreamAttempt current;
+    private AttemptObserver.Handle currentHandle;
     private Buffer currentBody;
     private boolean committed;
     private boolean finished;
@@ -57,48 +55,88 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
     private int batchStart;
     private int batchEnd;
 
-    ProxyExchange(Vertx vertx, ProxyRequest request, List<Backend> candidates, BackendClients clients,
-                  RequestJson json, ClientChannel client, long keepAliveMs, long maxUpstreamBody) {
-        this.vertx = vertx;
+    ProxyExchange(ProxyRequest request, List<Backend> candidates, ExchangeServices services, ClientChannel client) {
         this.request = request;
         this.candidates = candidates;
-        this.clients = clients;
-        this.json = json;
+        this.services = services;
         this.client = client;
-        this.keepAliveMs = keepAliveMs;
-        this.maxUpstreamBody = maxUpstreamBody;
     }
 
     void start() {
         client.onClientGone(this::onClientGone);
         if (request.stream()) {
-            scheduleKeepAlive(keepAliveMs);
+            scheduleKeepAlive(services.keepAliveMs());
         }
-        startAttempt();
+        nextTry();
     }
 
     // ---- the attempt loop -------------------------------------------------------------------------------------
 
-    private void startAttempt() {
+    /** Tries the current candidate once more, taking a slot of its concurrency limit first. */
+    private void nextTry() {
         retryTimer = -1;
         if (finished) {
             return;
         }
+        if (candidateIndex >= candidates.size()) {
+            finish(allFailed(), GatewayHeaders.PROVIDER_NONE);
+            return;
+        }
         Backend backend = candidates.get(candidateIndex);
+        if (tryOnBackend == 0 && candidateIndex > 0 && !services.availability().routable(backend)) {
+            // Health may have changed since the candidates were ordered.
+            skip(services.availability().describe(backend));
+            return;
+        }
+        services.limits().of(backend).acquire(services.vertx(), services.concurrencyWaitMs(), granted -> {
+            if (finished) {
+                if (granted) {
+                    services.limits().of(backend).release();
+                }
+                return;
+            }
+            if (granted) {
+                launch(backend);
+            } else {
+                skippedForCapacity = true;
+                skip(backend.name() + " at its concurrency limit");
+            }
+        });
+    }
+
+    private void launch(Backend backend) {
+        AttemptObserver.Handle handle = services.observer().started(backend);
+        if (handle.rejected()) {
+            services.limits().of(backend).release();
+            skip(backend.name() + " circuit breaker open");
+            return;
+        }
         if (tryOnBackend == 0) {
-            currentBody = UpstreamBody.forBackend(request, backend, json);
+            currentBody = UpstreamBody.forBackend(request, backend, services.json());
         }
         tryOnBackend++;
-        current = new UpstreamAttempt(vertx, clients.clientFor(backend), backend,
+        currentHandle = handle;
+        current = new UpstreamAttempt(services.vertx(), services.clients().clientFor(backend), backend,
                 backend.endpoint().apiPath(request.endpoint().path()), upstreamHeaders(backend), currentBody,
-                request.stream(), maxUpstreamBody, this);
+                request.stream(), services.maxUpstreamBody(), this);
         current.start();
+    }
+
+    private void skip(String why) {
+        skipped.add(why);
+        nextCandidate();
+    }
+
+    private void nextCandidate() {
+        candidateIndex++;
+        tryOnBackend = 0;
+        nextTry();
     }
 
     @Override
     public void onEnd(UpstreamAttempt.Result result) {
         Backend backend = current.backend();
-        current = null;
+        releaseAttempt(result.outcome());
         attempts.add(new AttemptRecord(backend.name(), tryOnBackend, result.outcome(), result.status(),
                 result.elapsedMs(), result.detail()));
         if (finished) {
@@ -106,8 +144,8 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         }
         switch (result.outcome()) {
             case COMPLETED -> complete(backend, result);
-            case REJECTED_BY_BACKEND -> finish(UpstreamErrors.rejected(result.status(), result.body(), json.mapper()),
-                    backend.name());
+            case REJECTED_BY_BACKEND -> finish(UpstreamErrors.rejected(result.status(), result.body(),
+                    services.json().mapper()), backend.name());
             default -> onBackendFault(backend, result);
         }
     }
@@ -115,40 +153,45 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
     private void onBackendFault(Backend backend, UpstreamAttempt.Result result) {
         if (committed) {
             String message = result.outcome() == AttemptOutcome.STREAM_ERROR_EVENT
-                    ? UpstreamErrors.streamErrorMessage(result.body(), json.mapper())
+                    ? UpstreamErrors.streamErrorMessage(result.body(), services.json().mapper())
                     : "The backend failed mid-stream: " + result.outcome().description() + " (" + result.detail()
                     + "). The answer above is incomplete.";
             finish(OpenAiError.server(502, message, "upstream_stream_interrupted"), backend.name());
             return;
         }
         if (tryOnBackend < backend.tries()) {
-            retryTimer = vertx.setTimer(Math.max(1, backend.retryDelayMs()), id -> startAttempt());
+            retryTimer = services.vertx().setTimer(Math.max(1, backend.retryDelayMs()), id -> nextTry());
             return;
         }
-        candidateIndex++;
-        tryOnBackend = 0;
-        if (candidateIndex < candidates.size()) {
-            startAttempt();
-            return;
-        }
-        finish(allFailed(result.outcome()), GatewayHeaders.PROVIDER_NONE);
+        nextCandidate();
     }
 
-    /** The answer when every candidate failed: the status fits the last failure, the message lists them all. */
-    private OpenAiError allFailed(AttemptOutcome last) {
+    /** The answer when no candidate answered: the status fits the last failure, the message lists them all. */
+    private OpenAiError allFailed() {
         StringBuilder message = new StringBuilder("No backend could answer for model '")
                 .append(request.requestedModel()).append("' (route ").append(request.route().name()).append("). ");
-        message.append(attempts.size() == 1 ? "The only attempt failed: " : "All " + attempts.size()
-                + " attempts failed: ");
-        for (int i = 0; i < attempts.size(); i++) {
-            message.append(i == 0 ? "" : "; ").append(attempts.get(i).describe());
+        if (!attempts.isEmpty()) {
+            message.append(attempts.size() == 1 ? "The only attempt failed: " : "All " + attempts.size()
+                    + " attempts failed: ");
+            for (int i = 0; i < attempts.size(); i++) {
+                message.append(i == 0 ? "" : "; ").append(attempts.get(i).describe());
+            }
+            message.append(". ");
         }
-        message.append(". Retry later.");
-        if (last.isTimeout()) {
+        if (!skipped.isEmpty()) {
+            message.append("Not tried: ").append(String.join("; ", skipped)).append(". ");
+        }
+        message.append("Retry later.");
+        if (attempts.isEmpty()) {
+            return skippedForCapacity
+                    ? new OpenAiError(429, message.toString(), "rate_limit_error", null, "backends_at_capacity")
+                    : OpenAiError.server(503, message.toString(), "no_backend_available");
+        }
+        AttemptRecord last = attempts.get(attempts.size() - 1);
+        if (last.outcome().isTimeout()) {
             return OpenAiError.server(504, message.toString(), "upstream_timeout");
         }
-        int lastStatus = attempts.get(attempts.size() - 1).status();
-        if (last == AttemptOutcome.BACKEND_BUSY || lastStatus == 503) {
+        if (last.outcome() == AttemptOutcome.BACKEND_BUSY || last.status() == 503) {
             return OpenAiError.server(503, message.toString(), "upstream_unavailable");
         }
         return OpenAiError.server(502, message.toString(), "upstream_failed");
@@ -207,16 +250,14 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
     }
 
     private void complete(Backend backend, UpstreamAttempt.Result result) {
+        finished = true;
+        cancelTimers();
         if (request.stream()) {
             flushBatch();
-            finished = true;
-            cancelTimers();
             client.endStream();
             return;
         }
         committed = true;
-        finished = true;
-        cancelTimers();
         client.sendJson(200, result.body(), backend.name(), totalAttempts(), elapsedMs());
     }
 
@@ -234,11 +275,12 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
      * has been without bytes and either writes a comment or sleeps for the remainder.
      */
     private void scheduleKeepAlive(long delayMs) {
-        keepAliveTimer = vertx.setTimer(Math.max(1, delayMs), id -> {
+        keepAliveTimer = services.vertx().setTimer(Math.max(1, delayMs), id -> {
             keepAliveTimer = -1;
             if (finished) {
                 return;
             }
+            long keepAliveMs = services.keepAliveMs();
             long silentMs = client.headersSent() ? (System.nanoTime() - client.lastWriteNanos()) / 1_000_000
                     : elapsedMs();
             if (silentMs + 1 >= keepAliveMs) {
@@ -262,19 +304,27 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         if (current != null) {
             Backend backend = current.backend();
             current.cancel();
-            current = null;
+            releaseAttempt(AttemptOutcome.CLIENT_CANCELLED);
             attempts.add(new AttemptRecord(backend.name(), tryOnBackend, AttemptOutcome.CLIENT_CANCELLED, 0, 0,
                     "client disconnected"));
         }
     }
 
+    /** Gives back the attempt's slot and tells the observer (the breaker) how it ended. */
+    private void releaseAttempt(AttemptOutcome outcome) {
+        services.limits().of(current.backend()).release();
+        currentHandle.ended(outcome);
+        current = null;
+        currentHandle = null;
+    }
+
     private void cancelTimers() {
         if (keepAliveTimer >= 0) {
-            vertx.cancelTimer(keepAliveTimer);
+            services.vertx().cancelTimer(keepAliveTimer);
             keepAliveTimer = -1;
         }
         if (retryTimer >= 0) {
-            vertx.cancelTimer(retryTimer);
+            services.vertx().cancelTimer(retryTimer);
             retryTimer = -1;
         }
     }

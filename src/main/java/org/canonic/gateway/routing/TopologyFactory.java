@@ -107,13 +107,37 @@ public final class TopologyFactory {
         if (retryDelay.isNegative()) {
             problems.add(key + ".retry-delay must not be negative");
         }
-        if (backend.maxConnections() < 1) {
-            problems.add(key + ".max-connections must be at least 1");
+        int maxConcurrency = backend.maxConcurrency().orElse(defaults.maxConcurrency());
+        if (maxConcurrency < 1) {
+            problems.add(key + ".max-concurrency must be at least 1, got " + maxConcurrency);
         }
+        Backend.ProbeKind probe = probeKind(key, backend.probe(), endpoint);
         Backend.Secret apiKey = backend.apiKey().map(String::trim).filter(k -> !k.isEmpty())
                 .map(Backend.Secret::new).orElse(null);
         return Optional.of(new Backend(name, endpoint, model.orElse(""), tries, retryDelay.toMillis(),
-                Clocks.of(connect, firstToken, idle, total), backend.maxConnections(), apiKey));
+                Clocks.of(connect, firstToken, idle, total), maxConcurrency, probe, apiKey));
+    }
+
+    /** Reads the probe setting; {@code auto} recognises RunPod serverless endpoints by their URL. */
+    private Backend.ProbeKind probeKind(String key, String setting, UpstreamEndpoint endpoint) {
+        switch (setting.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "auto":
+                return endpoint.isRunPodServerless() ? Backend.ProbeKind.RUNPOD_SERVERLESS : Backend.ProbeKind.VLLM;
+            case "vllm":
+                return Backend.ProbeKind.VLLM;
+            case "models":
+                return Backend.ProbeKind.MODELS;
+            case "runpod-serverless":
+                if (!endpoint.isRunPodServerless()) {
+                    problems.add(key + ".probe is runpod-serverless but the base URL is not /v2/<endpoint>/openai/v1");
+                }
+                return Backend.ProbeKind.RUNPOD_SERVERLESS;
+            case "none":
+                return Backend.ProbeKind.NONE;
+            default:
+                problems.add(key + ".probe must be auto, vllm, models, runpod-serverless or none, got '" + setting + "'");
+                return Backend.ProbeKind.NONE;
+        }
     }
 
     private Optional<Route> resolveRoute(String name, RouteConfig route, Map<String, Backend> backends) {

@@ -2,6 +2,7 @@ package org.canonic.gateway.testing;
 
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 import io.vertx.core.Vertx;
+import org.canonic.gateway.health.HealthProfile;
 
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -25,6 +26,7 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
     public static final String BETA_MODEL = "fake/beta-model";
     public static final String OMEGA_MODEL = "fake/omega-model";
     public static final String ALPHA_KEY = "sk-alpha-upstream-secret-0123456789";
+    public static final String ADMIN_TOKEN = "admin-test-token-5f1c";
 
     /** Keep-alive interval used by the tests: short, so keep-alive behaviour shows within a test. */
     public static final long KEEP_ALIVE_MS = 400;
@@ -70,6 +72,22 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
         config.put("gateway.defaults.clocks.first-token", "3s");
         config.put("gateway.defaults.clocks.idle", "2s");
         config.put("gateway.defaults.clocks.total", "20s");
+        config.put("gateway.health.interval", "300ms");
+        config.put("gateway.health.timeout", "1s");
+        // Behaviour tests provoke many backend faults on purpose; only the breaker tests (their own profile) trip it.
+        config.put("gateway.breaker.request-volume-threshold", "1000");
+        config.put("gateway.admin-token", ADMIN_TOKEN);
+
+        // The health tests' profile (see HealthProfile).
+        config.put("%health.gateway.health.interval", "100ms");
+        config.put("%health.gateway.health.timeout", "500ms");
+        config.put("%health.gateway.health.failures-to-down", Integer.toString(HealthProfile.FAILURES_TO_DOWN));
+        config.put("%health.gateway.health.successes-to-up", Integer.toString(HealthProfile.SUCCESSES_TO_UP));
+        config.put("%health.gateway.breaker.request-volume-threshold", "4");
+        config.put("%health.gateway.breaker.failure-ratio", "0.5");
+        config.put("%health.gateway.breaker.delay", HealthProfile.BREAKER_DELAY_MS + "ms");
+        config.put("%health.gateway.defaults.max-concurrency", "1");
+        config.put("%health.gateway.defaults.concurrency-wait", "100ms");
 
         config.put("gateway.backends.alpha.base-url", alpha.baseUrl());
         config.put("gateway.backends.alpha.model", ALPHA_MODEL);
@@ -87,6 +105,8 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
         config.put("gateway.backends.dead.base-url", "http://127.0.0.1:" + closedPort() + "/v1");
         config.put("gateway.backends.dead.model", BETA_MODEL);
         config.put("gateway.backends.dead.tries", "2");
+        // Not probed: the fallback tests need it tried (and refused) by real requests.
+        config.put("gateway.backends.dead.probe", "none");
 
         config.put("gateway.backends.omega.base-url", omega.baseUrl());
         config.put("gateway.backends.omega.model", OMEGA_MODEL);

@@ -23,6 +23,18 @@ public abstract class GatewayTest {
     void freshFakes() throws Exception {
         FakeBackends.resetAll();
         gateway = new GatewayClient(gatewayUrl.toURI());
+        awaitReady();
+    }
+
+    /** Backends take traffic only once probes proved them: wait for that before a test sends anything. */
+    protected void awaitReady() throws InterruptedException {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (gateway.get("/q/health/ready").statusCode() != 200) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("the gateway did not become ready: " + gateway.get("/q/health/ready").body());
+            }
+            Thread.sleep(50);
+        }
     }
 
     protected int gatewayPort() {

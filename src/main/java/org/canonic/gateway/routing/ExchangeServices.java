@@ -1,0 +1,19 @@
+package org.canonic.gateway.routing;
+
+import io.vertx.core.Vertx;
+import org.canonic.gateway.backend.BackendClients;
+import org.canonic.gateway.policy.RequestJson;
+
+/**
+ * What every exchange shares: the event loops, upstream clients, health, breakers, slots and the relay settings.
+ *
+ * @param keepAliveMs         silence after which a stream gets a {@code : keep-alive} comment
+ * @param maxUpstreamBody     largest non-stream or error body buffered from a backend
+ * @param concurrencyWaitMs   how long to wait for a slot on a full backend before moving on
+ * @param retryAfterSeconds   the {@code Retry-After} hint when nothing is routable (about one probe interval)
+ */
+public record ExchangeServices(Vertx vertx, BackendClients clients, RequestJson json,
+                               BackendAvailability availability, AttemptObserver observer, ConcurrencyLimits limits,
+                               long keepAliveMs, long maxUpstreamBody, long concurrencyWaitMs,
+                               long retryAfterSeconds) {
+}
