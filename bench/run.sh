@@ -630,6 +630,7 @@ measure() {
         out="$WORK_DIR/wrk-warmup-$target-$mode.txt"
         run_wrk "$out" "$warm" "$target" "$mode"
         read -r rps p50 p99 non2xx sockerr < <(parse_wrk "$out")
+        log "$mode $target: warm-up gave $rps req/s, p50 $p50 ms, p99 $p99 ms (discarded)"
         ((non2xx + sockerr == 0)) || log "WARNING: warm-up of $target $mode had $non2xx non-2xx and $sockerr socket errors"
     fi
 

@@ -6,20 +6,28 @@ import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 import org.canonic.gateway.backend.BackendClients;
+import org.canonic.gateway.backend.Tokenizer;
+import org.canonic.gateway.config.BootChecks;
+import org.canonic.gateway.config.InvalidConfigurationException;
 import org.canonic.gateway.config.GatewayConfig;
 import org.canonic.gateway.health.CircuitBreakers;
 import org.canonic.gateway.health.HealthRegistry;
 import org.canonic.gateway.health.Prober;
+import org.canonic.gateway.policy.ClientKeys;
+import org.canonic.gateway.policy.KeyLoader;
 import org.canonic.gateway.policy.PolicyChain;
 import org.canonic.gateway.policy.RequestJson;
 import org.canonic.gateway.routing.ConcurrencyLimits;
 import org.canonic.gateway.routing.Dispatcher;
 import org.canonic.gateway.routing.ExchangeServices;
-import org.canonic.gateway.routing.Topology;
-import org.canonic.gateway.routing.TopologyFactory;
+import org.canonic.gateway.topology.Topology;
+import org.canonic.gateway.topology.TopologyFactory;
 import org.canonic.gateway.simulator.SimulatorServer;
+import org.eclipse.microprofile.config.ConfigProvider;
 import org.jboss.logging.Logger;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -44,23 +52,41 @@ public class GatewayAssembly {
 
     GatewayAssembly(GatewayConfig config, Vertx vertx) {
         this.simulator = config.simulator().enabled() ? SimulatorServer.start(vertx, config.simulator()) : null;
-        this.topology = new TopologyFactory(config, Optional.ofNullable(simulator).map(SimulatorServer::baseUrl))
-                .build();
+        List<String> problems = new ArrayList<>(BootChecks.check(config, ConfigProvider.getConfig()));
+        ClientKeys keys = KeyLoader.load(config.auth(), problems);
+        this.topology = buildTopology(config, problems);
+        if (!problems.isEmpty()) {
+            throw new InvalidConfigurationException(problems);
+        }
+        if (!KeyLoader.required(config.auth())) {
+            LOG.warn("Client authentication is OFF (gateway.auth.mode=none): anyone who reaches the gateway can use it");
+        }
         this.clients = new BackendClients(vertx, topology.backends().values());
-        this.policy = new PolicyChain(topology, json);
         this.health = new HealthRegistry(topology.backends().values(), config);
+        this.policy = new PolicyChain(topology, json, keys, config, health,
+                new Tokenizer(vertx, clients, config.contextFit().tokenizeTimeout().toMillis()));
         this.limits = new ConcurrencyLimits(topology.backends().values());
         ExchangeServices services = new ExchangeServices(vertx, clients, json, health,
                 new CircuitBreakers(health, config.breaker()), limits, config.keepAliveInterval().toMillis(),
                 config.limits().maxUpstreamBodySize().asLongValue(),
                 config.defaults().concurrencyWait().toMillis(),
                 Math.max(1, config.health().interval().toSeconds()));
-        this.dispatcher = new Dispatcher(topology, services);
+        this.dispatcher = new Dispatcher(services);
         this.prober = new Prober(vertx, health, config.health());
         prober.start();
         topology.routes().forEach(route -> LOG.infof("Route %s serves %s via %s%s", route.name(), route.modelNames(),
                 route.backends().stream().map(b -> b.name() + " (" + b.endpoint().origin() + ")").toList(),
                 topology.fallback().map(f -> ", fallback " + f.name()).orElse("")));
+    }
+
+    /** Resolves routes and backends, adding any problem to the boot's list instead of failing alone. */
+    private Topology buildTopology(GatewayConfig config, List<String> problems) {
+        try {
+            return new TopologyFactory(config, Optional.ofNullable(simulator).map(SimulatorServer::baseUrl)).build();
+        } catch (InvalidConfigurationException e) {
+            problems.addAll(e.problems());
+            return null;
+        }
     }
 
     @Produces

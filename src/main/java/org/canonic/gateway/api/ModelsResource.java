@@ -5,12 +5,19 @@ import jakarta.inject.Inject;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
-import org.canonic.gateway.routing.Route;
-import org.canonic.gateway.routing.Topology;
+import jakarta.ws.rs.core.Response;
+import org.canonic.gateway.policy.ClientKeys;
+import org.canonic.gateway.policy.PolicyChain;
+import org.canonic.gateway.policy.Refusal;
+import org.canonic.gateway.topology.Route;
+import org.canonic.gateway.topology.Topology;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * {@code GET /v1/models}: the model names clients may send, in OpenAI's list shape. Kilo Code and the OpenAI SDKs
@@ -25,6 +32,9 @@ public class ModelsResource {
     @Inject
     Topology topology;
 
+    @Inject
+    PolicyChain policy;
+
     @RegisterForReflection
     public record ModelCard(String id, String object, long created, String owned_by, String route) {
     }
@@ -33,17 +43,28 @@ public class ModelsResource {
     public record ModelList(String object, List<ModelCard> data) {
     }
 
+    /** Needs the same client key as completions, and lists only the routes that key may use. */
     @GET
     @Produces(MediaType.APPLICATION_JSON)
-    public ModelList list() {
+    public Response list(@Context HttpHeaders headers) {
+        Optional<ClientKeys.Entry> key;
+        try {
+            key = policy.authenticate(headers.getHeaderString(HttpHeaders.AUTHORIZATION));
+        } catch (Refusal refusal) {
+            return Response.status(refusal.error().status()).type(MediaType.APPLICATION_JSON)
+                    .entity(refusal.error().toJson()).build();
+        }
         List<ModelCard> cards = new ArrayList<>();
         for (Route route : topology.routes()) {
+            if (key.isPresent() && !key.get().allows(route.name())) {
+                continue;
+            }
             for (String name : route.modelNames()) {
                 if (topology.routeFor(name).map(route::equals).orElse(false)) {
                     cards.add(new ModelCard(name, "model", CREATED, "magic-gateway", route.name()));
                 }
             }
         }
-        return new ModelList("list", cards);
+        return Response.ok(new ModelList("list", cards)).build();
     }
 }

@@ -1,5 +1,7 @@
 package org.canonic.gateway.api;
 
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.Router;
@@ -11,7 +13,6 @@ import org.canonic.gateway.config.GatewayConfig;
 import org.canonic.gateway.policy.Endpoint;
 import org.canonic.gateway.policy.PolicyChain;
 import org.canonic.gateway.policy.PolicyContext;
-import org.canonic.gateway.policy.ProxyRequest;
 import org.canonic.gateway.policy.Refusal;
 import org.canonic.gateway.relay.ClientChannel;
 import org.canonic.gateway.relay.GatewayHeaders;
@@ -24,7 +25,8 @@ import org.jboss.logging.Logger;
  *
  * <p>These are plain Vert.x routes rather than JAX-RS resources: the gateway must hold the status line back until
  * its commit point, write each SSE event as it arrives and notice a client leaving, which needs the raw response.
- * Every request takes the same path: bounded body read, the policy chain, then routing. There is no other way in.
+ * Every request takes the same path: the header filters, a bounded body read, the body filters and window fit, then
+ * routing. There is no other way in.
  */
 @ApplicationScoped
 public class ProxyRoutes {
@@ -55,6 +57,16 @@ public class ProxyRoutes {
         long startNanos = System.nanoTime();
         HttpServerRequest request = ctx.request();
         String requestId = RequestIds.fromHeader(request.getHeader(GatewayHeaders.REQUEST_ID));
+        PolicyContext admission = new PolicyContext(requestId, endpoint, request.headers(), startNanos);
+        try {
+            policy.checkHeaders(admission);
+        } catch (Refusal refusal) {
+            // Refused on headers alone: the body is never read, the connection is not reused.
+            ctx.response().putHeader("connection", "close");
+            refuse(ctx.response(), requestId, refusal.error());
+            return;
+        }
+        Context context = Vertx.currentContext();
         BoundedBody.read(request, config.limits().maxBodySize().asLongValue()).onComplete(read -> {
             if (read.failed()) {
                 if (read.cause() instanceof BoundedBody.TooLarge) {
@@ -68,15 +80,18 @@ public class ProxyRoutes {
                 }
                 return;
             }
-            ProxyRequest admitted;
-            try {
-                admitted = policy.admit(new PolicyContext(requestId, endpoint, request.headers(), read.result(),
-                        startNanos));
-            } catch (Refusal refusal) {
-                refuse(ctx.response(), requestId, refusal.error());
-                return;
-            }
-            dispatcher.dispatch(admitted, new ClientChannel(ctx.response(), requestId));
+            admission.body(read.result());
+            policy.admit(admission).onComplete(admitted -> context.runOnContext(v -> {
+                if (admitted.succeeded()) {
+                    dispatcher.dispatch(admitted.result(), new ClientChannel(ctx.response(), requestId));
+                } else if (admitted.cause() instanceof Refusal refusal) {
+                    refuse(ctx.response(), requestId, refusal.error());
+                } else {
+                    LOG.errorf(admitted.cause(), "Request %s: admission failed unexpectedly", requestId);
+                    refuse(ctx.response(), requestId, OpenAiError.server(500,
+                            "The request could not be validated, so it was not forwarded.", "validation_unavailable"));
+                }
+            }));
         });
     }
 

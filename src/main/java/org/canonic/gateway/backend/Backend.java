@@ -13,10 +13,13 @@ import java.util.Optional;
  * @param clocks         the four per-attempt clocks
  * @param maxConcurrency most requests in flight on it (streams count until their last byte)
  * @param probe          how its health is probed
+ * @param contextWindow  configured context window in tokens, 0 when unknown (probes may learn it)
+ * @param tokensMax      the largest completion limit it accepts, 0 for no own ceiling
  * @param apiKey         the key sent upstream as a Bearer token, or null
  */
 public record Backend(String name, UpstreamEndpoint endpoint, String model, int tries, long retryDelayMs,
-                      Clocks clocks, int maxConcurrency, ProbeKind probe, Secret apiKey) {
+                      Clocks clocks, int maxConcurrency, ProbeKind probe, int contextWindow, int tokensMax,
+                      Secret apiKey) {
 
     /** How a backend's health is probed. */
     public enum ProbeKind {

@@ -48,6 +48,15 @@ public interface GatewayConfig {
     /** Request handling limits applied before anything is forwarded. */
     Limits limits();
 
+    /** Client authentication. */
+    Auth auth();
+
+    /** Token ceilings ({@code TOKENS_MIN}, {@code TOKENS_MAX}, {@code MAX_TOKENS}). */
+    Tokens tokens();
+
+    /** Context-window fit: how prompts are measured against each backend's window. */
+    ContextFit contextFit();
+
     /** Active health probes of every backend. */
     Health health();
 
@@ -161,6 +170,15 @@ public interface GatewayConfig {
          */
         @WithDefault("auto")
         String probe();
+
+        /**
+         * The backend's context window in tokens, used until (or instead of) the {@code max_model_len} its probes
+         * learn from {@code /v1/models}. Unset and not learned means the window is unknown and not checked.
+         */
+        OptionalInt contextWindow();
+
+        /** The largest completion limit this backend accepts ({@code VASTAI_TOKENS_MAX}); lower limits win. */
+        OptionalInt tokensMax();
     }
 
     /** Per-backend clock overrides; unset values fall back to {@code gateway.defaults.clocks}. */
@@ -199,6 +217,64 @@ public interface GatewayConfig {
         /** Loopback port to listen on; 0 picks a free one. */
         @WithDefault("0")
         int port();
+    }
+
+    interface Auth {
+        /**
+         * {@code keys}: every request needs a client key ({@code GATEWAY_API_KEYS} or {@code GATEWAY_API_KEYS_FILE});
+         * start-up fails without any. {@code none}: no authentication, chosen explicitly ({@code GATEWAY_AUTH=none}).
+         */
+        @WithDefault("keys")
+        String mode();
+
+        /**
+         * Client keys as comma-separated {@code id:key} entries; {@code id:key:chat+kilocode} limits a key to routes.
+         * From the environment only.
+         */
+        Optional<String> keys();
+
+        /**
+         * A mounted secret file with one entry per line: {@code id:key[:routes]} or {@code id:sha256:<hex>[:routes]}
+         * (the SHA-256 of the key, so the file need not hold keys at all). {@code #} starts a comment.
+         */
+        Optional<String> keysFile();
+    }
+
+    interface Tokens {
+        /** Completion limits below this are raised to it. */
+        @WithDefault("1")
+        int min();
+
+        /** The ceiling: larger completion limits are clamped to it (or refused, see {@link #overCeiling()}). */
+        @WithDefault("32768")
+        int max();
+
+        /** The limit given to requests that set none ({@code MAX_TOKENS}). */
+        @WithName("default")
+        @WithDefault("4096")
+        int defaultLimit();
+
+        /** {@code clamp} a limit over the ceiling down to it, or {@code refuse} the request with a 400. */
+        @WithDefault("clamp")
+        String overCeiling();
+    }
+
+    interface ContextFit {
+        /**
+         * Tokens kept free in every window on top of the prompt and the completion limit: chat templates add a few
+         * tokens per message that a byte-based estimate cannot see.
+         */
+        @WithDefault("64")
+        int safetyMargin();
+
+        /** The smallest completion worth routing to a backend: a window that leaves less is treated as too small. */
+        @WithDefault("16")
+        int minCompletionTokens();
+
+        /** How long an exact count from a backend's {@code /tokenize} may take before the estimate is used instead. */
+        @WithDefault("2s")
+        @WithConverter(MillisDurationConverter.class)
+        Duration tokenizeTimeout();
     }
 
     interface Health {
@@ -241,9 +317,9 @@ public interface GatewayConfig {
     }
 
     interface Limits {
-        /** Largest request body accepted. Coding agents send 50-500 KB prompts. */
+        /** Largest request body accepted. Coding agents send 50-500 KB prompts; this leaves room for four times that. */
         @WithName("max-body-size")
-        @WithDefault("4M")
+        @WithDefault("2M")
         io.quarkus.runtime.configuration.MemorySize maxBodySize();
 
         /** Largest upstream non-stream body (or error body) the gateway will buffer. */

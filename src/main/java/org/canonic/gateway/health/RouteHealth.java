@@ -2,8 +2,8 @@ package org.canonic.gateway.health;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
-import org.canonic.gateway.routing.Route;
-import org.canonic.gateway.routing.Topology;
+import org.canonic.gateway.topology.Route;
+import org.canonic.gateway.topology.Topology;
 
 import java.util.LinkedHashMap;
 import java.util.Map;

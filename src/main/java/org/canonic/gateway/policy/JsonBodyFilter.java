@@ -4,12 +4,10 @@ import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.vertx.core.http.HttpHeaders;
-import org.canonic.gateway.relay.OpenAiError;
 
 import java.io.IOException;
 
-/** Requires a JSON content type and a body that parses to a JSON object. */
+/** Requires a body that parses to a JSON object (strict: no duplicate keys, bounded nesting, valid UTF-8). */
 final class JsonBodyFilter implements PolicyFilter {
 
     private final RequestJson json;
@@ -20,12 +18,6 @@ final class JsonBodyFilter implements PolicyFilter {
 
     @Override
     public void check(PolicyContext request) {
-        String contentType = request.headers().get(HttpHeaders.CONTENT_TYPE);
-        if (contentType == null || !isJson(contentType)) {
-            throw new Refusal(OpenAiError.invalidRequest(415,
-                    "Content-Type must be application/json (got " + (contentType == null ? "none" : describe(contentType)) + ")",
-                    null, "unsupported_media_type"));
-        }
         if (request.rawBody().length() == 0) {
             throw Refusal.badRequest("The request body is empty; send a JSON object.", null, "invalid_json");
         }
@@ -44,16 +36,5 @@ final class JsonBodyFilter implements PolicyFilter {
             throw Refusal.badRequest("The body must be a JSON object.", null, "invalid_json");
         }
         request.body = object;
-    }
-
-    private static boolean isJson(String contentType) {
-        int semicolon = contentType.indexOf(';');
-        String mediaType = (semicolon < 0 ? contentType : contentType.substring(0, semicolon)).trim();
-        return mediaType.equalsIgnoreCase("application/json");
-    }
-
-    private static String describe(String contentType) {
-        String trimmed = contentType.length() > 60 ? contentType.substring(0, 60) + "..." : contentType;
-        return '"' + trimmed.replaceAll("[^\\x20-\\x7e]", "?") + '"';
     }
 }

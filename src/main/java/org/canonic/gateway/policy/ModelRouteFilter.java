@@ -2,8 +2,8 @@ package org.canonic.gateway.policy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.canonic.gateway.relay.OpenAiError;
-import org.canonic.gateway.routing.Route;
-import org.canonic.gateway.routing.Topology;
+import org.canonic.gateway.topology.Route;
+import org.canonic.gateway.topology.Topology;
 
 /** Requires a {@code model} that one of the routes serves; the allow-list is the routing table itself. */
 final class ModelRouteFilter implements PolicyFilter {

@@ -1,54 +1,112 @@
 package org.canonic.gateway.policy;
 
+import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
+import org.canonic.gateway.backend.Tokenizer;
+import org.canonic.gateway.config.GatewayConfig;
 import org.canonic.gateway.relay.OpenAiError;
-import org.canonic.gateway.routing.Topology;
+import org.canonic.gateway.topology.Topology;
 import org.jboss.logging.Logger;
 
 import java.util.List;
 
 /**
- * The fail-closed gate in front of routing. Every proxied request passes every filter, in the order listed here;
- * the only way to a {@link ProxyRequest} (and so to a backend) is {@link #admit(PolicyContext)}.
+ * The fail-closed gate in front of routing. Every proxied request passes every filter, in the order listed here:
+ * the header filters before its body is read, the body filters after, then the context-window fit. The only way
+ * to a {@link ProxyRequest} (and so to a backend) is {@link #admit(PolicyContext)}.
  */
 public final class PolicyChain {
 
     private static final Logger LOG = Logger.getLogger(PolicyChain.class);
 
-    private final List<PolicyFilter> filters;
+    private final AuthFilter auth;
+    private final List<PolicyFilter> headerFilters;
+    private final List<PolicyFilter> bodyFilters;
+    private final Topology topology;
+    private final ContextFit contextFit;
 
-    public PolicyChain(Topology topology, RequestJson json) {
-        this.filters = List.of(
+    public PolicyChain(Topology topology, RequestJson json, ClientKeys keys, GatewayConfig config,
+                       BackendFacts facts, Tokenizer tokenizer) {
+        this.topology = topology;
+        GatewayConfig.Tokens tokens = config.tokens();
+        this.auth = new AuthFilter(keys, KeyLoader.required(config.auth()));
+        this.headerFilters = List.of(
+                auth,
+                new ContentTypeFilter());
+        this.bodyFilters = List.of(
                 new JsonBodyFilter(json),
                 new ModelRouteFilter(topology),
-                new StreamFlagsFilter());
+                new RoutePermissionFilter(),
+                new ShapeFilter(),
+                new StreamFlagsFilter(),
+                new TokenCeilingFilter(tokens.min(), tokens.max(), tokens.defaultLimit(),
+                        tokens.overCeiling().strip().equalsIgnoreCase("refuse")));
+        GatewayConfig.ContextFit fit = config.contextFit();
+        this.contextFit = new ContextFit(facts, tokenizer, json, fit.safetyMargin(), fit.minCompletionTokens());
     }
 
     /**
-     * Runs every filter and returns the admitted request, or throws {@link Refusal}. A filter that fails in an
-     * unexpected way refuses the request too: when validation cannot be performed, nothing is forwarded.
+     * Authenticates a request that is not proxied (the model list): the same key check, same errors. Empty when
+     * authentication is off.
      */
-    public ProxyRequest admit(PolicyContext request) {
+    public java.util.Optional<ClientKeys.Entry> authenticate(String authorization) {
+        PolicyContext probe = new PolicyContext("models", Endpoint.CHAT_COMPLETIONS,
+                MultiMap.caseInsensitiveMultiMap().addAll(authorization == null ? java.util.Map.of()
+                        : java.util.Map.of("authorization", authorization)), System.nanoTime());
+        run(List.of(auth), probe);
+        return java.util.Optional.ofNullable(probe.key);
+    }
+
+    /** The checks that need only headers: run before the body is read. Throws {@link Refusal}. */
+    public void checkHeaders(PolicyContext request) {
+        run(headerFilters, request);
+    }
+
+    /**
+     * Runs the body filters and the window fit; the future fails with a {@link Refusal} when the request is refused.
+     * A filter that fails in an unexpected way refuses the request too: when validation cannot be performed, nothing
+     * is forwarded.
+     */
+    public Future<ProxyRequest> admit(PolicyContext request) {
+        try {
+            if (request.keyId == null) {
+                throw unavailable();
+            }
+            run(bodyFilters, request);
+            if (request.body == null || request.route == null || request.limitField == null) {
+                throw unavailable();
+            }
+        } catch (Refusal refusal) {
+            return Future.failedFuture(refusal);
+        }
+        return contextFit.plan(request, topology.candidates(request.route))
+                .recover(failure -> Future.failedFuture(failure instanceof Refusal ? failure : failed(request, failure)))
+                .map(plan -> new ProxyRequest(request.requestId(), request.keyId, request.endpoint(), request.body,
+                        request.stream, request.clientWantsUsage, request.model, request.route, plan.candidates(),
+                        request.limitField, plan.promptTokens(), plan.promptExact(),
+                        forwardableHeaders(request.headers()), request.startNanos()));
+    }
+
+    private static void run(List<PolicyFilter> filters, PolicyContext request) {
         for (PolicyFilter filter : filters) {
             try {
                 filter.check(request);
             } catch (Refusal refusal) {
                 throw refusal;
             } catch (RuntimeException e) {
-                LOG.errorf(e, "Policy filter %s failed on request %s; refusing it",
-                        filter.getClass().getSimpleName(), request.requestId());
-                throw new Refusal(OpenAiError.server(500,
-                        "The request could not be validated, so it was not forwarded. Retry later.",
-                        "validation_unavailable"));
+                throw failed(request, e);
             }
         }
-        if (request.body == null || request.route == null) {
-            throw new Refusal(OpenAiError.server(500,
-                    "The request could not be validated, so it was not forwarded.", "validation_unavailable"));
-        }
-        return new ProxyRequest(request.requestId(), request.endpoint(), request.body, request.stream,
-                request.clientWantsUsage, request.model, request.route, forwardableHeaders(request.headers()),
-                request.startNanos());
+    }
+
+    private static Refusal failed(PolicyContext request, Throwable cause) {
+        LOG.errorf(cause, "Validation of request %s failed unexpectedly; refusing it", request.requestId());
+        return unavailable();
+    }
+
+    private static Refusal unavailable() {
+        return new Refusal(OpenAiError.server(500,
+                "The request could not be validated, so it was not forwarded. Retry later.", "validation_unavailable"));
     }
 
     /**

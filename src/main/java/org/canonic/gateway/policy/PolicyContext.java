@@ -3,7 +3,7 @@ package org.canonic.gateway.policy;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
-import org.canonic.gateway.routing.Route;
+import org.canonic.gateway.topology.Route;
 
 /**
  * What the policy filters see and fill in, one request at a time. Filters run in order; each may read what the
@@ -14,21 +14,39 @@ public final class PolicyContext {
     private final String requestId;
     private final Endpoint endpoint;
     private final MultiMap headers;
-    private final Buffer rawBody;
     private final long startNanos;
+    private Buffer rawBody;
 
+    String keyId;
+    ClientKeys.Entry key;
     ObjectNode body;
     String model;
     Route route;
     boolean stream;
     boolean clientWantsUsage;
+    int limit;
+    String limitField;
 
-    public PolicyContext(String requestId, Endpoint endpoint, MultiMap headers, Buffer rawBody, long startNanos) {
+    public PolicyContext(String requestId, Endpoint endpoint, MultiMap headers, long startNanos) {
         this.requestId = requestId;
         this.endpoint = endpoint;
         this.headers = headers;
-        this.rawBody = rawBody;
         this.startNanos = startNanos;
+    }
+
+    /** The body, once read (after the header filters passed). */
+    public void body(Buffer rawBody) {
+        this.rawBody = rawBody;
+    }
+
+    /** The id of the client key that authenticated the request (never the key), null before authentication. */
+    public String keyId() {
+        return keyId;
+    }
+
+    /** The model name the client sent, null before the body was read. */
+    public String model() {
+        return model;
     }
 
     public String requestId() {

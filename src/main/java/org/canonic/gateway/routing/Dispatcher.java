@@ -1,6 +1,6 @@
 package org.canonic.gateway.routing;
 
-import org.canonic.gateway.backend.Backend;
+import org.canonic.gateway.policy.Candidate;
 import org.canonic.gateway.policy.ProxyRequest;
 import org.canonic.gateway.relay.ClientChannel;
 import org.canonic.gateway.relay.GatewayHeaders;
@@ -11,25 +11,22 @@ import java.util.List;
 import java.util.stream.Collectors;
 
 /**
- * Entry to the routing stage: orders a request's candidates by health and runs its exchange. Routing reads health;
- * it never probes inline.
+ * Entry to the routing stage: orders a request's fitted candidates by health and runs its exchange. Routing reads
+ * health; it never probes inline.
  */
 public final class Dispatcher {
 
-    private final Topology topology;
     private final ExchangeServices services;
 
-    public Dispatcher(Topology topology, ExchangeServices services) {
-        this.topology = topology;
+    public Dispatcher(ExchangeServices services) {
         this.services = services;
     }
 
     /** Starts an admitted request on its way; must be called on the client request's event loop. */
     public void dispatch(ProxyRequest request, ClientChannel client) {
-        List<Backend> all = topology.candidates(request.route());
-        List<Backend> candidates = orderByHealth(all, services.availability());
+        List<Candidate> candidates = orderByHealth(request.candidates(), services.availability());
         if (candidates.isEmpty()) {
-            client.sendError(noneRoutable(request, all), GatewayHeaders.PROVIDER_NONE, 0, 0,
+            client.sendError(noneRoutable(request, request.candidates()), GatewayHeaders.PROVIDER_NONE, 0, 0,
                     services.retryAfterSeconds());
             return;
         }
@@ -37,15 +34,16 @@ public final class Dispatcher {
     }
 
     /** Routable backends only; healthy before degraded before cold, route order otherwise (the sort is stable). */
-    static List<Backend> orderByHealth(List<Backend> candidates, BackendAvailability availability) {
+    static List<Candidate> orderByHealth(List<Candidate> candidates, BackendAvailability availability) {
         return candidates.stream()
-                .filter(availability::routable)
-                .sorted(Comparator.comparingInt(availability::preference))
+                .filter(candidate -> availability.routable(candidate.backend()))
+                .sorted(Comparator.comparingInt(candidate -> availability.preference(candidate.backend())))
                 .toList();
     }
 
-    private OpenAiError noneRoutable(ProxyRequest request, List<Backend> all) {
-        String states = all.stream().map(services.availability()::describe).collect(Collectors.joining("; "));
+    private OpenAiError noneRoutable(ProxyRequest request, List<Candidate> all) {
+        String states = all.stream().map(candidate -> services.availability().describe(candidate.backend()))
+                .collect(Collectors.joining("; "));
         return OpenAiError.server(503, "No backend can serve model '" + request.requestedModel() + "' right now: "
                 + states + ". Retry later.", "no_backend_available");
     }

@@ -7,6 +7,7 @@ import org.canonic.gateway.backend.AttemptOutcome;
 import org.canonic.gateway.backend.Backend;
 import org.canonic.gateway.backend.SseEvents;
 import org.canonic.gateway.backend.UpstreamAttempt;
+import org.canonic.gateway.policy.Candidate;
 import org.canonic.gateway.policy.ProxyRequest;
 import org.canonic.gateway.relay.ClientChannel;
 import org.canonic.gateway.relay.GatewayHeaders;
@@ -32,7 +33,7 @@ import java.util.List;
 final class ProxyExchange implements UpstreamAttempt.Listener {
 
     private final ProxyRequest request;
-    private final List<Backend> candidates;
+    private final List<Candidate> candidates;
     private final ExchangeServices services;
     private final ClientChannel client;
     private final List<AttemptRecord> attempts = new ArrayList<>();
@@ -55,7 +56,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
     private int batchStart;
     private int batchEnd;
 
-    ProxyExchange(ProxyRequest request, List<Backend> candidates, ExchangeServices services, ClientChannel client) {
+    ProxyExchange(ProxyRequest request, List<Candidate> candidates, ExchangeServices services, ClientChannel client) {
         this.request = request;
         this.candidates = candidates;
         this.services = services;
@@ -82,7 +83,8 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
             finish(allFailed(), GatewayHeaders.PROVIDER_NONE);
             return;
         }
-        Backend backend = candidates.get(candidateIndex);
+        Candidate candidate = candidates.get(candidateIndex);
+        Backend backend = candidate.backend();
         if (tryOnBackend == 0 && candidateIndex > 0 && !services.availability().routable(backend)) {
             // Health may have changed since the candidates were ordered.
             skip(services.availability().describe(backend));
@@ -96,7 +98,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
                 return;
             }
             if (granted) {
-                launch(backend);
+                launch(candidate);
             } else {
                 skippedForCapacity = true;
                 skip(backend.name() + " at its concurrency limit");
@@ -104,7 +106,8 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         });
     }
 
-    private void launch(Backend backend) {
+    private void launch(Candidate candidate) {
+        Backend backend = candidate.backend();
         AttemptObserver.Handle handle = services.observer().started(backend);
         if (handle.rejected()) {
             services.limits().of(backend).release();
@@ -112,7 +115,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
             return;
         }
         if (tryOnBackend == 0) {
-            currentBody = UpstreamBody.forBackend(request, backend, services.json());
+            currentBody = UpstreamBody.forCandidate(request, candidate, services.json());
         }
         tryOnBackend++;
         currentHandle = handle;
@@ -240,7 +243,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
     /** The commit point of a stream: the first data event is about to be relayed. */
     private void commitStream() {
         committed = true;
-        String provider = candidates.get(candidateIndex).name();
+        String provider = candidates.get(candidateIndex).backend().name();
         if (client.headersSent()) {
             // The head left early with "pending"; name the provider in-band, where clients ignore it.
             client.write(Buffer.buffer(": provider=" + provider + " attempts=" + totalAttempts() + "\n\n"));

@@ -27,6 +27,10 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
     public static final String OMEGA_MODEL = "fake/omega-model";
     public static final String ALPHA_KEY = "sk-alpha-upstream-secret-0123456789";
     public static final String ADMIN_TOKEN = "admin-test-token-5f1c";
+    public static final String CI_KEY_ID = "ci";
+    public static final String CI_KEY = "gw-test-key-ci-0a1b2c3d4e5f";
+    public static final String SOLO_KEY_ID = "solo-only";
+    public static final String SOLO_KEY = "gw-test-key-solo-9f8e7d6c5b4a";
 
     /** Keep-alive interval used by the tests: short, so keep-alive behaviour shows within a test. */
     public static final long KEEP_ALIVE_MS = 400;
@@ -77,6 +81,10 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
         // Behaviour tests provoke many backend faults on purpose; only the breaker tests (their own profile) trip it.
         config.put("gateway.breaker.request-volume-threshold", "1000");
         config.put("gateway.admin-token", ADMIN_TOKEN);
+        // Behaviour tests run without client keys; the auth tests' profile turns them on.
+        config.put("gateway.auth.mode", "none");
+        config.put("%auth.gateway.auth.mode", "keys");
+        config.put("%auth.gateway.auth.keys", CI_KEY_ID + ":" + CI_KEY + "," + SOLO_KEY_ID + ":" + SOLO_KEY + ":solo");
 
         // The health tests' profile (see HealthProfile).
         config.put("%health.gateway.health.interval", "100ms");

@@ -62,6 +62,8 @@ public abstract class GatewayTest {
         ObjectNode tree = (ObjectNode) json(body);
         tree.remove("model");
         tree.remove("stream_options");
+        tree.remove("max_tokens");
+        tree.remove("max_completion_tokens");
         return tree;
     }
 }

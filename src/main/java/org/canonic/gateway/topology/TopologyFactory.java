@@ -1,4 +1,4 @@
-package org.canonic.gateway.routing;
+package org.canonic.gateway.topology;
 
 import org.canonic.gateway.backend.Backend;
 import org.canonic.gateway.backend.Clocks;
@@ -112,10 +112,15 @@ public final class TopologyFactory {
             problems.add(key + ".max-concurrency must be at least 1, got " + maxConcurrency);
         }
         Backend.ProbeKind probe = probeKind(key, backend.probe(), endpoint);
+        int contextWindow = backend.contextWindow().orElse(0);
+        int tokensMax = backend.tokensMax().orElse(0);
+        if (contextWindow < 0 || tokensMax < 0) {
+            problems.add(key + ".context-window and .tokens-max must not be negative");
+        }
         Backend.Secret apiKey = backend.apiKey().map(String::trim).filter(k -> !k.isEmpty())
                 .map(Backend.Secret::new).orElse(null);
         return Optional.of(new Backend(name, endpoint, model.orElse(""), tries, retryDelay.toMillis(),
-                Clocks.of(connect, firstToken, idle, total), maxConcurrency, probe, apiKey));
+                Clocks.of(connect, firstToken, idle, total), maxConcurrency, probe, contextWindow, tokensMax, apiKey));
     }
 
     /** Reads the probe setting; {@code auto} recognises RunPod serverless endpoints by their URL. */

@@ -1,4 +1,4 @@
-package org.canonic.gateway.routing;
+package org.canonic.gateway.topology;
 
 import org.canonic.gateway.backend.Backend;
 
