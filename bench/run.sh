@@ -46,7 +46,7 @@ FAILURES=()       # measured runs that had errors (non-2xx, socket errors)
 DISTURBED=()      # measured runs during which other processes used noticeable CPU
 
 # Results, keyed by "<mode>/<target>".
-declare -A RPS P50 P99 NON2XX SOCKERR CPU_PROXY CPU_UPSTREAM CPU_WRK CPU_OTHER
+declare -A RPS P50 P99 NON2XX SOCKERR CPU_PROXY CPU_UPSTREAM CPU_WRK CPU_OTHER US_PER_REQ
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { printf '[bench] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -353,6 +353,9 @@ wait_http_ok() {
         fi
         code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "${AUTH_ARGS[@]}" "$url" || true)
         [[ $code == 200 ]] && return 0
+        if [[ $code == 401 || $code == 403 ]]; then
+            die "$url answered $code: the gateway wants a client key (set BENCH_AUTH_HEADER, and GATEWAY_JAVA_OPTS to configure the key or turn auth off; see bench/README.md)"
+        fi
         sleep 0.2
     done
     tail -n 40 "$logfile" >&2 || true
@@ -417,7 +420,20 @@ start_gateway() {
     env "${env_unset[@]}" java "${props[@]}" "${extra[@]}" -jar "$GATEWAY_JAR" >"$WORK_DIR/gateway.log" 2>&1 &
     GATEWAY_PID=$!
     STARTED_PIDS+=("$GATEWAY_PID")
+    local deadline=$((SECONDS + 60)) code=""
     wait_http_ok "http://127.0.0.1:$GW_PORT/v1/models" 60 "$GATEWAY_PID" "$WORK_DIR/gateway.log"
+    # Listening is not the same as routing: a gateway that health-checks its backends may refuse requests until
+    # its first probe. Wait (within the same 60 s) until a real chat completion goes through.
+    while ((SECONDS < deadline)); do
+        code=$(curl_post gateway non-stream "$WORK_DIR/ready")
+        [[ $code == 200 ]] && break
+        kill -0 "$GATEWAY_PID" 2>/dev/null || break
+        sleep 0.5
+    done
+    if [[ $code != 200 ]]; then
+        tail -n 40 "$WORK_DIR/gateway.log" >&2
+        die "the gateway did not answer a chat completion with 200 within 60 s (last: HTTP $code $(head -c 300 "$WORK_DIR/ready.body" 2>/dev/null))"
+    fi
     GATEWAY_PIDS=$GATEWAY_PID
     log "gateway: pid $GATEWAY_PID on 127.0.0.1:$GW_PORT ($GATEWAY_JAR)"
 }
@@ -618,7 +634,7 @@ cpu_percent() { awk -v t="$1" -v hz="$CLK_TCK" -v s="$2" 'BEGIN { printf "%.0f",
 # measure <mode> <target>: warm-up (discarded), then the measured run with CPU accounting.
 measure() {
     local mode=$1 target=$2 key="$1/$2" warm out rps p50 p99 non2xx sockerr
-    local proxy_pids="" up0 up1 px0 px1 wrk0 wrk1 m0 m1 t0 t1 elapsed
+    local proxy_pids="" up0 up1 px0 px1 own0 own1 wrk0 wrk1 m0 m1 t0 t1 elapsed
     [[ $target == gateway ]] && warm=$GATEWAY_WARMUP || warm=$WARMUP
     case $target in
         nginx) proxy_pids=$NGINX_PIDS ;;
@@ -637,7 +653,7 @@ measure() {
     log "$mode $target: measuring ${DURATION}s, $CONNECTIONS connections"
     out="$WORK_DIR/wrk-$target-$mode.txt"
     # shellcheck disable=SC2086 # the pid lists are meant to split
-    up0=$(cpu_ticks $UPSTREAM_PIDS) px0=$(cpu_ticks $proxy_pids) m0=$(machine_busy_ticks)
+    up0=$(cpu_ticks $UPSTREAM_PIDS) px0=$(cpu_ticks $proxy_pids) own0=$(cpu_ticks $OWN_PIDS) m0=$(machine_busy_ticks)
     children_cpu_seconds
     wrk0=$CHILDREN_CPU
     t0=$(date +%s.%N)
@@ -646,20 +662,30 @@ measure() {
     children_cpu_seconds
     wrk1=$CHILDREN_CPU
     # shellcheck disable=SC2086
-    up1=$(cpu_ticks $UPSTREAM_PIDS) px1=$(cpu_ticks $proxy_pids) m1=$(machine_busy_ticks)
+    up1=$(cpu_ticks $UPSTREAM_PIDS) px1=$(cpu_ticks $proxy_pids) own1=$(cpu_ticks $OWN_PIDS) m1=$(machine_busy_ticks)
     elapsed=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
 
     read -r rps p50 p99 non2xx sockerr < <(parse_wrk "$out")
     RPS[$key]=$rps P50[$key]=$p50 P99[$key]=$p99 NON2XX[$key]=$non2xx SOCKERR[$key]=$sockerr
     CPU_UPSTREAM[$key]=$(cpu_percent $((up1 - up0)) "$elapsed")
-    if [[ -n $proxy_pids ]]; then CPU_PROXY[$key]=$(cpu_percent $((px1 - px0)) "$elapsed"); else CPU_PROXY[$key]=-; fi
+    CPU_PROXY[$key]=- US_PER_REQ[$key]=-
+    if [[ -n $proxy_pids ]]; then
+        CPU_PROXY[$key]=$(cpu_percent $((px1 - px0)) "$elapsed")
+        # The proxy's CPU time per request: what it costs, even when other processes take cores away from it.
+        US_PER_REQ[$key]=$(awk -v t=$((px1 - px0)) -v hz="$CLK_TCK" -v r="$rps" -v s="$elapsed" \
+            'BEGIN { printf "%.1f", (r > 0 ? t / hz / (r * s) * 1e6 : 0) }')
+    fi
     CPU_WRK[$key]=$(awk -v a="$wrk0" -v b="$wrk1" -v s="$elapsed" 'BEGIN { printf "%.0f", (b - a) / s * 100 }')
-    # Everything the machine did besides our three processes: other programs, and kernel threads (small).
-    CPU_OTHER[$key]=$(awk -v m="$(cpu_percent $((m1 - m0)) "$elapsed")" -v p="${CPU_PROXY[$key]/-/0}" \
-        -v u="${CPU_UPSTREAM[$key]}" -v w="${CPU_WRK[$key]}" 'BEGIN { o = m - p - u - w; printf "%.0f", (o > 0 ? o : 0) }')
+    # Everything the machine did besides the servers we started (busy or idle) and wrk: other programs, and kernel
+    # threads (small).
+    CPU_OTHER[$key]=$(awk -v m="$(cpu_percent $((m1 - m0)) "$elapsed")" -v o="$(cpu_percent $((own1 - own0)) "$elapsed")" \
+        -v w="${CPU_WRK[$key]}" 'BEGIN { x = m - o - w; printf "%.0f", (x > 0 ? x : 0) }')
     if ((CPU_OTHER[$key] > OTHER_CPU_LIMIT)); then
         DISTURBED+=("$mode $target: other processes used ${CPU_OTHER[$key]}% of a core")
         log "WARNING: other processes used ${CPU_OTHER[$key]}% of a core during this run: its numbers are disturbed"
+        log "WARNING: other processes running now: $(ps -eo pid=,pcpu=,comm= --sort=-pcpu \
+            | awk -v own=" $OWN_PIDS $$ " 'index(own, " " $1 " ") == 0 && $2 > 1 { printf "%s%s %s", sep, $1, $3; sep = ", " }
+                END { if (sep == "") printf "none any more (they ended)" }')"
     fi
     if ((non2xx + sockerr > 0)); then
         FAILURES+=("$mode $target: $non2xx non-2xx responses, $sockerr socket errors (see wrk output above)")
@@ -678,13 +704,13 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 
 # print_tables <style>: "text" for the terminal, "md" for the results file.
 print_tables() {
-    local style=$1 mode target key errors tp p50r p99r verdict
+    local style=$1 mode target key errors tp p50r p99r cpur verdict
     if [[ $style == md ]]; then
-        echo "| mode | target | req/s | p50 ms | p99 ms | CPU proxy | CPU upstream | CPU wrk | CPU other | errors |"
-        echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+        echo "| mode | target | req/s | p50 ms | p99 ms | CPU proxy | proxy CPU us/req | CPU upstream | CPU wrk | CPU other | errors |"
+        echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     else
-        printf '%-11s %-8s %10s %8s %8s %10s %13s %8s %10s %7s\n' \
-            mode target req/s "p50 ms" "p99 ms" "CPU proxy" "CPU upstream" "CPU wrk" "CPU other" errors
+        printf '%-11s %-8s %10s %8s %8s %10s %8s %13s %8s %10s %7s\n' \
+            mode target req/s "p50 ms" "p99 ms" "CPU proxy" "us/req" "CPU upstream" "CPU wrk" "CPU other" errors
     fi
     for mode in "${MODES[@]}"; do
         for target in "${TARGETS[@]}"; do
@@ -693,35 +719,36 @@ print_tables() {
             local px=${CPU_PROXY[$key]}
             [[ $px == - ]] || px="$px%"
             if [[ $style == md ]]; then
-                printf '| %s | %s | %s | %s | %s | %s | %s%% | %s%% | %s%% | %s |\n' "$mode" "$target" "${RPS[$key]}" \
-                    "${P50[$key]}" "${P99[$key]}" "$px" "${CPU_UPSTREAM[$key]}" "${CPU_WRK[$key]}" \
+                printf '| %s | %s | %s | %s | %s | %s | %s | %s%% | %s%% | %s%% | %s |\n' "$mode" "$target" "${RPS[$key]}" \
+                    "${P50[$key]}" "${P99[$key]}" "$px" "${US_PER_REQ[$key]}" "${CPU_UPSTREAM[$key]}" "${CPU_WRK[$key]}" \
                     "${CPU_OTHER[$key]}" "$errors"
             else
-                printf '%-11s %-8s %10s %8s %8s %10s %13s %8s %10s %7s\n' "$mode" "$target" "${RPS[$key]}" \
-                    "${P50[$key]}" "${P99[$key]}" "$px" "${CPU_UPSTREAM[$key]}%" "${CPU_WRK[$key]}%" \
+                printf '%-11s %-8s %10s %8s %8s %10s %8s %13s %8s %10s %7s\n' "$mode" "$target" "${RPS[$key]}" \
+                    "${P50[$key]}" "${P99[$key]}" "$px" "${US_PER_REQ[$key]}" "${CPU_UPSTREAM[$key]}%" "${CPU_WRK[$key]}%" \
                     "${CPU_OTHER[$key]}%" "$errors"
             fi
         done
     done
     echo
     if [[ $style == md ]]; then
-        echo "| mode | gateway/nginx req/s | gateway/nginx p50 | gateway/nginx p99 | nginx/direct req/s | gateway/direct req/s | target ${DESIGN_TARGET}x |"
-        echo "|---|---:|---:|---:|---:|---:|---|"
+        echo "| mode | gateway/nginx req/s | gateway/nginx p50 | gateway/nginx p99 | gateway/nginx CPU per req | nginx/direct req/s | gateway/direct req/s | target ${DESIGN_TARGET}x |"
+        echo "|---|---:|---:|---:|---:|---:|---:|---|"
     else
-        printf '%-11s %20s %18s %18s %19s %21s  %s\n' mode "gateway/nginx req/s" "gateway/nginx p50" \
-            "gateway/nginx p99" "nginx/direct req/s" "gateway/direct req/s" "target ${DESIGN_TARGET}x"
+        printf '%-11s %20s %18s %18s %16s %19s %21s  %s\n' mode "gateway/nginx req/s" "gateway/nginx p50" \
+            "gateway/nginx p99" "CPU per request" "nginx/direct req/s" "gateway/direct req/s" "target ${DESIGN_TARGET}x"
     fi
     for mode in "${MODES[@]}"; do
         tp=$(ratio "${RPS[$mode/gateway]}" "${RPS[$mode/nginx]}")
         p50r=$(ratio "${P50[$mode/gateway]}" "${P50[$mode/nginx]}")
         p99r=$(ratio "${P99[$mode/gateway]}" "${P99[$mode/nginx]}")
+        cpur=$(ratio "${US_PER_REQ[$mode/gateway]}" "${US_PER_REQ[$mode/nginx]}")
         verdict=$(awk -v r="$tp" -v t="$DESIGN_TARGET" 'BEGIN { print (r + 0 >= t ? "met" : "missed") }')
         if [[ $style == md ]]; then
-            printf '| %s | %sx | %sx | %sx | %sx | %sx | %s |\n' "$mode" "$tp" "$p50r" "$p99r" \
+            printf '| %s | %sx | %sx | %sx | %sx | %sx | %sx | %s |\n' "$mode" "$tp" "$p50r" "$p99r" "$cpur" \
                 "$(ratio "${RPS[$mode/nginx]}" "${RPS[$mode/direct]}")" \
                 "$(ratio "${RPS[$mode/gateway]}" "${RPS[$mode/direct]}")" "$verdict"
         else
-            printf '%-11s %19sx %17sx %17sx %18sx %20sx  %s\n' "$mode" "$tp" "$p50r" "$p99r" \
+            printf '%-11s %19sx %17sx %17sx %15sx %18sx %20sx  %s\n' "$mode" "$tp" "$p50r" "$p99r" "$cpur" \
                 "$(ratio "${RPS[$mode/nginx]}" "${RPS[$mode/direct]}")" \
                 "$(ratio "${RPS[$mode/gateway]}" "${RPS[$mode/direct]}")" "$verdict"
         fi
@@ -737,9 +764,10 @@ print_json() {
             key="$mode/$target"
             ((first)) || printf ',\n'
             first=0
-            printf '    {"mode": "%s", "target": "%s", "rps": %s, "p50_ms": %s, "p99_ms": %s, "non_2xx": %d, "socket_errors": %d, "cpu_proxy_pct": %s, "cpu_upstream_pct": %s, "cpu_wrk_pct": %s, "cpu_other_pct": %s}' \
+            printf '    {"mode": "%s", "target": "%s", "rps": %s, "p50_ms": %s, "p99_ms": %s, "non_2xx": %d, "socket_errors": %d, "cpu_proxy_pct": %s, "proxy_cpu_us_per_req": %s, "cpu_upstream_pct": %s, "cpu_wrk_pct": %s, "cpu_other_pct": %s}' \
                 "$mode" "$target" "${RPS[$key]}" "${P50[$key]}" "${P99[$key]}" "${NON2XX[$key]}" "${SOCKERR[$key]}" \
                 "$([[ ${CPU_PROXY[$key]} == - ]] && echo null || echo "${CPU_PROXY[$key]}")" \
+                "$([[ ${US_PER_REQ[$key]} == - ]] && echo null || echo "${US_PER_REQ[$key]}")" \
                 "${CPU_UPSTREAM[$key]}" "${CPU_WRK[$key]}" "${CPU_OTHER[$key]}"
         done
     done
@@ -748,10 +776,11 @@ print_json() {
     for mode in "${MODES[@]}"; do
         ((first)) || printf ', '
         first=0
-        printf '"%s": {"rps": %s, "p50": %s, "p99": %s}' "$mode" \
+        printf '"%s": {"rps": %s, "p50": %s, "p99": %s, "cpu_per_req": %s}' "$mode" \
             "$(ratio "${RPS[$mode/gateway]}" "${RPS[$mode/nginx]}")" \
             "$(ratio "${P50[$mode/gateway]}" "${P50[$mode/nginx]}")" \
-            "$(ratio "${P99[$mode/gateway]}" "${P99[$mode/nginx]}")"
+            "$(ratio "${P99[$mode/gateway]}" "${P99[$mode/nginx]}")" \
+            "$(ratio "${US_PER_REQ[$mode/gateway]}" "${US_PER_REQ[$mode/nginx]}")"
     done
     printf '}\n}\n'
 }
@@ -762,10 +791,11 @@ machine_summary() {
     echo "- date: $STARTED_AT"
     echo "- machine: $(nproc) cores ($cpu), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr)"
     echo "- tools: $(nginx -v 2>&1 | sed 's/^nginx version: //'), $(wrk -v 2>&1 | head -n1 | awk '{ print $1, $2 }'), $(java -version 2>&1 | head -n1)"
-    echo "- gateway: $GATEWAY_JAR (repo commit $(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)), -Xmx$GATEWAY_HEAP ${GATEWAY_JAVA_OPTS:-}"
+    # The commit of the checkout the jar sits in (GATEWAY_JAR may come from another copy of the repo).
+    echo "- gateway: $GATEWAY_JAR (commit $(git -C "$(dirname "$GATEWAY_JAR")" rev-parse --short HEAD 2>/dev/null || echo unknown)), -Xmx$GATEWAY_HEAP ${GATEWAY_JAVA_OPTS:-}"
     echo "- wrk: -t1 -c$CONNECTIONS -d${DURATION}s --latency; warm-up ${WARMUP}s (direct, nginx), ${GATEWAY_WARMUP}s (gateway), discarded"
     echo "- CPU columns: share of one core during the measured run (the machine has $(nproc) cores in all, shared by every process);"
-    echo "  proxy = nginx master and workers or the gateway JVM, other = the rest of the machine (other programs, kernel threads)"
+    echo "  proxy = nginx master and workers or the gateway JVM, other = processes this script did not start (and kernel threads)"
 }
 
 write_results() {
@@ -823,6 +853,7 @@ main() {
     start_nginx upstream "http://127.0.0.1:$UP_PORT/stream/health"
     start_nginx nginx "http://127.0.0.1:$NGINX_PORT/stream/health"
     start_gateway
+    OWN_PIDS="$UPSTREAM_PIDS $NGINX_PIDS $GATEWAY_PIDS"
     verify_all
 
     local mode target
@@ -838,7 +869,8 @@ main() {
     print_tables text
     echo
     echo "CPU = share of one core during the measured run; proxy = nginx master+workers or the gateway JVM;"
-    echo "other = the rest of the machine (other programs, kernel threads). The machine has $(nproc) cores."
+    echo "us/req = the proxy's CPU time per request (user + system);"
+    echo "other = processes this script did not start (and kernel threads). The machine has $(nproc) cores."
     if ((${#DISTURBED[@]})); then
         printf 'WARNING: disturbed, other processes competed for the CPU: %s\n' "${DISTURBED[@]}"
     fi

@@ -58,6 +58,10 @@ public class ProxyRoutes {
         HttpServerRequest request = ctx.request();
         String requestId = RequestIds.fromHeader(request.getHeader(GatewayHeaders.REQUEST_ID));
         PolicyContext admission = new PolicyContext(requestId, endpoint, request.headers(), startNanos);
+        if (LOG.isDebugEnabled()) {
+            LOG.debugf("Request %s: %s %s %s", requestId, request.method(), request.path(),
+                    RequestLog.headers(request.headers()));
+        }
         try {
             policy.checkHeaders(admission);
         } catch (Refusal refusal) {

@@ -18,7 +18,8 @@ public final class MillisDurationConverter implements Converter<Duration> {
         if (trimmed.isEmpty()) {
             return null;
         }
-        if (trimmed.chars().allMatch(Character::isDigit)) {
+        if (trimmed.matches("-?\\d+")) {
+            // Negative values are read too, so that validation can name them instead of a parse error.
             return Duration.ofMillis(Long.parseLong(trimmed));
         }
         return DurationConverter.parseDuration(trimmed);

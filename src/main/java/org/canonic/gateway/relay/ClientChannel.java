@@ -24,6 +24,7 @@ public final class ClientChannel {
     private final HttpServerResponse response;
     private final String requestId;
     private boolean gone;
+    private int maxTokens;
     private long lastWriteNanos = System.nanoTime();
 
     public ClientChannel(HttpServerResponse response, String requestId) {
@@ -52,6 +53,11 @@ public final class ClientChannel {
 
     public long lastWriteNanos() {
         return lastWriteNanos;
+    }
+
+    /** The completion limit sent upstream, reported in {@code x-gateway-max-tokens} when the head is written. */
+    public void maxTokens(int maxTokens) {
+        this.maxTokens = maxTokens;
     }
 
     /** Sends the 200 head of an SSE stream with the gateway's headers. */
@@ -144,5 +150,8 @@ public final class ClientChannel {
         response.putHeader(GatewayHeaders.PROVIDER, provider);
         response.putHeader(GatewayHeaders.ATTEMPTS, Integer.toString(attempts));
         response.putHeader(GatewayHeaders.ELAPSED_MS, Long.toString(elapsedMs));
+        if (maxTokens > 0) {
+            response.putHeader(GatewayHeaders.MAX_TOKENS, Integer.toString(maxTokens));
+        }
     }
 }

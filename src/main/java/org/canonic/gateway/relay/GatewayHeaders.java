@@ -6,6 +6,8 @@ public final class GatewayHeaders {
     public static final String PROVIDER = "x-gateway-provider";
     public static final String ATTEMPTS = "x-gateway-attempts";
     public static final String ELAPSED_MS = "x-gateway-elapsed-ms";
+    /** The completion limit the backend was sent, after ceilings and window fit. */
+    public static final String MAX_TOKENS = "x-gateway-max-tokens";
 
     /** Provider value when the status line had to leave before a backend produced data (see keep-alives). */
     public static final String PROVIDER_PENDING = "pending";

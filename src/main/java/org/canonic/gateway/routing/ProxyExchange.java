@@ -119,6 +119,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         }
         tryOnBackend++;
         currentHandle = handle;
+        client.maxTokens(candidate.maxTokens());
         current = new UpstreamAttempt(services.vertx(), services.clients().clientFor(backend), backend,
                 backend.endpoint().apiPath(request.endpoint().path()), upstreamHeaders(backend), currentBody,
                 request.stream(), services.maxUpstreamBody(), this);
@@ -246,7 +247,8 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         String provider = candidates.get(candidateIndex).backend().name();
         if (client.headersSent()) {
             // The head left early with "pending"; name the provider in-band, where clients ignore it.
-            client.write(Buffer.buffer(": provider=" + provider + " attempts=" + totalAttempts() + "\n\n"));
+            client.write(Buffer.buffer(": provider=" + provider + " attempts=" + totalAttempts() + " max_tokens="
+                    + candidates.get(candidateIndex).maxTokens() + "\n\n"));
         } else {
             client.startStream(provider, totalAttempts(), elapsedMs());
         }

@@ -50,6 +50,7 @@ class ConcurrencyLimitTest extends GatewayTest {
             streams.remove(0).close();
             alpha().lastCompletion().closedEarly.get(2, java.util.concurrent.TimeUnit.SECONDS);
             Thread.sleep(50);
+            alpha().always(Behavior.stream(2));
             HttpResponse<String> freed = gateway.post("/v1/chat/completions", chat("main-model", false));
             assertEquals("alpha", freed.headers().firstValue("x-gateway-provider").orElse(null), freed.body());
         } finally {

@@ -25,6 +25,7 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
     public static final String ALPHA_MODEL = "fake/alpha-model";
     public static final String BETA_MODEL = "fake/beta-model";
     public static final String OMEGA_MODEL = "fake/omega-model";
+    public static final String FIT_MODEL = "fake/fit-model";
     public static final String ALPHA_KEY = "sk-alpha-upstream-secret-0123456789";
     public static final String ADMIN_TOKEN = "admin-test-token-5f1c";
     public static final String CI_KEY_ID = "ci";
@@ -42,6 +43,9 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
     private static FakeVllm alpha;
     private static FakeVllm beta;
     private static FakeVllm omega;
+    private static FakeVllm small;
+    private static FakeVllm medium;
+    private static FakeVllm large;
 
     public static FakeVllm alpha() {
         return alpha;
@@ -55,11 +59,26 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
         return omega;
     }
 
+    /** The window-fit fakes: 8K, 16K and 64K context windows, in route {@code fit}'s order. */
+    public static FakeVllm small() {
+        return small;
+    }
+
+    public static FakeVllm medium() {
+        return medium;
+    }
+
+    public static FakeVllm large() {
+        return large;
+    }
+
+    public static java.util.List<FakeVllm> all() {
+        return java.util.List.of(alpha, beta, omega, small, medium, large);
+    }
+
     /** Resets every fake: empty scripts, no recorded requests. */
     public static void resetAll() {
-        alpha.reset();
-        beta.reset();
-        omega.reset();
+        all().forEach(FakeVllm::reset);
     }
 
     @Override
@@ -68,6 +87,9 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
         alpha = FakeVllm.start(vertx, ALPHA_MODEL);
         beta = FakeVllm.start(vertx, BETA_MODEL);
         omega = FakeVllm.start(vertx, OMEGA_MODEL);
+        small = FakeVllm.start(vertx, FIT_MODEL, 8192);
+        medium = FakeVllm.start(vertx, FIT_MODEL, 16384);
+        large = FakeVllm.start(vertx, FIT_MODEL, 65536);
 
         Map<String, String> config = new HashMap<>();
         config.put("gateway.keep-alive-interval", KEEP_ALIVE_MS + "ms");
@@ -81,6 +103,8 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
         // Behaviour tests provoke many backend faults on purpose; only the breaker tests (their own profile) trip it.
         config.put("gateway.breaker.request-volume-threshold", "1000");
         config.put("gateway.admin-token", ADMIN_TOKEN);
+        // Request logging at DEBUG, so that the tests see (and check the masking of) what it writes.
+        config.put("quarkus.log.category.\"org.canonic.gateway.api\".level", "DEBUG");
         // Behaviour tests run without client keys; the auth tests' profile turns them on.
         config.put("gateway.auth.mode", "none");
         config.put("%auth.gateway.auth.mode", "keys");
@@ -119,6 +143,15 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
         config.put("gateway.backends.omega.base-url", omega.baseUrl());
         config.put("gateway.backends.omega.model", OMEGA_MODEL);
         config.put("gateway.backends.omega.tries", "1");
+
+        // Route "fit": three windows, smallest first, so the window fit has to choose.
+        for (var fit : java.util.Map.of("small", small, "medium", medium, "large", large).entrySet()) {
+            config.put("gateway.backends." + fit.getKey() + ".base-url", fit.getValue().baseUrl());
+            config.put("gateway.backends." + fit.getKey() + ".model", FIT_MODEL);
+            config.put("gateway.backends." + fit.getKey() + ".tries", "1");
+        }
+        config.put("gateway.routes.fit.models", "fit-model");
+        config.put("gateway.routes.fit.backends", "small,medium,large");
 
         config.put("gateway.routes.main.models", "main-model");
         config.put("gateway.routes.main.backends", "alpha,beta");

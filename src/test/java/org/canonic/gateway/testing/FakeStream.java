@@ -34,6 +34,18 @@ final class FakeStream {
                 + "},\"logprobs\":null,\"finish_reason\":null}]}\n\n";
     }
 
+    /** The non-stream answer with the same content: "tok0tok1..." and usage. */
+    static String completion(String model, int tokens) {
+        StringBuilder content = new StringBuilder();
+        for (int i = 0; i < tokens; i++) {
+            content.append("tok").append(i);
+        }
+        return "{\"id\":\"" + ID + "\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"" + model
+                + "\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"" + content
+                + "\"},\"logprobs\":null,\"finish_reason\":\"stop\",\"stop_reason\":null}],\"usage\":{"
+                + "\"prompt_tokens\":11,\"completion_tokens\":" + tokens + ",\"total_tokens\":" + (11 + tokens) + "}}";
+    }
+
     void start() {
         response.setStatusCode(200).setChunked(true).putHeader("content-type", "text/event-stream");
         // vLLM sends its headers before prefill ends: the status line proves nothing.

@@ -25,17 +25,25 @@ public final class FakeVllm implements AutoCloseable {
     private final List<Received> received = new CopyOnWriteArrayList<>();
     private volatile Behavior fallbackBehavior = Behavior.stream(3);
     private volatile String servedModel;
-    private volatile int maxModelLen = 16384;
+    private final int defaultMaxModelLen;
+    private volatile int maxModelLen;
     private volatile int healthStatus = 200;
 
-    private FakeVllm(Vertx vertx, String servedModel) {
+    private FakeVllm(Vertx vertx, String servedModel, int maxModelLen) {
         this.vertx = vertx;
         this.servedModel = servedModel;
+        this.defaultMaxModelLen = maxModelLen;
+        this.maxModelLen = maxModelLen;
         this.server = vertx.createHttpServer().requestHandler(this::handle);
     }
 
     public static FakeVllm start(Vertx vertx, String servedModel) {
-        FakeVllm fake = new FakeVllm(vertx, servedModel);
+        return start(vertx, servedModel, 16384);
+    }
+
+    /** A fake that reports {@code maxModelLen} on {@code /v1/models} (and counts {@code /tokenize} as bytes / 4). */
+    public static FakeVllm start(Vertx vertx, String servedModel, int maxModelLen) {
+        FakeVllm fake = new FakeVllm(vertx, servedModel, maxModelLen);
         try {
             fake.server.listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
         } catch (Exception e) {
@@ -58,7 +66,7 @@ public final class FakeVllm implements AutoCloseable {
         received.clear();
         fallbackBehavior = Behavior.stream(3);
         healthStatus = 200;
-        maxModelLen = 16384;
+        maxModelLen = defaultMaxModelLen;
     }
 
     /** The next completion requests get these behaviours, in order. */
@@ -91,6 +99,11 @@ public final class FakeVllm implements AutoCloseable {
     /** Completion requests received (chat and legacy completions). */
     public List<Received> completionRequests() {
         return received.stream().filter(r -> r.path.endsWith("/completions")).toList();
+    }
+
+    /** Requests to {@code /tokenize}. */
+    public List<Received> tokenizeRequests() {
+        return received.stream().filter(r -> r.path.equals("/tokenize")).toList();
     }
 
     /** Every request received, probes included. */
@@ -159,7 +172,19 @@ public final class FakeVllm implements AutoCloseable {
                             .end(behavior.body.replace("MODEL", servedModel));
                 }
             });
-            case STREAM -> new FakeStream(vertx, request, response, behavior, servedModel, body).start();
+            case STREAM -> {
+                if (body.replace(" ", "").contains("\"stream\":true")) {
+                    new FakeStream(vertx, request, response, behavior, servedModel, body).start();
+                } else {
+                    // As vLLM: a non-stream request gets the whole answer as one JSON body, once generated.
+                    long generation = behavior.firstTokenDelayMs + behavior.tokens * behavior.tokenDelayMs;
+                    vertx.setTimer(Math.max(1, generation), id -> {
+                        if (!response.closed()) {
+                            json(response, 200, FakeStream.completion(servedModel, behavior.tokens));
+                        }
+                    });
+                }
+            }
         }
     }
 

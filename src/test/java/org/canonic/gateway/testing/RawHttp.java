@@ -34,6 +34,29 @@ public final class RawHttp implements AutoCloseable {
         return new RawHttp(socket);
     }
 
+    /**
+     * Sends any request text as is (request line, headers, body) with {@code Connection: close} and returns the
+     * whole answer: for requests no ordinary client would send.
+     */
+    public static String exchange(int port, String method, String target, String headers, String body)
+            throws IOException {
+        try (Socket socket = new Socket("127.0.0.1", port)) {
+            socket.setSoTimeout(10_000);
+            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+            OutputStream out = socket.getOutputStream();
+            out.write((method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + headers
+                    + "Content-Length: " + bytes.length + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+            out.write(bytes);
+            out.flush();
+            return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    /** The status code of a raw answer. */
+    public static int status(String answer) {
+        return Integer.parseInt(answer.substring(9, 12));
+    }
+
     /** Reads until the bytes received so far contain {@code marker}; returns everything read. */
     public String readUntil(String marker) throws IOException {
         byte[] buffer = new byte[4096];

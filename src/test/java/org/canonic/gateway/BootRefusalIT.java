@@ -1,0 +1,75 @@
+package org.canonic.gateway;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The packaged jar, started the way a deployment starts it (production profile, only environment variables), refuses
+ * to run on configuration it cannot trust, and says why in one message listing every problem.
+ */
+class BootRefusalIT {
+
+    private static final Path JAR = Path.of("target/quarkus-app/quarkus-run.jar");
+
+    private static Result run(Map<String, String> env) throws Exception {
+        ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar", JAR.toString()).redirectErrorStream(true);
+        builder.environment().keySet().removeIf(name -> name.startsWith("RUNPOD_") || name.startsWith("VASTAI_")
+                || name.startsWith("GATEWAY_") || name.equals("FALLBACK_PROVIDER") || name.startsWith("QUARKUS_"));
+        builder.environment().put("QUARKUS_HTTP_PORT", Integer.toString(freePort()));
+        builder.environment().putAll(env);
+        Process process = builder.start();
+        if (!process.waitFor(60, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            return new Result(-1, "still running after 60 s");
+        }
+        return new Result(process.exitValue(), new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+    }
+
+    record Result(int exit, String output) {
+    }
+
+    @Test
+    void withoutClientKeysTheProductionProfileRefusesToStart() throws Exception {
+        assertTrue(Files.exists(JAR), "package the gateway first");
+        Result result = run(Map.of("VASTAI_BASE_URL", "http://127.0.0.1:9/v1"));
+        assertNotEquals(0, result.exit(), result.output());
+        assertTrue(result.output().contains("GATEWAY_AUTH=none"), result.output());
+    }
+
+    @Test
+    void everyProblemIsListedInOneMessage() throws Exception {
+        Result result = run(Map.of(
+                "VASTAI_BASE_URL", "ftp://10.0.0.5:8000/v1",
+                "RUNPOD_BASE_URL", "https://api.runpod.ai/v2/abc/openai/v1",
+                "RUNPOD_TIMEOUT_MS", "-5",
+                "FALLBACK_PROVIDER", "nowhere",
+                "TOKENS_MIN", "9000",
+                "TOKENS_MAX", "4000",
+                "GATEWAY_API_KEYS", "ci:" + "k".repeat(24)));
+        assertNotEquals(0, result.exit(), result.output());
+        List<String> expected = List.of("vastai.base-url must start with http", "first-token must be positive",
+                "fallback backend 'nowhere'", "TOKENS_MIN (9000) is larger than TOKENS_MAX (4000)");
+        for (String problem : expected) {
+            assertTrue(result.output().contains(problem), "missing '" + problem + "' in:\n" + result.output());
+        }
+        assertTrue(result.output().contains("refuses to start; fix these configuration problems"), result.output());
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+}

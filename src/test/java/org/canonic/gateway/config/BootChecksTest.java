@@ -1,0 +1,51 @@
+package org.canonic.gateway.config;
+
+import io.smallrye.config.PropertiesConfigSource;
+import io.smallrye.config.SmallRyeConfig;
+import io.smallrye.config.SmallRyeConfigBuilder;
+import org.canonic.gateway.testing.ConfigFixture;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class BootChecksTest {
+
+    @Test
+    void tokenBoundsMustBeConsistent() {
+        List<String> problems = new ArrayList<>();
+        BootChecks.checkTokens(ConfigFixture.with("gateway.tokens.min", "5000", "gateway.tokens.max", "4000",
+                "gateway.tokens.default", "9000").build().tokens(), problems);
+        assertEquals(2, problems.size(), problems.toString());
+        assertTrue(problems.get(0).contains("TOKENS_MIN (5000) is larger than TOKENS_MAX (4000)"));
+    }
+
+    @Test
+    void aCredentialWrittenAsALiteralInApplicationPropertiesIsRefused() {
+        SmallRyeConfig raw = new SmallRyeConfigBuilder().withSources(new PropertiesConfigSource(Map.of(
+                "gateway.backends.runpod.api-key", "rpa_literal_key_in_a_file",
+                "gateway.backends.vastai.api-key", "${VASTAI_API_KEY:}",
+                "%dev.gateway.admin-token", "hunter2",
+                "gateway.tokens.max", "4096"), "PropertiesConfigSource[source=file:/app/application.properties]", 250))
+                .build();
+        List<String> problems = new ArrayList<>();
+        BootChecks.checkNoLiteralSecrets(raw, problems);
+        assertEquals(2, problems.size(), problems.toString());
+        assertTrue(problems.stream().anyMatch(p -> p.startsWith("gateway.backends.runpod.api-key")));
+        assertTrue(problems.stream().anyMatch(p -> p.startsWith("%dev.gateway.admin-token")));
+        assertTrue(problems.stream().noneMatch(p -> p.contains("rpa_literal") || p.contains("hunter2")),
+                "the literal itself is never echoed");
+    }
+
+    @Test
+    void thePackagedConfigurationHasNoLiteralCredentials() {
+        SmallRyeConfig raw = new SmallRyeConfigBuilder().addDefaultSources().build();
+        List<String> problems = new ArrayList<>();
+        BootChecks.checkNoLiteralSecrets(raw, problems);
+        assertEquals(List.of(), problems);
+    }
+}

@@ -1,0 +1,60 @@
+package org.canonic.gateway.testing;
+
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+
+/** Collects every log record the gateway writes while open (in-process tests only). */
+public final class LogCapture extends Handler implements AutoCloseable {
+
+    private final List<LogRecord> records = new CopyOnWriteArrayList<>();
+
+    private LogCapture() {
+    }
+
+    public static LogCapture start() {
+        LogCapture capture = new LogCapture();
+        Logger.getLogger("").addHandler(capture);
+        return capture;
+    }
+
+    public List<LogRecord> records() {
+        return List.copyOf(records);
+    }
+
+    /** Records carrying a stack trace. */
+    public List<LogRecord> withStackTraces() {
+        return records.stream().filter(r -> r.getThrown() != null).toList();
+    }
+
+    /** Everything logged, as text (messages with their parameters), for searching. */
+    public String text() {
+        StringBuilder all = new StringBuilder();
+        for (LogRecord record : records) {
+            String message = record.getMessage();
+            if (record.getParameters() != null) {
+                for (Object parameter : record.getParameters()) {
+                    message += " " + parameter;
+                }
+            }
+            all.append(message).append('\n');
+        }
+        return all.toString();
+    }
+
+    @Override
+    public void publish(LogRecord record) {
+        records.add(record);
+    }
+
+    @Override
+    public void flush() {
+    }
+
+    @Override
+    public void close() {
+        Logger.getLogger("").removeHandler(this);
+    }
+}
