@@ -10,6 +10,10 @@ import org.canonic.gateway.backend.Tokenizer;
 import org.canonic.gateway.config.BootChecks;
 import org.canonic.gateway.config.InvalidConfigurationException;
 import org.canonic.gateway.config.GatewayConfig;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.smallrye.faulttolerance.api.CircuitBreakerState;
+import org.canonic.gateway.health.BackendHealth;
+import org.canonic.gateway.health.BackendState;
 import org.canonic.gateway.health.CircuitBreakers;
 import org.canonic.gateway.health.HealthRegistry;
 import org.canonic.gateway.health.Prober;
@@ -23,10 +27,15 @@ import org.canonic.gateway.routing.ExchangeServices;
 import org.canonic.gateway.topology.Topology;
 import org.canonic.gateway.topology.TopologyFactory;
 import org.canonic.gateway.simulator.SimulatorServer;
+import org.canonic.gateway.telemetry.GatewayMetrics;
+import org.canonic.gateway.telemetry.Ledger;
+import org.canonic.gateway.telemetry.Telemetry;
 import org.eclipse.microprofile.config.ConfigProvider;
 import org.jboss.logging.Logger;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 
@@ -49,8 +58,14 @@ public class GatewayAssembly {
     private final ConcurrencyLimits limits;
     private final Prober prober;
     private final Dispatcher dispatcher;
+    private final Ledger ledger;
+    private final Telemetry telemetry;
 
-    GatewayAssembly(GatewayConfig config, Vertx vertx) {
+    private static final List<String> STATES = Arrays.stream(BackendState.values()).map(Enum::name).toList();
+    private static final List<String> BREAKER_STATES = Arrays.stream(CircuitBreakerState.values()).map(Enum::name)
+            .toList();
+
+    GatewayAssembly(GatewayConfig config, Vertx vertx, MeterRegistry registry) {
         this.simulator = config.simulator().enabled() ? SimulatorServer.start(vertx, config.simulator()) : null;
         List<String> problems = new ArrayList<>(BootChecks.check(config, ConfigProvider.getConfig()));
         ClientKeys keys = KeyLoader.load(config.auth(), problems);
@@ -66,8 +81,19 @@ public class GatewayAssembly {
         this.policy = new PolicyChain(topology, json, keys, config, health,
                 new Tokenizer(vertx, clients, config.contextFit().tokenizeTimeout().toMillis()));
         this.limits = new ConcurrencyLimits(topology.backends().values());
+        GatewayMetrics metrics = new GatewayMetrics(registry);
+        GatewayConfig.LedgerConfig ledgerConfig = config.telemetry().ledger();
+        this.ledger = new Ledger(ledgerConfig.path().map(String::strip).filter(p -> !p.isEmpty()).map(Path::of),
+                ledgerConfig.queueSize(), ledgerConfig.rotateSize().asLongValue());
+        metrics.ledger(ledger);
+        this.telemetry = new Telemetry(metrics, ledger, ledgerConfig.includeContent());
+        for (BackendHealth backend : health.all()) {
+            metrics.backend(backend.backend().name(), STATES, () -> backend.snapshot().state().name(), BREAKER_STATES,
+                    () -> backend.breakerState().name(), () -> limits.of(backend.backend()).inFlight());
+        }
         ExchangeServices services = new ExchangeServices(vertx, clients, json, health,
-                new CircuitBreakers(health, config.breaker()), limits, config.keepAliveInterval().toMillis(),
+                new CircuitBreakers(health, config.breaker()), limits, telemetry, config.telemetry().responseInfo(),
+                config.keepAliveInterval().toMillis(),
                 config.limits().maxUpstreamBodySize().asLongValue(),
                 config.defaults().concurrencyWait().toMillis(),
                 Math.max(1, config.health().interval().toSeconds()));
@@ -125,10 +151,17 @@ public class GatewayAssembly {
         return limits;
     }
 
+    @Produces
+    @Singleton
+    Telemetry telemetry() {
+        return telemetry;
+    }
+
     @PreDestroy
     void stop() {
         prober.stop();
         clients.close();
+        ledger.close();
         if (simulator != null) {
             simulator.stop();
         }

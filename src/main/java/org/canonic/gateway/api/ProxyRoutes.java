@@ -17,7 +17,11 @@ import org.canonic.gateway.policy.Refusal;
 import org.canonic.gateway.relay.ClientChannel;
 import org.canonic.gateway.relay.GatewayHeaders;
 import org.canonic.gateway.relay.OpenAiError;
+import org.canonic.gateway.policy.ProxyRequest;
 import org.canonic.gateway.routing.Dispatcher;
+import org.canonic.gateway.telemetry.Outcome;
+import org.canonic.gateway.telemetry.RequestRecord;
+import org.canonic.gateway.telemetry.Telemetry;
 import org.jboss.logging.Logger;
 
 /**
@@ -42,6 +46,9 @@ public class ProxyRoutes {
     @Inject
     GatewayConfig config;
 
+    @Inject
+    Telemetry telemetry;
+
     void register(@Observes Router router) {
         router.post(Endpoint.CHAT_COMPLETIONS.clientPath()).handler(ctx -> handle(ctx, Endpoint.CHAT_COMPLETIONS));
         router.post(Endpoint.COMPLETIONS.clientPath()).handler(ctx -> handle(ctx, Endpoint.COMPLETIONS));
@@ -57,6 +64,7 @@ public class ProxyRoutes {
         long startNanos = System.nanoTime();
         HttpServerRequest request = ctx.request();
         String requestId = RequestIds.fromHeader(request.getHeader(GatewayHeaders.REQUEST_ID));
+        RequestRecord record = telemetry.open(requestId, startNanos);
         PolicyContext admission = new PolicyContext(requestId, endpoint, request.headers(), startNanos);
         if (LOG.isDebugEnabled()) {
             LOG.debugf("Request %s: %s %s %s", requestId, request.method(), request.path(),
@@ -67,7 +75,7 @@ public class ProxyRoutes {
         } catch (Refusal refusal) {
             // Refused on headers alone: the body is never read, the connection is not reused.
             ctx.response().putHeader("connection", "close");
-            refuse(ctx.response(), requestId, refusal.error());
+            refuse(ctx, admission, record, refusal.error());
             return;
         }
         Context context = Vertx.currentContext();
@@ -75,30 +83,55 @@ public class ProxyRoutes {
             if (read.failed()) {
                 if (read.cause() instanceof BoundedBody.TooLarge) {
                     ctx.response().putHeader("connection", "close");
-                    refuse(ctx.response(), requestId, OpenAiError.invalidRequest(413,
-                            "The request body exceeds " + config.limits().maxBodySize().asLongValue() + " bytes.",
-                            null, "request_too_large"));
+                    refuse(ctx, admission, record, OpenAiError.invalidRequest(413, "The request body exceeds "
+                            + config.limits().maxBodySize().asLongValue() + " bytes.", null, "request_too_large"));
                 } else {
                     LOG.debugf("Request %s: body could not be read (%s)", requestId, read.cause().toString());
                     ctx.response().close();
+                    describe(record, admission, endpoint, false);
+                    telemetry.close(record, Outcome.CANCELLED, 499, "client_cancelled");
                 }
                 return;
             }
             admission.body(read.result());
             policy.admit(admission).onComplete(admitted -> context.runOnContext(v -> {
-                if (admitted.succeeded()) {
-                    dispatcher.dispatch(admitted.result(), new ClientChannel(ctx.response(), requestId));
-                } else if (admitted.cause() instanceof Refusal refusal) {
-                    refuse(ctx.response(), requestId, refusal.error());
-                } else {
-                    LOG.errorf(admitted.cause(), "Request %s: admission failed unexpectedly", requestId);
-                    refuse(ctx.response(), requestId, OpenAiError.server(500,
-                            "The request could not be validated, so it was not forwarded.", "validation_unavailable"));
+                if (admitted.failed()) {
+                    OpenAiError error = admitted.cause() instanceof Refusal refusal ? refusal.error()
+                            : unexpected(requestId, admitted.cause());
+                    refuse(ctx, admission, record, error);
+                    return;
                 }
+                ProxyRequest proxied = admitted.result();
+                describe(record, admission, endpoint, proxied.stream());
+                if (ctx.response().closed()) {
+                    // The client left while the request was being validated: nobody would read an answer.
+                    telemetry.close(record, Outcome.CANCELLED, 499, "client_cancelled");
+                    return;
+                }
+                dispatcher.dispatch(proxied, new ClientChannel(ctx.response(), requestId), record);
             }));
         });
     }
 
+    private static OpenAiError unexpected(String requestId, Throwable cause) {
+        LOG.errorf(cause, "Request %s: admission failed unexpectedly", requestId);
+        return OpenAiError.server(500, "The request could not be validated, so it was not forwarded.",
+                "validation_unavailable");
+    }
+
+    /** What the record knows of the request: only what validation established (key id, route, model name). */
+    private static void describe(RequestRecord record, PolicyContext admission, Endpoint endpoint, boolean stream) {
+        record.request(admission.keyId(), admission.route() == null ? null : admission.route().name(),
+                admission.route() == null ? null : admission.model(), endpoint.operation(), stream);
+    }
+
+    private void refuse(RoutingContext ctx, PolicyContext admission, RequestRecord record, OpenAiError error) {
+        refuse(ctx.response(), admission.requestId(), error);
+        describe(record, admission, admission.endpoint(), false);
+        telemetry.close(record, Outcome.REFUSED, error.status(), error.code());
+    }
+
+    /** Refusals that no request record covers (wrong method). */
     private static void refuse(HttpServerResponse response, String requestId, OpenAiError error) {
         if (response.ended() || response.closed()) {
             return;

@@ -69,6 +69,23 @@ public final class SseEvents {
         return buffer.getString(payload, end);
     }
 
+    private static final byte[] FINISH_REASON = bytes("\"finish_reason\":\"");
+
+    /** The first non-null {@code finish_reason} in an event, or null: read only from the last data event. */
+    public static String finishReason(Buffer buffer, int start, int end) {
+        int at = indexOf(buffer, start, end, FINISH_REASON);
+        if (at < 0) {
+            return null;
+        }
+        int from = at + FINISH_REASON.length;
+        for (int i = from; i < end && i - from < 64; i++) {
+            if (buffer.getByte(i) == '"') {
+                return buffer.getString(from, i);
+            }
+        }
+        return null;
+    }
+
     static boolean startsWith(Buffer buffer, int start, int end, byte[] prefix) {
         if (end - start < prefix.length) {
             return false;

@@ -1,5 +1,8 @@
 package org.canonic.gateway.backend;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
@@ -39,11 +42,13 @@ public final class UpstreamAttempt {
     /**
      * How the attempt ended. {@code status} is the upstream status (0 when none arrived); {@code body} holds a
      * non-stream body, an upstream error body or an in-stream error payload; {@code detail} is a short,
-     * secret-free explanation.
+     * secret-free explanation; {@code json} is the parsed body of a completed non-stream answer.
      */
     public record Result(AttemptOutcome outcome, int status, Buffer body, String contentType, String detail,
-                         long elapsedMs) {
+                         long elapsedMs, ObjectNode json) {
     }
+
+    private static final ObjectMapper MAPPER = new ObjectMapper();
 
     private enum State { CONNECTING, WAITING, STREAMING, DONE }
 
@@ -171,15 +176,14 @@ public final class UpstreamAttempt {
             state = State.STREAMING;
             startClock(backend.clocks().idleMs());
             collectBody(resp, MAX_ERROR_BODY, buffer -> finish(AttemptOutcome.ofStatus(status), status, buffer,
-                    contentType, "answered HTTP " + status));
+                    contentType, "answered HTTP " + status, null));
             return;
         }
         if (!stream) {
             // vLLM sends a non-stream answer only once generation is over: the head is the "first token".
             state = State.STREAMING;
             startClock(backend.clocks().idleMs());
-            collectBody(resp, maxBodyBytes, buffer -> finish(AttemptOutcome.COMPLETED, status, buffer,
-                    contentType, "completed"));
+            collectBody(resp, maxBodyBytes, buffer -> completeBody(status, buffer, contentType));
             return;
         }
         if (contentType == null || !contentType.regionMatches(true, 0, "text/event-stream", 0, 17)) {
@@ -229,13 +233,13 @@ public final class UpstreamAttempt {
         if (kind == SseEvents.Kind.ERROR) {
             Buffer payload = Buffer.buffer(SseEvents.payload(buffer, start, contentEnd));
             finish(AttemptOutcome.STREAM_ERROR_EVENT, 200, payload, "application/json",
-                    "reported an error in the stream");
+                    "reported an error in the stream", null);
             return;
         }
         listener.onEvent(buffer, start, end, kind);
         if (kind == SseEvents.Kind.DONE) {
             drainAfterDone();
-            finish(AttemptOutcome.COMPLETED, 200, null, "text/event-stream", "completed");
+            finish(AttemptOutcome.COMPLETED, 200, null, "text/event-stream", "completed", null);
         }
     }
 
@@ -253,6 +257,21 @@ public final class UpstreamAttempt {
         if (paused) {
             resp.resume();
         }
+    }
+
+    /** A non-stream answer must be a JSON object: an HTML error page with a 200 is a backend fault, not an answer. */
+    private void completeBody(int status, Buffer buffer, String contentType) {
+        JsonNode parsed;
+        try {
+            parsed = MAPPER.readTree(buffer.getBytes());
+        } catch (Exception e) {
+            parsed = null;
+        }
+        if (!(parsed instanceof ObjectNode object)) {
+            fail(AttemptOutcome.MALFORMED_RESPONSE, "answered 200 with a body that is not a JSON object");
+            return;
+        }
+        finish(AttemptOutcome.COMPLETED, status, buffer, contentType, "completed", object);
     }
 
     private void collectBody(HttpClientResponse resp, long limit, java.util.function.Consumer<Buffer> onComplete) {
@@ -335,18 +354,19 @@ public final class UpstreamAttempt {
         if (state == State.DONE) {
             return;
         }
-        finish(outcome, response == null ? 0 : response.statusCode(), null, null, detail);
+        finish(outcome, response == null ? 0 : response.statusCode(), null, null, detail, null);
         resetUpstream();
     }
 
-    private void finish(AttemptOutcome outcome, int status, Buffer body, String contentType, String detail) {
+    private void finish(AttemptOutcome outcome, int status, Buffer body, String contentType, String detail,
+                        ObjectNode json) {
         if (state == State.DONE) {
             return;
         }
         state = State.DONE;
         cancelTimers();
         long elapsedMs = (System.nanoTime() - startNanos) / 1_000_000;
-        listener.onEnd(new Result(outcome, status, body, contentType, detail, elapsedMs));
+        listener.onEnd(new Result(outcome, status, body, contentType, detail, elapsedMs, json));
     }
 
     private void cancelTimers() {

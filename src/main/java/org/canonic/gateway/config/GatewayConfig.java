@@ -60,6 +60,9 @@ public interface GatewayConfig {
     /** Active health probes of every backend. */
     Health health();
 
+    /** What the gateway reports about each request. */
+    Telemetry telemetry();
+
     /** The per-backend circuit breaker fed by real traffic. */
     Breaker breaker();
 
@@ -275,6 +278,35 @@ public interface GatewayConfig {
         @WithDefault("2s")
         @WithConverter(MillisDurationConverter.class)
         Duration tokenizeTimeout();
+    }
+
+    interface Telemetry {
+        /**
+         * Add {@code "gateway":{"provider_used","elapsed_ms","attempts"}} to non-stream JSON answers, as the edge
+         * worker this gateway replaces did. Streams carry the same in {@code x-gateway-*} headers.
+         */
+        @WithDefault("true")
+        boolean responseInfo();
+
+        /** The per-request ledger. */
+        LedgerConfig ledger();
+    }
+
+    interface LedgerConfig {
+        /** The JSON Lines file ({@code GATEWAY_LEDGER_PATH}); unset writes the structured log line only. */
+        Optional<String> path();
+
+        /** Records that may wait for the writer; beyond that they are dropped (and counted), never waited for. */
+        @WithDefault("10000")
+        int queueSize();
+
+        /** The file is rotated when it would grow beyond this (and when the UTC day changes). */
+        @WithDefault("100M")
+        io.quarkus.runtime.configuration.MemorySize rotateSize();
+
+        /** Opt-in: also record prompt messages and non-stream completions. Off: only ids, numbers and outcomes. */
+        @WithDefault("false")
+        boolean includeContent();
     }
 
     interface Health {

@@ -5,6 +5,8 @@ import org.canonic.gateway.policy.ProxyRequest;
 import org.canonic.gateway.relay.ClientChannel;
 import org.canonic.gateway.relay.GatewayHeaders;
 import org.canonic.gateway.relay.OpenAiError;
+import org.canonic.gateway.telemetry.Outcome;
+import org.canonic.gateway.telemetry.RequestRecord;
 
 import java.util.Comparator;
 import java.util.List;
@@ -23,14 +25,15 @@ public final class Dispatcher {
     }
 
     /** Starts an admitted request on its way; must be called on the client request's event loop. */
-    public void dispatch(ProxyRequest request, ClientChannel client) {
+    public void dispatch(ProxyRequest request, ClientChannel client, RequestRecord record) {
         List<Candidate> candidates = orderByHealth(request.candidates(), services.availability());
         if (candidates.isEmpty()) {
-            client.sendError(noneRoutable(request, request.candidates()), GatewayHeaders.PROVIDER_NONE, 0, 0,
-                    services.retryAfterSeconds());
+            OpenAiError error = noneRoutable(request, request.candidates());
+            client.sendError(error, GatewayHeaders.PROVIDER_NONE, 0, elapsedMs(request), services.retryAfterSeconds());
+            services.telemetry().close(record, Outcome.UNAVAILABLE, error.status(), error.code());
             return;
         }
-        new ProxyExchange(request, candidates, services, client).start();
+        new ProxyExchange(request, candidates, services, client, record).start();
     }
 
     /** Routable backends only; healthy before degraded before cold, route order otherwise (the sort is stable). */
@@ -39,6 +42,10 @@ public final class Dispatcher {
                 .filter(candidate -> availability.routable(candidate.backend()))
                 .sorted(Comparator.comparingInt(candidate -> availability.preference(candidate.backend())))
                 .toList();
+    }
+
+    private static long elapsedMs(ProxyRequest request) {
+        return (System.nanoTime() - request.startNanos()) / 1_000_000;
     }
 
     private OpenAiError noneRoutable(ProxyRequest request, List<Candidate> all) {

@@ -1,5 +1,7 @@
 package org.canonic.gateway.routing;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
@@ -12,6 +14,9 @@ import org.canonic.gateway.policy.ProxyRequest;
 import org.canonic.gateway.relay.ClientChannel;
 import org.canonic.gateway.relay.GatewayHeaders;
 import org.canonic.gateway.relay.OpenAiError;
+import org.canonic.gateway.telemetry.AttemptRecord;
+import org.canonic.gateway.telemetry.Outcome;
+import org.canonic.gateway.telemetry.RequestRecord;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -36,7 +41,8 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
     private final List<Candidate> candidates;
     private final ExchangeServices services;
     private final ClientChannel client;
-    private final List<AttemptRecord> attempts = new ArrayList<>();
+    private final RequestRecord record;
+    private final List<AttemptRecord> attempts;
     /** Candidates passed over without an attempt (full, breaker open, gone out of rotation), for messages. */
     private final List<String> skipped = new ArrayList<>();
     private boolean skippedForCapacity;
@@ -51,16 +57,25 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
     private long keepAliveTimer = -1;
     private long retryTimer = -1;
 
+    /** The last data event relayed: where the finish reason is read from at the end, without parsing every event. */
+    private Buffer lastData;
+    private int lastDataStart;
+    private int lastDataEnd;
+    private boolean usageSeen;
+
     /** Relay batch: a run of events from one upstream chunk, written to the client with one write. */
     private Buffer batchBuffer;
     private int batchStart;
     private int batchEnd;
 
-    ProxyExchange(ProxyRequest request, List<Candidate> candidates, ExchangeServices services, ClientChannel client) {
+    ProxyExchange(ProxyRequest request, List<Candidate> candidates, ExchangeServices services, ClientChannel client,
+                  RequestRecord record) {
         this.request = request;
         this.candidates = candidates;
         this.services = services;
         this.client = client;
+        this.record = record;
+        this.attempts = record.attempts();
     }
 
     void start() {
@@ -120,6 +135,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         tryOnBackend++;
         currentHandle = handle;
         client.maxTokens(candidate.maxTokens());
+        record.backend(backend.name(), candidate.maxTokens());
         current = new UpstreamAttempt(services.vertx(), services.clients().clientFor(backend), backend,
                 backend.endpoint().apiPath(request.endpoint().path()), upstreamHeaders(backend), currentBody,
                 request.stream(), services.maxUpstreamBody(), this);
@@ -208,9 +224,17 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         if (!committed) {
             commitStream();
         }
-        if (kind == SseEvents.Kind.USAGE && !request.clientWantsUsage()) {
-            flushBatch();
-            return;
+        if (kind == SseEvents.Kind.DATA) {
+            record.tokenEvent(System.nanoTime());
+            lastData = buffer;
+            lastDataStart = start;
+            lastDataEnd = end;
+        } else if (kind == SseEvents.Kind.USAGE) {
+            readUsage(SseEvents.payload(buffer, start, end));
+            if (!request.clientWantsUsage()) {
+                flushBatch();
+                return;
+            }
         }
         if (batchBuffer == buffer && batchEnd == start) {
             batchEnd = end;
@@ -260,17 +284,80 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         if (request.stream()) {
             flushBatch();
             client.endStream();
+            if (lastData != null) {
+                record.finishReason(SseEvents.finishReason(lastData, lastDataStart, lastDataEnd));
+            }
+            closeRecord(Outcome.COMPLETED, 200, null);
             return;
         }
         committed = true;
-        client.sendJson(200, result.body(), backend.name(), totalAttempts(), elapsedMs());
+        ObjectNode answer = result.json();
+        readUsage(answer);
+        record.finishReason(answer.path("choices").path(0).path("finish_reason").asText(null));
+        if (services.telemetry().includeContent()) {
+            record.content(promptContent(), answer.get("choices"));
+        }
+        Buffer body = result.body();
+        if (services.responseInfo()) {
+            answer.putObject("gateway")
+                    .put("provider_used", backend.name())
+                    .put("elapsed_ms", elapsedMs())
+                    .put("attempts", totalAttempts());
+            body = Buffer.buffer(services.json().write(answer));
+        }
+        client.sendJson(200, body, backend.name(), totalAttempts(), elapsedMs());
+        closeRecord(Outcome.COMPLETED, 200, null);
     }
 
     private void finish(OpenAiError error, String provider) {
         flushBatch();
         finished = true;
         cancelTimers();
+        boolean headSent = client.headersSent();
         client.sendError(error, provider, totalAttempts(), elapsedMs());
+        closeRecord(outcomeOf(error), headSent ? 200 : error.status(), error.code());
+    }
+
+    /** How a failed request is classed: after the commit point it was truncated; before, it depends on why. */
+    private Outcome outcomeOf(OpenAiError error) {
+        if (committed) {
+            return Outcome.TRUNCATED;
+        }
+        if (!attempts.isEmpty() && attempts.get(attempts.size() - 1).outcome() == AttemptOutcome.REJECTED_BY_BACKEND) {
+            return Outcome.REJECTED;
+        }
+        return attempts.isEmpty() ? Outcome.UNAVAILABLE : Outcome.FAILED;
+    }
+
+    /** Closes the request's record; usage the backend never reported is estimated from what was relayed. */
+    private void closeRecord(Outcome outcome, int status, String errorCode) {
+        if (!usageSeen && committed) {
+            record.usage(request.promptTokens(), Math.max(0, record.tokenEvents() - 1), true);
+        }
+        if (services.telemetry().includeContent() && outcome != Outcome.COMPLETED) {
+            record.content(promptContent(), null);
+        }
+        services.telemetry().close(record, outcome, status, errorCode);
+    }
+
+    private void readUsage(String usageChunk) {
+        try {
+            readUsage(services.json().mapper().readTree(usageChunk));
+        } catch (Exception e) {
+            // An unreadable usage chunk is the backend's problem; the estimate stands in.
+        }
+    }
+
+    private void readUsage(JsonNode body) {
+        JsonNode usage = body.path("usage");
+        if (usage.isObject()) {
+            usageSeen = true;
+            record.usage(usage.path("prompt_tokens").asInt(0), usage.path("completion_tokens").asInt(0), false);
+        }
+    }
+
+    private JsonNode promptContent() {
+        return request.body().has("messages") ? request.body().get("messages") : request.body().get("prompt");
     }
 
     // ---- keep-alives and cancellation ---------------------------------------------------------------------------
@@ -313,6 +400,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
             attempts.add(new AttemptRecord(backend.name(), tryOnBackend, AttemptOutcome.CLIENT_CANCELLED, 0, 0,
                     "client disconnected"));
         }
+        closeRecord(Outcome.CANCELLED, client.headersSent() ? 200 : 499, "client_cancelled");
     }
 
     /** Gives back the attempt's slot and tells the observer (the breaker) how it ended. */

@@ -79,7 +79,13 @@ class PassThroughTest extends GatewayTest {
 
         assertEquals(200, response.statusCode(), response.body());
         assertEquals(withoutGoverned(sent), withoutGoverned(alpha().lastCompletion().body));
-        assertEquals(json(upstreamBody), json(response.body()));
+        com.fasterxml.jackson.databind.node.ObjectNode answer = (com.fasterxml.jackson.databind.node.ObjectNode)
+                json(response.body());
+        JsonNode gateway = answer.remove("gateway");
+        assertEquals(json(upstreamBody), answer, "the backend's answer is relayed unchanged");
+        assertEquals("alpha", gateway.get("provider_used").asText());
+        assertEquals(1, gateway.get("attempts").asInt());
+        assertTrue(gateway.get("elapsed_ms").asLong() >= 0);
     }
 
     @Test

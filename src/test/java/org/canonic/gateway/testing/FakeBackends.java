@@ -40,12 +40,18 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
     public static final long ALPHA_TOTAL_MS = 4000;
 
     private static Vertx vertx;
+    private static java.nio.file.Path ledger;
     private static FakeVllm alpha;
     private static FakeVllm beta;
     private static FakeVllm omega;
     private static FakeVllm small;
     private static FakeVllm medium;
     private static FakeVllm large;
+
+    /** The ledger file the gateway under test writes. */
+    public static java.nio.file.Path ledger() {
+        return ledger;
+    }
 
     public static FakeVllm alpha() {
         return alpha;
@@ -92,6 +98,12 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
         large = FakeVllm.start(vertx, FIT_MODEL, 65536);
 
         Map<String, String> config = new HashMap<>();
+        try {
+            ledger = java.nio.file.Files.createTempDirectory("gateway-ledger").resolve("ledger.jsonl");
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        config.put("gateway.telemetry.ledger.path", ledger.toString());
         config.put("gateway.keep-alive-interval", KEEP_ALIVE_MS + "ms");
         config.put("gateway.defaults.retry-delay", "10ms");
         config.put("gateway.defaults.clocks.connect", "1s");

@@ -1,4 +1,4 @@
-package org.canonic.gateway.routing;
+package org.canonic.gateway.telemetry;
 
 import org.canonic.gateway.backend.AttemptOutcome;
 

@@ -1,0 +1,142 @@
+package org.canonic.gateway.telemetry;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.IntSupplier;
+import java.util.function.Supplier;
+
+/**
+ * The gateway's metrics. Names follow the OpenTelemetry GenAI semantic conventions where one exists
+ * ({@code gen_ai.client.token.usage}, {@code gen_ai.client.operation.duration},
+ * {@code gen_ai.server.time_to_first_token}, {@code gen_ai.server.time_per_output_token}); the rest are
+ * {@code gateway.*}. Every label value comes from configuration (route and backend names) or a fixed set (outcomes,
+ * states); nothing a client sends becomes a label, so cardinality stays bounded.
+ */
+public final class GatewayMetrics {
+
+    static final String NONE = "none";
+
+    private static final Duration[] DURATION_BUCKETS = seconds(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300);
+    private static final Duration[] TTFT_BUCKETS = seconds(0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60);
+    private static final Duration[] PER_TOKEN_BUCKETS = seconds(0.005, 0.01, 0.02, 0.04, 0.08, 0.15, 0.3, 0.6);
+    private static final double[] TOKEN_BUCKETS = {16, 64, 256, 1024, 4096, 16384, 65536};
+
+    private final MeterRegistry registry;
+
+    public GatewayMetrics(MeterRegistry registry) {
+        this.registry = registry;
+    }
+
+    /** Records a closed request: its counters, durations, token usage and attempts. */
+    void record(RequestRecord record) {
+        String route = orNone(record.route());
+        String backend = orNone(record.backend());
+        String operation = orNone(record.operation());
+        Tags tags = Tags.of("gen_ai.operation.name", operation, "route", route, "backend", backend);
+
+        Counter.builder("gateway.requests")
+                .description("Requests by route, backend and outcome")
+                .tags(tags.and("outcome", record.outcome().label()))
+                .register(registry).increment();
+        Timer.builder("gen_ai.client.operation.duration")
+                .description("Time from a request's arrival to its last byte")
+                .tags(tags.and("outcome", record.outcome().label()))
+                .serviceLevelObjectives(DURATION_BUCKETS)
+                .register(registry).record(Duration.ofMillis(record.elapsedMs()));
+        if (record.timeToFirstTokenMs() >= 0) {
+            Timer.builder("gen_ai.server.time_to_first_token")
+                    .description("Time from a request's arrival to its first relayed token")
+                    .tags(tags).serviceLevelObjectives(TTFT_BUCKETS)
+                    .register(registry).record(Duration.ofNanos((long) (record.timeToFirstTokenMs() * 1e6)));
+        }
+        if (record.timePerOutputTokenMs() >= 0) {
+            Timer.builder("gen_ai.server.time_per_output_token")
+                    .description("Mean gap between relayed tokens after the first (inter-token gap)")
+                    .tags(tags).serviceLevelObjectives(PER_TOKEN_BUCKETS)
+                    .register(registry).record(Duration.ofNanos((long) (record.timePerOutputTokenMs() * 1e6)));
+        }
+        tokens("input", record.promptTokens(), tags);
+        tokens("output", record.completionTokens(), tags);
+        attempts(record.attempts(), route);
+    }
+
+    private void tokens(String type, int count, Tags tags) {
+        if (count >= 0) {
+            DistributionSummary.builder("gen_ai.client.token.usage")
+                    .description("Tokens per request, by type (input = prompt, output = completion)")
+                    .tags(tags.and("gen_ai.token.type", type))
+                    .serviceLevelObjectives(TOKEN_BUCKETS)
+                    .register(registry).record(count);
+        }
+    }
+
+    /** Attempts by outcome; a retry is a further try on the same backend, a fallback a move to another one. */
+    private void attempts(List<AttemptRecord> attempts, String route) {
+        String previous = null;
+        for (AttemptRecord attempt : attempts) {
+            Counter.builder("gateway.attempts")
+                    .description("Upstream attempts by backend, outcome and whose fault a failure was")
+                    .tags("backend", attempt.backend(),
+                            "outcome", attempt.outcome().name().toLowerCase(Locale.ROOT),
+                            "fault", attempt.outcome().fault().name().toLowerCase(Locale.ROOT))
+                    .register(registry).increment();
+            if (attempt.tryNumber() > 1) {
+                Counter.builder("gateway.retries").description("Further tries on the same backend")
+                        .tags("backend", attempt.backend()).register(registry).increment();
+            } else if (previous != null) {
+                Counter.builder("gateway.fallbacks").description("Moves to the next candidate backend")
+                        .tags("route", route, "to", attempt.backend()).register(registry).increment();
+            }
+            previous = attempt.backend();
+        }
+    }
+
+    /** Gauges of one backend: its probed state and breaker state (1 for the current one) and requests in flight. */
+    public void backend(String name, List<String> states, Supplier<String> state, List<String> breakerStates,
+                        Supplier<String> breaker, IntSupplier inFlight) {
+        for (String candidate : states) {
+            Gauge.builder("gateway.backend.state", () -> candidate.equals(state.get()) ? 1 : 0)
+                    .description("1 for the backend's current probed state")
+                    .tags("backend", name, "state", candidate.toLowerCase(Locale.ROOT)).register(registry);
+        }
+        for (String candidate : breakerStates) {
+            Gauge.builder("gateway.backend.breaker", () -> candidate.equals(breaker.get()) ? 1 : 0)
+                    .description("1 for the backend's current circuit breaker state")
+                    .tags("backend", name, "state", candidate.toLowerCase(Locale.ROOT)).register(registry);
+        }
+        Gauge.builder("gateway.backend.inflight", inFlight::getAsInt)
+                .description("Requests in flight on the backend (a stream counts until its last byte)")
+                .tags("backend", name).register(registry);
+    }
+
+    /** Gauges of the ledger: its queue and what it wrote or had to drop. */
+    public void ledger(Ledger ledger) {
+        Gauge.builder("gateway.ledger.queue.depth", ledger::queueDepth)
+                .description("Records waiting for the ledger writer").register(registry);
+        FunctionCounter.builder("gateway.ledger.dropped", ledger, Ledger::dropped)
+                .description("Records dropped because the ledger queue was full").register(registry);
+        FunctionCounter.builder("gateway.ledger.written", ledger, Ledger::written)
+                .description("Records written to the ledger").register(registry);
+    }
+
+    private static String orNone(String value) {
+        return value == null ? NONE : value;
+    }
+
+    private static Duration[] seconds(double... values) {
+        Duration[] durations = new Duration[values.length];
+        for (int i = 0; i < values.length; i++) {
+            durations[i] = Duration.ofNanos((long) (values[i] * 1e9));
+        }
+        return durations;
+    }
+}

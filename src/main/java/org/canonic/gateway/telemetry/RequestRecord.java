@@ -1,0 +1,251 @@
+package org.canonic.gateway.telemetry;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.IOException;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Everything the gateway tells its ledger about one request: who asked what, which backends were tried and how
+ * each attempt ended, timings, usage and the outcome. Filled in along the request path on the request's event loop,
+ * closed exactly once, then serialized off that path by the ledger. It holds ids, names, numbers and outcome
+ * classes only; prompt and completion text appear only when the operator opted in.
+ */
+public final class RequestRecord {
+
+    private static final JsonFactory JSON = new JsonFactory();
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    private final String requestId;
+    private final long startNanos;
+    private final long startEpochMs;
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final List<AttemptRecord> attempts = new ArrayList<>();
+
+    private String keyId;
+    private String route;
+    private String model;
+    private String operation;
+    private boolean stream;
+    private String backend;
+    private int maxTokens;
+    private long firstTokenNanos;
+    private long lastTokenNanos;
+    private int tokenEvents;
+    private int promptTokens = -1;
+    private int completionTokens = -1;
+    private boolean usageEstimated;
+    private String finishReason;
+    private Outcome outcome;
+    private int status;
+    private String errorCode;
+    private long endEpochMs;
+    private long elapsedMs;
+    private JsonNode promptContent;
+    private JsonNode completionContent;
+
+    public RequestRecord(String requestId, long startNanos) {
+        this.requestId = requestId;
+        this.startNanos = startNanos;
+        this.startEpochMs = System.currentTimeMillis();
+    }
+
+    public String requestId() {
+        return requestId;
+    }
+
+    public RequestRecord request(String keyId, String route, String model, String operation, boolean stream) {
+        this.keyId = keyId;
+        this.route = route;
+        this.model = model;
+        this.operation = operation;
+        this.stream = stream;
+        return this;
+    }
+
+    public void attempt(AttemptRecord attempt) {
+        attempts.add(attempt);
+    }
+
+    public void backend(String backend, int maxTokens) {
+        this.backend = backend;
+        this.maxTokens = maxTokens;
+    }
+
+    /** A data event was relayed; the first one is the time to first token. */
+    public void tokenEvent(long nanos) {
+        if (tokenEvents++ == 0) {
+            firstTokenNanos = nanos;
+        }
+        lastTokenNanos = nanos;
+    }
+
+    public void usage(int prompt, int completion, boolean estimated) {
+        this.promptTokens = prompt;
+        this.completionTokens = completion;
+        this.usageEstimated = estimated;
+    }
+
+    public void finishReason(String finishReason) {
+        this.finishReason = finishReason;
+    }
+
+    /** Opt-in only: the request's messages (or prompt) and the completion, for ledgers that must hold them. */
+    public void content(JsonNode prompt, JsonNode completion) {
+        this.promptContent = prompt;
+        this.completionContent = completion;
+    }
+
+    /** Sets how the request ended; returns false if it was already closed (the record is closed exactly once). */
+    boolean close(Outcome outcome, int status, String errorCode) {
+        if (!closed.compareAndSet(false, true)) {
+            return false;
+        }
+        this.outcome = outcome;
+        this.status = status;
+        this.errorCode = errorCode;
+        this.endEpochMs = System.currentTimeMillis();
+        this.elapsedMs = (System.nanoTime() - startNanos) / 1_000_000;
+        return true;
+    }
+
+    public boolean isClosed() {
+        return closed.get();
+    }
+
+    // ---- read by metrics --------------------------------------------------------------------------------------
+
+    public String route() {
+        return route;
+    }
+
+    public String backend() {
+        return backend;
+    }
+
+    public String operation() {
+        return operation;
+    }
+
+    public Outcome outcome() {
+        return outcome;
+    }
+
+    public int status() {
+        return status;
+    }
+
+    public long elapsedMs() {
+        return elapsedMs;
+    }
+
+    public List<AttemptRecord> attempts() {
+        return attempts;
+    }
+
+    public int promptTokens() {
+        return promptTokens;
+    }
+
+    public int completionTokens() {
+        return completionTokens;
+    }
+
+    public boolean usageEstimated() {
+        return usageEstimated;
+    }
+
+    public String finishReason() {
+        return finishReason;
+    }
+
+    /** Milliseconds from arrival to the first relayed data event, or -1 when none was relayed. */
+    public double timeToFirstTokenMs() {
+        return tokenEvents == 0 ? -1 : (firstTokenNanos - startNanos) / 1e6;
+    }
+
+    /** Mean milliseconds between relayed data events after the first, or -1 with fewer than two. */
+    public double timePerOutputTokenMs() {
+        return tokenEvents < 2 ? -1 : (lastTokenNanos - firstTokenNanos) / 1e6 / (tokenEvents - 1);
+    }
+
+    /** Data events relayed so far (a token each, give or take the role and finish chunks). */
+    public int tokenEvents() {
+        return tokenEvents;
+    }
+
+    /** The record as one JSON line. */
+    public String toJson() {
+        StringWriter out = new StringWriter(512);
+        try (JsonGenerator json = JSON.createGenerator(out)) {
+            json.setCodec(MAPPER);
+            json.writeStartObject();
+            json.writeStringField("request_id", requestId);
+            json.writeStringField("started_at", Instant.ofEpochMilli(startEpochMs).toString());
+            json.writeStringField("ended_at", Instant.ofEpochMilli(endEpochMs).toString());
+            json.writeStringField("key_id", keyId);
+            json.writeStringField("route", route);
+            json.writeStringField("model", model);
+            json.writeStringField("operation", operation);
+            json.writeBooleanField("stream", stream);
+            json.writeStringField("backend", backend);
+            json.writeArrayFieldStart("attempts");
+            for (AttemptRecord attempt : attempts) {
+                json.writeStartObject();
+                json.writeStringField("backend", attempt.backend());
+                json.writeNumberField("try", attempt.tryNumber());
+                json.writeStringField("outcome", attempt.outcome().name().toLowerCase(java.util.Locale.ROOT));
+                json.writeStringField("fault", attempt.outcome().fault().name().toLowerCase(java.util.Locale.ROOT));
+                json.writeNumberField("status", attempt.status());
+                json.writeNumberField("elapsed_ms", attempt.elapsedMs());
+                json.writeEndObject();
+            }
+            json.writeEndArray();
+            writeMillis(json, "ttft_ms", timeToFirstTokenMs());
+            json.writeNumberField("elapsed_ms", elapsedMs);
+            if (maxTokens > 0) {
+                json.writeNumberField("max_tokens", maxTokens);
+            }
+            if (promptTokens >= 0 || completionTokens >= 0) {
+                json.writeObjectFieldStart("usage");
+                json.writeNumberField("prompt_tokens", Math.max(0, promptTokens));
+                json.writeNumberField("completion_tokens", Math.max(0, completionTokens));
+                json.writeNumberField("total_tokens", Math.max(0, promptTokens) + Math.max(0, completionTokens));
+                json.writeBooleanField("estimated", usageEstimated);
+                json.writeEndObject();
+            } else {
+                json.writeNullField("usage");
+            }
+            json.writeStringField("finish_reason", finishReason);
+            json.writeStringField("outcome", outcome == null ? null : outcome.label());
+            json.writeNumberField("status", status);
+            json.writeStringField("error_code", errorCode);
+            if (promptContent != null) {
+                json.writeObjectField("prompt", promptContent);
+            }
+            if (completionContent != null) {
+                json.writeObjectField("completion", completionContent);
+            }
+            json.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toString();
+    }
+
+    private static void writeMillis(JsonGenerator json, String field, double value) throws IOException {
+        if (value < 0) {
+            json.writeNullField(field);
+        } else {
+            json.writeNumberField(field, Math.round(value * 10) / 10.0);
+        }
+    }
+}
