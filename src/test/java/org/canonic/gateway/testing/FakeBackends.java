@@ -104,6 +104,9 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
             throw new IllegalStateException(e);
         }
         config.put("gateway.telemetry.ledger.path", ledger.toString());
+        // The blocked-ledger profile writes to a FIFO nobody reads: opening it blocks the ledger writer for good.
+        config.put("%blocked.gateway.telemetry.ledger.path", blockedSink(ledger.getParent()).toString());
+        config.put("%blocked.gateway.telemetry.ledger.queue-size", "4");
         config.put("gateway.keep-alive-interval", KEEP_ALIVE_MS + "ms");
         config.put("gateway.defaults.retry-delay", "10ms");
         config.put("gateway.defaults.clocks.connect", "1s");
@@ -180,6 +183,19 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
         if (vertx != null) {
             vertx.close();
         }
+    }
+
+    private static java.nio.file.Path blockedSink(java.nio.file.Path dir) {
+        java.nio.file.Path fifo = dir.resolve("blocked.fifo");
+        try {
+            Process mkfifo = new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start();
+            if (mkfifo.waitFor() != 0) {
+                throw new IllegalStateException("mkfifo failed");
+            }
+        } catch (IOException | InterruptedException e) {
+            throw new IllegalStateException("the blocked-ledger tests need mkfifo", e);
+        }
+        return fifo;
     }
 
     /** A loopback port with nothing listening: connecting to it is refused. */
