@@ -12,6 +12,8 @@ import org.canonic.gateway.backend.UpstreamAttempt;
 import org.canonic.gateway.policy.Candidate;
 import org.canonic.gateway.policy.ProxyRequest;
 import org.canonic.gateway.relay.ClientChannel;
+import org.canonic.gateway.relay.EventBatch;
+import org.canonic.gateway.relay.KeepAlive;
 import org.canonic.gateway.relay.GatewayHeaders;
 import org.canonic.gateway.relay.OpenAiError;
 import org.canonic.gateway.telemetry.AttemptRecord;
@@ -27,8 +29,8 @@ import java.util.List;
  * <p>Until the commit point (the first upstream {@code data:} event relayed, or a whole non-stream body received)
  * any backend fault moves on: another try on the same backend after its retry delay, then the next candidate. The
  * status line waits for that moment, unless the keep-alive interval passes first; then the 200 head and
- * {@code : keep-alive} comments go out (comments carry no data, so moving on is still safe) and a final failure
- * becomes an error event. After the commit point a failure can only end the stream with an error event and
+ * {@code : keep-alive} comments go out ({@link KeepAlive}: comments carry no data, so moving on is still safe) and a
+ * final failure becomes an error event. After the commit point a failure can only end the stream with an error event and
  * {@code [DONE]}.
  *
  * <p>Each attempt holds a slot of its backend's concurrency limit and is reported to the {@link AttemptObserver}
@@ -54,7 +56,8 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
     private Buffer currentBody;
     private boolean committed;
     private boolean finished;
-    private long keepAliveTimer = -1;
+    private final KeepAlive keepAlive;
+    private final EventBatch batch;
     private long retryTimer = -1;
 
     /** The last data event relayed: where the finish reason is read from at the end, without parsing every event. */
@@ -63,10 +66,6 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
     private int lastDataEnd;
     private boolean usageSeen;
 
-    /** Relay batch: a run of events from one upstream chunk, written to the client with one write. */
-    private Buffer batchBuffer;
-    private int batchStart;
-    private int batchEnd;
 
     ProxyExchange(ProxyRequest request, List<Candidate> candidates, ExchangeServices services, ClientChannel client,
                   RequestRecord record) {
@@ -76,12 +75,15 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         this.client = client;
         this.record = record;
         this.attempts = record.attempts();
+        this.batch = new EventBatch(client);
+        this.keepAlive = new KeepAlive(services.vertx(), client, services.keepAliveMs(), this::elapsedMs,
+                () -> client.startStream(GatewayHeaders.PROVIDER_PENDING, totalAttempts(), elapsedMs()));
     }
 
     void start() {
         client.onClientGone(this::onClientGone);
         if (request.stream()) {
-            scheduleKeepAlive(services.keepAliveMs());
+            keepAlive.start();
         }
         nextTry();
     }
@@ -232,36 +234,20 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         } else if (kind == SseEvents.Kind.USAGE) {
             readUsage(SseEvents.payload(buffer, start, end));
             if (!request.clientWantsUsage()) {
-                flushBatch();
+                batch.flush();
                 return;
             }
         }
-        if (batchBuffer == buffer && batchEnd == start) {
-            batchEnd = end;
-            return;
-        }
-        flushBatch();
-        batchBuffer = buffer;
-        batchStart = start;
-        batchEnd = end;
+        batch.add(buffer, start, end);
     }
 
     @Override
     public void onChunkEnd() {
-        flushBatch();
+        batch.flush();
         if (current != null && client.writeQueueFull()) {
             UpstreamAttempt paused = current;
             paused.pause();
             client.onDrain(paused::resume);
-        }
-    }
-
-    private void flushBatch() {
-        if (batchBuffer != null) {
-            client.write(batchStart == 0 && batchEnd == batchBuffer.length()
-                    ? batchBuffer
-                    : batchBuffer.slice(batchStart, batchEnd));
-            batchBuffer = null;
         }
     }
 
@@ -282,7 +268,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         finished = true;
         cancelTimers();
         if (request.stream()) {
-            flushBatch();
+            batch.flush();
             client.endStream();
             if (lastData != null) {
                 record.finishReason(SseEvents.finishReason(lastData, lastDataStart, lastDataEnd));
@@ -292,7 +278,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         }
         committed = true;
         ObjectNode answer = result.json();
-        readUsage(answer);
+        usageSeen |= record.usageFrom(answer);
         record.finishReason(answer.path("choices").path(0).path("finish_reason").asText(null));
         if (services.telemetry().includeContent()) {
             record.content(promptContent(), answer.get("choices"));
@@ -310,7 +296,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
     }
 
     private void finish(OpenAiError error, String provider) {
-        flushBatch();
+        batch.flush();
         finished = true;
         cancelTimers();
         boolean headSent = client.headersSent();
@@ -342,17 +328,9 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
 
     private void readUsage(String usageChunk) {
         try {
-            readUsage(services.json().mapper().readTree(usageChunk));
+            usageSeen |= record.usageFrom(services.json().mapper().readTree(usageChunk));
         } catch (Exception e) {
             // An unreadable usage chunk is the backend's problem; the estimate stands in.
-        }
-    }
-
-    private void readUsage(JsonNode body) {
-        JsonNode usage = body.path("usage");
-        if (usage.isObject()) {
-            usageSeen = true;
-            record.usage(usage.path("prompt_tokens").asInt(0), usage.path("completion_tokens").asInt(0), false);
         }
     }
 
@@ -360,32 +338,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         return request.body().has("messages") ? request.body().get("messages") : request.body().get("prompt");
     }
 
-    // ---- keep-alives and cancellation ---------------------------------------------------------------------------
-
-    /**
-     * Keeps a silent stream alive without a timer per write: when the timer fires it checks how long the client
-     * has been without bytes and either writes a comment or sleeps for the remainder.
-     */
-    private void scheduleKeepAlive(long delayMs) {
-        keepAliveTimer = services.vertx().setTimer(Math.max(1, delayMs), id -> {
-            keepAliveTimer = -1;
-            if (finished) {
-                return;
-            }
-            long keepAliveMs = services.keepAliveMs();
-            long silentMs = client.headersSent() ? (System.nanoTime() - client.lastWriteNanos()) / 1_000_000
-                    : elapsedMs();
-            if (silentMs + 1 >= keepAliveMs) {
-                if (!client.headersSent()) {
-                    client.startStream(GatewayHeaders.PROVIDER_PENDING, totalAttempts(), elapsedMs());
-                }
-                client.keepAlive();
-                scheduleKeepAlive(keepAliveMs);
-            } else {
-                scheduleKeepAlive(keepAliveMs - silentMs);
-            }
-        });
-    }
+    // ---- cancellation -------------------------------------------------------------------------------------------
 
     private void onClientGone() {
         if (finished) {
@@ -412,10 +365,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
     }
 
     private void cancelTimers() {
-        if (keepAliveTimer >= 0) {
-            services.vertx().cancelTimer(keepAliveTimer);
-            keepAliveTimer = -1;
-        }
+        keepAlive.stop();
         if (retryTimer >= 0) {
             services.vertx().cancelTimer(retryTimer);
             retryTimer = -1;

@@ -94,6 +94,16 @@ public final class RequestRecord {
         this.usageEstimated = estimated;
     }
 
+    /** Reads OpenAI's {@code usage} object from a body or a usage chunk; false when there is none. */
+    public boolean usageFrom(JsonNode body) {
+        JsonNode usage = body.path("usage");
+        if (!usage.isObject()) {
+            return false;
+        }
+        usage(usage.path("prompt_tokens").asInt(0), usage.path("completion_tokens").asInt(0), false);
+        return true;
+    }
+
     public void finishReason(String finishReason) {
         this.finishReason = finishReason;
     }
