@@ -438,6 +438,24 @@ start_gateway() {
     log "gateway: pid $GATEWAY_PID on 127.0.0.1:$GW_PORT ($GATEWAY_JAR)"
 }
 
+# Says which of our servers is gone, how it ended (exit status; 128+N = killed by signal N) and what it logged.
+report_dead_servers() {
+    local name pid logfile status
+    for name in upstream nginx gateway; do
+        case $name in
+            upstream) pid=${UPSTREAM_PIDS%% *} logfile=$WORK_DIR/upstream/error.log ;;
+            nginx) pid=${NGINX_PIDS%% *} logfile=$WORK_DIR/nginx/error.log ;;
+            gateway) pid=${GATEWAY_PID:-} logfile=$WORK_DIR/gateway.log ;;
+        esac
+        [[ -n $pid ]] || continue
+        kill -0 "$pid" 2>/dev/null && continue
+        status=0
+        wait "$pid" 2>/dev/null || status=$?
+        log "$name (pid $pid) is no longer running (exit status $status); the end of $logfile:"
+        tail -n 30 "$logfile" >&2 || true
+    done
+}
+
 # ---------------------------------------------------------------------------------------------------------------
 # Requests: bodies, wrk scripts, URLs
 # ---------------------------------------------------------------------------------------------------------------
@@ -586,6 +604,7 @@ run_wrk() {
     WRK_PID=""
     if ((rc != 0)) || ! grep -q '^Requests/sec:' "$out"; then
         cat "$out" >&2
+        report_dead_servers
         die "wrk failed against $3 ($4), exit code $rc"
     fi
 }
