@@ -21,21 +21,17 @@ public final class GatewayClient {
     }
 
     public HttpResponse<String> post(String path, String json, String... headers) {
-        HttpRequest.Builder request = HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(30))
-                .POST(HttpRequest.BodyPublishers.ofString(json));
-        request.header("content-type", "application/json");
-        for (int i = 0; i + 1 < headers.length; i += 2) {
-            request.setHeader(headers[i], headers[i + 1]);
-        }
-        try {
-            return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
-        } catch (IOException | InterruptedException e) {
-            throw new AssertionError("request to the gateway failed: " + e, e);
-        }
+        return send(HttpRequest.newBuilder(base.resolve(path)).POST(HttpRequest.BodyPublishers.ofString(json))
+                .header("content-type", "application/json"), headers);
     }
 
     public HttpResponse<String> get(String path, String... headers) {
-        HttpRequest.Builder request = HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(30)).GET();
+        return send(HttpRequest.newBuilder(base.resolve(path)).GET(), headers);
+    }
+
+    /** Sends with the given headers (name, value, name, value, ...), which replace any set before. */
+    private HttpResponse<String> send(HttpRequest.Builder request, String... headers) {
+        request.timeout(Duration.ofSeconds(30));
         for (int i = 0; i + 1 < headers.length; i += 2) {
             request.setHeader(headers[i], headers[i + 1]);
         }
