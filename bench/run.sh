@@ -12,7 +12,7 @@
 # Knobs (environment): BENCH_DURATION (s, default 15), BENCH_CONNECTIONS (default 32), BENCH_WARMUP (s, default 3,
 # direct and nginx), BENCH_GATEWAY_WARMUP (s, default 10, lets the JIT compile the gateway's hot path),
 # GATEWAY_JAR (prebuilt quarkus-run.jar; default: the repo's, built with ./mvnw if missing),
-# GATEWAY_JAVA_OPTS (extra JVM options, e.g. -Dgateway.auth=none), BENCH_AUTH_HEADER (extra request header sent
+# GATEWAY_JAVA_OPTS (extra JVM options, e.g. -Dgateway.auth.mode=none), BENCH_AUTH_HEADER (extra request header sent
 # by wrk and curl to every target, e.g. "Authorization: Bearer sk-bench"), BENCH_KEEP_TMP=1 (keep the temp dir).
 # See bench/README.md.
 set -euo pipefail
@@ -342,13 +342,18 @@ EOF
 # Starting the servers
 # ---------------------------------------------------------------------------------------------------------------
 
+# The end of a server's log without Java stack frames, which would push the actual message out of view.
+show_log() {
+    grep -v -E '^[[:space:]]+(at |\.\.\. [0-9]+ more)' "$1" | tail -n 30 >&2 || true
+}
+
 # Polls a URL until it answers 200. wait_http_ok <url> <seconds> <pid-that-must-stay-alive> <log-to-show>
 wait_http_ok() {
     local url=$1 seconds=$2 pid=$3 logfile=$4 deadline code
     deadline=$((SECONDS + seconds))
     while ((SECONDS < deadline)); do
         if ! kill -0 "$pid" 2>/dev/null; then
-            tail -n 40 "$logfile" >&2 || true
+            show_log "$logfile"
             die "process $pid exited before $url answered"
         fi
         code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "${AUTH_ARGS[@]}" "$url" || true)
@@ -358,7 +363,7 @@ wait_http_ok() {
         fi
         sleep 0.2
     done
-    tail -n 40 "$logfile" >&2 || true
+    show_log "$logfile"
     die "$url did not answer 200 within ${seconds}s (last status: ${code:-none})"
 }
 
@@ -431,7 +436,7 @@ start_gateway() {
         sleep 0.5
     done
     if [[ $code != 200 ]]; then
-        tail -n 40 "$WORK_DIR/gateway.log" >&2
+        show_log "$WORK_DIR/gateway.log"
         die "the gateway did not answer a chat completion with 200 within 60 s (last: HTTP $code $(head -c 300 "$WORK_DIR/ready.body" 2>/dev/null))"
     fi
     GATEWAY_PIDS=$GATEWAY_PID
@@ -452,7 +457,7 @@ report_dead_servers() {
         status=0
         wait "$pid" 2>/dev/null || status=$?
         log "$name (pid $pid) is no longer running (exit status $status); the end of $logfile:"
-        tail -n 30 "$logfile" >&2 || true
+        show_log "$logfile"
     done
 }
 
