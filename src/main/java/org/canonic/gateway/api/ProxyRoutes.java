@@ -1,5 +1,6 @@
 package org.canonic.gateway.api;
 
+import io.vertx.core.AsyncResult;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServerRequest;
@@ -94,23 +95,33 @@ public class ProxyRoutes {
                 return;
             }
             admission.body(read.result());
-            policy.admit(admission).onComplete(admitted -> context.runOnContext(v -> {
-                if (admitted.failed()) {
-                    OpenAiError error = admitted.cause() instanceof Refusal refusal ? refusal.error()
-                            : unexpected(requestId, admitted.cause());
-                    refuse(ctx, admission, record, error);
-                    return;
+            policy.admit(admission).onComplete(admitted -> {
+                // Admission may finish on another thread (a /tokenize answer); the exchange must run on the request's.
+                if (Vertx.currentContext() == context) {
+                    admitted(ctx, admission, record, endpoint, admitted);
+                } else {
+                    context.runOnContext(v -> admitted(ctx, admission, record, endpoint, admitted));
                 }
-                ProxyRequest proxied = admitted.result();
-                describe(record, admission, endpoint, proxied.stream());
-                if (ctx.response().closed()) {
-                    // The client left while the request was being validated: nobody would read an answer.
-                    telemetry.close(record, Outcome.CANCELLED, 499, "client_cancelled");
-                    return;
-                }
-                dispatcher.dispatch(proxied, new ClientChannel(ctx.response(), requestId), record);
-            }));
+            });
         });
+    }
+
+    private void admitted(RoutingContext ctx, PolicyContext admission, RequestRecord record, Endpoint endpoint,
+                          AsyncResult<ProxyRequest> admitted) {
+        if (admitted.failed()) {
+            OpenAiError error = admitted.cause() instanceof Refusal refusal ? refusal.error()
+                    : unexpected(admission.requestId(), admitted.cause());
+            refuse(ctx, admission, record, error);
+            return;
+        }
+        ProxyRequest proxied = admitted.result();
+        describe(record, admission, endpoint, proxied.stream());
+        if (ctx.response().closed()) {
+            // The client left while the request was being validated: nobody would read an answer.
+            telemetry.close(record, Outcome.CANCELLED, 499, "client_cancelled");
+            return;
+        }
+        dispatcher.dispatch(proxied, new ClientChannel(ctx.response(), admission.requestId()), record);
     }
 
     private static OpenAiError unexpected(String requestId, Throwable cause) {

@@ -1,5 +1,6 @@
 package org.canonic.gateway.backend;
 
+import io.netty.buffer.ByteBuf;
 import io.vertx.core.buffer.Buffer;
 
 /**
@@ -27,7 +28,7 @@ public final class SseEvents {
     private static final byte[] DATA_PREFIX = bytes("data:");
     private static final byte[] DONE_PAYLOAD = bytes("[DONE]");
     private static final byte[] ERROR_PAYLOAD = bytes("{\"error\"");
-    private static final byte[] EMPTY_CHOICES = bytes("\"choices\":[]");
+    private static final byte[] CHOICES_KEY = bytes("\"choices\":");
     private static final byte[] USAGE_KEY = bytes("\"usage\":{");
 
     private SseEvents() {
@@ -35,27 +36,41 @@ public final class SseEvents {
 
     /** Classifies the event held in {@code buffer[start, end)}, delimiter excluded. */
     public static Kind classify(Buffer buffer, int start, int end) {
+        return classify(buffer.getByteBuf(), start, end);
+    }
+
+    /**
+     * Classifies the event at positions {@code [start, end)} of {@code bytes} (absolute indices, as Vert.x buffer
+     * positions are). A usage
+     * chunk is told from a content chunk by its {@code choices} array being empty, which is found by jumping from
+     * one {@code [} to the next (Netty's search) instead of comparing every byte.
+     */
+    public static Kind classify(ByteBuf bytes, int start, int end) {
         if (start >= end) {
             return Kind.OTHER;
         }
-        if (buffer.getByte(start) == ':') {
+        if (bytes.getByte(start) == ':') {
             return Kind.COMMENT;
         }
-        if (!startsWith(buffer, start, end, DATA_PREFIX)) {
+        if (!startsWith(bytes, start, end, DATA_PREFIX)) {
             return Kind.OTHER;
         }
         int payload = start + DATA_PREFIX.length;
-        while (payload < end && buffer.getByte(payload) == ' ') {
+        while (payload < end && bytes.getByte(payload) == ' ') {
             payload++;
         }
-        if (startsWith(buffer, payload, end, DONE_PAYLOAD)) {
+        if (startsWith(bytes, payload, end, DONE_PAYLOAD)) {
             return Kind.DONE;
         }
-        if (startsWith(buffer, payload, end, ERROR_PAYLOAD)) {
+        if (startsWith(bytes, payload, end, ERROR_PAYLOAD)) {
             return Kind.ERROR;
         }
-        if (indexOf(buffer, payload, end, EMPTY_CHOICES) >= 0 && indexOf(buffer, payload, end, USAGE_KEY) >= 0) {
-            return Kind.USAGE;
+        for (int bracket = bytes.indexOf(payload, end, (byte) '['); bracket >= 0;
+             bracket = bytes.indexOf(bracket + 1, end, (byte) '[')) {
+            if (endsWith(bytes, payload, bracket, CHOICES_KEY)) {
+                boolean empty = bracket + 1 < end && bytes.getByte(bracket + 1) == ']';
+                return empty && indexOf(bytes, bracket, end, USAGE_KEY) >= 0 ? Kind.USAGE : Kind.DATA;
+            }
         }
         return Kind.DATA;
     }
@@ -73,41 +88,41 @@ public final class SseEvents {
 
     /** The first non-null {@code finish_reason} in an event, or null: read only from the last data event. */
     public static String finishReason(Buffer buffer, int start, int end) {
-        int at = indexOf(buffer, start, end, FINISH_REASON);
+        ByteBuf bytes = buffer.getByteBuf();
+        int at = indexOf(bytes, start, end, FINISH_REASON);
         if (at < 0) {
             return null;
         }
         int from = at + FINISH_REASON.length;
-        for (int i = from; i < end && i - from < 64; i++) {
-            if (buffer.getByte(i) == '"') {
-                return buffer.getString(from, i);
-            }
-        }
-        return null;
+        int quote = bytes.indexOf(from, Math.min(end, from + 64), (byte) '"');
+        return quote < 0 ? null : bytes.toString(from, quote - from, java.nio.charset.StandardCharsets.US_ASCII);
     }
 
-    static boolean startsWith(Buffer buffer, int start, int end, byte[] prefix) {
+    static boolean startsWith(ByteBuf bytes, int start, int end, byte[] prefix) {
         if (end - start < prefix.length) {
             return false;
         }
         for (int i = 0; i < prefix.length; i++) {
-            if (buffer.getByte(start + i) != prefix[i]) {
+            if (bytes.getByte(start + i) != prefix[i]) {
                 return false;
             }
         }
         return true;
     }
 
-    static int indexOf(Buffer buffer, int start, int end, byte[] needle) {
+    /** Whether {@code [from, at)} ends with {@code suffix}. */
+    static boolean endsWith(ByteBuf bytes, int from, int at, byte[] suffix) {
+        return at - from >= suffix.length && startsWith(bytes, at - suffix.length, at, suffix);
+    }
+
+    /** Absolute index of {@code needle} in {@code [start, end)}, or -1; jumps between candidate first bytes. */
+    static int indexOf(ByteBuf bytes, int start, int end, byte[] needle) {
         int last = end - needle.length;
-        outer:
-        for (int i = start; i <= last; i++) {
-            for (int j = 0; j < needle.length; j++) {
-                if (buffer.getByte(i + j) != needle[j]) {
-                    continue outer;
-                }
+        for (int i = bytes.indexOf(start, end, needle[0]); i >= 0 && i <= last;
+             i = bytes.indexOf(i + 1, end, needle[0])) {
+            if (startsWith(bytes, i, end, needle)) {
+                return i;
             }
-            return i;
         }
         return -1;
     }

@@ -3,6 +3,7 @@ package org.canonic.gateway.backend;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
@@ -218,11 +219,11 @@ public final class UpstreamAttempt {
         listener.onChunkEnd();
     }
 
-    private void onStreamEvent(Buffer buffer, int start, int contentEnd, int end) {
+    private void onStreamEvent(Buffer buffer, ByteBuf bytes, int start, int contentEnd, int end) {
         if (state == State.DONE) {
             return;
         }
-        SseEvents.Kind kind = SseEvents.classify(buffer, start, contentEnd);
+        SseEvents.Kind kind = SseEvents.classify(bytes, start, contentEnd);
         if (kind == SseEvents.Kind.COMMENT || kind == SseEvents.Kind.OTHER) {
             return;
         }

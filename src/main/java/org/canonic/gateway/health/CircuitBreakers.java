@@ -42,10 +42,11 @@ public final class CircuitBreakers implements AttemptObserver {
         this.health = health;
         for (BackendHealth backend : health.all()) {
             String name = backend.backend().name();
+            String breakerName = "backend-" + name;
             guards.put(name, Guard.create()
                     .withDescription("attempts on backend " + name)
                     .withCircuitBreaker()
-                    .name("backend-" + name)
+                    .name(breakerName)
                     .requestVolumeThreshold(config.requestVolumeThreshold())
                     .failureRatio(config.failureRatio())
                     .delay(config.delay().toMillis(), ChronoUnit.MILLIS)
@@ -55,7 +56,8 @@ public final class CircuitBreakers implements AttemptObserver {
                     .done()
                     .withThreadOffload(false)
                     .build());
-            backend.attachBreaker(() -> CircuitBreakerMaintenance.get().currentState("backend-" + name));
+            CircuitBreakerMaintenance maintenance = CircuitBreakerMaintenance.get();
+            backend.attachBreaker(() -> maintenance.currentState(breakerName));
         }
     }
 

@@ -1,6 +1,9 @@
 package org.canonic.gateway.relay;
 
-/** Response headers the gateway adds to every answer, so a client or operator can tell what happened. */
+/**
+ * Response headers the gateway adds to every answer, so a client or operator can tell what happened. Names are
+ * lower case, as HTTP/2 wants them and as Vert.x compares them fastest.
+ */
 public final class GatewayHeaders {
     public static final String REQUEST_ID = "x-request-id";
     public static final String PROVIDER = "x-gateway-provider";

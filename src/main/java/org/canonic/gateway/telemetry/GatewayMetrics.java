@@ -11,6 +11,9 @@ import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.TimeUnit;
 import java.util.function.IntSupplier;
 import java.util.function.Supplier;
 
@@ -31,73 +34,94 @@ public final class GatewayMetrics {
     private static final double[] TOKEN_BUCKETS = {16, 64, 256, 1024, 4096, 16384, 65536};
 
     private final MeterRegistry registry;
+    /** Meters per label combination, built once: registering a meter per request costs more than the request. */
+    private final ConcurrentMap<List<String>, RequestMeters> requestMeters = new ConcurrentHashMap<>();
+    private final ConcurrentMap<List<String>, Counter> counters = new ConcurrentHashMap<>();
 
     public GatewayMetrics(MeterRegistry registry) {
         this.registry = registry;
     }
 
+    /** The meters of one (operation, route, backend, outcome). */
+    private record RequestMeters(Counter requests, Timer duration, Timer timeToFirstToken, Timer timePerOutputToken,
+                                 DistributionSummary inputTokens, DistributionSummary outputTokens) {
+    }
+
     /** Records a closed request: its counters, durations, token usage and attempts. */
     void record(RequestRecord record) {
         String route = orNone(record.route());
-        String backend = orNone(record.backend());
-        String operation = orNone(record.operation());
-        Tags tags = Tags.of("gen_ai.operation.name", operation, "route", route, "backend", backend);
-
-        Counter.builder("gateway.requests")
-                .description("Requests by route, backend and outcome")
-                .tags(tags.and("outcome", record.outcome().label()))
-                .register(registry).increment();
-        Timer.builder("gen_ai.client.operation.duration")
-                .description("Time from a request's arrival to its last byte")
-                .tags(tags.and("outcome", record.outcome().label()))
-                .serviceLevelObjectives(DURATION_BUCKETS)
-                .register(registry).record(Duration.ofMillis(record.elapsedMs()));
+        RequestMeters meters = requestMeters.computeIfAbsent(List.of(orNone(record.operation()), route,
+                orNone(record.backend()), record.outcome().label()), this::requestMeters);
+        meters.requests().increment();
+        meters.duration().record(record.elapsedMs(), TimeUnit.MILLISECONDS);
         if (record.timeToFirstTokenMs() >= 0) {
-            Timer.builder("gen_ai.server.time_to_first_token")
-                    .description("Time from a request's arrival to its first relayed token")
-                    .tags(tags).serviceLevelObjectives(TTFT_BUCKETS)
-                    .register(registry).record(Duration.ofNanos((long) (record.timeToFirstTokenMs() * 1e6)));
+            meters.timeToFirstToken().record((long) (record.timeToFirstTokenMs() * 1e6), TimeUnit.NANOSECONDS);
         }
         if (record.timePerOutputTokenMs() >= 0) {
-            Timer.builder("gen_ai.server.time_per_output_token")
-                    .description("Mean gap between relayed tokens after the first (inter-token gap)")
-                    .tags(tags).serviceLevelObjectives(PER_TOKEN_BUCKETS)
-                    .register(registry).record(Duration.ofNanos((long) (record.timePerOutputTokenMs() * 1e6)));
+            meters.timePerOutputToken().record((long) (record.timePerOutputTokenMs() * 1e6), TimeUnit.NANOSECONDS);
         }
-        tokens("input", record.promptTokens(), tags);
-        tokens("output", record.completionTokens(), tags);
+        if (record.promptTokens() >= 0) {
+            meters.inputTokens().record(record.promptTokens());
+        }
+        if (record.completionTokens() >= 0) {
+            meters.outputTokens().record(record.completionTokens());
+        }
         attempts(record.attempts(), route);
     }
 
-    private void tokens(String type, int count, Tags tags) {
-        if (count >= 0) {
-            DistributionSummary.builder("gen_ai.client.token.usage")
-                    .description("Tokens per request, by type (input = prompt, output = completion)")
-                    .tags(tags.and("gen_ai.token.type", type))
-                    .serviceLevelObjectives(TOKEN_BUCKETS)
-                    .register(registry).record(count);
-        }
+    private RequestMeters requestMeters(List<String> key) {
+        Tags tags = Tags.of("gen_ai.operation.name", key.get(0), "route", key.get(1), "backend", key.get(2));
+        Tags withOutcome = tags.and("outcome", key.get(3));
+        return new RequestMeters(
+                Counter.builder("gateway.requests")
+                        .description("Requests by route, backend and outcome")
+                        .tags(withOutcome).register(registry),
+                Timer.builder("gen_ai.client.operation.duration")
+                        .description("Time from a request's arrival to its last byte")
+                        .tags(withOutcome).serviceLevelObjectives(DURATION_BUCKETS).register(registry),
+                Timer.builder("gen_ai.server.time_to_first_token")
+                        .description("Time from a request's arrival to its first relayed token")
+                        .tags(tags).serviceLevelObjectives(TTFT_BUCKETS).register(registry),
+                Timer.builder("gen_ai.server.time_per_output_token")
+                        .description("Mean gap between relayed tokens after the first (inter-token gap)")
+                        .tags(tags).serviceLevelObjectives(PER_TOKEN_BUCKETS).register(registry),
+                tokens("input", tags),
+                tokens("output", tags));
+    }
+
+    private DistributionSummary tokens(String type, Tags tags) {
+        return DistributionSummary.builder("gen_ai.client.token.usage")
+                .description("Tokens per request, by type (input = prompt, output = completion)")
+                .tags(tags.and("gen_ai.token.type", type))
+                .serviceLevelObjectives(TOKEN_BUCKETS)
+                .register(registry);
     }
 
     /** Attempts by outcome; a retry is a further try on the same backend, a fallback a move to another one. */
     private void attempts(List<AttemptRecord> attempts, String route) {
         String previous = null;
         for (AttemptRecord attempt : attempts) {
-            Counter.builder("gateway.attempts")
+            String outcome = attempt.outcome().name().toLowerCase(Locale.ROOT);
+            String fault = attempt.outcome().fault().name().toLowerCase(Locale.ROOT);
+            counter(List.of("gateway.attempts", attempt.backend(), outcome, fault), key -> Counter.builder(key.get(0))
                     .description("Upstream attempts by backend, outcome and whose fault a failure was")
-                    .tags("backend", attempt.backend(),
-                            "outcome", attempt.outcome().name().toLowerCase(Locale.ROOT),
-                            "fault", attempt.outcome().fault().name().toLowerCase(Locale.ROOT))
-                    .register(registry).increment();
+                    .tags("backend", key.get(1), "outcome", key.get(2), "fault", key.get(3))
+                    .register(registry)).increment();
             if (attempt.tryNumber() > 1) {
-                Counter.builder("gateway.retries").description("Further tries on the same backend")
-                        .tags("backend", attempt.backend()).register(registry).increment();
+                counter(List.of("gateway.retries", attempt.backend()), key -> Counter.builder(key.get(0))
+                        .description("Further tries on the same backend")
+                        .tags("backend", key.get(1)).register(registry)).increment();
             } else if (previous != null) {
-                Counter.builder("gateway.fallbacks").description("Moves to the next candidate backend")
-                        .tags("route", route, "to", attempt.backend()).register(registry).increment();
+                counter(List.of("gateway.fallbacks", route, attempt.backend()), key -> Counter.builder(key.get(0))
+                        .description("Moves to the next candidate backend")
+                        .tags("route", key.get(1), "to", key.get(2)).register(registry)).increment();
             }
             previous = attempt.backend();
         }
+    }
+
+    private Counter counter(List<String> key, java.util.function.Function<List<String>, Counter> create) {
+        return counters.computeIfAbsent(key, create);
     }
 
     /** Gauges of one backend: its probed state and breaker state (1 for the current one) and requests in flight. */

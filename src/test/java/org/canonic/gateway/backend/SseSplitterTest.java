@@ -17,7 +17,7 @@ class SseSplitterTest {
     private final SseSplitter splitter = new SseSplitter(64);
 
     private boolean feed(String chunk) {
-        return splitter.feed(Buffer.buffer(chunk), (buffer, start, contentEnd, end) -> {
+        return splitter.feed(Buffer.buffer(chunk), (buffer, bytes, start, contentEnd, end) -> {
             events.add(buffer.getString(start, end));
             kinds.add(SseEvents.classify(buffer, start, contentEnd));
         });
@@ -39,7 +39,7 @@ class SseSplitterTest {
             kinds.clear();
             SseSplitter fresh = new SseSplitter(1024);
             for (String part : new String[]{stream.substring(0, cut), stream.substring(cut)}) {
-                fresh.feed(Buffer.buffer(part), (buffer, start, contentEnd, end) -> {
+                fresh.feed(Buffer.buffer(part), (buffer, bytes, start, contentEnd, end) -> {
                     events.add(buffer.getString(start, end));
                     kinds.add(SseEvents.classify(buffer, start, contentEnd));
                 });

@@ -23,12 +23,17 @@ public final class RawHttp implements AutoCloseable {
 
     /** Opens a connection and sends a POST with a JSON body. */
     public static RawHttp post(int port, String path, String json) throws IOException {
+        return post(port, path, json, "");
+    }
+
+    /** As {@link #post(int, String, String)}, with extra header lines ({@code "Name: value\r\n"} each). */
+    public static RawHttp post(int port, String path, String json, String extraHeaders) throws IOException {
         Socket socket = new Socket("127.0.0.1", port);
         socket.setSoTimeout(10_000);
         byte[] body = json.getBytes(StandardCharsets.UTF_8);
         OutputStream out = socket.getOutputStream();
         out.write(("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\nContent-Type: application/json\r\n"
-                + "Content-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                + extraHeaders + "Content-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
         out.write(body);
         out.flush();
         return new RawHttp(socket);
