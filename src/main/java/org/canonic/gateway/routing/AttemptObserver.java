@@ -34,7 +34,4 @@ public interface AttemptObserver {
             }
         };
     }
-
-    AttemptObserver NONE = backend -> outcome -> {
-    };
 }

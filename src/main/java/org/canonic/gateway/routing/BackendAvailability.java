@@ -17,21 +17,4 @@ public interface BackendAvailability {
     /** A short, secret-free account of the backend's state, for "nothing available" answers. */
     String describe(Backend backend);
 
-    /** Every backend always available: for wiring without health checks. */
-    BackendAvailability ALWAYS = new BackendAvailability() {
-        @Override
-        public boolean routable(Backend backend) {
-            return true;
-        }
-
-        @Override
-        public int preference(Backend backend) {
-            return 0;
-        }
-
-        @Override
-        public String describe(Backend backend) {
-            return backend.name() + " available";
-        }
-    };
 }

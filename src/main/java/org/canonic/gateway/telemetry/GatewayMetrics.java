@@ -149,7 +149,8 @@ public final class GatewayMetrics {
         FunctionCounter.builder("gateway.ledger.dropped", ledger, Ledger::dropped)
                 .description("Records dropped because the ledger queue was full").register(registry);
         FunctionCounter.builder("gateway.ledger.written", ledger, Ledger::written)
-                .description("Records written to the ledger").register(registry);
+                .description("Records the ledger writer took (written to the log and file, where configured)")
+                .register(registry);
     }
 
     private static String orNone(String value) {
