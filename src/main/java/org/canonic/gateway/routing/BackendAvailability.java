@@ -16,5 +16,4 @@ public interface BackendAvailability {
 
     /** A short, secret-free account of the backend's state, for "nothing available" answers. */
     String describe(Backend backend);
-
 }
