@@ -66,7 +66,6 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
     private int lastDataEnd;
     private boolean usageSeen;
 
-
     ProxyExchange(ProxyRequest request, List<Candidate> candidates, ExchangeServices services, ClientChannel client,
                   RequestRecord record) {
         this.request = request;
@@ -301,11 +300,11 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         cancelTimers();
         boolean headSent = client.headersSent();
         client.sendError(error, provider, totalAttempts(), elapsedMs());
-        closeRecord(outcomeOf(error), headSent ? 200 : error.status(), error.code());
+        closeRecord(failureOutcome(), headSent ? 200 : error.status(), error.code());
     }
 
     /** How a failed request is classed: after the commit point it was truncated; before, it depends on why. */
-    private Outcome outcomeOf(OpenAiError error) {
+    private Outcome failureOutcome() {
         if (committed) {
             return Outcome.TRUNCATED;
         }
