@@ -79,8 +79,6 @@ final class ContextFit {
                 prompt = count.result();
                 reported = prompt;
                 exact = true;
-            } else if (count == null && size.upper() + limit > room && size.lower() + minCompletion > room) {
-                continue;
             }
             if (prompt + limit <= room) {
                 fitting.add(new Candidate(backend, limit));
