@@ -109,9 +109,7 @@ public class ProxyRoutes {
     private void admitted(RoutingContext ctx, PolicyContext admission, RequestRecord record, Endpoint endpoint,
                           AsyncResult<ProxyRequest> admitted) {
         if (admitted.failed()) {
-            OpenAiError error = admitted.cause() instanceof Refusal refusal ? refusal.error()
-                    : unexpected(admission.requestId(), admitted.cause());
-            refuse(ctx, admission, record, error);
+            refuse(ctx, admission, record, PolicyChain.asRefusal(admission.requestId(), admitted.cause()).error());
             return;
         }
         ProxyRequest proxied = admitted.result();
@@ -122,12 +120,6 @@ public class ProxyRoutes {
             return;
         }
         dispatcher.dispatch(proxied, new ClientChannel(ctx.response(), admission.requestId()), record);
-    }
-
-    private static OpenAiError unexpected(String requestId, Throwable cause) {
-        LOG.errorf(cause, "Request %s: admission failed unexpectedly", requestId);
-        return OpenAiError.server(500, "The request could not be validated, so it was not forwarded.",
-                "validation_unavailable");
     }
 
     /** What the record knows of the request: only what validation established (key id, route, model name). */

@@ -63,7 +63,8 @@ public final class PolicyChain {
     }
 
     /**
-     * Runs the body filters and the window fit; the future fails with a {@link Refusal} when the request is refused.
+     * Runs the body filters and the window fit; the future fails with a {@link Refusal} (and only ever with one) when
+     * the request is refused.
      * A filter that fails in an unexpected way refuses the request too: when validation cannot be performed, nothing
      * is forwarded.
      */
@@ -80,11 +81,11 @@ public final class PolicyChain {
             return Future.failedFuture(refusal);
         }
         return contextFit.plan(request, topology.candidates(request.route))
-                .recover(failure -> Future.failedFuture(failure instanceof Refusal ? failure : failed(request, failure)))
                 .map(plan -> new ProxyRequest(request.requestId(), request.keyId, request.endpoint(), request.body,
                         request.stream, request.clientWantsUsage, request.model, request.route, plan.candidates(),
                         request.limitField, plan.promptTokens(), plan.promptExact(),
-                        forwardableHeaders(request.headers()), request.startNanos()));
+                        forwardableHeaders(request.headers()), request.startNanos()))
+                .recover(failure -> Future.failedFuture(asRefusal(request.requestId(), failure)));
     }
 
     private static void run(List<PolicyFilter> filters, PolicyContext request) {
@@ -94,13 +95,20 @@ public final class PolicyChain {
             } catch (Refusal refusal) {
                 throw refusal;
             } catch (RuntimeException e) {
-                throw failed(request, e);
+                throw asRefusal(request.requestId(), e);
             }
         }
     }
 
-    private static Refusal failed(PolicyContext request, Throwable cause) {
-        LOG.errorf(cause, "Validation of request %s failed unexpectedly; refusing it", request.requestId());
+    /**
+     * The refusal an admission failure stands for: itself when it is one; otherwise validation could not be
+     * performed, which is logged and refused too (fail closed).
+     */
+    public static Refusal asRefusal(String requestId, Throwable failure) {
+        if (failure instanceof Refusal refusal) {
+            return refusal;
+        }
+        LOG.errorf(failure, "Validation of request %s failed unexpectedly; refusing it", requestId);
         return unavailable();
     }
 
