@@ -57,11 +57,11 @@ public final class ClientKeys {
 
     /**
      * Parses entries ({@code id:key}, {@code id:key:route+route}, {@code id:sha256:<64 hex>[:routes]}), one per
-     * element. Problems are added to {@code problems} without ever quoting a key.
+     * element. {@code ids} holds the ids taken so far (by this source or an earlier one): an id may be used once.
+     * Problems are added to {@code problems} without ever quoting a key.
      */
-    public static List<Entry> parse(List<String> lines, String source, List<String> problems) {
+    public static List<Entry> parse(List<String> lines, String source, Set<String> ids, List<String> problems) {
         List<Entry> entries = new ArrayList<>();
-        Set<String> ids = new java.util.HashSet<>();
         int number = 0;
         for (String raw : lines) {
             number++;

@@ -7,7 +7,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 /** Loads client keys at start-up from {@code GATEWAY_API_KEYS} and the file named by {@code GATEWAY_API_KEYS_FILE}. */
 public final class KeyLoader {
@@ -18,19 +20,16 @@ public final class KeyLoader {
     /** The keys, with every problem (never quoting a key) added to {@code problems}. */
     public static ClientKeys load(GatewayConfig.Auth auth, List<String> problems) {
         List<ClientKeys.Entry> entries = new ArrayList<>();
+        Set<String> ids = new HashSet<>();
         auth.keys().map(String::strip).filter(keys -> !keys.isEmpty()).ifPresent(keys ->
-                entries.addAll(ClientKeys.parse(Arrays.asList(keys.split(",")), "GATEWAY_API_KEYS", problems)));
+                entries.addAll(ClientKeys.parse(Arrays.asList(keys.split(",")), "GATEWAY_API_KEYS", ids, problems)));
         auth.keysFile().map(String::strip).filter(file -> !file.isEmpty()).ifPresent(file -> {
             try {
-                entries.addAll(ClientKeys.parse(Files.readAllLines(Path.of(file)), "GATEWAY_API_KEYS_FILE", problems));
+                entries.addAll(ClientKeys.parse(Files.readAllLines(Path.of(file)), "GATEWAY_API_KEYS_FILE", ids, problems));
             } catch (IOException e) {
                 problems.add("GATEWAY_API_KEYS_FILE " + file + " cannot be read (" + e.getClass().getSimpleName() + ")");
             }
         });
-        List<String> ids = entries.stream().map(ClientKeys.Entry::id).toList();
-        if (ids.size() != ids.stream().distinct().count()) {
-            problems.add("a client key id is used both in GATEWAY_API_KEYS and in GATEWAY_API_KEYS_FILE");
-        }
         String mode = auth.mode().strip().toLowerCase(java.util.Locale.ROOT);
         if (!mode.equals("keys") && !mode.equals("none")) {
             problems.add("gateway.auth.mode (GATEWAY_AUTH) must be 'keys' or 'none', got '" + auth.mode() + "'");

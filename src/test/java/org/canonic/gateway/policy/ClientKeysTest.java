@@ -36,6 +36,18 @@ class ClientKeysTest {
     }
 
     @Test
+    void aKeyIdMayNotBeUsedInBothSources(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("keys");
+        Files.writeString(file, "ci:file-key-abcdefghijkl\n");
+        List<String> problems = new ArrayList<>();
+        ClientKeys keys = KeyLoader.load(ConfigFixture.with("gateway.auth.keys", "ci:env-key-0123456789abcdef",
+                "gateway.auth.keys-file", file.toString()).build().auth(), problems);
+        assertEquals(1, problems.size(), problems.toString());
+        assertTrue(problems.get(0).contains("GATEWAY_API_KEYS_FILE") && problems.get(0).contains("ci"), problems.get(0));
+        assertTrue(keys.match("file-key-abcdefghijkl").isEmpty(), "the second use of an id is not accepted");
+    }
+
+    @Test
     void withoutKeysTheGatewayRefusesToStartUnlessAuthIsExplicitlyOff() {
         List<String> problems = new ArrayList<>();
         KeyLoader.load(ConfigFixture.with().build().auth(), problems);
