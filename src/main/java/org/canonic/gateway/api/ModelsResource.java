@@ -12,8 +12,9 @@ import jakarta.ws.rs.core.Response;
 import org.canonic.gateway.policy.ClientKeys;
 import org.canonic.gateway.policy.PolicyChain;
 import org.canonic.gateway.policy.Refusal;
-import org.canonic.gateway.topology.Route;
-import org.canonic.gateway.topology.Topology;
+import org.canonic.gateway.fleet.Fleet;
+import org.canonic.gateway.fleet.FleetSnapshot;
+import org.canonic.gateway.fleet.Route;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -30,7 +31,7 @@ public class ModelsResource {
     private static final long CREATED = 0L;
 
     @Inject
-    Topology topology;
+    Fleet fleet;
 
     @Inject
     PolicyChain policy;
@@ -55,6 +56,7 @@ public class ModelsResource {
                     .entity(refusal.error().toJson()).build();
         }
         List<ModelCard> cards = new ArrayList<>();
+        FleetSnapshot topology = fleet.snapshot();
         for (Route route : topology.routes()) {
             if (key.isPresent() && !key.get().allows(route.name())) {
                 continue;

@@ -12,6 +12,8 @@ public enum AttemptOutcome {
     REJECTED_BY_BACKEND(Fault.REQUEST, "rejected the request"),
     /** The client went away; the upstream request was closed. */
     CLIENT_CANCELLED(Fault.REQUEST, "client cancelled"),
+    /** The gateway took the backend out of service while the attempt ran (a drain deadline passed). */
+    WITHDRAWN(Fault.GATEWAY, "withdrawn: the backend was drained"),
 
     /** TCP connect refused, reset or unresolvable host. */
     CONNECT_FAILED(Fault.BACKEND, "connection failed"),
@@ -34,8 +36,8 @@ public enum AttemptOutcome {
     /** The connection dropped, or the stream ended without {@code data: [DONE]}. */
     TRUNCATED(Fault.BACKEND, "cut short");
 
-    /** Whose fault an outcome is. */
-    public enum Fault { NONE, REQUEST, BACKEND }
+    /** Whose fault an outcome is; {@code GATEWAY} is an operator's decision (a drain), held against nobody. */
+    public enum Fault { NONE, REQUEST, BACKEND, GATEWAY }
 
     private final Fault fault;
     private final String description;

@@ -6,6 +6,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
@@ -20,17 +21,15 @@ public final class Tokenizer {
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
     private final Vertx vertx;
-    private final BackendClients clients;
     private final long timeoutMs;
 
-    public Tokenizer(Vertx vertx, BackendClients clients, long timeoutMs) {
+    public Tokenizer(Vertx vertx, long timeoutMs) {
         this.vertx = vertx;
-        this.clients = clients;
         this.timeoutMs = timeoutMs;
     }
 
     /** Counts the tokens of {@code tokenizeBody} ({@code {"model","messages","tools",...}} or {@code {"model","prompt"}}). */
-    public Future<Integer> count(Backend backend, Buffer tokenizeBody) {
+    public Future<Integer> count(Backend backend, HttpClient client, Buffer tokenizeBody) {
         Promise<Integer> promise = Promise.promise();
         RequestOptions options = new RequestOptions()
                 .setMethod(HttpMethod.POST)
@@ -40,7 +39,7 @@ public final class Tokenizer {
                 .putHeader(HttpHeaders.CONTENT_TYPE, "application/json");
         backend.authorization().ifPresent(value -> options.putHeader(HttpHeaders.AUTHORIZATION, value));
         long timer = vertx.setTimer(timeoutMs, id -> promise.tryFail("tokenize timed out"));
-        clients.clientFor(backend).request(options)
+        client.request(options)
                 .compose(request -> request.send(tokenizeBody))
                 .compose(response -> response.statusCode() == 200
                         ? response.body()

@@ -67,10 +67,30 @@ public interface GatewayConfig {
     Breaker breaker();
 
     /**
+     * How long the requests in flight on a draining backend may run on (streams included) before they are ended with
+     * an error event and {@code [DONE]}; admin calls may give their own deadline.
+     */
+    @WithDefault("30s")
+    @WithConverter(MillisDurationConverter.class)
+    Duration drainDeadline();
+
+    /** Where the gateway keeps what must survive a restart. */
+    State state();
+
+    /**
      * Bearer token protecting the read-only admin view of backends ({@code GATEWAY_ADMIN_TOKEN}). Unset means the
      * view is disabled.
      */
     Optional<String> adminToken();
+
+    interface State {
+        /**
+         * The state directory ({@code GATEWAY_STATE_DIR}): backends registered through the admin API
+         * ({@code backends.json}). Relative paths are relative to the working directory. Must be writable.
+         */
+        @WithDefault("state")
+        String dir();
+    }
 
     interface Defaults {
         /** Attempts per backend before moving to the next candidate (the first try included). */
@@ -134,8 +154,11 @@ public interface GatewayConfig {
          */
         Optional<List<String>> models();
 
-        /** Backends in order of preference. */
-        List<String> backends();
+        /**
+         * Backends in order of preference. May be empty: the route is listed and answers 503 until a backend is
+         * registered for it through the admin API.
+         */
+        Optional<List<String>> backends();
     }
 
     interface BackendConfig {

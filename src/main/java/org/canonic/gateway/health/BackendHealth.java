@@ -29,6 +29,19 @@ public final class BackendHealth {
     private volatile Supplier<CircuitBreakerState> breakerState = () -> CircuitBreakerState.CLOSED;
     private volatile long breakerOpenedAtMs;
     private volatile String lastFaultClass;
+    private volatile Listener listener = Listener.NONE;
+
+    /** Told of every probed state change and every breaker state change (for webhooks); must not block. */
+    public interface Listener {
+        Listener NONE = new Listener() {
+        };
+
+        default void stateChanged(BackendState from, BackendState to, String reason) {
+        }
+
+        default void breakerChanged(CircuitBreakerState state) {
+        }
+    }
 
     public BackendHealth(Backend backend, int failuresToDown, int successesToUp, long breakerDelayMs) {
         this.backend = backend;
@@ -42,6 +55,10 @@ public final class BackendHealth {
 
     public Backend backend() {
         return backend;
+    }
+
+    public void listener(Listener listener) {
+        this.listener = listener;
     }
 
     public HealthSnapshot snapshot() {
@@ -91,6 +108,7 @@ public final class BackendHealth {
         } while (!snapshot.compareAndSet(before, after));
         if (before.state() != after.state()) {
             LOG.infof("Backend %s: %s -> %s (%s)", backend.name(), before.state(), after.state(), after.reason());
+            listener.stateChanged(before.state(), after.state(), after.reason());
         }
     }
 
@@ -100,6 +118,7 @@ public final class BackendHealth {
             breakerOpenedAtMs = System.currentTimeMillis();
         }
         LOG.infof("Backend %s: circuit breaker %s", backend.name(), state);
+        listener.breakerChanged(state);
     }
 
     /** Remembers the class of the last backend fault seen in traffic (for the admin view). */

@@ -44,6 +44,19 @@ final class BackendProbe {
                 .build();
     }
 
+    /** Closes the probe's REST clients (and their connections); the backend is gone. */
+    void close() {
+        for (Object client : new Object[]{vllm, runPod}) {
+            if (client instanceof AutoCloseable closeable) {
+                try {
+                    closeable.close();
+                } catch (Exception e) {
+                    // Closing a client of a backend that is going away: nothing left to do about a failure.
+                }
+            }
+        }
+    }
+
     private static <T> T client(URI base, Duration timeout, Class<T> api) {
         return QuarkusRestClientBuilder.newBuilder()
                 .baseUri(base)

@@ -3,7 +3,7 @@ package org.canonic.gateway.policy;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
-import org.canonic.gateway.backend.Backend;
+import org.canonic.gateway.fleet.LiveBackend;
 import org.canonic.gateway.backend.Tokenizer;
 import org.canonic.gateway.relay.OpenAiError;
 
@@ -27,30 +27,33 @@ final class ContextFit {
     record Plan(List<Candidate> candidates, int promptTokens, boolean promptExact) {
     }
 
-    private final BackendFacts facts;
     private final Tokenizer tokenizer;
     private final RequestJson json;
     private final int margin;
     private final int minCompletion;
 
-    ContextFit(BackendFacts facts, Tokenizer tokenizer, RequestJson json, int margin, int minCompletion) {
-        this.facts = facts;
+    ContextFit(Tokenizer tokenizer, RequestJson json, int margin, int minCompletion) {
         this.tokenizer = tokenizer;
         this.json = json;
         this.margin = margin;
         this.minCompletion = minCompletion;
     }
 
-    Future<Plan> plan(PolicyContext request, List<Backend> backends) {
+    Future<Plan> plan(PolicyContext request, List<LiveBackend> backends) {
+        if (backends.isEmpty()) {
+            // The route waits for its first backend: nothing to fit; routing answers 503 with the reason.
+            return Future.succeededFuture(new Plan(List.of(), 0, false));
+        }
         PromptSize size = PromptSize.measure(request.body(), request.endpoint());
         Map<String, Future<Integer>> counts = new HashMap<>();
-        for (Backend backend : backends) {
-            int room = facts.window(backend) - margin;
+        for (LiveBackend backend : backends) {
+            int room = backend.window() - margin;
             int limit = limitFor(backend, request.limit);
-            boolean decidable = facts.window(backend) <= 0 || size.exact() || size.upper() + limit <= room
+            boolean decidable = backend.window() <= 0 || size.exact() || size.upper() + limit <= room
                     || size.lower() + minCompletion > room;
-            if (!decidable && tokenizer != null && facts.reachable(backend)) {
-                counts.computeIfAbsent(backend.model(), model -> tokenizer.count(backend, tokenizeBody(request, backend)));
+            if (!decidable && tokenizer != null && backend.routable()) {
+                counts.computeIfAbsent(backend.spec().model(), model -> tokenizer.count(backend.spec(),
+                        backend.client(), tokenizeBody(request, backend)));
             }
         }
         List<Future<Integer>> pending = new ArrayList<>(counts.values());
@@ -60,20 +63,20 @@ final class ContextFit {
                         : Future.succeededFuture(plan));
     }
 
-    private Plan decide(PolicyContext request, List<Backend> backends, PromptSize size,
+    private Plan decide(PolicyContext request, List<LiveBackend> backends, PromptSize size,
                         Map<String, Future<Integer>> counts) {
         List<Candidate> fitting = new ArrayList<>();
         int reported = size.upper();
         boolean exact = size.exact();
-        for (Backend backend : backends) {
-            int window = facts.window(backend);
+        for (LiveBackend backend : backends) {
+            int window = backend.window();
             int limit = limitFor(backend, request.limit);
             if (window <= 0) {
                 fitting.add(new Candidate(backend, limit));
                 continue;
             }
             int room = window - margin;
-            Future<Integer> count = counts.get(backend.model());
+            Future<Integer> count = counts.get(backend.spec().model());
             int prompt = size.upper();
             if (count != null && count.succeeded()) {
                 prompt = count.result();
@@ -89,13 +92,14 @@ final class ContextFit {
         return new Plan(fitting, reported, exact);
     }
 
-    private static int limitFor(Backend backend, int limit) {
-        return backend.tokensMax() > 0 ? Math.min(limit, backend.tokensMax()) : limit;
+    private static int limitFor(LiveBackend backend, int limit) {
+        int ceiling = backend.spec().tokensMax();
+        return ceiling > 0 ? Math.min(limit, ceiling) : limit;
     }
 
-    private Buffer tokenizeBody(PolicyContext request, Backend backend) {
+    private Buffer tokenizeBody(PolicyContext request, LiveBackend backend) {
         ObjectNode body = json.mapper().createObjectNode();
-        body.put("model", backend.model());
+        body.put("model", backend.spec().model());
         if (request.endpoint() == Endpoint.CHAT_COMPLETIONS) {
             body.set("messages", request.body().get("messages"));
             if (request.body().hasNonNull("tools")) {
@@ -108,8 +112,8 @@ final class ContextFit {
         return Buffer.buffer(json.write(body));
     }
 
-    private Refusal tooLong(PolicyContext request, List<Backend> backends, Plan plan) {
-        int largest = backends.stream().mapToInt(facts::window).max().orElse(0);
+    private Refusal tooLong(PolicyContext request, List<LiveBackend> backends, Plan plan) {
+        int largest = backends.stream().mapToInt(LiveBackend::window).max().orElse(0);
         return new Refusal(OpenAiError.invalidRequest(400, "The prompt is " + (plan.promptExact() ? "" : "about ")
                 + plan.promptTokens() + " tokens" + (plan.promptExact() ? "" : " (estimated)") + ", which leaves no "
                 + "room for a completion in any backend serving model '" + request.model + "'; the largest context "

@@ -2,39 +2,32 @@ package org.canonic.gateway.policy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.canonic.gateway.relay.OpenAiError;
-import org.canonic.gateway.topology.Route;
-import org.canonic.gateway.topology.Topology;
+import org.canonic.gateway.fleet.Route;
 
 /** Requires a {@code model} that one of the routes serves; the allow-list is the routing table itself. */
 final class ModelRouteFilter implements PolicyFilter {
-
-    private final Topology topology;
-
-    ModelRouteFilter(Topology topology) {
-        this.topology = topology;
-    }
 
     @Override
     public void check(PolicyContext request) {
         JsonNode model = request.body().get("model");
         if (model == null || model.isNull()) {
-            throw Refusal.badRequest("'model' is required. Available models: " + available() + ".", "model",
+            throw Refusal.badRequest("'model' is required. Available models: " + available(request) + ".", "model",
                     "missing_required_parameter");
         }
         if (!model.isTextual() || model.asText().isBlank()) {
-            throw Refusal.badRequest("'model' must be a non-empty string. Available models: " + available() + ".",
-                    "model", "invalid_type");
+            throw Refusal.badRequest("'model' must be a non-empty string. Available models: " + available(request)
+                    + ".", "model", "invalid_type");
         }
         String name = model.asText();
-        Route route = topology.routeFor(name).orElseThrow(() -> new Refusal(OpenAiError.invalidRequest(404,
+        Route route = request.fleet.routeFor(name).orElseThrow(() -> new Refusal(OpenAiError.invalidRequest(404,
                 "The model '" + printable(name) + "' does not exist or is not served here. Available models: "
-                        + available() + ".", "model", "model_not_found")));
+                        + available(request) + ".", "model", "model_not_found")));
         request.model = name;
         request.route = route;
     }
 
-    private String available() {
-        return String.join(", ", topology.modelNames());
+    private static String available(PolicyContext request) {
+        return String.join(", ", request.fleet.modelNames());
     }
 
     /** Echoes a client string back safely: bounded and without control characters. */

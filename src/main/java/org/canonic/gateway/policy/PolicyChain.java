@@ -5,7 +5,7 @@ import io.vertx.core.MultiMap;
 import org.canonic.gateway.backend.Tokenizer;
 import org.canonic.gateway.config.GatewayConfig;
 import org.canonic.gateway.relay.OpenAiError;
-import org.canonic.gateway.topology.Topology;
+import org.canonic.gateway.fleet.Fleet;
 import org.jboss.logging.Logger;
 
 import java.util.List;
@@ -22,12 +22,11 @@ public final class PolicyChain {
     private final AuthFilter auth;
     private final List<PolicyFilter> headerFilters;
     private final List<PolicyFilter> bodyFilters;
-    private final Topology topology;
+    private final Fleet fleet;
     private final ContextFit contextFit;
 
-    public PolicyChain(Topology topology, RequestJson json, ClientKeys keys, GatewayConfig config,
-                       BackendFacts facts, Tokenizer tokenizer) {
-        this.topology = topology;
+    public PolicyChain(Fleet fleet, RequestJson json, ClientKeys keys, GatewayConfig config, Tokenizer tokenizer) {
+        this.fleet = fleet;
         GatewayConfig.Tokens tokens = config.tokens();
         this.auth = new AuthFilter(keys, KeyLoader.required(config.auth()));
         this.headerFilters = List.of(
@@ -35,14 +34,14 @@ public final class PolicyChain {
                 new ContentTypeFilter());
         this.bodyFilters = List.of(
                 new JsonBodyFilter(json),
-                new ModelRouteFilter(topology),
+                new ModelRouteFilter(),
                 new RoutePermissionFilter(),
                 new ShapeFilter(),
                 new StreamFlagsFilter(),
                 new TokenCeilingFilter(tokens.min(), tokens.max(), tokens.defaultLimit(),
                         tokens.overCeiling().strip().equalsIgnoreCase("refuse")));
         GatewayConfig.ContextFit fit = config.contextFit();
-        this.contextFit = new ContextFit(facts, tokenizer, json, fit.safetyMargin(), fit.minCompletionTokens());
+        this.contextFit = new ContextFit(tokenizer, json, fit.safetyMargin(), fit.minCompletionTokens());
     }
 
     /**
@@ -73,6 +72,7 @@ public final class PolicyChain {
             if (request.keyId == null) {
                 throw unavailable();
             }
+            request.fleet = fleet.snapshot();
             run(bodyFilters, request);
             if (request.body == null || request.route == null || request.limitField == null) {
                 throw unavailable();
@@ -80,7 +80,7 @@ public final class PolicyChain {
         } catch (Refusal refusal) {
             return Future.failedFuture(refusal);
         }
-        return contextFit.plan(request, topology.candidates(request.route))
+        return contextFit.plan(request, request.fleet.candidates(request.route))
                 .map(plan -> new ProxyRequest(request.requestId(), request.keyId, request.endpoint(), request.body,
                         request.stream, request.clientWantsUsage, request.model, request.route, plan.candidates(),
                         request.limitField, plan.promptTokens(), plan.promptExact(),

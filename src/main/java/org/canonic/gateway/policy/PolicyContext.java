@@ -3,7 +3,8 @@ package org.canonic.gateway.policy;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
-import org.canonic.gateway.topology.Route;
+import org.canonic.gateway.fleet.FleetSnapshot;
+import org.canonic.gateway.fleet.Route;
 
 /**
  * What the policy filters see and fill in, one request at a time. Filters run in order; each may read what the
@@ -21,6 +22,8 @@ public final class PolicyContext {
     ClientKeys.Entry key;
     ObjectNode body;
     String model;
+    /** The fleet as it was when the request's body was admitted: the one view every later step reads. */
+    FleetSnapshot fleet;
     Route route;
     boolean stream;
     boolean clientWantsUsage;

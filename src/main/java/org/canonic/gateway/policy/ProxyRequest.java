@@ -2,7 +2,7 @@ package org.canonic.gateway.policy;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vertx.core.MultiMap;
-import org.canonic.gateway.topology.Route;
+import org.canonic.gateway.fleet.Route;
 
 import java.util.List;
 

@@ -26,7 +26,7 @@ public final class Dispatcher {
 
     /** Starts an admitted request on its way; must be called on the client request's event loop. */
     public void dispatch(ProxyRequest request, ClientChannel client, RequestRecord record) {
-        List<Candidate> candidates = orderByHealth(request.candidates(), services.availability());
+        List<Candidate> candidates = orderByHealth(request.candidates());
         if (candidates.isEmpty()) {
             OpenAiError error = noneRoutable(request, request.candidates());
             client.sendError(error, GatewayHeaders.PROVIDER_NONE, 0, elapsedMs(request), services.retryAfterSeconds());
@@ -37,10 +37,10 @@ public final class Dispatcher {
     }
 
     /** Routable backends only; healthy before degraded before cold, route order otherwise (the sort is stable). */
-    static List<Candidate> orderByHealth(List<Candidate> candidates, BackendAvailability availability) {
+    static List<Candidate> orderByHealth(List<Candidate> candidates) {
         return candidates.stream()
-                .filter(candidate -> availability.routable(candidate.backend()))
-                .sorted(Comparator.comparingInt(candidate -> availability.preference(candidate.backend())))
+                .filter(candidate -> candidate.backend().routable())
+                .sorted(Comparator.comparingInt(candidate -> candidate.backend().preference()))
                 .toList();
     }
 
@@ -48,8 +48,13 @@ public final class Dispatcher {
         return (System.nanoTime() - request.startNanos()) / 1_000_000;
     }
 
-    private OpenAiError noneRoutable(ProxyRequest request, List<Candidate> all) {
-        String states = all.stream().map(candidate -> services.availability().describe(candidate.backend()))
+    private static OpenAiError noneRoutable(ProxyRequest request, List<Candidate> all) {
+        if (all.isEmpty()) {
+            return OpenAiError.server(503, "No backend serves model '" + request.requestedModel() + "' yet: route '"
+                    + request.route().name() + "' has no backend configured or registered. Retry later.",
+                    "no_backend_available");
+        }
+        String states = all.stream().map(candidate -> candidate.backend().describe())
                 .collect(Collectors.joining("; "));
         return OpenAiError.server(503, "No backend can serve model '" + request.requestedModel() + "' right now: "
                 + states + ". Retry later.", "no_backend_available");

@@ -1,12 +1,12 @@
 package org.canonic.gateway.routing;
 
 import io.vertx.core.Vertx;
-import org.canonic.gateway.backend.BackendClients;
 import org.canonic.gateway.policy.RequestJson;
 import org.canonic.gateway.telemetry.Telemetry;
 
 /**
- * What every exchange shares: the event loops, upstream clients, health, breakers, slots and the relay settings.
+ * What every exchange shares: the event loops, the JSON mapper, telemetry and the relay settings. Everything about a
+ * backend (its pool, slots, breaker, health) is the backend's own, reached through the request's candidates.
  *
  * @param telemetry           where every request's record ends up
  * @param responseInfo        whether non-stream answers get the {@code gateway} object
@@ -15,8 +15,6 @@ import org.canonic.gateway.telemetry.Telemetry;
  * @param concurrencyWaitMs   how long to wait for a slot on a full backend before moving on
  * @param retryAfterSeconds   the {@code Retry-After} hint when nothing is routable (about one probe interval)
  */
-public record ExchangeServices(Vertx vertx, BackendClients clients, RequestJson json,
-                               BackendAvailability availability, AttemptObserver observer, ConcurrencyLimits limits,
-                               Telemetry telemetry, boolean responseInfo, long keepAliveMs, long maxUpstreamBody,
+public record ExchangeServices(Vertx vertx, RequestJson json, Telemetry telemetry, boolean responseInfo, long keepAliveMs, long maxUpstreamBody,
                                long concurrencyWaitMs, long retryAfterSeconds) {
 }

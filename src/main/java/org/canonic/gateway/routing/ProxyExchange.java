@@ -2,6 +2,7 @@ package org.canonic.gateway.routing;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vertx.core.Context;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
@@ -9,6 +10,8 @@ import org.canonic.gateway.backend.AttemptOutcome;
 import org.canonic.gateway.backend.Backend;
 import org.canonic.gateway.backend.SseEvents;
 import org.canonic.gateway.backend.UpstreamAttempt;
+import org.canonic.gateway.fleet.LiveBackend;
+import org.canonic.gateway.health.BackendBreaker;
 import org.canonic.gateway.policy.Candidate;
 import org.canonic.gateway.policy.ProxyRequest;
 import org.canonic.gateway.relay.ClientChannel;
@@ -33,8 +36,8 @@ import java.util.List;
  * final failure becomes an error event. After the commit point a failure can only end the stream with an error event and
  * {@code [DONE]}.
  *
- * <p>Each attempt holds a slot of its backend's concurrency limit and is reported to the {@link AttemptObserver}
- * (the circuit breakers) from start to end. Everything runs on the client request's event loop: the upstream
+ * <p>Each attempt holds a slot of its backend's concurrency limit, runs under the backend's circuit breaker from
+ * start to end, and is registered with the backend so that a drain deadline can end it. Everything runs on the client request's event loop: the upstream
  * attempt, its timers and the client's callbacks all land there, so the state below needs no locks.
  */
 final class ProxyExchange implements UpstreamAttempt.Listener {
@@ -52,7 +55,12 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
     private int candidateIndex;
     private int tryOnBackend;
     private UpstreamAttempt current;
-    private AttemptObserver.Handle currentHandle;
+    private BackendBreaker.Handle currentHandle;
+    private LiveBackend currentBackend;
+    /** Unregisters the current attempt from its backend's drain deadline. */
+    private Runnable untrack;
+    private long attemptStartNanos;
+    private Context context;
     private Buffer currentBody;
     private boolean committed;
     private boolean finished;
@@ -80,6 +88,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
     }
 
     void start() {
+        context = services.vertx().getOrCreateContext();
         client.onClientGone(this::onClientGone);
         if (request.stream()) {
             keepAlive.start();
@@ -100,33 +109,38 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
             return;
         }
         Candidate candidate = candidates.get(candidateIndex);
-        Backend backend = candidate.backend();
-        if (tryOnBackend == 0 && candidateIndex > 0 && !services.availability().routable(backend)) {
+        LiveBackend backend = candidate.backend();
+        if (tryOnBackend == 0 && candidateIndex > 0 && !backend.routable()) {
             // Health may have changed since the candidates were ordered.
-            skip(services.availability().describe(backend));
+            skip(backend.describe());
             return;
         }
-        services.limits().of(backend).acquire(services.vertx(), services.concurrencyWaitMs(), granted -> {
+        backend.slots().acquire(services.vertx(), services.concurrencyWaitMs(), granted -> {
             if (finished) {
                 if (granted) {
-                    services.limits().of(backend).release();
+                    backend.slots().release();
                 }
                 return;
             }
-            if (granted) {
-                launch(candidate);
-            } else {
+            if (!granted) {
                 skippedForCapacity = true;
                 skip(backend.name() + " at its concurrency limit");
+            } else if (!backend.accepting()) {
+                // Drained while this request waited for (or retried on) it: a drain lets nothing new in.
+                backend.slots().release();
+                skip(backend.describe());
+            } else {
+                launch(candidate);
             }
         });
     }
 
     private void launch(Candidate candidate) {
-        Backend backend = candidate.backend();
-        AttemptObserver.Handle handle = services.observer().started(backend);
+        LiveBackend backend = candidate.backend();
+        Backend spec = backend.spec();
+        BackendBreaker.Handle handle = backend.startAttempt();
         if (handle.rejected()) {
-            services.limits().of(backend).release();
+            backend.slots().release();
             skip(backend.name() + " circuit breaker open");
             return;
         }
@@ -135,11 +149,14 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         }
         tryOnBackend++;
         currentHandle = handle;
+        currentBackend = backend;
+        untrack = backend.track(this::withdraw);
         client.maxTokens(candidate.maxTokens());
         record.backend(backend.name(), candidate.maxTokens());
-        current = new UpstreamAttempt(services.vertx(), services.clients().clientFor(backend), backend,
-                backend.endpoint().apiPath(request.endpoint().path()), upstreamHeaders(backend), currentBody,
+        current = new UpstreamAttempt(services.vertx(), backend.client(), spec,
+                spec.endpoint().apiPath(request.endpoint().path()), upstreamHeaders(spec), currentBody,
                 request.stream(), services.maxUpstreamBody(), this);
+        attemptStartNanos = System.nanoTime();
         current.start();
     }
 
@@ -172,6 +189,15 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
     }
 
     private void onBackendFault(Backend backend, UpstreamAttempt.Result result) {
+        if (result.outcome() == AttemptOutcome.WITHDRAWN) {
+            if (committed) {
+                finish(OpenAiError.server(502, "The backend was taken out of service (drained) before the answer"
+                        + " ended. The answer above is incomplete.", "backend_withdrawn"), backend.name());
+            } else {
+                nextCandidate();
+            }
+            return;
+        }
         if (committed) {
             String message = result.outcome() == AttemptOutcome.STREAM_ERROR_EVENT
                     ? UpstreamErrors.streamErrorMessage(result.body(), services.json().mapper())
@@ -355,12 +381,32 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         closeRecord(Outcome.CANCELLED, client.headersSent() ? 200 : 499, "client_cancelled");
     }
 
-    /** Gives back the attempt's slot and tells the observer (the breaker) how it ended. */
+    /** Gives back the attempt's slot and tells the backend's breaker how it ended. */
     private void releaseAttempt(AttemptOutcome outcome) {
-        services.limits().of(current.backend()).release();
+        untrack.run();
+        currentBackend.slots().release();
         currentHandle.ended(outcome);
         current = null;
         currentHandle = null;
+        currentBackend = null;
+        untrack = null;
+    }
+
+    /**
+     * The backend's drain deadline passed while this attempt ran: end the attempt now (on the request's own event
+     * loop). Before the commit point the request moves on to the next candidate; after it, the stream ends with an
+     * error event and {@code [DONE]}.
+     */
+    private void withdraw() {
+        context.runOnContext(v -> {
+            if (finished || current == null) {
+                return;
+            }
+            UpstreamAttempt attempt = current;
+            attempt.cancel();
+            onEnd(new UpstreamAttempt.Result(AttemptOutcome.WITHDRAWN, 0, null, null, "drain deadline passed",
+                    (System.nanoTime() - attemptStartNanos) / 1_000_000, null));
+        });
     }
 
     private void cancelTimers() {

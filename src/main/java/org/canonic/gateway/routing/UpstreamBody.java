@@ -23,7 +23,7 @@ final class UpstreamBody {
 
     static Buffer forCandidate(ProxyRequest request, Candidate candidate, RequestJson json) {
         ObjectNode body = request.body();
-        body.put("model", candidate.backend().model());
+        body.put("model", candidate.backend().spec().model());
         boolean both = body.hasNonNull(MAX_TOKENS) && body.hasNonNull(MAX_COMPLETION_TOKENS);
         body.put(request.limitField(), candidate.maxTokens());
         if (both) {

@@ -4,11 +4,13 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ConcurrentHashMap;
@@ -125,21 +127,42 @@ public final class GatewayMetrics {
     }
 
     /** Gauges of one backend: its probed state and breaker state (1 for the current one) and requests in flight. */
-    public void backend(String name, List<String> states, Supplier<String> state, List<String> breakerStates,
-                        Supplier<String> breaker, IntSupplier inFlight) {
+    public List<Meter> backend(String name, List<String> states, Supplier<String> state, List<String> breakerStates,
+                               Supplier<String> breaker, IntSupplier inFlight) {
+        List<Meter> gauges = new ArrayList<>();
         for (String candidate : states) {
-            Gauge.builder("gateway.backend.state", () -> candidate.equals(state.get()) ? 1 : 0)
+            gauges.add(Gauge.builder("gateway.backend.state", () -> candidate.equals(state.get()) ? 1 : 0)
                     .description("1 for the backend's current probed state")
-                    .tags("backend", name, "state", candidate.toLowerCase(Locale.ROOT)).register(registry);
+                    .tags("backend", name, "state", candidate.toLowerCase(Locale.ROOT)).register(registry));
         }
         for (String candidate : breakerStates) {
-            Gauge.builder("gateway.backend.breaker", () -> candidate.equals(breaker.get()) ? 1 : 0)
+            gauges.add(Gauge.builder("gateway.backend.breaker", () -> candidate.equals(breaker.get()) ? 1 : 0)
                     .description("1 for the backend's current circuit breaker state")
-                    .tags("backend", name, "state", candidate.toLowerCase(Locale.ROOT)).register(registry);
+                    .tags("backend", name, "state", candidate.toLowerCase(Locale.ROOT)).register(registry));
         }
-        Gauge.builder("gateway.backend.inflight", inFlight::getAsInt)
+        gauges.add(Gauge.builder("gateway.backend.inflight", inFlight::getAsInt)
                 .description("Requests in flight on the backend (a stream counts until its last byte)")
-                .tags("backend", name).register(registry);
+                .tags("backend", name).register(registry));
+        return gauges;
+    }
+
+    /** Removes meters of something that is gone (a deregistered backend's gauges). */
+    public void remove(List<Meter> meters) {
+        meters.forEach(registry::remove);
+    }
+
+    /**
+     * Forgets every meter labelled with a deregistered backend, so that its series stop being exported and the
+     * caches do not grow with every backend that ever existed. A backend registered again under the same name
+     * starts from zero, as a restarted process would.
+     */
+    public void forgetBackend(String name) {
+        requestMeters.keySet().removeIf(key -> key.get(2).equals(name));
+        counters.keySet().removeIf(key -> key.contains(name));
+        List<Meter> labelled = registry.getMeters().stream()
+                .filter(meter -> name.equals(meter.getId().getTag("backend")) || name.equals(meter.getId().getTag("to")))
+                .toList();
+        labelled.forEach(registry::remove);
     }
 
     /** Gauges of the ledger: its queue and what it wrote or had to drop. */

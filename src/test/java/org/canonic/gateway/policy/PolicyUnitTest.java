@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import org.canonic.gateway.backend.Backend;
+import org.canonic.gateway.fleet.LiveBackend;
+import org.canonic.gateway.fleet.LiveBackends;
 import org.canonic.gateway.backend.Clocks;
 import org.canonic.gateway.backend.UpstreamEndpoint;
 import org.junit.jupiter.api.Test;
@@ -64,15 +66,15 @@ class PolicyUnitTest {
         assertEquals("max_tokens_too_large", refusal.error().code());
     }
 
-    private static Backend backend(String name, int window, int tokensMax) {
-        return new Backend(name, UpstreamEndpoint.parse("http://127.0.0.1:9/v1"), "m", 1, 0, new Clocks(1, 1, 1, 1), 1,
-                Backend.ProbeKind.NONE, window, tokensMax, null);
+    private static LiveBackend backend(String name, int window, int tokensMax) {
+        return LiveBackends.of(new Backend(name, UpstreamEndpoint.parse("http://127.0.0.1:9/v1"), "m", 1, 0,
+                new Clocks(1, 1, 1, 1), 1, Backend.ProbeKind.NONE, window, tokensMax, null));
     }
 
-    private ContextFit.Plan plan(String text, int limit, List<Backend> backends) throws Exception {
+    private ContextFit.Plan plan(String text, int limit, List<LiveBackend> backends) throws Exception {
         PolicyContext context = request("{\"messages\":[{\"role\":\"user\",\"content\":\"" + text + "\"}]}");
         context.limit = limit;
-        ContextFit fit = new ContextFit(BackendFacts.CONFIGURED, null, json, 64, 16);
+        ContextFit fit = new ContextFit(null, json, 64, 16);
         return fit.plan(context, backends).toCompletionStage().toCompletableFuture().get();
     }
 
@@ -81,11 +83,11 @@ class PolicyUnitTest {
         String text = "x".repeat(25_000);
         // 25_015 bytes with the field names "role", "content" and the role "user": upper bound 10_006 + 8 per message.
         int upper = (int) Math.ceil(25_015 / 2.5) + 8;
-        Backend unknown = backend("unknown", 0, 0);
-        Backend eightK = backend("8k", 8192, 0);
-        Backend sixteenK = backend("16k", 16384, 0);
-        Backend sixtyFourK = backend("64k", 65536, 0);
-        Backend capped = backend("capped", 65536, 2048);
+        LiveBackend unknown = backend("unknown", 0, 0);
+        LiveBackend eightK = backend("8k", 8192, 0);
+        LiveBackend sixteenK = backend("16k", 16384, 0);
+        LiveBackend sixtyFourK = backend("64k", 65536, 0);
+        LiveBackend capped = backend("capped", 65536, 2048);
 
         Map<String, Integer> limits = limits(plan(text, 32000, List.of(unknown, eightK, sixteenK, sixtyFourK, capped)));
         // 8K cannot hold the prompt; 16K holds it and gets what is left; unknown windows are not checked.

@@ -82,6 +82,11 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
         return java.util.List.of(alpha, beta, omega, small, medium, large);
     }
 
+    /** Starts one more fake on a free loopback port (a backend a test registers); the test closes it. */
+    public static FakeVllm extra(String model) {
+        return FakeVllm.start(vertx, model);
+    }
+
     /** Resets every fake: empty scripts, no recorded requests. */
     public static void resetAll() {
         all().forEach(FakeVllm::reset);
@@ -104,6 +109,7 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
             throw new IllegalStateException(e);
         }
         config.put("gateway.telemetry.ledger.path", ledger.toString());
+        config.put("gateway.state.dir", ledger.getParent().resolve("state").toString());
         // The blocked-ledger profile writes to a FIFO nobody reads: opening it blocks the ledger writer for good.
         config.put("%blocked.gateway.telemetry.ledger.path", blockedSink(ledger.getParent()).toString());
         config.put("%blocked.gateway.telemetry.ledger.queue-size", "4");

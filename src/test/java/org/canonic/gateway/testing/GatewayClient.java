@@ -29,6 +29,24 @@ public final class GatewayClient {
         return send(HttpRequest.newBuilder(base.resolve(path)).GET(), headers);
     }
 
+    /** Any method, with an optional JSON body: for the admin API. */
+    public HttpResponse<String> call(String method, String path, String json, String... headers) {
+        HttpRequest.BodyPublisher body = json == null ? HttpRequest.BodyPublishers.noBody()
+                : HttpRequest.BodyPublishers.ofString(json);
+        HttpRequest.Builder request = HttpRequest.newBuilder(base.resolve(path)).method(method, body);
+        if (json != null) {
+            request.header("content-type", "application/json");
+        }
+        return send(request, headers);
+    }
+
+    /** A POST whose answer is awaited later: to keep requests in flight while the test does something else. */
+    public java.util.concurrent.CompletableFuture<HttpResponse<String>> postAsync(String path, String json) {
+        HttpRequest request = HttpRequest.newBuilder(base.resolve(path)).POST(HttpRequest.BodyPublishers.ofString(json))
+                .header("content-type", "application/json").timeout(Duration.ofSeconds(30)).build();
+        return http.sendAsync(request, HttpResponse.BodyHandlers.ofString());
+    }
+
     /** Sends with the given headers (name, value, name, value, ...), which replace any set before. */
     private HttpResponse<String> send(HttpRequest.Builder request, String... headers) {
         request.timeout(Duration.ofSeconds(30));

@@ -26,12 +26,15 @@ public abstract class GatewayTest {
         awaitReady();
     }
 
-    /** Backends take traffic only once probes proved them: wait for that before a test sends anything. */
+    /**
+     * Backends take traffic only once probes proved them: wait until every route serves (the public summary says
+     * UP; readiness alone only says that some route does) before a test sends anything.
+     */
     protected void awaitReady() throws InterruptedException {
         long deadline = System.nanoTime() + 10_000_000_000L;
-        while (gateway.get("/q/health/ready").statusCode() != 200) {
+        while (!gateway.get("/health").body().contains("\"status\":\"UP\"")) {
             if (System.nanoTime() > deadline) {
-                throw new AssertionError("the gateway did not become ready: " + gateway.get("/q/health/ready").body());
+                throw new AssertionError("the gateway did not become ready: " + gateway.get("/health").body());
             }
             Thread.sleep(50);
         }

@@ -1,4 +1,4 @@
-package org.canonic.gateway.topology;
+package org.canonic.gateway.fleet;
 
 import org.canonic.gateway.backend.Backend;
 import org.canonic.gateway.config.InvalidConfigurationException;
@@ -6,17 +6,26 @@ import org.canonic.gateway.testing.ConfigFixture;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
-import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-class TopologyFactoryTest {
+class FleetPlannerTest {
 
-    private static Topology build(ConfigFixture fixture) {
-        return new TopologyFactory(fixture.build(), Optional.empty()).build();
+    private static FleetSnapshot build(ConfigFixture fixture) {
+        // Only the plan matters here: no backend is probed (probes need the running application).
+        for (String backend : List.of("runpod", "vastai", "vastai-kilocode", "a", "b", "sim")) {
+            fixture.and("gateway.backends." + backend + ".probe", "none");
+        }
+        Fleet fleet = LiveBackends.fleet(fixture.build());
+        fleet.close();
+        return fleet.snapshot();
+    }
+
+    private static List<String> names(List<LiveBackend> backends) {
+        return backends.stream().map(LiveBackend::name).toList();
     }
 
     private static ConfigFixture legacyDeployment() {
@@ -33,17 +42,18 @@ class TopologyFactoryTest {
 
     @Test
     void backendsWithoutABaseUrlAreAbsentAndRoutesKeepTheRest() {
-        Topology topology = build(legacyDeployment()
-                .and("gateway.backends.vastai.base-url", "http://10.0.0.5:8000/v1")
+        FleetSnapshot topology = build(legacyDeployment()
+                .and("gateway.backends.vastai.base-url", "http://127.0.0.5:8000/v1")
                 .and("gateway.backends.vastai.tries", "3")
                 .and("gateway.backends.vastai.retry-delay", "250")
                 .and("gateway.backends.vastai.clocks.first-token", "30000"));
 
-        assertEquals(1, topology.routes().size(), "kilocode has no backend with a URL");
+        assertEquals(2, topology.routes().size(), "kilocode is listed although no backend of it has a URL");
+        assertEquals("WAITING", topology.routeStates().get("kilocode"));
         Route chat = topology.routeFor("qwen").orElseThrow();
-        assertEquals(List.of("vastai"), chat.backends().stream().map(Backend::name).toList());
+        assertEquals(List.of("vastai"), names(chat.backends()));
         assertEquals(chat, topology.routeFor("Qwen/Qwen2.5-7B-Instruct").orElseThrow());
-        Backend vastai = chat.backends().get(0);
+        Backend vastai = chat.backends().get(0).spec();
         assertEquals(3, vastai.tries());
         assertEquals(250, vastai.retryDelayMs(), "bare numbers are milliseconds, as *_MS variables give them");
         assertEquals(30_000, vastai.clocks().firstTokenMs());
@@ -52,17 +62,17 @@ class TopologyFactoryTest {
 
     @Test
     void theFallbackIsAppendedToEveryRoutesCandidatesOnce() {
-        Topology topology = build(legacyDeployment()
-                .and("gateway.backends.runpod.base-url", "https://api.runpod.ai/v2/abc123/openai/v1")
-                .and("gateway.backends.vastai.base-url", "http://10.0.0.5:8000")
-                .and("gateway.backends.vastai-kilocode.base-url", "http://10.0.0.6:8000/v1")
+        FleetSnapshot topology = build(legacyDeployment()
+                .and("gateway.backends.runpod.base-url", "https://127.0.0.7/v2/abc123/openai/v1")
+                .and("gateway.backends.vastai.base-url", "http://127.0.0.5:8000")
+                .and("gateway.backends.vastai-kilocode.base-url", "http://127.0.0.6:8000/v1")
                 .and("gateway.fallback", "vastai"));
 
         Route chat = topology.routeFor("qwen").orElseThrow();
-        assertEquals(List.of("runpod", "vastai"), topology.candidates(chat).stream().map(Backend::name).toList());
+        assertEquals(List.of("runpod", "vastai"), names(topology.candidates(chat)));
         Route kilocode = topology.routeFor("kilocode").orElseThrow();
         assertEquals(List.of("vastai-kilocode", "vastai"),
-                topology.candidates(kilocode).stream().map(Backend::name).toList());
+                names(topology.candidates(kilocode)));
     }
 
     @Test
@@ -70,8 +80,8 @@ class TopologyFactoryTest {
         InvalidConfigurationException error = assertThrows(InvalidConfigurationException.class, () -> build(
                 legacyDeployment()
                         .and("gateway.backends.runpod.base-url", "ftp://nope")
-                        .and("gateway.backends.vastai.base-url", "http://user:secret@10.0.0.5:8000/v1")
-                        .and("gateway.backends.vastai-kilocode.base-url", "http://10.0.0.6:8000/v1")
+                        .and("gateway.backends.vastai.base-url", "http://user:secret@127.0.0.5:8000/v1")
+                        .and("gateway.backends.vastai-kilocode.base-url", "http://127.0.0.6:8000/v1")
                         .and("gateway.backends.vastai-kilocode.tries", "0")
                         .and("gateway.backends.vastai-kilocode.clocks.idle", "0")
                         .and("gateway.routes.extra.backends", "typo-backend")
@@ -81,7 +91,7 @@ class TopologyFactoryTest {
         assertEquals(6, problems.size(), String.join("\n", problems));
         assertTrue(problems.stream().anyMatch(p -> p.contains("runpod.base-url must start with http")));
         assertTrue(problems.stream().anyMatch(p -> p.contains("vastai.base-url must not carry user info")));
-        assertTrue(problems.stream().anyMatch(p -> p.contains("tries must be at least 1")));
+        assertTrue(problems.stream().anyMatch(p -> p.contains("tries must be between 1 and 10")));
         assertTrue(problems.stream().anyMatch(p -> p.contains("clocks.idle must be positive")));
         assertTrue(problems.stream().anyMatch(p -> p.contains("'typo-backend'")));
         assertTrue(problems.stream().anyMatch(p -> p.contains("fallback backend 'nowhere'")));
@@ -89,10 +99,21 @@ class TopologyFactoryTest {
     }
 
     @Test
-    void nothingToServeIsAnError() {
-        InvalidConfigurationException error = assertThrows(InvalidConfigurationException.class,
-                () -> build(legacyDeployment()));
-        assertTrue(error.getMessage().contains("RUNPOD_BASE_URL"), error.getMessage());
+    void withoutAnyBackendEveryRouteIsListedAndWaits() {
+        FleetSnapshot topology = build(legacyDeployment());
+        assertEquals(List.of("chat", "kilocode"), topology.routes().stream().map(Route::name).toList());
+        assertEquals(java.util.Map.of("chat", "WAITING", "kilocode", "WAITING"), topology.routeStates());
+        assertEquals(List.of("qwen", "kilocode"), topology.modelNames(), "aliases stay requestable");
+        assertTrue(topology.candidates(topology.routeFor("qwen").orElseThrow()).isEmpty());
+    }
+
+    @Test
+    void aRouteWithoutOwnBackendsIsServedByTheFallback() {
+        FleetSnapshot topology = build(legacyDeployment()
+                .and("gateway.backends.vastai.base-url", "http://127.0.0.5:8000/v1")
+                .and("gateway.fallback", "vastai"));
+        Route kilocode = topology.routeFor("kilocode").orElseThrow();
+        assertEquals(List.of("vastai"), names(topology.candidates(kilocode)));
     }
 
     @Test
@@ -102,7 +123,7 @@ class TopologyFactoryTest {
                 "gateway.backends.b.base-url", "http://127.0.0.1:9/v1", "gateway.backends.b.model", "m-b",
                 "gateway.routes.one.models", "one", "gateway.routes.one.backends", "a,b",
                 "gateway.routes.two.models", "two", "gateway.routes.two.backends", "b");
-        Topology topology = build(shared);
+        FleetSnapshot topology = build(shared);
         assertTrue(topology.routeFor("m-a").isPresent(), "only route one serves m-a");
         assertTrue(topology.routeFor("m-b").isEmpty(), "m-b is served by two routes: ambiguous");
 

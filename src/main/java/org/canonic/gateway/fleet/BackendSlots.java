@@ -1,4 +1,4 @@
-package org.canonic.gateway.routing;
+package org.canonic.gateway.fleet;
 
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
@@ -17,12 +17,26 @@ import java.util.function.Consumer;
  */
 public final class BackendSlots {
 
-    private final int max;
+    private volatile int max;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final Queue<Waiter> waiters = new ConcurrentLinkedQueue<>();
+    /** Called whenever the last request in flight gave its slot back (a drain waits for that). */
+    private final Runnable onIdle;
+    private volatile long lastReleaseMs;
 
-    public BackendSlots(int max) {
+    BackendSlots(int max, Runnable onIdle) {
         this.max = max;
+        this.onIdle = onIdle;
+    }
+
+    /** Changes the limit for requests that arrive from now on; requests in flight keep their slots. */
+    void max(int max) {
+        this.max = max;
+    }
+
+    /** When a request on this backend last ended (epoch ms, 0 = never): "served recently" for lifecycle guards. */
+    public long lastReleaseMs() {
+        return lastReleaseMs;
     }
 
     public int inFlight() {
@@ -37,7 +51,7 @@ public final class BackendSlots {
      * Takes a slot now, or within {@code waitMs}; {@code granted} is then called on the caller's context with
      * {@code true}, or with {@code false} when the wait ran out.
      */
-    void acquire(Vertx vertx, long waitMs, Consumer<Boolean> granted) {
+    public void acquire(Vertx vertx, long waitMs, Consumer<Boolean> granted) {
         if (tryAcquire()) {
             granted.accept(true);
             return;
@@ -67,7 +81,8 @@ public final class BackendSlots {
     }
 
     /** Gives a slot back: to the oldest waiter if there is one, otherwise to the pool. */
-    void release() {
+    public void release() {
+        lastReleaseMs = System.currentTimeMillis();
         Waiter next;
         while ((next = waiters.poll()) != null) {
             if (next.claim()) {
@@ -79,7 +94,9 @@ public final class BackendSlots {
                 return;
             }
         }
-        inFlight.decrementAndGet();
+        if (inFlight.decrementAndGet() == 0) {
+            onIdle.run();
+        }
     }
 
     private boolean tryAcquire() {

@@ -1,0 +1,281 @@
+package org.canonic.gateway.fleet;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.canonic.gateway.backend.Backend;
+import org.jboss.logging.Logger;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The backend registry: owns the live set of backends and the routes' order, and publishes an immutable
+ * {@link FleetSnapshot} after every change. Configured backends are loaded at start; backends are registered,
+ * changed, drained and deregistered while serving, without touching requests in flight (they keep the snapshot
+ * they started with, and a leaving backend is closed only once it has drained).
+ *
+ * <p>Changes are serialized by one monitor; readers never take it. Registrations are written to the state
+ * directory before a change is published: if that write fails, the change is undone and refused.
+ */
+public final class Fleet {
+
+    private static final Logger LOG = Logger.getLogger(Fleet.class);
+
+    private final FleetServices services;
+    private final BackendResolver resolver;
+    private final RegistrationStore store;
+    private final Map<String, List<String>> aliases;
+    /** Each route's backends in order (names). */
+    private final Map<String, List<String>> members = new LinkedHashMap<>();
+    private final Map<String, LiveBackend> backends = new LinkedHashMap<>();
+    private final Map<String, BackendRegistration> registrations = new LinkedHashMap<>();
+    /** Backends that left the fleet and are draining before they close. */
+    private final Set<LiveBackend> leaving = ConcurrentHashMap.newKeySet();
+    private final String fallback;
+    private volatile FleetSnapshot snapshot;
+    private long version;
+
+    public Fleet(FleetPlanner.Plan plan, FleetServices services, BackendResolver resolver, RegistrationStore store) {
+        this.services = services;
+        this.resolver = resolver;
+        this.store = store;
+        this.aliases = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(plan.aliases()));
+        this.fallback = plan.fallback();
+        plan.members().forEach((route, names) -> members.put(route, new ArrayList<>(names)));
+        plan.backends().forEach((name, spec) -> backends.put(name, new LiveBackend(spec,
+                plan.registrations().containsKey(name) ? LiveBackend.Origin.REGISTERED : LiveBackend.Origin.CONFIGURED,
+                services)));
+        registrations.putAll(plan.registrations());
+        publish();
+    }
+
+    /** The fleet now: what a request reads, once, when it starts. */
+    public FleetSnapshot snapshot() {
+        return snapshot;
+    }
+
+    /** A backend by name, including one that left the fleet and is still draining. */
+    public Optional<LiveBackend> find(String name) {
+        LiveBackend live = snapshot.backends().get(name);
+        if (live != null) {
+            return Optional.of(live);
+        }
+        return leaving.stream().filter(b -> b.name().equals(name)).findFirst();
+    }
+
+    /** Backends that left the fleet and drain before they close. */
+    public Collection<LiveBackend> leaving() {
+        return List.copyOf(leaving);
+    }
+
+    /** The registration of a registered backend (its settings as given, key reference included). */
+    public synchronized Optional<BackendRegistration> registration(String name) {
+        return Optional.ofNullable(registrations.get(name));
+    }
+
+    /** Registers a backend; it starts PENDING and takes traffic once its probes pass. */
+    public synchronized LiveBackend register(JsonNode body) {
+        List<String> problems = new ArrayList<>();
+        BackendRegistration registration = BackendRegistration.parse(body, problems);
+        if (!problems.isEmpty()) {
+            throw FleetException.invalid(problems);
+        }
+        String name = registration.definition().name();
+        if (backends.containsKey(name) || leaving.stream().anyMatch(b -> b.name().equals(name))) {
+            throw new FleetException(409, "backend_exists", "A backend named '" + name + "' already exists"
+                    + (backends.containsKey(name) ? "" : " (it is still draining out)") + "; choose another name.");
+        }
+        checkRoutes(registration, problems);
+        Backend spec = resolver.resolve(registration.definition(), BackendResolver.apiNaming(), problems)
+                .orElse(null);
+        if (!problems.isEmpty()) {
+            throw FleetException.invalid(problems);
+        }
+        Map<String, List<String>> before = copyMembers();
+        LiveBackend live = new LiveBackend(spec, LiveBackend.Origin.REGISTERED, services);
+        backends.put(name, live);
+        registrations.put(name, registration);
+        join(name, registration.routes());
+        try {
+            persist();
+        } catch (IOException e) {
+            backends.remove(name);
+            registrations.remove(name);
+            restoreMembers(before);
+            live.close();
+            throw unpersisted(e);
+        }
+        publish();
+        LOG.infof("Backend %s registered (%s, model %s) on routes %s", name, spec.endpoint().origin(), spec.model(),
+                registration.routes().stream().map(BackendRegistration.Membership::route).toList());
+        services.events().publish("backend.registered", Map.of("backend", name, "routes",
+                registration.routes().stream().map(BackendRegistration.Membership::route).toList()));
+        return live;
+    }
+
+    /** Changes a registered backend's route membership, order, limits, clocks, tries or key reference. */
+    public synchronized LiveBackend change(String name, JsonNode body) {
+        LiveBackend live = registered(name);
+        BackendRegistration current = registrations.get(name);
+        List<String> problems = new ArrayList<>();
+        BackendRegistration changed = current.patched(body, problems);
+        if (problems.isEmpty()) {
+            checkRoutes(changed, problems);
+        }
+        Backend spec = problems.isEmpty()
+                ? resolver.resolve(changed.definition(), BackendResolver.apiNaming(), problems).orElse(null)
+                : null;
+        if (!problems.isEmpty()) {
+            throw FleetException.invalid(problems);
+        }
+        Map<String, List<String>> before = copyMembers();
+        Backend previous = live.spec();
+        registrations.put(name, changed);
+        if (body.has("routes")) {
+            members.values().forEach(names -> names.remove(name));
+            join(name, changed.routes());
+        }
+        try {
+            persist();
+        } catch (IOException e) {
+            registrations.put(name, current);
+            restoreMembers(before);
+            throw unpersisted(e);
+        }
+        live.update(spec);
+        publish();
+        LOG.infof("Backend %s changed", name);
+        services.events().publish("backend.changed", Map.of("backend", name, "changed",
+                List.copyOf(iterable(body.fieldNames()))));
+        return live;
+    }
+
+    /**
+     * Takes a registered backend out of the fleet: no new request reaches it at once; it drains (requests in flight
+     * finish, up to {@code deadlineMs}) and is then closed.
+     */
+    public synchronized LiveBackend deregister(String name, long deadlineMs) {
+        LiveBackend live = registered(name);
+        Map<String, List<String>> before = copyMembers();
+        BackendRegistration registration = registrations.remove(name);
+        backends.remove(name);
+        members.values().forEach(names -> names.remove(name));
+        try {
+            persist();
+        } catch (IOException e) {
+            registrations.put(name, registration);
+            backends.put(name, live);
+            restoreMembers(before);
+            throw unpersisted(e);
+        }
+        leaving.add(live);
+        publish();
+        LOG.infof("Backend %s deregistered; draining before it closes", name);
+        services.events().publish("backend.deregistered", Map.of("backend", name));
+        live.drain(deadlineMs, () -> {
+            live.close();
+            leaving.remove(live);
+            LOG.infof("Backend %s closed", name);
+        });
+        return live;
+    }
+
+    /** Stops new requests to a backend (configured or registered); those in flight finish. */
+    public LiveBackend drain(String name, long deadlineMs) {
+        LiveBackend live = snapshot.backends().get(name);
+        if (live == null) {
+            throw FleetException.notFound(name);
+        }
+        live.drain(deadlineMs, () -> {
+        });
+        return live;
+    }
+
+    /** Puts a drained (or draining) backend back into service. */
+    public LiveBackend undrain(String name) {
+        LiveBackend live = snapshot.backends().get(name);
+        if (live == null) {
+            throw FleetException.notFound(name);
+        }
+        if (!live.undrain()) {
+            throw new FleetException(409, "not_draining", "Backend '" + name + "' is not draining.");
+        }
+        return live;
+    }
+
+    /** Closes every backend (the process is stopping). */
+    public synchronized void close() {
+        backends.values().forEach(LiveBackend::close);
+        leaving.forEach(LiveBackend::close);
+    }
+
+    private LiveBackend registered(String name) {
+        LiveBackend live = backends.get(name);
+        if (live == null) {
+            throw FleetException.notFound(name);
+        }
+        if (live.origin() != LiveBackend.Origin.REGISTERED) {
+            throw new FleetException(409, "backend_configured", "Backend '" + name + "' comes from configuration"
+                    + " (gateway.backends." + name + ".*); change the configuration instead, or drain it.");
+        }
+        return live;
+    }
+
+    private void checkRoutes(BackendRegistration registration, List<String> problems) {
+        for (BackendRegistration.Membership membership : registration.routes()) {
+            if (!members.containsKey(membership.route())) {
+                problems.add("routes names '" + membership.route() + "', which is not a route; routes: "
+                        + members.keySet());
+            }
+        }
+    }
+
+    /** Inserts a backend into each route it joins, at its position (clamped to the route's length) or last. */
+    private void join(String name, List<BackendRegistration.Membership> memberships) {
+        for (BackendRegistration.Membership membership : memberships) {
+            List<String> names = members.get(membership.route());
+            int position = membership.position() == null ? names.size() : Math.min(membership.position(), names.size());
+            names.add(position, name);
+        }
+    }
+
+    private Map<String, List<String>> copyMembers() {
+        Map<String, List<String>> copy = new LinkedHashMap<>();
+        members.forEach((route, names) -> copy.put(route, new ArrayList<>(names)));
+        return copy;
+    }
+
+    private void restoreMembers(Map<String, List<String>> before) {
+        members.clear();
+        members.putAll(before);
+    }
+
+    private void persist() throws IOException {
+        store.save(List.copyOf(registrations.values()), members);
+    }
+
+    private static FleetException unpersisted(IOException e) {
+        LOG.errorf("The registry could not be saved to the state directory (%s); the change was undone", e.toString());
+        return new FleetException(503, "state_unavailable", "The change could not be saved to the state directory,"
+                + " so it was not made. Check that GATEWAY_STATE_DIR is writable and retry.");
+    }
+
+    private void publish() {
+        Map<String, List<LiveBackend>> live = new LinkedHashMap<>();
+        members.forEach((route, names) -> live.put(route, names.stream().map(backends::get).toList()));
+        snapshot = new FleetSnapshot(++version, FleetSnapshot.routes(aliases, live), backends,
+                fallback == null ? null : backends.get(fallback));
+    }
+
+    private static <T> List<T> iterable(java.util.Iterator<T> iterator) {
+        List<T> list = new ArrayList<>();
+        iterator.forEachRemaining(list::add);
+        return list;
+    }
+}

@@ -1,0 +1,291 @@
+package org.canonic.gateway.fleet;
+
+import io.micrometer.core.instrument.Meter;
+import io.vertx.core.http.HttpClient;
+import org.canonic.gateway.backend.Backend;
+import org.canonic.gateway.backend.BackendPool;
+import org.canonic.gateway.health.BackendBreaker;
+import org.canonic.gateway.health.BackendHealth;
+import org.canonic.gateway.health.BackendState;
+import org.canonic.gateway.health.HealthSnapshot;
+import org.canonic.gateway.health.ProbeLoop;
+import io.smallrye.faulttolerance.api.CircuitBreakerState;
+import org.jboss.logging.Logger;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * One backend while it serves, and the single owner of everything that belongs to it: its spec, connection pool,
+ * in-flight slots, health and probes, circuit breaker, gauges and drain state. It is opened and closed as one, so a
+ * backend that leaves the fleet leaves no timer, connection or meter behind.
+ *
+ * <p>The spec may change while serving (limits, clocks, tries, key reference): requests read it when they start an
+ * attempt, so requests in flight keep what they started with. What the pool and probes were built from (URL, model,
+ * probe kind) cannot change; that takes a new backend.
+ */
+public final class LiveBackend {
+
+    private static final Logger LOG = Logger.getLogger(LiveBackend.class);
+    private static final List<String> STATES = Arrays.stream(BackendState.values()).map(Enum::name).toList();
+    private static final List<String> BREAKER_STATES = Arrays.stream(CircuitBreakerState.values()).map(Enum::name)
+            .toList();
+
+    /** Where the backend comes from: configuration, or the admin API (kept in the state directory). */
+    public enum Origin { CONFIGURED, REGISTERED }
+
+    /** Whether it takes new requests. */
+    public enum Drain { NONE, DRAINING, DRAINED }
+
+    private volatile Backend spec;
+    private final Origin origin;
+    private final FleetServices services;
+    private final BackendPool pool;
+    private final BackendSlots slots;
+    private final BackendHealth health;
+    private final BackendBreaker breaker;
+    private final ProbeLoop probes;
+    private final List<Meter> gauges;
+    /** How to end each attempt in flight at once, should a drain deadline pass. */
+    private final Set<Runnable> active = ConcurrentHashMap.newKeySet();
+
+    private volatile Drain drain = Drain.NONE;
+    private long drainTimer = -1;
+    private final List<Runnable> onDrained = new ArrayList<>();
+    private volatile boolean closed;
+
+    LiveBackend(Backend spec, Origin origin, FleetServices services) {
+        this.spec = spec;
+        this.origin = origin;
+        this.services = services;
+        this.pool = new BackendPool(services.vertx(), spec);
+        this.slots = new BackendSlots(spec.maxConcurrency(), this::checkDrained);
+        this.health = new BackendHealth(spec, services.health().failuresToDown(), services.health().successesToUp(),
+                services.breaker().delay().toMillis());
+        this.breaker = new BackendBreaker(health, services.breaker());
+        this.health.listener(new HealthEvents());
+        this.probes = spec.probe() == Backend.ProbeKind.NONE ? null
+                : new ProbeLoop(services.vertx(), health, services.health());
+        this.gauges = services.metrics().backend(spec.name(), STATES, () -> health.snapshot().state().name(),
+                BREAKER_STATES, () -> breaker.state().name(), slots::inFlight);
+        if (probes != null) {
+            probes.start();
+        }
+    }
+
+    public String name() {
+        return spec.name();
+    }
+
+    /** The spec requests read when they start an attempt. */
+    public Backend spec() {
+        return spec;
+    }
+
+    public Origin origin() {
+        return origin;
+    }
+
+    /** The pooled HTTP client on the calling event loop. */
+    public HttpClient client() {
+        return pool.client();
+    }
+
+    public BackendSlots slots() {
+        return slots;
+    }
+
+    public BackendHealth health() {
+        return health;
+    }
+
+    /** Opens an attempt under the backend's circuit breaker. */
+    public BackendBreaker.Handle startAttempt() {
+        return breaker.started();
+    }
+
+    public Drain drain() {
+        return drain;
+    }
+
+    /** Whether a new request may be sent to it now: not draining, probes proved it, breaker not (or no longer) open. */
+    public boolean routable() {
+        return drain == Drain.NONE && health.routable();
+    }
+
+    /** Whether it takes new requests at all (a request that already holds a slot re-checks this). */
+    public boolean accepting() {
+        return drain == Drain.NONE && !closed;
+    }
+
+    /** Lower is preferred: healthy before degraded before cold. */
+    public int preference() {
+        return health.snapshot().state().preference();
+    }
+
+    /** A short, secret-free account of its state, for "nothing available" answers. */
+    public String describe() {
+        return drain == Drain.NONE ? health.describe() : spec.name() + " " + drain + " (taken out of service)";
+    }
+
+    /** Its context window: what its probes learned from {@code /v1/models}, else the configured one (0 = unknown). */
+    public int window() {
+        int learned = health.snapshot().maxModelLen();
+        return learned > 0 ? learned : spec.contextWindow();
+    }
+
+    public HealthSnapshot snapshot() {
+        return health.snapshot();
+    }
+
+    public CircuitBreakerState breakerState() {
+        return breaker.state();
+    }
+
+    /** Applies a changed spec (same name, URL, model and probe kind) to requests that start from now on. */
+    void update(Backend changed) {
+        this.spec = changed;
+        slots.max(changed.maxConcurrency());
+    }
+
+    /**
+     * Registers how to end an attempt in flight should the backend's drain deadline pass; the returned action
+     * unregisters it (call it when the attempt ends).
+     */
+    public Runnable track(Runnable abort) {
+        active.add(abort);
+        return () -> active.remove(abort);
+    }
+
+    /**
+     * Stops sending it new requests; those in flight run on. When the last one ends it is DRAINED and
+     * {@code whenDrained} runs; after {@code deadlineMs} the ones still running are ended (streams with an error
+     * event and {@code [DONE]}). Draining an already draining backend only adds {@code whenDrained}.
+     */
+    public void drain(long deadlineMs, Runnable whenDrained) {
+        boolean started = false;
+        synchronized (this) {
+            if (drain == Drain.DRAINED) {
+                runLater(whenDrained);
+                return;
+            }
+            onDrained.add(whenDrained);
+            if (drain == Drain.NONE) {
+                drain = Drain.DRAINING;
+                started = true;
+                drainTimer = services.vertx().setTimer(Math.max(1, deadlineMs), id -> withdrawActive());
+            }
+        }
+        if (started) {
+            LOG.infof("Backend %s: draining (%d in flight, deadline %d ms)", spec.name(), slots.inFlight(), deadlineMs);
+            services.events().publish("backend.drain_started", data("in_flight", slots.inFlight(),
+                    "deadline_ms", deadlineMs));
+        }
+        checkDrained();
+    }
+
+    /** Puts a draining or drained backend back into service. Returns whether it was draining. */
+    public boolean undrain() {
+        synchronized (this) {
+            if (drain == Drain.NONE) {
+                return false;
+            }
+            drain = Drain.NONE;
+            cancelDrainTimer();
+            onDrained.clear();
+        }
+        LOG.infof("Backend %s: back in service", spec.name());
+        return true;
+    }
+
+    private void checkDrained() {
+        List<Runnable> callbacks;
+        synchronized (this) {
+            if (drain != Drain.DRAINING || slots.inFlight() > 0) {
+                return;
+            }
+            drain = Drain.DRAINED;
+            cancelDrainTimer();
+            callbacks = new ArrayList<>(onDrained);
+            onDrained.clear();
+        }
+        LOG.infof("Backend %s: drained", spec.name());
+        services.events().publish("backend.drain_finished", data());
+        callbacks.forEach(this::runLater);
+    }
+
+    private void withdrawActive() {
+        synchronized (this) {
+            drainTimer = -1;
+        }
+        if (drain == Drain.DRAINING) {
+            LOG.warnf("Backend %s: drain deadline passed with %d request(s) in flight; ending them", spec.name(),
+                    active.size());
+            List.copyOf(active).forEach(Runnable::run);
+        }
+    }
+
+    private void cancelDrainTimer() {
+        if (drainTimer >= 0) {
+            services.vertx().cancelTimer(drainTimer);
+            drainTimer = -1;
+        }
+    }
+
+    private void runLater(Runnable action) {
+        services.vertx().runOnContext(v -> action.run());
+    }
+
+    /** Releases everything the backend holds: probes, pool, gauges. Only once nothing is in flight on it. */
+    void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        synchronized (this) {
+            cancelDrainTimer();
+        }
+        if (probes != null) {
+            probes.stop();
+        }
+        pool.close();
+        services.metrics().remove(gauges);
+        services.metrics().forgetBackend(spec.name());
+    }
+
+    boolean closed() {
+        return closed;
+    }
+
+    private Map<String, Object> data(Object... keyValues) {
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("backend", spec.name());
+        for (int i = 0; i + 1 < keyValues.length; i += 2) {
+            data.put((String) keyValues[i], keyValues[i + 1]);
+        }
+        return data;
+    }
+
+    /** Turns probe and breaker changes into fleet events. */
+    private final class HealthEvents implements BackendHealth.Listener {
+        @Override
+        public void stateChanged(BackendState from, BackendState to, String reason) {
+            services.events().publish("backend.state_changed", data("from", from.name(), "to", to.name(),
+                    "reason", reason));
+        }
+
+        @Override
+        public void breakerChanged(CircuitBreakerState state) {
+            if (state == CircuitBreakerState.OPEN) {
+                services.events().publish("backend.breaker_opened", data());
+            } else if (state == CircuitBreakerState.CLOSED) {
+                services.events().publish("backend.breaker_closed", data());
+            }
+        }
+    }
+}

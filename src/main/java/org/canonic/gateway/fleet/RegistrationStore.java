@@ -1,0 +1,91 @@
+package org.canonic.gateway.fleet;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Keeps the backends registered through the admin API, and the order of every route, in {@code backends.json} in
+ * the state directory, so that they survive a restart. The file is replaced atomically (written beside it, forced
+ * to disk, then moved over it): a crash leaves the old file or the new one, never half of one. It never holds a
+ * key, only references to keys.
+ */
+public final class RegistrationStore {
+
+    /** What the file holds. */
+    public record Contents(List<BackendRegistration> backends, Map<String, List<String>> routeOrder) {
+        static final Contents EMPTY = new Contents(List.of(), Map.of());
+    }
+
+    private final Path file;
+    private final ObjectMapper mapper;
+
+    public RegistrationStore(Path stateDirectory, ObjectMapper mapper) {
+        this.file = stateDirectory.resolve("backends.json");
+        this.mapper = mapper;
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    /** Reads the file (empty when there is none); an unreadable or malformed file adds a problem. */
+    public Contents load(List<String> problems) {
+        if (!Files.exists(file)) {
+            return Contents.EMPTY;
+        }
+        JsonNode root;
+        try {
+            root = mapper.readTree(file.toFile());
+        } catch (IOException e) {
+            problems.add(file + " cannot be read as JSON (" + e.getClass().getSimpleName()
+                    + "); fix or remove it to start");
+            return Contents.EMPTY;
+        }
+        List<BackendRegistration> backends = new ArrayList<>();
+        for (JsonNode backend : root.path("backends")) {
+            List<String> own = new ArrayList<>();
+            BackendRegistration registration = BackendRegistration.parse(backend, own);
+            if (own.isEmpty()) {
+                backends.add(registration);
+            } else {
+                problems.add("registered backend " + backend.path("name").asText("?") + " in " + file + ": "
+                        + String.join("; ", own));
+            }
+        }
+        Map<String, List<String>> order = new LinkedHashMap<>();
+        root.path("routes").fields().forEachRemaining(route -> {
+            List<String> names = new ArrayList<>();
+            route.getValue().forEach(name -> names.add(name.asText()));
+            order.put(route.getKey(), names);
+        });
+        return new Contents(backends, order);
+    }
+
+    /** Replaces the file with the given registrations and route orders. */
+    public void save(List<BackendRegistration> backends, Map<String, List<String>> routeOrder) throws IOException {
+        ObjectNode root = mapper.createObjectNode();
+        root.put("version", 1);
+        var list = root.putArray("backends");
+        backends.forEach(backend -> list.add(backend.toJson()));
+        ObjectNode routes = root.putObject("routes");
+        routeOrder.forEach((route, names) -> names.forEach(routes.putArray(route)::add));
+        Path temp = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.write(temp, mapper.writerWithDefaultPrettyPrinter().writeValueAsBytes(root));
+        try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE)) {
+            channel.force(true);
+        }
+        Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+}

@@ -1,0 +1,54 @@
+package org.canonic.gateway.ops;
+
+import io.quarkus.runtime.annotations.RegisterForReflection;
+import org.canonic.gateway.fleet.BackendRegistration;
+import org.canonic.gateway.fleet.FleetSnapshot;
+import org.canonic.gateway.fleet.LiveBackend;
+import org.canonic.gateway.health.HealthSnapshot;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * What the admin API shows of one backend: where it comes from, its state, drain, load and window. Never a key: a
+ * registered backend shows its key's reference ({@code env:NAME} or {@code file:/path}) only.
+ *
+ * @param name           the backend's name
+ * @param source         {@code configured} or {@code registered}
+ * @param origin         scheme, host and port of its API (no path, no key)
+ * @param model          the model id it serves
+ * @param routes         the routes it serves, in this snapshot (empty once it left the fleet)
+ * @param probe          how it is probed
+ * @param state          its probed state
+ * @param reason         why it is in that state
+ * @param breaker        its circuit breaker's state
+ * @param drain          {@code NONE}, {@code DRAINING} or {@code DRAINED}
+ * @param inFlight       requests in flight on it
+ * @param maxConcurrency its in-flight limit
+ * @param maxModelLen    the window its probes learned (0 = unknown)
+ * @param lastProbe      when it was last probed (null = never)
+ * @param lastFault      the class of the last backend fault seen in traffic
+ * @param apiKey         the reference its key is read from ({@code configured} for configured backends), or null
+ */
+@RegisterForReflection
+public record BackendView(String name, String source, String origin, String model, List<String> routes, String probe,
+                          String state, String reason, String breaker, String drain, int inFlight,
+                          int maxConcurrency, int maxModelLen, String lastProbe, String lastFault, String apiKey) {
+
+    static BackendView of(LiveBackend backend, FleetSnapshot snapshot, Optional<BackendRegistration> registration) {
+        HealthSnapshot health = backend.snapshot();
+        List<String> routes = snapshot.backends().get(backend.name()) != backend ? List.of()
+                : snapshot.routes().stream().filter(route -> route.backends().contains(backend))
+                .map(org.canonic.gateway.fleet.Route::name).toList();
+        String apiKey = registration.map(r -> r.definition().apiKey() == null ? null
+                : r.definition().apiKey().describe())
+                .orElse(backend.spec().apiKey() == null ? null : "configured");
+        return new BackendView(backend.name(), backend.origin().name().toLowerCase(java.util.Locale.ROOT),
+                backend.spec().endpoint().origin(), backend.spec().model(), routes, backend.spec().probe().name(),
+                health.state().name(), health.reason(), backend.breakerState().name(), backend.drain().name(),
+                backend.slots().inFlight(), backend.slots().max(), health.maxModelLen(),
+                health.lastProbeEpochMs() == 0 ? null : Instant.ofEpochMilli(health.lastProbeEpochMs()).toString(),
+                backend.health().lastFaultClass(), apiKey);
+    }
+}
