@@ -27,7 +27,7 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
     public static final String OMEGA_MODEL = "fake/omega-model";
     public static final String FIT_MODEL = "fake/fit-model";
     public static final String ALPHA_KEY = "sk-alpha-upstream-secret-0123456789";
-    public static final String ADMIN_TOKEN = "admin-test-token-5f1c";
+    public static final String ADMIN_TOKEN = "admin-test-token-5f1c-at-least-32-characters";
     public static final String CI_KEY_ID = "ci";
     public static final String CI_KEY = "gw-test-key-ci-0a1b2c3d4e5f";
     public static final String SOLO_KEY_ID = "solo-only";
@@ -175,6 +175,9 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
         config.put("gateway.routes.solo.models", "solo-model");
         config.put("gateway.routes.solo.backends", "alpha");
         config.put("gateway.fallback", "omega");
+        // Coordination: a fresh state directory (lock.json, audit.jsonl) beside the ledger; no admin token in %noadmin.
+        config.put("gateway.state.dir", ledger.getParent().resolve("state").toString());
+        config.put("%noadmin.gateway.admin-token", "");
         return config;
     }
 
