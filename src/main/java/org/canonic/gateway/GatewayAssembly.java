@@ -1,5 +1,6 @@
 package org.canonic.gateway;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.Startup;
 import io.vertx.core.Vertx;
@@ -10,11 +11,13 @@ import org.canonic.gateway.backend.Tokenizer;
 import org.canonic.gateway.config.BootChecks;
 import org.canonic.gateway.config.GatewayConfig;
 import org.canonic.gateway.config.InvalidConfigurationException;
+import org.canonic.gateway.coordination.StateDirectory;
+import org.canonic.gateway.coordination.Webhooks;
 import org.canonic.gateway.fleet.Fleet;
-import org.canonic.gateway.fleet.FleetEvents;
 import org.canonic.gateway.fleet.FleetPlanner;
 import org.canonic.gateway.fleet.FleetServices;
 import org.canonic.gateway.fleet.RegistrationStore;
+import org.canonic.gateway.ops.AdminAuth;
 import org.canonic.gateway.policy.ClientKeys;
 import org.canonic.gateway.policy.KeyLoader;
 import org.canonic.gateway.policy.PolicyChain;
@@ -28,8 +31,6 @@ import org.canonic.gateway.telemetry.Telemetry;
 import org.eclipse.microprofile.config.ConfigProvider;
 import org.jboss.logging.Logger;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -54,11 +55,13 @@ public class GatewayAssembly {
     private final Ledger ledger;
     private final Telemetry telemetry;
 
-    GatewayAssembly(GatewayConfig config, Vertx vertx, MeterRegistry registry) {
+    GatewayAssembly(GatewayConfig config, Vertx vertx, MeterRegistry registry, StateDirectory state,
+                    Webhooks webhooks, ObjectMapper mapper) {
         this.simulator = config.simulator().enabled() ? SimulatorServer.start(vertx, config.simulator()) : null;
         List<String> problems = new ArrayList<>(BootChecks.check(config, ConfigProvider.getConfig()));
+        problems.addAll(AdminAuth.problems(config));
         ClientKeys keys = KeyLoader.load(config.auth(), problems);
-        RegistrationStore store = new RegistrationStore(stateDirectory(config, problems), json.mapper());
+        RegistrationStore store = new RegistrationStore(state, mapper);
         FleetPlanner planner = new FleetPlanner(config, Optional.ofNullable(simulator).map(SimulatorServer::baseUrl),
                 System::getenv);
         FleetPlanner.Plan plan = planner.plan(store.load(problems), problems);
@@ -70,7 +73,7 @@ public class GatewayAssembly {
         }
         GatewayMetrics metrics = new GatewayMetrics(registry);
         this.fleet = new Fleet(plan, new FleetServices(vertx, config.health(), config.breaker(), metrics,
-                FleetEvents.NONE), planner.resolver(), store);
+                webhooks::publish), planner.resolver(), store);
         this.policy = new PolicyChain(fleet, json, keys, config,
                 new Tokenizer(vertx, config.contextFit().tokenizeTimeout().toMillis()));
         GatewayConfig.LedgerConfig ledgerConfig = config.telemetry().ledger();
@@ -89,20 +92,6 @@ public class GatewayAssembly {
                         : route.backends().stream().map(b -> b.name() + " (" + b.spec().endpoint().origin() + ")")
                         .toList(),
                 fleet.snapshot().fallback().map(f -> ", fallback " + f.name()).orElse("")));
-    }
-
-    /** The state directory, created when missing; one that cannot be written to is a boot problem. */
-    private static Path stateDirectory(GatewayConfig config, List<String> problems) {
-        Path dir = Path.of(config.state().dir().strip()).toAbsolutePath();
-        try {
-            Files.createDirectories(dir);
-            Path probe = Files.createTempFile(dir, ".writable", ".tmp");
-            Files.delete(probe);
-        } catch (IOException | RuntimeException e) {
-            problems.add("the state directory " + dir + " (GATEWAY_STATE_DIR / gateway.state.dir) is not a writable"
-                    + " directory (" + e.getClass().getSimpleName() + ")");
-        }
-        return dir;
     }
 
     @Produces

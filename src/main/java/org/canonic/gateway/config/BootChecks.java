@@ -77,7 +77,7 @@ public final class BootChecks {
     static boolean isSecretSetting(String name) {
         String plain = name.startsWith("%") && name.indexOf('.') > 0 ? name.substring(name.indexOf('.') + 1) : name;
         return plain.startsWith("gateway.") && (plain.endsWith(".api-key") || plain.equals("gateway.auth.keys")
-                || plain.equals("gateway.admin-token"));
+                || plain.equals("gateway.admin-token") || plain.equals("gateway.webhooks.secret"));
     }
 
     private static String shortName(String sourceName) {

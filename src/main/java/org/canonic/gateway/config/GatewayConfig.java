@@ -74,23 +74,11 @@ public interface GatewayConfig {
     @WithConverter(MillisDurationConverter.class)
     Duration drainDeadline();
 
-    /** Where the gateway keeps what must survive a restart. */
-    State state();
-
     /**
      * Bearer token protecting the read-only admin view of backends ({@code GATEWAY_ADMIN_TOKEN}). Unset means the
      * view is disabled.
      */
     Optional<String> adminToken();
-
-    interface State {
-        /**
-         * The state directory ({@code GATEWAY_STATE_DIR}): backends registered through the admin API
-         * ({@code backends.json}). Relative paths are relative to the working directory. Must be writable.
-         */
-        @WithDefault("state")
-        String dir();
-    }
 
     interface Defaults {
         /** Attempts per backend before moving to the next candidate (the first try included). */
@@ -380,5 +368,91 @@ public interface GatewayConfig {
         /** Largest upstream non-stream body (or error body) the gateway will buffer. */
         @WithDefault("16M")
         io.quarkus.runtime.configuration.MemorySize maxUpstreamBodySize();
+    }
+
+    // ---- Coordination: admin access, state directory, maintenance lock, webhooks --------------------------------
+
+    /**
+     * A mounted secret file holding the admin bearer token ({@code GATEWAY_ADMIN_TOKEN_FILE}); its content is trimmed.
+     * Set this or {@link #adminToken()}, not both.
+     */
+    Optional<String> adminTokenFile();
+
+    /** How failed admin authentication is slowed down. */
+    AdminAuthConfig adminAuth();
+
+    /**
+     * Where the gateway keeps state that must survive a restart: registered backends, the lock and its fencing
+     * counter, the audit log.
+     */
+    StateConfig state();
+
+    /** The maintenance lock that serialises admin mutations. */
+    LockConfig lock();
+
+    /** Signed event notifications to operators' receivers. */
+    WebhooksConfig webhooks();
+
+    interface AdminAuthConfig {
+        /**
+         * Failed admin attempts one client address may make per minute; beyond that its failures answer 429. A
+         * request with the right token always passes, so a shared address (a tunnel) cannot lock the operator out.
+         */
+        @WithDefault("10")
+        int maxFailuresPerMinute();
+    }
+
+    interface StateConfig {
+        /**
+         * The state directory ({@code GATEWAY_STATE_DIR}); relative paths are relative to the working directory.
+         * Created if missing; start-up fails if it is not a writable directory.
+         */
+        @WithDefault("state")
+        String dir();
+    }
+
+    interface LockConfig {
+        /** Lease of a lock acquired without {@code ttl_seconds}. */
+        @WithDefault("15m")
+        @WithConverter(MillisDurationConverter.class)
+        Duration defaultTtl();
+
+        /** Longest lease a holder may ask for (or renew to): a forgotten lock must end by itself. */
+        @WithDefault("24h")
+        @WithConverter(MillisDurationConverter.class)
+        Duration maxTtl();
+    }
+
+    interface WebhooksConfig {
+        /** Receivers, comma-separated ({@code GATEWAY_WEBHOOK_URLS}); unset sends nothing. */
+        Optional<List<String>> urls();
+
+        /** HMAC key signing every delivery ({@code GATEWAY_WEBHOOK_SECRET}); from the environment only. */
+        Optional<String> secret();
+
+        /** A mounted secret file holding the key ({@code GATEWAY_WEBHOOK_SECRET_FILE}); its content is trimmed. */
+        Optional<String> secretFile();
+
+        /** Events waiting per receiver; beyond that new events are dropped (and counted), never waited for. */
+        @WithDefault("1000")
+        int queueSize();
+
+        /** A delivery attempt that has not answered by then has failed. */
+        @WithDefault("10s")
+        @WithConverter(MillisDurationConverter.class)
+        Duration timeout();
+
+        /** Attempts per event and receiver, the first included; then the event is dropped for that receiver. */
+        @WithDefault("5")
+        int maxAttempts();
+
+        /** Pause before the first retry; doubled for each further one, plus up to half of it again as jitter. */
+        @WithDefault("1s")
+        @WithConverter(MillisDurationConverter.class)
+        Duration initialBackoff();
+
+        /** Deliveries in progress per receiver (a retry waiting for its backoff counts). */
+        @WithDefault("4")
+        int concurrency();
     }
 }

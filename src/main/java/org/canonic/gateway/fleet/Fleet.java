@@ -80,7 +80,7 @@ public final class Fleet {
     }
 
     /** Registers a backend; it starts PENDING and takes traffic once its probes pass. */
-    public synchronized LiveBackend register(JsonNode body) {
+    public synchronized LiveBackend register(JsonNode body, Long fencing) {
         List<String> problems = new ArrayList<>();
         BackendRegistration registration = BackendRegistration.parse(body, problems);
         if (!problems.isEmpty()) {
@@ -114,13 +114,13 @@ public final class Fleet {
         publish();
         LOG.infof("Backend %s registered (%s, model %s) on routes %s", name, spec.endpoint().origin(), spec.model(),
                 registration.routes().stream().map(BackendRegistration.Membership::route).toList());
-        services.events().publish("backend.registered", Map.of("backend", name, "routes",
+        services.events().publish("backend.registered", event(name, fencing, "routes",
                 registration.routes().stream().map(BackendRegistration.Membership::route).toList()));
         return live;
     }
 
     /** Changes a registered backend's route membership, order, limits, clocks, tries or key reference. */
-    public synchronized LiveBackend change(String name, JsonNode body) {
+    public synchronized LiveBackend change(String name, JsonNode body, Long fencing) {
         LiveBackend live = registered(name);
         BackendRegistration current = registrations.get(name);
         List<String> problems = new ArrayList<>();
@@ -151,8 +151,7 @@ public final class Fleet {
         live.update(spec);
         publish();
         LOG.infof("Backend %s changed", name);
-        services.events().publish("backend.changed", Map.of("backend", name, "changed",
-                List.copyOf(iterable(body.fieldNames()))));
+        services.events().publish("backend.changed", event(name, fencing, "changed", iterable(body.fieldNames())));
         return live;
     }
 
@@ -160,7 +159,7 @@ public final class Fleet {
      * Takes a registered backend out of the fleet: no new request reaches it at once; it drains (requests in flight
      * finish, up to {@code deadlineMs}) and is then closed.
      */
-    public synchronized LiveBackend deregister(String name, long deadlineMs) {
+    public synchronized LiveBackend deregister(String name, long deadlineMs, Long fencing) {
         LiveBackend live = registered(name);
         Map<String, List<String>> before = copyMembers();
         BackendRegistration registration = registrations.remove(name);
@@ -177,7 +176,7 @@ public final class Fleet {
         leaving.add(live);
         publish();
         LOG.infof("Backend %s deregistered; draining before it closes", name);
-        services.events().publish("backend.deregistered", Map.of("backend", name));
+        services.events().publish("backend.deregistered", event(name, fencing));
         live.drain(deadlineMs, () -> {
             live.close();
             leaving.remove(live);
@@ -271,6 +270,19 @@ public final class Fleet {
         members.forEach((route, names) -> live.put(route, names.stream().map(backends::get).toList()));
         snapshot = new FleetSnapshot(++version, FleetSnapshot.routes(aliases, live), backends,
                 fallback == null ? null : backends.get(fallback));
+    }
+
+    /** An event's data: the backend, the lock's fencing number when the change was made under the lock, more. */
+    private static Map<String, Object> event(String backend, Long fencing, Object... more) {
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("backend", backend);
+        if (fencing != null) {
+            data.put("lock_fencing", fencing);
+        }
+        for (int i = 0; i + 1 < more.length; i += 2) {
+            data.put((String) more[i], more[i + 1]);
+        }
+        return data;
     }
 
     private static <T> List<T> iterable(java.util.Iterator<T> iterator) {

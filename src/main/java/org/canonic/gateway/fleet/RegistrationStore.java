@@ -4,22 +4,20 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import org.canonic.gateway.coordination.StateDirectory;
+
 import java.io.IOException;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Optional;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
  * Keeps the backends registered through the admin API, and the order of every route, in {@code backends.json} in
- * the state directory, so that they survive a restart. The file is replaced atomically (written beside it, forced
- * to disk, then moved over it): a crash leaves the old file or the new one, never half of one. It never holds a
- * key, only references to keys.
+ * the state directory, so that they survive a restart. The file is replaced atomically: a crash leaves the old file
+ * or the new one, never half of one. It never holds a key, only references to keys.
  */
 public final class RegistrationStore {
 
@@ -28,26 +26,30 @@ public final class RegistrationStore {
         static final Contents EMPTY = new Contents(List.of(), Map.of());
     }
 
-    private final Path file;
+    static final String FILE = "backends.json";
+
+    private final StateDirectory state;
     private final ObjectMapper mapper;
 
-    public RegistrationStore(Path stateDirectory, ObjectMapper mapper) {
-        this.file = stateDirectory.resolve("backends.json");
+    public RegistrationStore(StateDirectory state, ObjectMapper mapper) {
+        this.state = state;
         this.mapper = mapper;
     }
 
     public Path file() {
-        return file;
+        return state.resolve(FILE);
     }
 
     /** Reads the file (empty when there is none); an unreadable or malformed file adds a problem. */
     public Contents load(List<String> problems) {
-        if (!Files.exists(file)) {
-            return Contents.EMPTY;
-        }
+        Path file = file();
         JsonNode root;
         try {
-            root = mapper.readTree(file.toFile());
+            Optional<byte[]> stored = state.read(FILE);
+            if (stored.isEmpty()) {
+                return Contents.EMPTY;
+            }
+            root = mapper.readTree(stored.get());
         } catch (IOException e) {
             problems.add(file + " cannot be read as JSON (" + e.getClass().getSimpleName()
                     + "); fix or remove it to start");
@@ -81,11 +83,6 @@ public final class RegistrationStore {
         backends.forEach(backend -> list.add(backend.toJson()));
         ObjectNode routes = root.putObject("routes");
         routeOrder.forEach((route, names) -> names.forEach(routes.putArray(route)::add));
-        Path temp = file.resolveSibling(file.getFileName() + ".tmp");
-        Files.write(temp, mapper.writerWithDefaultPrettyPrinter().writeValueAsBytes(root));
-        try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE)) {
-            channel.force(true);
-        }
-        Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        state.writeAtomically(FILE, mapper.writerWithDefaultPrettyPrinter().writeValueAsBytes(root));
     }
 }

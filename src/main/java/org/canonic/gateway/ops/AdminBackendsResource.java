@@ -1,6 +1,9 @@
 package org.canonic.gateway.ops;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vertx.core.http.HttpServerRequest;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
@@ -12,36 +15,36 @@ import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import org.canonic.gateway.config.GatewayConfig;
+import org.canonic.gateway.coordination.AuditLog;
+import org.canonic.gateway.coordination.Locked;
+import org.canonic.gateway.coordination.MaintenanceLock;
 import org.canonic.gateway.fleet.Fleet;
 import org.canonic.gateway.fleet.FleetException;
 import org.canonic.gateway.fleet.FleetSnapshot;
 import org.canonic.gateway.fleet.LiveBackend;
-import org.canonic.gateway.policy.RequestJson;
 import org.canonic.gateway.relay.OpenAiError;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
-import java.util.function.Supplier;
+import java.util.function.Function;
 
 /**
- * The backend registry's admin API, under the bearer token in {@code GATEWAY_ADMIN_TOKEN} (without a configured
- * token none of it exists):
+ * The backend registry's admin API, behind the admin bearer token ({@link AdminAuth}):
  * <ul>
- *   <li>{@code GET /admin/backends}, {@code GET /admin/backends/{name}}: the view of every backend (or one);</li>
+ *   <li>{@code GET /admin/backends}: the maintenance lock's state and every backend; {@code GET .../{name}}: one;</li>
  *   <li>{@code POST /admin/backends}: registers a backend (201); it starts PENDING and serves once its probes
  *       pass;</li>
  *   <li>{@code PATCH /admin/backends/{name}}: changes a registered backend's routes, order, limits, clocks;</li>
  *   <li>{@code POST /admin/backends/{name}/drain} ({@code {"deadline_seconds":n}} optional) and {@code /undrain};</li>
- *   <li>{@code DELETE /admin/backends/{name}}: deregisters (drains first; 202 while draining).</li>
+ *   <li>{@code DELETE /admin/backends/{name}} ({@code ?deadline_seconds=n}): deregisters; drains first (202).</li>
  * </ul>
- * Every change is checked as strictly as start-up configuration and answered with the resulting backend view; a
- * refused change changes nothing.
+ * Every change is checked as strictly as start-up configuration, made under the maintenance lock (423 while someone
+ * else holds it; the check and the change are one step), written to the audit log with its before and after, and
+ * answered with the resulting backend view. A refused change changes nothing.
  */
 @Path("/admin/backends")
 @Produces(MediaType.APPLICATION_JSON)
@@ -57,83 +60,156 @@ public class AdminBackendsResource {
     GatewayConfig config;
 
     @Inject
-    RequestJson json;
+    AdminAuth auth;
+
+    @Inject
+    MaintenanceLock lock;
+
+    @Inject
+    AuditLog audit;
+
+    @Inject
+    ObjectMapper mapper;
 
     @GET
-    public Response list(@HeaderParam("Authorization") String authorization) {
-        return authorized(authorization, () -> {
-            FleetSnapshot snapshot = fleet.snapshot();
-            List<BackendView> views = new ArrayList<>();
-            snapshot.backends().values().forEach(backend -> views.add(view(backend, snapshot)));
-            fleet.leaving().forEach(backend -> views.add(view(backend, snapshot)));
-            return Response.ok(views).build();
-        });
+    public Response list(@HeaderParam("Authorization") String authorization, @Context HttpServerRequest request) {
+        auth.require(authorization, request);
+        FleetSnapshot snapshot = fleet.snapshot();
+        List<BackendView> views = new ArrayList<>();
+        snapshot.backends().values().forEach(backend -> views.add(view(backend, snapshot)));
+        fleet.leaving().forEach(backend -> views.add(view(backend, snapshot)));
+        ObjectNode answer = mapper.createObjectNode();
+        answer.set("maintenance", lock.toJson(lock.status()));
+        answer.set("backends", mapper.valueToTree(views));
+        return Response.ok(answer).build();
     }
 
     @GET
     @Path("/{name}")
-    public Response one(@HeaderParam("Authorization") String authorization, @PathParam("name") String name) {
-        return authorized(authorization, () -> fleet.find(name)
-                .map(backend -> Response.ok(view(backend, fleet.snapshot())).build())
+    public Response one(@HeaderParam("Authorization") String authorization, @Context HttpServerRequest request,
+                        @PathParam("name") String name) {
+        auth.require(authorization, request);
+        return fleet.find(name).map(backend -> Response.ok(view(backend, fleet.snapshot())).build())
                 .orElseGet(() -> error(new FleetException(404, "backend_not_found",
-                        "No backend is named '" + printable(name) + "'."))));
+                        "No backend is named '" + printable(name) + "'.")));
     }
 
     @POST
     @Consumes(MediaType.WILDCARD)
-    public Response register(@HeaderParam("Authorization") String authorization, String body) {
-        return authorized(authorization, () -> mutation(() -> {
-            LiveBackend backend = fleet.register(parse(body));
+    public Response register(@HeaderParam("Authorization") String authorization, @Context HttpServerRequest request,
+                             @HeaderParam(AuditLog.ACTOR_HEADER) String actor,
+                             @HeaderParam(MaintenanceLock.TOKEN_HEADER) String token, String body) {
+        auth.require(authorization, request);
+        String target = nameIn(body);
+        return changed("backend.register", target, actor, token, fencing -> {
+            LiveBackend backend = fleet.register(parse(body), fencing);
             return Response.status(201).entity(view(backend, fleet.snapshot())).build();
-        }));
+        });
     }
 
     @PATCH
     @Path("/{name}")
     @Consumes(MediaType.WILDCARD)
-    public Response change(@HeaderParam("Authorization") String authorization, @PathParam("name") String name,
+    public Response change(@HeaderParam("Authorization") String authorization, @Context HttpServerRequest request,
+                           @HeaderParam(AuditLog.ACTOR_HEADER) String actor,
+                           @HeaderParam(MaintenanceLock.TOKEN_HEADER) String token, @PathParam("name") String name,
                            String body) {
-        return authorized(authorization, () -> mutation(() -> {
-            LiveBackend backend = fleet.change(name, parse(body));
+        auth.require(authorization, request);
+        return changed("backend.change", name, actor, token, fencing -> {
+            LiveBackend backend = fleet.change(name, parse(body), fencing);
             return Response.ok(view(backend, fleet.snapshot())).build();
-        }));
+        });
     }
 
     @POST
     @Path("/{name}/drain")
     @Consumes(MediaType.WILDCARD)
-    public Response drain(@HeaderParam("Authorization") String authorization, @PathParam("name") String name,
+    public Response drain(@HeaderParam("Authorization") String authorization, @Context HttpServerRequest request,
+                          @HeaderParam(AuditLog.ACTOR_HEADER) String actor,
+                          @HeaderParam(MaintenanceLock.TOKEN_HEADER) String token, @PathParam("name") String name,
                           String body) {
-        return authorized(authorization, () -> mutation(() -> {
+        auth.require(authorization, request);
+        return changed("backend.drain", name, actor, token, fencing -> {
             LiveBackend backend = fleet.drain(name, deadlineMs(body));
             return Response.status(202).entity(view(backend, fleet.snapshot())).build();
-        }));
+        });
     }
 
     @POST
     @Path("/{name}/undrain")
     @Consumes(MediaType.WILDCARD)
-    public Response undrain(@HeaderParam("Authorization") String authorization, @PathParam("name") String name) {
-        return authorized(authorization, () -> mutation(() -> {
+    public Response undrain(@HeaderParam("Authorization") String authorization, @Context HttpServerRequest request,
+                            @HeaderParam(AuditLog.ACTOR_HEADER) String actor,
+                            @HeaderParam(MaintenanceLock.TOKEN_HEADER) String token, @PathParam("name") String name) {
+        auth.require(authorization, request);
+        return changed("backend.undrain", name, actor, token, fencing -> {
             LiveBackend backend = fleet.undrain(name);
             return Response.ok(view(backend, fleet.snapshot())).build();
-        }));
+        });
     }
 
     @DELETE
     @Path("/{name}")
-    public Response deregister(@HeaderParam("Authorization") String authorization, @PathParam("name") String name,
+    public Response deregister(@HeaderParam("Authorization") String authorization, @Context HttpServerRequest request,
+                               @HeaderParam(AuditLog.ACTOR_HEADER) String actor,
+                               @HeaderParam(MaintenanceLock.TOKEN_HEADER) String token, @PathParam("name") String name,
                                @QueryParam("deadline_seconds") Long deadlineSeconds) {
-        return authorized(authorization, () -> mutation(() -> {
+        auth.require(authorization, request);
+        return changed("backend.deregister", name, actor, token, fencing -> {
             long deadline = deadlineSeconds == null ? config.drainDeadline().toMillis()
                     : checkedDeadline(deadlineSeconds) * 1000;
-            LiveBackend backend = fleet.deregister(name, deadline);
+            LiveBackend backend = fleet.deregister(name, deadline, fencing);
             return Response.status(202).entity(view(backend, fleet.snapshot())).build();
-        }));
+        });
+    }
+
+    /**
+     * Makes a change under the maintenance lock and audits it with the backend's view before and after. A refusal
+     * (the lock, bad input) is audited with its code, best effort: it changed nothing.
+     */
+    private Response changed(String action, String target, String actor, String token,
+                             Function<Long, Response> change) {
+        String caller = AuditLog.caller(actor);
+        JsonNode before = snapshotOf(target);
+        try {
+            return lock.guarded(token, guard -> {
+                Response response;
+                try {
+                    response = change.apply(guard.fencing());
+                } catch (FleetException e) {
+                    audit.recordRefusal(caller, action, target, before, e.code(), guard.fencing());
+                    return error(e);
+                }
+                audit.record(caller, action, target, before, mapper.valueToTree(response.getEntity()), AuditLog.OK,
+                        guard.fencing());
+                return response;
+            });
+        } catch (Locked e) {
+            audit.recordRefusal(caller, action, target, before, Locked.CODE, null);
+            throw e;
+        }
+    }
+
+    private JsonNode snapshotOf(String name) {
+        if (name == null) {
+            return null;
+        }
+        return fleet.find(name).map(backend -> (JsonNode) mapper.valueToTree(view(backend, fleet.snapshot())))
+                .orElse(null);
     }
 
     private BackendView view(LiveBackend backend, FleetSnapshot snapshot) {
         return BackendView.of(backend, snapshot, fleet.registration(backend.name()));
+    }
+
+    /** The name a registration body gives, for the audit log only (the registry checks the body itself). */
+    private String nameIn(String body) {
+        try {
+            JsonNode name = mapper.readTree(body == null ? "" : body).path("name");
+            return name.isTextual() ? printable(name.asText()) : null;
+        } catch (Exception e) {
+            return null;
+        }
     }
 
     private JsonNode parse(String body) {
@@ -141,7 +217,7 @@ public class AdminBackendsResource {
             throw new FleetException(400, "invalid_body", "The body must be a JSON object.");
         }
         try {
-            return json.mapper().readTree(body);
+            return mapper.readTree(body);
         } catch (Exception e) {
             throw new FleetException(400, "invalid_body", "The body is not valid JSON.");
         }
@@ -170,35 +246,10 @@ public class AdminBackendsResource {
         return seconds;
     }
 
-    private static Response mutation(Supplier<Response> change) {
-        try {
-            return change.get();
-        } catch (FleetException e) {
-            return error(e);
-        }
-    }
-
-    private Response authorized(String authorization, Supplier<Response> action) {
-        Optional<String> token = config.adminToken().map(String::trim).filter(t -> !t.isEmpty());
-        if (token.isEmpty()) {
-            return error(OpenAiError.invalidRequest(404, "Not found.", null, "not_found"));
-        }
-        if (authorization == null || !authorization.regionMatches(true, 0, "Bearer ", 0, 7)
-                || !MessageDigest.isEqual(authorization.substring(7).strip().getBytes(StandardCharsets.UTF_8),
-                token.get().getBytes(StandardCharsets.UTF_8))) {
-            return error(new OpenAiError(401, "A valid admin bearer token is required.", "authentication_error",
-                    null, "invalid_admin_token"));
-        }
-        return action.get();
-    }
-
     private static Response error(FleetException e) {
-        return error(e.status() >= 500 ? OpenAiError.server(e.status(), e.getMessage(), e.code())
-                : OpenAiError.invalidRequest(e.status(), e.getMessage(), null, e.code()));
-    }
-
-    static Response error(OpenAiError error) {
-        return Response.status(error.status()).type(MediaType.APPLICATION_JSON).entity(error.toJson()).build();
+        OpenAiError error = e.status() >= 500 ? OpenAiError.server(e.status(), e.getMessage(), e.code())
+                : OpenAiError.invalidRequest(e.status(), e.getMessage(), null, e.code());
+        return AdminErrors.respond(error, 0);
     }
 
     private static String printable(String value) {

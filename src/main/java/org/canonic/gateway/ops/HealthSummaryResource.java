@@ -8,6 +8,7 @@ import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
+import org.canonic.gateway.coordination.MaintenanceLock;
 import org.canonic.gateway.fleet.Fleet;
 import org.canonic.gateway.relay.OpenAiError;
 
@@ -25,8 +26,12 @@ public class HealthSummaryResource {
     @Inject
     Fleet fleet;
 
+    @Inject
+    MaintenanceLock lock;
+
+    /** {@code maintenance}: an operator or automation holds the maintenance lock (who and why is admin-only). */
     @RegisterForReflection
-    public record Summary(String status, Map<String, String> routes) {
+    public record Summary(String status, Map<String, String> routes, boolean maintenance) {
     }
 
     @RegisterForReflection
@@ -40,7 +45,7 @@ public class HealthSummaryResource {
         boolean all = !byRoute.isEmpty() && byRoute.values().stream().allMatch("UP"::equals);
         boolean some = byRoute.containsValue("UP");
         String status = all ? "UP" : some ? "DEGRADED" : "DOWN";
-        return Response.status(some ? 200 : 503).entity(new Summary(status, byRoute)).build();
+        return Response.status(some ? 200 : 503).entity(new Summary(status, byRoute, lock.status().held())).build();
     }
 
     @GET

@@ -46,11 +46,12 @@ class ProbeTest extends GatewayTest {
         assertEquals(0, alpha().completionRequests().size(), "a DOWN backend receives no chat traffic");
 
         alpha().healthStatus(200);
-        JsonNode recovering = admin.backend("alpha");
-        int hitsAtRecovery = healthHits();
+        // Hysteresis: the first good probe only starts the recovery, it does not make the backend UP.
+        JsonNode recovering = admin.await("alpha", b -> b.get("reason").asText().startsWith("recovering: 1 of "
+                + HealthProfile.SUCCESSES_TO_UP) || state("UP").test(b), 3000);
+        assertEquals("DOWN", recovering.get("state").asText(), "UP only after " + HealthProfile.SUCCESSES_TO_UP
+                + " good probes; was " + recovering);
         admin.await("alpha", state("UP"), 3000);
-        assertTrue(healthHits() - hitsAtRecovery >= HealthProfile.SUCCESSES_TO_UP,
-                "UP only after " + HealthProfile.SUCCESSES_TO_UP + " good probes; was " + recovering);
 
         HttpResponse<String> afterRecovery = gateway.post("/v1/chat/completions", chat("main-model", false));
         assertEquals("alpha", afterRecovery.headers().firstValue("x-gateway-provider").orElse(null));

@@ -271,7 +271,7 @@ class BackendRegistryTest extends GatewayTest {
     /** Names, routes, limits and drain of every backend: what a refused change must leave as it was. */
     private String summary() {
         StringBuilder summary = new StringBuilder();
-        for (JsonNode backend : json(admin("GET", "/admin/backends", null).body())) {
+        for (JsonNode backend : json(admin("GET", "/admin/backends", null).body()).get("backends")) {
             summary.append(backend.get("name").asText()).append(backend.get("routes")).append(' ')
                     .append(backend.get("maxConcurrency").asInt()).append(backend.get("drain").asText()).append('\n');
         }

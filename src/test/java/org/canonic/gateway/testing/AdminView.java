@@ -24,7 +24,7 @@ public final class AdminView {
             throw new AssertionError("admin view answered " + response.statusCode() + ": " + response.body());
         }
         try {
-            for (JsonNode backend : MAPPER.readTree(response.body())) {
+            for (JsonNode backend : MAPPER.readTree(response.body()).get("backends")) {
                 if (name.equals(backend.get("name").asText())) {
                     return backend;
                 }

@@ -27,7 +27,7 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
     public static final String OMEGA_MODEL = "fake/omega-model";
     public static final String FIT_MODEL = "fake/fit-model";
     public static final String ALPHA_KEY = "sk-alpha-upstream-secret-0123456789";
-    public static final String ADMIN_TOKEN = "admin-test-token-5f1c";
+    public static final String ADMIN_TOKEN = "admin-test-token-5f1c-at-least-32-characters";
     public static final String CI_KEY_ID = "ci";
     public static final String CI_KEY = "gw-test-key-ci-0a1b2c3d4e5f";
     public static final String SOLO_KEY_ID = "solo-only";
@@ -41,6 +41,8 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
 
     private static Vertx vertx;
     private static java.nio.file.Path ledger;
+    public static final String WEBHOOK_SECRET = "whsec-test-0f3c9a7e5b1d4c2a";
+    private static org.canonic.gateway.coordination.WebhookReceiver webhooks;
     private static FakeVllm alpha;
     private static FakeVllm beta;
     private static FakeVllm omega;
@@ -82,6 +84,11 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
         return java.util.List.of(alpha, beta, omega, small, medium, large);
     }
 
+    /** The webhook receiver every event of the gateway under test goes to (signed with {@link #WEBHOOK_SECRET}). */
+    public static org.canonic.gateway.coordination.WebhookReceiver webhooks() {
+        return webhooks;
+    }
+
     /** Starts one more fake on a free loopback port (a backend a test registers); the test closes it. */
     public static FakeVllm extra(String model) {
         return FakeVllm.start(vertx, model);
@@ -101,6 +108,8 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
         small = FakeVllm.start(vertx, FIT_MODEL, 8192);
         medium = FakeVllm.start(vertx, FIT_MODEL, 16384);
         large = FakeVllm.start(vertx, FIT_MODEL, 65536);
+        webhooks = org.canonic.gateway.coordination.WebhookReceiver.start(vertx,
+                org.canonic.gateway.coordination.WebhookReceiver.Mode.OK);
 
         Map<String, String> config = new HashMap<>();
         try {
@@ -109,7 +118,8 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
             throw new IllegalStateException(e);
         }
         config.put("gateway.telemetry.ledger.path", ledger.toString());
-        config.put("gateway.state.dir", ledger.getParent().resolve("state").toString());
+        config.put("gateway.webhooks.urls", webhooks.url().toString());
+        config.put("gateway.webhooks.secret", WEBHOOK_SECRET);
         // The blocked-ledger profile writes to a FIFO nobody reads: opening it blocks the ledger writer for good.
         config.put("%blocked.gateway.telemetry.ledger.path", blockedSink(ledger.getParent()).toString());
         config.put("%blocked.gateway.telemetry.ledger.queue-size", "4");
@@ -181,6 +191,9 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
         config.put("gateway.routes.solo.models", "solo-model");
         config.put("gateway.routes.solo.backends", "alpha");
         config.put("gateway.fallback", "omega");
+        // Coordination: a fresh state directory (lock.json, audit.jsonl) beside the ledger; no admin token in %noadmin.
+        config.put("gateway.state.dir", ledger.getParent().resolve("state").toString());
+        config.put("%noadmin.gateway.admin-token", "");
         return config;
     }
 

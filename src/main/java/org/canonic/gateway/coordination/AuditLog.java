@@ -1,0 +1,132 @@
+package org.canonic.gateway.coordination;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import jakarta.inject.Inject;
+import jakarta.inject.Singleton;
+import org.jboss.logging.Logger;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+
+/**
+ * The record of every admin mutation: {@code audit.jsonl} in the state directory, one JSON object per line, only
+ * ever appended to. Each line is written in one {@code write} on a file opened in append mode and forced to disk
+ * before the mutation is reported done; mutations are rare, so durability costs nothing that matters. A line that
+ * cannot be written makes the mutation fail ({@link CoordinationUnavailable}): an operator must never change the
+ * gateway without a trace.
+ *
+ * <p>Fields: {@code time} (ISO-8601 UTC), {@code caller}, {@code action}, {@code target}, {@code before},
+ * {@code after} (JSON objects or null), {@code result} ({@code ok} or an error code) and {@code lock} (the fencing
+ * number of the lock token used, or null). Lock tokens are never passed in, so they cannot be written.
+ */
+@Singleton
+public class AuditLog {
+
+    public static final String FILE = "audit.jsonl";
+    /** The request header naming who makes a change, recorded as {@code caller}. */
+    public static final String ACTOR_HEADER = "X-Gateway-Actor";
+    public static final String DEFAULT_CALLER = "admin";
+    public static final String OK = "ok";
+    static final int MAX_CALLER = 64;
+
+    private static final Logger LOG = Logger.getLogger(AuditLog.class);
+
+    private final Path file;
+    private final ObjectMapper mapper;
+
+    @Inject
+    public AuditLog(StateDirectory state, ObjectMapper mapper) {
+        this.file = state.resolve(FILE);
+        this.mapper = mapper;
+    }
+
+    /**
+     * The caller recorded for a request: the {@code X-Gateway-Actor} header reduced to {@code [A-Za-z0-9._@-]} and
+     * 64 characters (it goes into a file operators grep and must not carry control characters or forge lines), or
+     * {@value #DEFAULT_CALLER} when absent or empty after that.
+     */
+    public static String caller(String actorHeader) {
+        if (actorHeader == null) {
+            return DEFAULT_CALLER;
+        }
+        StringBuilder clean = new StringBuilder(Math.min(actorHeader.length(), MAX_CALLER));
+        for (int i = 0; i < actorHeader.length() && clean.length() < MAX_CALLER; i++) {
+            char c = actorHeader.charAt(i);
+            if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_'
+                    || c == '@' || c == '-') {
+                clean.append(c);
+            }
+        }
+        return clean.length() == 0 ? DEFAULT_CALLER : clean.toString();
+    }
+
+    /**
+     * Appends one line and forces it to disk.
+     *
+     * @param lock the fencing number of the lock token the caller presented, or null
+     * @throws CoordinationUnavailable if the line could not be written
+     */
+    public void record(String caller, String action, String target, JsonNode before, JsonNode after, String result,
+                       Long lock) {
+        ObjectNode line = mapper.createObjectNode();
+        line.put("time", Instant.now().truncatedTo(ChronoUnit.MILLIS).toString());
+        line.put("caller", caller == null ? DEFAULT_CALLER : caller);
+        line.put("action", action);
+        line.put("target", target);
+        line.set("before", before);
+        line.set("after", after);
+        line.put("result", result);
+        if (lock == null) {
+            line.putNull("lock");
+        } else {
+            line.put("lock", lock.longValue());
+        }
+        byte[] bytes;
+        try {
+            // Jackson escapes line breaks inside strings, so the only newline is the one that ends the record.
+            bytes = (mapper.writeValueAsString(line) + "\n").getBytes(StandardCharsets.UTF_8);
+        } catch (JsonProcessingException e) {
+            throw new CoordinationUnavailable(CoordinationUnavailable.AUDIT,
+                    "The audit record could not be serialized.", e);
+        }
+        append(bytes, action);
+    }
+
+    /** Like {@link #record}, for a refused attempt: a failure to write it is logged, never thrown. */
+    public void recordRefusal(String caller, String action, String target, JsonNode before, String code, Long lock) {
+        try {
+            record(caller, action, target, before, null, code, lock);
+        } catch (CoordinationUnavailable e) {
+            LOG.errorf("Could not audit a refused %s (%s): %s", action, code, e.getMessage());
+        }
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    private synchronized void append(byte[] bytes, String action) {
+        // Opened per record: rare writes, and an operator may move the file away between two of them.
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.APPEND)) {
+            ByteBuffer buffer = ByteBuffer.wrap(bytes);
+            while (buffer.hasRemaining()) {
+                channel.write(buffer);
+            }
+            channel.force(true);
+        } catch (IOException | SecurityException e) {
+            LOG.errorf("Audit log %s is not writable; refusing %s: %s", file, action, e.toString());
+            throw new CoordinationUnavailable(CoordinationUnavailable.AUDIT,
+                    "The audit log cannot be written, so the change was not made; see the gateway log.", e);
+        }
+    }
+}

@@ -1,0 +1,34 @@
+package org.canonic.gateway.coordination;
+
+import java.util.List;
+
+/**
+ * The event types the gateway publishes through {@link Webhooks}. Receivers switch on these strings, so they are a
+ * public contract: add new ones, never rename. Lifecycle events carry {@code fencing} (the lock's fencing number)
+ * when the change was made under a maintenance lock.
+ */
+public final class EventTypes {
+
+    public static final String BACKEND_REGISTERED = "backend.registered";
+    public static final String BACKEND_CHANGED = "backend.changed";
+    public static final String BACKEND_DEREGISTERED = "backend.deregistered";
+    /** Data: {@code backend}, {@code from}, {@code to}, {@code reason}. */
+    public static final String BACKEND_STATE_CHANGED = "backend.state_changed";
+    public static final String BACKEND_BREAKER_OPENED = "backend.breaker_opened";
+    public static final String BACKEND_BREAKER_CLOSED = "backend.breaker_closed";
+    public static final String BACKEND_DRAIN_STARTED = "backend.drain_started";
+    public static final String BACKEND_DRAIN_FINISHED = "backend.drain_finished";
+    /** Data of the four lock events: {@code holder}, {@code reason}, {@code fencing}, {@code expires_at}. */
+    public static final String LOCK_ACQUIRED = "lock.acquired";
+    public static final String LOCK_RELEASED = "lock.released";
+    public static final String LOCK_EXPIRED = "lock.expired";
+    /** Also {@code forced_by}: the caller who forced the release. */
+    public static final String LOCK_FORCED = "lock.forced";
+
+    public static final List<String> ALL = List.of(BACKEND_REGISTERED, BACKEND_CHANGED, BACKEND_DEREGISTERED,
+            BACKEND_STATE_CHANGED, BACKEND_BREAKER_OPENED, BACKEND_BREAKER_CLOSED, BACKEND_DRAIN_STARTED,
+            BACKEND_DRAIN_FINISHED, LOCK_ACQUIRED, LOCK_RELEASED, LOCK_EXPIRED, LOCK_FORCED);
+
+    private EventTypes() {
+    }
+}

@@ -1,0 +1,119 @@
+package org.canonic.gateway.coordination;
+
+import io.quarkus.runtime.Startup;
+import jakarta.inject.Inject;
+import jakarta.inject.Singleton;
+import org.canonic.gateway.config.GatewayConfig;
+import org.canonic.gateway.config.InvalidConfigurationException;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The directory holding what must survive a restart ({@code GATEWAY_STATE_DIR}): the lock and its fencing counter,
+ * the audit log. Checked at start-up, because a gateway that cannot persist its fencing counter would hand out
+ * numbers that go backwards after a restart: better not to start at all.
+ */
+@Startup
+@Singleton
+public class StateDirectory {
+
+    private final Path dir;
+
+    @Inject
+    StateDirectory(GatewayConfig config) {
+        this(Path.of(config.state().dir().strip()));
+    }
+
+    /**
+     * Opens (and creates if missing) the directory.
+     *
+     * @throws InvalidConfigurationException if it is not a writable directory
+     */
+    public StateDirectory(Path dir) {
+        this.dir = dir.toAbsolutePath().normalize();
+        try {
+            Files.createDirectories(this.dir);
+            // Files.isWritable answers from permission bits; only a real file proves a read-only mount wrong.
+            Path probe = Files.createTempFile(this.dir, ".probe-", ".tmp");
+            Files.delete(probe);
+        } catch (IOException | SecurityException e) {
+            throw new InvalidConfigurationException(List.of("GATEWAY_STATE_DIR (gateway.state.dir) '" + this.dir
+                    + "' must be a writable directory: " + describe(e)));
+        }
+    }
+
+    /** The directory, absolute. */
+    public Path path() {
+        return dir;
+    }
+
+    /** A file in the directory. */
+    public Path resolve(String name) {
+        Path file = dir.resolve(name).normalize();
+        if (!file.getParent().equals(dir)) {
+            throw new IllegalArgumentException("not a plain file name: " + name);
+        }
+        return file;
+    }
+
+    /**
+     * Replaces {@code name} with {@code content} so that a reader (or a crash) sees either the old or the new
+     * content, never a mix: written to a temporary file in the same directory, forced to disk, then renamed over
+     * the target atomically, and the directory entry forced too.
+     */
+    public void writeAtomically(String name, byte[] content) throws IOException {
+        Path target = resolve(name);
+        Path temp = Files.createTempFile(dir, "." + name + ".", ".tmp");
+        try {
+            try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE,
+                    StandardOpenOption.TRUNCATE_EXISTING)) {
+                ByteBuffer buffer = ByteBuffer.wrap(content);
+                while (buffer.hasRemaining()) {
+                    channel.write(buffer);
+                }
+                channel.force(true);
+            }
+            try {
+                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                throw new IOException("the state directory does not support atomic renames: " + dir, e);
+            }
+            forceDirectory();
+        } finally {
+            Files.deleteIfExists(temp);
+        }
+    }
+
+    /** The content of {@code name}, or empty when the file does not exist. */
+    public Optional<byte[]> read(String name) throws IOException {
+        try {
+            return Optional.of(Files.readAllBytes(resolve(name)));
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Makes a rename durable: on Linux the new directory entry is on disk only once the directory is synced. */
+    void forceDirectory() {
+        try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
+            channel.force(true);
+        } catch (IOException e) {
+            // Some platforms cannot open a directory; the rename itself has happened.
+        }
+    }
+
+    private static String describe(Exception e) {
+        String message = e.getMessage();
+        return e.getClass().getSimpleName() + (message == null ? "" : " (" + message + ")");
+    }
+}

@@ -1,0 +1,50 @@
+package org.canonic.gateway.coordination;
+
+import org.canonic.gateway.config.InvalidConfigurationException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class StateDirectoryTest {
+
+    @Test
+    void aMissingDirectoryIsCreated(@TempDir Path tmp) {
+        Path dir = tmp.resolve("a/b/state");
+        StateDirectory state = new StateDirectory(dir);
+        assertTrue(Files.isDirectory(dir));
+        assertEquals(dir.toAbsolutePath(), state.path());
+    }
+
+    @Test
+    void somethingThatIsNotAWritableDirectoryStopsTheStartWithAClearMessage(@TempDir Path tmp) throws Exception {
+        Path file = Files.writeString(tmp.resolve("not-a-dir"), "x");
+        for (Path bad : new Path[]{file, file.resolve("below")}) {
+            InvalidConfigurationException refused = assertThrows(InvalidConfigurationException.class,
+                    () -> new StateDirectory(bad));
+            assertTrue(refused.getMessage().contains("GATEWAY_STATE_DIR") && refused.getMessage()
+                    .contains("must be a writable directory"), refused.getMessage());
+        }
+    }
+
+    @Test
+    void writesReplaceAtomicallyAndLeaveNoTemporaryFiles(@TempDir Path tmp) throws Exception {
+        StateDirectory state = new StateDirectory(tmp);
+        assertTrue(state.read("lock.json").isEmpty());
+        state.writeAtomically("lock.json", "{\"v\":1}".getBytes(StandardCharsets.UTF_8));
+        state.writeAtomically("lock.json", "{\"v\":2}".getBytes(StandardCharsets.UTF_8));
+        assertArrayEquals("{\"v\":2}".getBytes(StandardCharsets.UTF_8), state.read("lock.json").orElseThrow());
+        try (Stream<Path> files = Files.list(tmp)) {
+            assertEquals(1, files.count(), "only lock.json remains");
+        }
+        assertThrows(IllegalArgumentException.class, () -> state.resolve("../escape"));
+    }
+}
