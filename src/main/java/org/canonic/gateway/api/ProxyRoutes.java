@@ -50,6 +50,12 @@ public class ProxyRoutes {
     @Inject
     Telemetry telemetry;
 
+    @Inject
+    GracefulShutdown shutdown;
+
+    /** A replica restarting is back (or another one answers) within seconds. */
+    private static final long SHUTDOWN_RETRY_AFTER_SECONDS = 5;
+
     void register(@Observes Router router) {
         router.post(Endpoint.CHAT_COMPLETIONS.clientPath()).handler(ctx -> handle(ctx, Endpoint.CHAT_COMPLETIONS));
         router.post(Endpoint.COMPLETIONS.clientPath()).handler(ctx -> handle(ctx, Endpoint.COMPLETIONS));
@@ -70,6 +76,17 @@ public class ProxyRoutes {
         if (LOG.isDebugEnabled()) {
             LOG.debugf("Request %s: %s %s %s", requestId, request.method(), request.path(),
                     RequestLog.headers(request.headers()));
+        }
+        if (shutdown.closing()) {
+            // Stopping: send the client elsewhere now, on a fresh connection.
+            ctx.response().putHeader("connection", "close");
+            OpenAiError stopping = OpenAiError.server(503, "The gateway is shutting down and takes no new requests;"
+                    + " retry (another replica will answer).", "gateway_shutting_down");
+            new ClientChannel(ctx.response(), requestId).sendError(stopping, GatewayHeaders.PROVIDER_NONE, 0, 0,
+                    SHUTDOWN_RETRY_AFTER_SECONDS);
+            describe(record, admission, endpoint, false);
+            telemetry.close(record, Outcome.UNAVAILABLE, 503, stopping.code());
+            return;
         }
         try {
             policy.checkHeaders(admission);

@@ -55,6 +55,8 @@ public final class LiveBackend {
     private final Set<Runnable> active = ConcurrentHashMap.newKeySet();
 
     private volatile Drain drain = Drain.NONE;
+    /** Why the backend is draining: what a request ended at the deadline is told. */
+    private volatile String drainReason = "the backend was taken out of service (drained)";
     private long drainTimer = -1;
     private final List<Runnable> onDrained = new ArrayList<>();
     private volatile boolean closed;
@@ -113,6 +115,11 @@ public final class LiveBackend {
         return drain;
     }
 
+    /** Why it drains, in words a client can read (for requests its deadline ends). */
+    public String drainReason() {
+        return drainReason;
+    }
+
     /** Whether a new request may be sent to it now: not draining, probes proved it, breaker not (or no longer) open. */
     public boolean routable() {
         return drain == Drain.NONE && health.routable();
@@ -168,6 +175,11 @@ public final class LiveBackend {
      * event and {@code [DONE]}). Draining an already draining backend only adds {@code whenDrained}.
      */
     public void drain(long deadlineMs, Runnable whenDrained) {
+        drain(deadlineMs, null, whenDrained);
+    }
+
+    /** As {@link #drain(long, Runnable)}, saying why (told to the requests a deadline ends), or null for a drain. */
+    public void drain(long deadlineMs, String reason, Runnable whenDrained) {
         boolean started = false;
         synchronized (this) {
             if (drain == Drain.DRAINED) {
@@ -177,6 +189,9 @@ public final class LiveBackend {
             onDrained.add(whenDrained);
             if (drain == Drain.NONE) {
                 drain = Drain.DRAINING;
+                if (reason != null) {
+                    drainReason = reason;
+                }
                 started = true;
                 drainTimer = services.vertx().setTimer(Math.max(1, deadlineMs), id -> withdrawActive());
             }

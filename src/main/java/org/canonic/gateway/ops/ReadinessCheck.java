@@ -4,6 +4,7 @@ import io.smallrye.health.api.AsyncHealthCheck;
 import io.smallrye.mutiny.Uni;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
+import org.canonic.gateway.api.GracefulShutdown;
 import org.canonic.gateway.fleet.Fleet;
 import org.canonic.gateway.fleet.FleetSnapshot;
 import org.canonic.gateway.fleet.LiveBackend;
@@ -28,12 +29,19 @@ public class ReadinessCheck implements AsyncHealthCheck {
     @Inject
     Fleet fleet;
 
+    @Inject
+    GracefulShutdown shutdown;
+
     @Override
     public Uni<HealthCheckResponse> call() {
         FleetSnapshot snapshot = fleet.snapshot();
         Map<String, String> routes = snapshot.routeStates();
+        // Stopping: out of every load balancer at once, whatever the routes say.
         HealthCheckResponseBuilder response = HealthCheckResponse.named("routes")
-                .status(routes.containsValue("UP"));
+                .status(routes.containsValue("UP") && !shutdown.closing());
+        if (shutdown.closing()) {
+            response.withData("shutdown", "draining");
+        }
         routes.forEach((route, state) -> response.withData("route." + route, state));
         for (LiveBackend backend : snapshot.backends().values()) {
             HealthSnapshot health = backend.snapshot();

@@ -191,8 +191,8 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
     private void onBackendFault(Backend backend, UpstreamAttempt.Result result) {
         if (result.outcome() == AttemptOutcome.WITHDRAWN) {
             if (committed) {
-                finish(OpenAiError.server(502, "The backend was taken out of service (drained) before the answer"
-                        + " ended. The answer above is incomplete.", "backend_withdrawn"), backend.name());
+                finish(OpenAiError.server(502, "The answer was ended before it was complete: " + result.detail()
+                        + ". The answer above is incomplete.", "backend_withdrawn"), backend.name());
             } else {
                 nextCandidate();
             }
@@ -403,8 +403,9 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
                 return;
             }
             UpstreamAttempt attempt = current;
+            String why = currentBackend.drainReason();
             attempt.cancel();
-            onEnd(new UpstreamAttempt.Result(AttemptOutcome.WITHDRAWN, 0, null, null, "drain deadline passed",
+            onEnd(new UpstreamAttempt.Result(AttemptOutcome.WITHDRAWN, 0, null, null, why,
                     (System.nanoTime() - attemptStartNanos) / 1_000_000, null));
         });
     }

@@ -1,0 +1,121 @@
+package org.canonic.gateway.api;
+
+import io.vertx.core.Vertx;
+import org.canonic.gateway.testing.Behavior;
+import org.canonic.gateway.testing.FakeVllm;
+import org.canonic.gateway.testing.PackagedGateway;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.canonic.gateway.testing.GatewayClient.chat;
+import static org.canonic.gateway.testing.GatewayClient.dataPayloads;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * SIGTERM to the packaged jar with a stream in flight: readiness turns DOWN at once, new requests are sent away with
+ * 503, the stream runs to its end (or, past the drain deadline, ends with an error event and [DONE]), the ledger
+ * keeps every line, and the process exits 0.
+ */
+class GracefulShutdownIT {
+
+    private static final String MODEL = "fake/shutdown-model";
+    private static Vertx vertx;
+    private static FakeVllm fake;
+
+    @BeforeAll
+    static void fake() {
+        vertx = Vertx.vertx();
+        fake = FakeVllm.start(vertx, MODEL);
+    }
+
+    @AfterAll
+    static void stop() {
+        vertx.close();
+    }
+
+    private static PackagedGateway start(Path dir) throws Exception {
+        PackagedGateway gateway = PackagedGateway.start(Map.of("GATEWAY_AUTH", "none",
+                "GATEWAY_STATE_DIR", dir.resolve("state").toString(),
+                "GATEWAY_LEDGER_PATH", dir.resolve("ledger.jsonl").toString(),
+                "GATEWAY_DRAIN_DEADLINE", "3s",
+                "VASTAI_BASE_URL", fake.baseUrl(), "VASTAI_MODEL", MODEL));
+        gateway.awaitRoute("chat");
+        return gateway;
+    }
+
+    @Test
+    void aStreamInFlightFinishesWhileNewRequestsAreSentAwayAndTheProcessExitsZero() throws Exception {
+        fake.reset();
+        fake.always(Behavior.stream(30).tokenDelay(50));
+        Path dir = Files.createTempDirectory("shutdown-it");
+        PackagedGateway gateway = start(dir);
+        CompletableFuture<HttpResponse<String>> stream = gateway.client().postAsync("/v1/chat/completions",
+                chat("qwen", true));
+        fake.awaitCompletion(Duration.ofSeconds(5));
+
+        CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(() -> {
+            try {
+                return gateway.terminate(30);
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        long deadline = System.nanoTime() + 2_000_000_000L;
+        while (gateway.client().get("/q/health/ready").statusCode() != 503) {
+            assertTrue(System.nanoTime() < deadline, "readiness must turn DOWN at once");
+            Thread.sleep(20);
+        }
+        HttpResponse<String> refused = gateway.client().post("/v1/chat/completions", chat("qwen", false));
+        assertEquals(503, refused.statusCode(), refused.body());
+        assertTrue(refused.headers().firstValue("retry-after").isPresent());
+        assertEquals("close", refused.headers().firstValue("connection").orElse(null));
+        assertTrue(refused.body().contains("\"code\":\"gateway_shutting_down\""), refused.body());
+
+        HttpResponse<String> finished = stream.get(20, TimeUnit.SECONDS);
+        List<String> data = dataPayloads(finished.body());
+        assertEquals("[DONE]", data.get(data.size() - 1));
+        assertTrue(finished.body().contains("tok29") && !finished.body().contains("\"error\""), finished.body());
+
+        assertEquals(0, exit.get(30, TimeUnit.SECONDS), gateway.output());
+        List<String> ledger = Files.readAllLines(dir.resolve("ledger.jsonl"));
+        assertEquals(2, ledger.size(), String.join("\n", ledger));
+        assertTrue(ledger.stream().anyMatch(line -> line.contains("\"outcome\":\"completed\"")
+                && line.contains("\"stream\":true")), String.join("\n", ledger));
+        assertTrue(ledger.stream().anyMatch(line -> line.contains("gateway_shutting_down")));
+    }
+
+    @Test
+    void aStreamStillOpenAtTheDrainDeadlineEndsWithAnErrorEventAndDone() throws Exception {
+        fake.reset();
+        fake.always(Behavior.stream(400).tokenDelay(50));
+        Path dir = Files.createTempDirectory("shutdown-it");
+        PackagedGateway gateway = start(dir);
+        CompletableFuture<HttpResponse<String>> stream = gateway.client().postAsync("/v1/chat/completions",
+                chat("qwen", true));
+        fake.awaitCompletion(Duration.ofSeconds(5));
+        Thread.sleep(300);
+
+        long start = System.nanoTime();
+        assertEquals(0, gateway.terminate(30), gateway.output());
+        long stoppedMs = (System.nanoTime() - start) / 1_000_000;
+        assertTrue(stoppedMs < 10_000, "stopped after the 3 s deadline, not after the stream: " + stoppedMs + " ms");
+
+        HttpResponse<String> ended = stream.get(5, TimeUnit.SECONDS);
+        List<String> data = dataPayloads(ended.body());
+        assertEquals("[DONE]", data.get(data.size() - 1), ended.body());
+        assertTrue(data.get(data.size() - 2).contains("shutting down"), data.get(data.size() - 2));
+        assertTrue(Files.readString(dir.resolve("ledger.jsonl")).contains("\"outcome\":\"truncated\""),
+                "the cut stream has its ledger line");
+    }
+}
