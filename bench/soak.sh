@@ -23,7 +23,7 @@
 #
 # Settings (environment):
 #   SOAK_MINUTES (10)  SOAK_CLIENTS (48)  SOAK_DISCONNECT_SHARE (0.1 of streams)  SOAK_HARD_TIMEOUT_S (60)
-#   SOAK_HEAP_GROWTH_MB (32)  SOAK_RSS_GROWTH_MB (192)  SOAK_SETTLE_S (15)  SOAK_KEEP_TMP (0: 1 keeps the temp dir)
+#   SOAK_HEAP_GROWTH_MB (32)  SOAK_RSS_GROWTH_MB (128)  SOAK_SETTLE_S (15)  SOAK_KEEP_TMP (0: 1 keeps the temp dir)
 #   GATEWAY_JAR (target/quarkus-app/quarkus-run.jar)  GATEWAY_HEAP (512m)  GATEWAY_JAVA_OPTS (extra, applied last)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,7 +34,7 @@ CLIENTS=${SOAK_CLIENTS:-48}
 DISCONNECT_SHARE=${SOAK_DISCONNECT_SHARE:-0.1}
 HARD_TIMEOUT_S=${SOAK_HARD_TIMEOUT_S:-60}
 HEAP_GROWTH_MB=${SOAK_HEAP_GROWTH_MB:-32}
-RSS_GROWTH_MB=${SOAK_RSS_GROWTH_MB:-192}
+RSS_GROWTH_MB=${SOAK_RSS_GROWTH_MB:-128}
 SETTLE_S=${SOAK_SETTLE_S:-15}
 KEEP_TMP=${SOAK_KEEP_TMP:-0}
 GATEWAY_JAR=${GATEWAY_JAR:-$REPO/target/quarkus-app/quarkus-run.jar}
@@ -182,8 +182,10 @@ main() {
         esac
     done
     read -r -a extra <<<"${GATEWAY_JAVA_OPTS:-}"
+    # AlwaysPreTouch: the heap's pages are resident from the start, so RSS growth during the soak is native memory
+    # (threads, buffers, code cache, metaspace) rather than the heap being touched for the first time.
     props=(
-        -Xms"$GATEWAY_HEAP" -Xmx"$GATEWAY_HEAP"
+        -Xms"$GATEWAY_HEAP" -Xmx"$GATEWAY_HEAP" -XX:+AlwaysPreTouch
         -Dquarkus.http.host=127.0.0.1
         -Dquarkus.http.port="$GW_PORT"
         '-Dquarkus.log.category."gateway.ledger".level=WARN'
