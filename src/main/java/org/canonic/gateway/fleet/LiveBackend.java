@@ -67,8 +67,9 @@ public final class LiveBackend {
         this.services = services;
         this.pool = new BackendPool(services.vertx(), spec);
         this.slots = new BackendSlots(spec.maxConcurrency(), this::checkDrained);
+        // Traffic answered within two probe intervals outweighs a probe that timed out (see BackendHealth.onProbe).
         this.health = new BackendHealth(spec, services.health().failuresToDown(), services.health().successesToUp(),
-                services.breaker().delay().toMillis());
+                services.breaker().delay().toMillis(), 2 * services.health().interval().toMillis());
         this.breaker = new BackendBreaker(health, services.breaker());
         this.health.listener(new HealthEvents());
         this.probes = spec.probe() == Backend.ProbeKind.NONE ? null

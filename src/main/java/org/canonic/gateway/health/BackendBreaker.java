@@ -128,6 +128,9 @@ public final class BackendBreaker {
                     health.onFault(outcome.name());
                     attempt.completeExceptionally(new BackendFault(outcome));
                 } else {
+                    if (outcome == AttemptOutcome.COMPLETED) {
+                        health.onTrafficSuccess();
+                    }
                     attempt.complete(null);
                 }
             }

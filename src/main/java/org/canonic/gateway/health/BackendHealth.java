@@ -30,6 +30,9 @@ public final class BackendHealth {
     private volatile long breakerOpenedAtMs;
     private volatile String lastFaultClass;
     private volatile Listener listener = Listener.NONE;
+    private final long trafficTrustMs;
+    /** When the backend last answered a request in full (epoch ms, 0 = never). */
+    private volatile long lastTrafficSuccessMs;
 
     /** Told of every probed state change and every breaker state change (for webhooks); must not block. */
     public interface Listener {
@@ -44,7 +47,17 @@ public final class BackendHealth {
     }
 
     public BackendHealth(Backend backend, int failuresToDown, int successesToUp, long breakerDelayMs) {
+        this(backend, failuresToDown, successesToUp, breakerDelayMs, 0);
+    }
+
+    /**
+     * @param trafficTrustMs how recent a request the backend answered in full must be for it to outweigh a probe that
+     *                       timed out (0: probes alone decide)
+     */
+    public BackendHealth(Backend backend, int failuresToDown, int successesToUp, long breakerDelayMs,
+                         long trafficTrustMs) {
         this.backend = backend;
+        this.trafficTrustMs = trafficTrustMs;
         this.failuresToDown = failuresToDown;
         this.successesToUp = successesToUp;
         this.breakerDelayMs = breakerDelayMs;
@@ -98,8 +111,20 @@ public final class BackendHealth {
         return backend.name() + " " + now.state() + " (" + now.reason() + breaker + ")";
     }
 
+    /** A request this backend answered in full: proof, from real traffic, that it is alive. */
+    public void onTrafficSuccess() {
+        lastTrafficSuccessMs = System.currentTimeMillis();
+    }
+
     /** Applies one probe result. */
     public void onProbe(ProbeResult result) {
+        if (result.isTimeout() && System.currentTimeMillis() - lastTrafficSuccessMs < trafficTrustMs) {
+            // A probe that got no answer while real requests are being answered says more about this gateway being
+            // busy (its own event loops saturated) than about the backend: it does not count. An explicit bad answer
+            // (a 503 from /health, a wrong model) always counts.
+            LOG.debugf("Backend %s: probe timed out while traffic succeeds; not counted", backend.name());
+            return;
+        }
         HealthSnapshot before;
         HealthSnapshot after;
         do {

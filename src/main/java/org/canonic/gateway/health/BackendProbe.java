@@ -135,7 +135,7 @@ final class BackendProbe {
             return ProbeResult.failed("answered " + web.getResponse().getStatus());
         }
         if (failure instanceof TimeoutException || failure.getClass().getSimpleName().contains("Timeout")) {
-            return ProbeResult.failed("probe timed out");
+            return ProbeResult.timedOut();
         }
         if (failure instanceof java.net.ConnectException || failure.getCause() instanceof java.net.ConnectException) {
             return ProbeResult.failed("connection refused");

@@ -28,6 +28,17 @@ public record ProbeResult(Verdict verdict, String reason, String servedModel, in
         return new ProbeResult(Verdict.FAILED, reason, null, 0);
     }
 
+    /** The probe got no answer in time: the backend may be slow, or the gateway itself too busy to hear it. */
+    public static ProbeResult timedOut() {
+        return new ProbeResult(Verdict.FAILED, TIMED_OUT, null, 0);
+    }
+
+    static final String TIMED_OUT = "probe timed out";
+
+    public boolean isTimeout() {
+        return verdict == Verdict.FAILED && TIMED_OUT.equals(reason);
+    }
+
     public static ProbeResult down(String reason) {
         return new ProbeResult(Verdict.DOWN, reason, null, 0);
     }

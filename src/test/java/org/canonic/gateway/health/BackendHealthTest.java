@@ -83,4 +83,27 @@ class BackendHealthTest {
         health.onBreakerState(io.smallrye.faulttolerance.api.CircuitBreakerState.OPEN);
         assertFalse(health.routable(), "an open breaker keeps it out until the delay passed");
     }
+
+    @Test
+    void aTimedOutProbeDoesNotCountWhileTheBackendAnswersRealTraffic() {
+        BackendHealth health = new BackendHealth(backend(Backend.ProbeKind.VLLM), 3, 2, 1000, 60_000);
+        health.onProbe(OK);
+        health.onTrafficSuccess();
+        for (int i = 0; i < 5; i++) {
+            health.onProbe(ProbeResult.timedOut());
+        }
+        assertEquals(BackendState.UP, health.snapshot().state(), "the gateway was busy, the backend was not");
+        health.onProbe(FAIL);
+        assertEquals(BackendState.DEGRADED, health.snapshot().state(), "an explicit bad answer still counts");
+    }
+
+    @Test
+    void withoutRecentTrafficATimedOutProbeCounts() {
+        BackendHealth health = new BackendHealth(backend(Backend.ProbeKind.VLLM), 3, 2, 1000, 60_000);
+        health.onProbe(OK);
+        for (int i = 0; i < 3; i++) {
+            health.onProbe(ProbeResult.timedOut());
+        }
+        assertEquals(BackendState.DOWN, health.snapshot().state());
+    }
 }
