@@ -126,10 +126,15 @@ public class ProxyRoutes {
     private void admitted(RoutingContext ctx, PolicyContext admission, RequestRecord record, Endpoint endpoint,
                           AsyncResult<ProxyRequest> admitted) {
         if (admitted.failed()) {
-            refuse(ctx, admission, record, PolicyChain.asRefusal(admission.requestId(), admitted.cause()).error());
+            Refusal refusal = PolicyChain.asRefusal(admission.requestId(), admitted.cause());
+            // A limit that lifts with time says when (OpenAI SDKs and Kilo Code honour Retry-After).
+            refuse(ctx.response(), admission.requestId(), refusal.error(), refusal.retryAfterSeconds());
+            describe(record, admission, admission.endpoint(), false);
+            telemetry.close(record, Outcome.REFUSED, refusal.error().status(), refusal.error().code());
             return;
         }
         ProxyRequest proxied = admitted.result();
+        record.whenClosed(() -> proxied.reservation().settle(record.usedTokens()));
         describe(record, admission, endpoint, proxied.stream());
         if (ctx.response().closed()) {
             // The client left while the request was being validated: nobody would read an answer.
@@ -153,9 +158,15 @@ public class ProxyRoutes {
 
     /** Refusals that no request record covers (wrong method). */
     private static void refuse(HttpServerResponse response, String requestId, OpenAiError error) {
+        refuse(response, requestId, error, 1);
+    }
+
+    private static void refuse(HttpServerResponse response, String requestId, OpenAiError error,
+                               long retryAfterSeconds) {
         if (response.ended() || response.closed()) {
             return;
         }
-        new ClientChannel(response, requestId).sendError(error, GatewayHeaders.PROVIDER_NONE, 0, 0);
+        new ClientChannel(response, requestId).sendError(error, GatewayHeaders.PROVIDER_NONE, 0, 0,
+                retryAfterSeconds);
     }
 }

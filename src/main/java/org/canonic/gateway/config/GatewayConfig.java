@@ -30,6 +30,14 @@ public interface GatewayConfig {
     @WithConverter(MillisDurationConverter.class)
     Duration keepAliveInterval();
 
+    /**
+     * How long a stream's client may read nothing (its connection's write queue stays full) before it loses its
+     * backend slot, its upstream request and its connection. Until then the upstream is paused, not buffered.
+     */
+    @WithDefault("60s")
+    @WithConverter(MillisDurationConverter.class)
+    Duration clientStallTimeout();
+
     /** Backend tried last for every route, after the route's own backends ({@code FALLBACK_PROVIDER}). */
     Optional<String> fallback();
 
@@ -53,6 +61,12 @@ public interface GatewayConfig {
 
     /** Token ceilings ({@code TOKENS_MIN}, {@code TOKENS_MAX}, {@code MAX_TOKENS}). */
     Tokens tokens();
+
+    /**
+     * Limits per client key (by key id): the defaults apply to every key, {@code gateway.key-limits.keys.<id>.*}
+     * override them for one. 0 means unlimited.
+     */
+    KeyLimits keyLimits();
 
     /** Context-window fit: how prompts are measured against each backend's window. */
     ContextFit contextFit();
@@ -252,6 +266,34 @@ public interface GatewayConfig {
          * (the SHA-256 of the key, so the file need not hold keys at all). {@code #} starts a comment.
          */
         Optional<String> keysFile();
+    }
+
+    interface KeyLimits {
+        /** Requests of one key in flight at once (streams count until their last byte). */
+        @WithDefault("256")
+        int concurrent();
+
+        /** Requests one key may start per minute. */
+        @WithDefault("0")
+        int requestsPerMinute();
+
+        /**
+         * Tokens one key may spend per minute: a request reserves its prompt and {@code n} x its completion limit when
+         * it is admitted, and is settled with what it really used when it ends.
+         */
+        @WithDefault("0")
+        long tokensPerMinute();
+
+        /** Per-key overrides, by key id. */
+        Map<String, KeyLimit> keys();
+    }
+
+    interface KeyLimit {
+        OptionalInt concurrent();
+
+        OptionalInt requestsPerMinute();
+
+        java.util.OptionalLong tokensPerMinute();
     }
 
     interface Tokens {

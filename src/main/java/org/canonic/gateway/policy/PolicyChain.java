@@ -24,9 +24,11 @@ public final class PolicyChain {
     private final List<PolicyFilter> bodyFilters;
     private final Fleet fleet;
     private final ContextFit contextFit;
+    private final KeyLimits keyLimits;
 
     public PolicyChain(Fleet fleet, RequestJson json, ClientKeys keys, GatewayConfig config, Tokenizer tokenizer) {
         this.fleet = fleet;
+        this.keyLimits = new KeyLimits(config.keyLimits());
         GatewayConfig.Tokens tokens = config.tokens();
         this.auth = new AuthFilter(keys, KeyLoader.required(config.auth()));
         this.headerFilters = List.of(
@@ -84,8 +86,15 @@ public final class PolicyChain {
                 .map(plan -> new ProxyRequest(request.requestId(), request.keyId, request.endpoint(), request.body,
                         request.stream, request.clientWantsUsage, request.model, request.route, plan.candidates(),
                         request.limitField, plan.promptTokens(), plan.promptExact(),
-                        forwardableHeaders(request.headers()), request.startNanos()))
+                        forwardableHeaders(request.headers()), request.startNanos(),
+                        keyLimits.admit(request.keyId, cost(request, plan.promptTokens()))))
                 .recover(failure -> Future.failedFuture(asRefusal(request.requestId(), failure)));
+    }
+
+    /** The most a request can cost its key: its prompt plus {@code n} completions of its limit. */
+    private static long cost(PolicyContext request, int promptTokens) {
+        int n = Math.max(1, request.body.path("n").asInt(1));
+        return Math.max(0, promptTokens) + (long) n * request.limit;
     }
 
     private static void run(List<PolicyFilter> filters, PolicyContext request) {

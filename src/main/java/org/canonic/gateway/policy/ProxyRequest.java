@@ -24,9 +24,10 @@ import java.util.List;
  * @param promptExact      whether that size is a backend's exact count rather than an upper estimate
  * @param forwardHeaders   client headers safe to pass upstream (no credentials, no hop-by-hop headers)
  * @param startNanos       when the request arrived
+ * @param reservation      what the request holds of its key's limits until it ends (settle it exactly once)
  */
 public record ProxyRequest(String requestId, String keyId, Endpoint endpoint, ObjectNode body, boolean stream,
                            boolean clientWantsUsage, String requestedModel, Route route, List<Candidate> candidates,
                            String limitField, int promptTokens, boolean promptExact, MultiMap forwardHeaders,
-                           long startNanos) {
+                           long startNanos, KeyLimits.Reservation reservation) {
 }

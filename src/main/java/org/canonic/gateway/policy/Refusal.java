@@ -9,10 +9,22 @@ import org.canonic.gateway.relay.OpenAiError;
 public final class Refusal extends RuntimeException {
 
     private final OpenAiError error;
+    private final long retryAfterSeconds;
 
     public Refusal(OpenAiError error) {
+        this(error, 0);
+    }
+
+    /** A refusal worth retrying later: {@code Retry-After} tells the client when. */
+    public Refusal(OpenAiError error, long retryAfterSeconds) {
         super(error.message(), null, false, false);
         this.error = error;
+        this.retryAfterSeconds = retryAfterSeconds;
+    }
+
+    /** Seconds after which a retry may pass, 0 when retrying the same request cannot help. */
+    public long retryAfterSeconds() {
+        return retryAfterSeconds;
     }
 
     public static Refusal badRequest(String message, String param, String code) {

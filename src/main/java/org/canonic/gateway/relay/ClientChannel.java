@@ -141,6 +141,12 @@ public final class ClientChannel {
         return response.writeQueueFull();
     }
 
+    /** Drops the client's connection at once (a client that stopped reading cannot be told anything else). */
+    public void abort() {
+        gone = true;
+        response.reset();
+    }
+
     public void onDrain(Runnable onDrain) {
         response.drainHandler(v -> onDrain.run());
     }

@@ -115,10 +115,10 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
             skip(backend.describe());
             return;
         }
-        backend.slots().acquire(services.vertx(), services.concurrencyWaitMs(), granted -> {
+        backend.slots().acquire(services.vertx(), services.concurrencyWaitMs(), request.keyId(), granted -> {
             if (finished) {
                 if (granted) {
-                    backend.slots().release();
+                    backend.slots().release(request.keyId());
                 }
                 return;
             }
@@ -127,7 +127,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
                 skip(backend.name() + " at its concurrency limit");
             } else if (!backend.accepting()) {
                 // Drained while this request waited for (or retried on) it: a drain lets nothing new in.
-                backend.slots().release();
+                backend.slots().release(request.keyId());
                 skip(backend.describe());
             } else {
                 launch(candidate);
@@ -140,7 +140,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         Backend spec = backend.spec();
         BackendBreaker.Handle handle = backend.startAttempt();
         if (handle.rejected()) {
-            backend.slots().release();
+            backend.slots().release(request.keyId());
             skip(backend.name() + " circuit breaker open");
             return;
         }
@@ -272,8 +272,31 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         if (current != null && client.writeQueueFull()) {
             UpstreamAttempt paused = current;
             paused.pause();
-            client.onDrain(paused::resume);
+            // A client that reads nothing must not hold a backend slot (and a GPU sequence) until the total clock.
+            long stall = services.vertx().setTimer(services.clientStallMs(), id -> onClientStalled());
+            client.onDrain(() -> {
+                services.vertx().cancelTimer(stall);
+                paused.resume();
+            });
         }
+    }
+
+    /** The client read nothing for the stall timeout: it loses its slot, its upstream request and its connection. */
+    private void onClientStalled() {
+        if (finished) {
+            return;
+        }
+        finished = true;
+        cancelTimers();
+        if (current != null) {
+            Backend backend = current.backend();
+            current.cancel();
+            releaseAttempt(AttemptOutcome.CLIENT_CANCELLED);
+            attempts.add(new AttemptRecord(backend.name(), tryOnBackend, AttemptOutcome.CLIENT_CANCELLED, 0, 0,
+                    "client read nothing for " + services.clientStallMs() + " ms"));
+        }
+        client.abort();
+        closeRecord(Outcome.CANCELLED, 200, "client_stalled");
     }
 
     /** The commit point of a stream: the first data event is about to be relayed. */
@@ -384,7 +407,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
     /** Gives back the attempt's slot and tells the backend's breaker how it ended. */
     private void releaseAttempt(AttemptOutcome outcome) {
         untrack.run();
-        currentBackend.slots().release();
+        currentBackend.slots().release(request.keyId());
         currentHandle.ended(outcome);
         current = null;
         currentHandle = null;

@@ -28,6 +28,8 @@ public final class RequestRecord {
     private final long startNanos;
     private final long startEpochMs;
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** Runs once, when the record closes: gives back what the request held (its key's limits). */
+    private volatile Runnable onClose;
     private final List<AttemptRecord> attempts = new ArrayList<>();
 
     private String keyId;
@@ -125,6 +127,23 @@ public final class RequestRecord {
         this.endEpochMs = System.currentTimeMillis();
         this.elapsedMs = (System.nanoTime() - startNanos) / 1_000_000;
         return true;
+    }
+
+    /** Registers what to give back when the request ends, whatever its fate. */
+    public void whenClosed(Runnable action) {
+        this.onClose = action;
+    }
+
+    void runCloseAction() {
+        Runnable action = onClose;
+        if (action != null) {
+            action.run();
+        }
+    }
+
+    /** Tokens the request used (prompt + completion), or -1 when the backend never reported them. */
+    public long usedTokens() {
+        return promptTokens() >= 0 && completionTokens() >= 0 ? (long) promptTokens() + completionTokens() : -1;
     }
 
     public boolean isClosed() {

@@ -28,6 +28,7 @@ public final class Telemetry {
     /** Ends the record; later calls for the same record are ignored, so a request is counted once. */
     public void close(RequestRecord record, Outcome outcome, int status, String errorCode) {
         if (record.close(outcome, status, errorCode)) {
+            record.runCloseAction();
             metrics.record(record);
             ledger.offer(record);
         }

@@ -141,6 +141,9 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
         config.put("%auth.gateway.auth.mode", "keys");
         config.put("%auth.gateway.auth.keys", CI_KEY_ID + ":" + CI_KEY + "," + SOLO_KEY_ID + ":" + SOLO_KEY + ":solo");
 
+        // The tenants' profile (see TenantsProfile).
+        org.canonic.gateway.policy.TenantsProfile.settings().forEach((key, value) -> config.put("%tenants." + key, value));
+
         // The health tests' profile (see HealthProfile).
         config.put("%health.gateway.health.interval", "100ms");
         config.put("%health.gateway.health.timeout", "500ms");
