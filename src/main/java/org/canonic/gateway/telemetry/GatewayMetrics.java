@@ -146,10 +146,14 @@ public final class GatewayMetrics {
     public void ledger(Ledger ledger) {
         Gauge.builder("gateway.ledger.queue.depth", ledger::queueDepth)
                 .description("Records waiting for the ledger writer").register(registry);
-        FunctionCounter.builder("gateway.ledger.dropped", ledger, Ledger::dropped)
-                .description("Records dropped because the ledger queue was full").register(registry);
+        FunctionCounter.builder("gateway.ledger.dropped", ledger, Ledger::droppedQueueFull)
+                .description("Records missing from the ledger: its queue was full, or its file could not be written")
+                .tags("reason", "queue_full").register(registry);
+        FunctionCounter.builder("gateway.ledger.dropped", ledger, Ledger::droppedUnwritten)
+                .description("Records missing from the ledger: its queue was full, or its file could not be written")
+                .tags("reason", "write_failed").register(registry);
         FunctionCounter.builder("gateway.ledger.written", ledger, Ledger::written)
-                .description("Records the ledger writer took (written to the log and file, where configured)")
+                .description("Ledger lines that reached the file (without a file: the gateway.ledger log)")
                 .register(registry);
     }
 
