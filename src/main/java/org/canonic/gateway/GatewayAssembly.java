@@ -17,6 +17,7 @@ import org.canonic.gateway.health.BackendState;
 import org.canonic.gateway.health.CircuitBreakers;
 import org.canonic.gateway.health.HealthRegistry;
 import org.canonic.gateway.health.Prober;
+import org.canonic.gateway.memory.BodyBudget;
 import org.canonic.gateway.policy.ClientKeys;
 import org.canonic.gateway.policy.KeyLoader;
 import org.canonic.gateway.policy.PolicyChain;
@@ -65,7 +66,7 @@ public class GatewayAssembly {
     private static final List<String> BREAKER_STATES = Arrays.stream(CircuitBreakerState.values()).map(Enum::name)
             .toList();
 
-    GatewayAssembly(GatewayConfig config, Vertx vertx, MeterRegistry registry) {
+    GatewayAssembly(GatewayConfig config, Vertx vertx, MeterRegistry registry, BodyBudget bodyBudget) {
         this.simulator = config.simulator().enabled() ? SimulatorServer.start(vertx, config.simulator()) : null;
         List<String> problems = new ArrayList<>(BootChecks.check(config, ConfigProvider.getConfig()));
         ClientKeys keys = KeyLoader.load(config.auth(), problems);
@@ -96,7 +97,7 @@ public class GatewayAssembly {
                 config.keepAliveInterval().toMillis(),
                 config.limits().maxUpstreamBodySize().asLongValue(),
                 config.defaults().concurrencyWait().toMillis(),
-                Math.max(1, config.health().interval().toSeconds()));
+                Math.max(1, config.health().interval().toSeconds()), bodyBudget);
         this.dispatcher = new Dispatcher(services);
         this.prober = new Prober(vertx, health, config.health());
         prober.start();

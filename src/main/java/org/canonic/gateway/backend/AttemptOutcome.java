@@ -2,8 +2,9 @@ package org.canonic.gateway.backend;
 
 /**
  * How one attempt against one backend ended. Every outcome is either a request fault (the caller's doing:
- * never retried, never held against the backend) or a backend fault (retried, then handed to the next
- * candidate, and counted against the backend's health).
+ * never retried, never held against the backend), a backend fault (retried, then handed to the next
+ * candidate, and counted against the backend's health) or a gateway fault (the gateway's own limit: handled like a
+ * backend fault for the request, but never held against the backend).
  */
 public enum AttemptOutcome {
     /** The backend answered in full. */
@@ -32,10 +33,16 @@ public enum AttemptOutcome {
     /** The backend reported an error in the stream ({@code data: {"error":...}}). */
     STREAM_ERROR_EVENT(Fault.BACKEND, "error event in stream"),
     /** The connection dropped, or the stream ended without {@code data: [DONE]}. */
-    TRUNCATED(Fault.BACKEND, "cut short");
+    TRUNCATED(Fault.BACKEND, "cut short"),
+
+    /**
+     * A non-stream answer did not fit the gateway's memory budget (other bodies held it): the attempt is abandoned
+     * rather than risking the heap. Not the backend's fault, so its breaker never counts it.
+     */
+    OVER_BUDGET(Fault.GATEWAY, "over the gateway's memory budget");
 
     /** Whose fault an outcome is. */
-    public enum Fault { NONE, REQUEST, BACKEND }
+    public enum Fault { NONE, REQUEST, BACKEND, GATEWAY }
 
     private final Fault fault;
     private final String description;

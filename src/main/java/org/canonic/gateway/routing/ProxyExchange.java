@@ -7,6 +7,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import org.canonic.gateway.backend.AttemptOutcome;
 import org.canonic.gateway.backend.Backend;
+import org.canonic.gateway.backend.NonStreamAnswer;
 import org.canonic.gateway.backend.SseEvents;
 import org.canonic.gateway.backend.UpstreamAttempt;
 import org.canonic.gateway.policy.Candidate;
@@ -139,7 +140,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         record.backend(backend.name(), candidate.maxTokens());
         current = new UpstreamAttempt(services.vertx(), services.clients().clientFor(backend), backend,
                 backend.endpoint().apiPath(request.endpoint().path()), upstreamHeaders(backend), currentBody,
-                request.stream(), services.maxUpstreamBody(), this);
+                request.stream(), services.maxUpstreamBody(), services.bodyBudget(), this);
         current.start();
     }
 
@@ -212,7 +213,8 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         if (last.outcome().isTimeout()) {
             return OpenAiError.server(504, message.toString(), "upstream_timeout");
         }
-        if (last.outcome() == AttemptOutcome.BACKEND_BUSY || last.status() == 503) {
+        if (last.outcome() == AttemptOutcome.BACKEND_BUSY || last.outcome() == AttemptOutcome.OVER_BUDGET
+                || last.status() == 503) {
             return OpenAiError.server(503, message.toString(), "upstream_unavailable");
         }
         return OpenAiError.server(502, message.toString(), "upstream_failed");
@@ -276,21 +278,17 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
             return;
         }
         committed = true;
-        ObjectNode answer = result.json();
+        ObjectNode answer = result.json(); // a summary: usage and finish reasons, never the whole answer
         usageSeen |= record.usageFrom(answer);
         record.finishReason(answer.path("choices").path(0).path("finish_reason").asText(null));
         if (services.telemetry().includeContent()) {
-            record.content(promptContent(), answer.get("choices"));
+            record.content(promptContent(), NonStreamAnswer.choices(result.body()));
         }
         Buffer body = result.body();
         if (services.responseInfo()) {
-            answer.putObject("gateway")
-                    .put("provider_used", backend.name())
-                    .put("elapsed_ms", elapsedMs())
-                    .put("attempts", totalAttempts());
-            body = Buffer.buffer(services.json().write(answer));
+            body = NonStreamAnswer.withGatewayInfo(body, backend.name(), elapsedMs(), totalAttempts());
         }
-        client.sendJson(200, body, backend.name(), totalAttempts(), elapsedMs());
+        client.sendJson(200, body, result.bodyLease(), backend.name(), totalAttempts(), elapsedMs());
         closeRecord(Outcome.COMPLETED, 200, null);
     }
 
