@@ -189,6 +189,27 @@ class BadInputCorpusTest extends GatewayTest {
         assertEquals(0, FakeBackends.alpha().completionRequests().size());
     }
 
+    @Test
+    void transferEncodingsOtherThanChunkedAreRefusedWith501() throws Exception {
+        String valid = "{\"model\":\"main-model\",\"messages\":" + USER + "}";
+        for (String encoding : List.of("gzip", "deflate", "identity", "gzip, chunked", "chunked, chunked")) {
+            // Framed as the sender says: chunked when chunked is named last, by Content-Length otherwise.
+            boolean chunked = encoding.endsWith("chunked");
+            String request = "POST " + CHAT + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                    + "Content-Type: application/json\r\nTransfer-Encoding: " + encoding + "\r\n"
+                    + (chunked ? "\r\n" + Integer.toHexString(valid.length()) + "\r\n" + valid + "\r\n0\r\n\r\n"
+                    : "Content-Length: " + valid.length() + "\r\n\r\n" + valid);
+            try (java.net.Socket socket = new java.net.Socket("127.0.0.1", gatewayPort())) {
+                socket.getOutputStream().write(request.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                String answer = new String(socket.getInputStream().readAllBytes());
+                assertEquals(501, RawHttp.status(answer), encoding + ": " + answer);
+                JsonNode error = parse(RawHttp.body(answer)).path("error");
+                assertEquals("unsupported_transfer_encoding", error.path("code").asText(), answer);
+            }
+        }
+        assertEquals(0, FakeBackends.alpha().completionRequests().size(), "nothing may be forwarded");
+    }
+
     private static JsonNode parse(String body) {
         try {
             return MAPPER.readTree(body);
