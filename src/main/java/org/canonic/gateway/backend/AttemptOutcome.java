@@ -9,7 +9,10 @@ package org.canonic.gateway.backend;
 public enum AttemptOutcome {
     /** The backend answered in full. */
     COMPLETED(Fault.NONE, "completed"),
-    /** The backend refused the request as invalid (400, 413, 422): relayed to the client as is. */
+    /**
+     * The backend refused the request itself (400, 413, 414, 422, 431: invalid, or too large in body, URL or headers):
+     * relayed to the client as is. The identical request cannot succeed on a retry or on another backend.
+     */
     REJECTED_BY_BACKEND(Fault.REQUEST, "rejected the request"),
     /** The client went away; the upstream request was closed. */
     CLIENT_CANCELLED(Fault.REQUEST, "client cancelled"),
@@ -70,15 +73,17 @@ public enum AttemptOutcome {
     }
 
     /**
-     * Classifies an upstream HTTP status. 400, 413 and 422 say the request itself is bad; 401, 403 and 404 come
-     * from the gateway's own upstream key, model id or URL being wrong, which is the backend link's fault, not
-     * the client's, so the next candidate may well succeed.
+     * Classifies an upstream HTTP status. 400, 413, 414, 422 and 431 say the request itself is bad (its body, size,
+     * URL or headers): counting them against the backend would let one client open every breaker for everyone, and
+     * retrying them cannot help. 401, 403 and 404 come from the gateway's own upstream key, model id or URL being
+     * wrong (vLLM answers 404 for a model it does not serve): the backend link's fault, not the client's, so the
+     * next candidate may well succeed. Everything else (5xx, 408, 405, ...) is the backend's.
      */
     public static AttemptOutcome ofStatus(int status) {
         if (status >= 200 && status < 300) {
             return COMPLETED;
         }
-        if (status == 400 || status == 413 || status == 422) {
+        if (status == 400 || status == 413 || status == 414 || status == 422 || status == 431) {
             return REJECTED_BY_BACKEND;
         }
         if (status == 429) {

@@ -24,6 +24,7 @@ public final class PolicyChain {
     private final List<PolicyFilter> bodyFilters;
     private final Topology topology;
     private final ContextFit contextFit;
+    private final ForwardedHeaders forwardedHeaders;
 
     public PolicyChain(Topology topology, RequestJson json, ClientKeys keys, GatewayConfig config,
                        BackendFacts facts, Tokenizer tokenizer) {
@@ -43,6 +44,8 @@ public final class PolicyChain {
                         tokens.overCeiling().strip().equalsIgnoreCase("refuse")));
         GatewayConfig.ContextFit fit = config.contextFit();
         this.contextFit = new ContextFit(facts, tokenizer, json, fit.safetyMargin(), fit.minCompletionTokens());
+        this.forwardedHeaders = new ForwardedHeaders(config.forwardHeaders(),
+                config.limits().maxForwardedHeadersSize().asLongValue());
     }
 
     /**
@@ -84,7 +87,7 @@ public final class PolicyChain {
                 .map(plan -> new ProxyRequest(request.requestId(), request.keyId, request.endpoint(), request.body,
                         request.stream, request.clientWantsUsage, request.model, request.route, plan.candidates(),
                         request.limitField, plan.promptTokens(), plan.promptExact(),
-                        forwardableHeaders(request.headers()), request.startNanos()))
+                        forwardedHeaders.select(request.headers(), request.requestId()), request.startNanos()))
                 .recover(failure -> Future.failedFuture(asRefusal(request.requestId(), failure)));
     }
 
@@ -115,22 +118,5 @@ public final class PolicyChain {
     private static Refusal unavailable() {
         return new Refusal(OpenAiError.server(500,
                 "The request could not be validated, so it was not forwarded. Retry later.", "validation_unavailable"));
-    }
-
-    /**
-     * Client headers that may go upstream: everything end-to-end except credentials, cookies and what the gateway
-     * sets itself. Hop-by-hop headers (and any named in {@code Connection}) never cross a proxy.
-     */
-    static MultiMap forwardableHeaders(MultiMap headers) {
-        MultiMap forward = MultiMap.caseInsensitiveMultiMap();
-        String connection = headers.get("connection");
-        for (var entry : headers) {
-            String name = entry.getKey();
-            if (ForwardedHeaders.isDropped(name) || (connection != null && ForwardedHeaders.listed(connection, name))) {
-                continue;
-            }
-            forward.add(name, entry.getValue());
-        }
-        return forward;
     }
 }
