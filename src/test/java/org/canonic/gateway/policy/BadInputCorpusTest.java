@@ -210,6 +210,40 @@ class BadInputCorpusTest extends GatewayTest {
         assertEquals(0, FakeBackends.alpha().completionRequests().size(), "nothing may be forwarded");
     }
 
+    @Test
+    void overlongAndOtherMalformedUtf8IsRefused() throws Exception {
+        int[][] malformed = {
+                {0xC0, 0xAF},             // overlong '/'
+                {0xC0, 0xA2},             // overlong '"'
+                {0xE0, 0x80, 0xAF},       // overlong, three bytes
+                {0xF0, 0x80, 0x80, 0xAF}, // overlong, four bytes
+                {0xED, 0xA0, 0x80},       // a UTF-16 surrogate
+                {0xF4, 0x90, 0x80, 0x80}, // beyond U+10FFFF
+                {0xF8, 0x88, 0x80, 0x80, 0x80},
+                {0x80},                   // a lone continuation byte
+                {0xE2, 0x82}};            // truncated
+        for (int[] bytes : malformed) {
+            byte[] prefix = "{\"model\":\"main-model\",\"messages\":[{\"role\":\"user\",\"content\":\"a".getBytes();
+            byte[] suffix = "b\"}]}".getBytes();
+            byte[] body = new byte[prefix.length + bytes.length + suffix.length];
+            System.arraycopy(prefix, 0, body, 0, prefix.length);
+            for (int i = 0; i < bytes.length; i++) {
+                body[prefix.length + i] = (byte) bytes[i];
+            }
+            System.arraycopy(suffix, 0, body, prefix.length + bytes.length, suffix.length);
+            try (java.net.Socket socket = new java.net.Socket("127.0.0.1", gatewayPort())) {
+                socket.getOutputStream().write(("POST " + CHAT + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                        + "Content-Type: application/json\r\nContent-Length: " + body.length + "\r\n\r\n").getBytes());
+                socket.getOutputStream().write(body);
+                String answer = new String(socket.getInputStream().readAllBytes());
+                String name = java.util.Arrays.toString(bytes);
+                assertEquals(400, RawHttp.status(answer), name + ": " + answer);
+                assertTrue(answer.contains("invalid_json"), name + ": " + answer);
+            }
+        }
+        assertEquals(0, FakeBackends.alpha().completionRequests().size());
+    }
+
     private static JsonNode parse(String body) {
         try {
             return MAPPER.readTree(body);
