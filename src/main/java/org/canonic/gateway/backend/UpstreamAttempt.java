@@ -116,7 +116,8 @@ public final class UpstreamAttempt {
         client.request(options).onComplete(ar -> {
             if (state == State.DONE) {
                 if (ar.succeeded()) {
-                    ar.result().reset();
+                    // The client left while connecting: the reset is expected, not an error for Vert.x to log.
+                    ar.result().exceptionHandler(expected -> { }).reset();
                 }
                 return;
             }
