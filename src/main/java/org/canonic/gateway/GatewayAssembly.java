@@ -18,6 +18,7 @@ import org.canonic.gateway.fleet.FleetPlanner;
 import org.canonic.gateway.fleet.FleetServices;
 import org.canonic.gateway.fleet.RegistrationStore;
 import org.canonic.gateway.ops.AdminAuth;
+import org.canonic.gateway.memory.BodyBudget;
 import org.canonic.gateway.policy.ClientKeys;
 import org.canonic.gateway.policy.KeyLoader;
 import org.canonic.gateway.policy.PolicyChain;
@@ -56,7 +57,7 @@ public class GatewayAssembly {
     private final Telemetry telemetry;
 
     GatewayAssembly(GatewayConfig config, Vertx vertx, MeterRegistry registry, StateDirectory state,
-                    Webhooks webhooks, ObjectMapper mapper) {
+                    Webhooks webhooks, ObjectMapper mapper, BodyBudget bodyBudget) {
         this.simulator = config.simulator().enabled() ? SimulatorServer.start(vertx, config.simulator()) : null;
         List<String> problems = new ArrayList<>(BootChecks.check(config, ConfigProvider.getConfig()));
         problems.addAll(AdminAuth.problems(config));
@@ -86,7 +87,7 @@ public class GatewayAssembly {
                 config.limits().maxUpstreamBodySize().asLongValue(),
                 config.defaults().concurrencyWait().toMillis(),
                 Math.max(1, config.health().interval().toSeconds()),
-                config.clientStallTimeout().toMillis());
+                config.clientStallTimeout().toMillis(), bodyBudget);
         this.dispatcher = new Dispatcher(services);
         fleet.snapshot().routes().forEach(route -> LOG.infof("Route %s serves %s via %s%s", route.name(),
                 route.modelNames(), route.backends().isEmpty() ? "no backend yet"

@@ -67,6 +67,18 @@ class BootRefusalIT {
         assertTrue(result.output().contains("refuses to start; fix these configuration problems"), result.output());
     }
 
+    @Test
+    void aLedgerPathThatCannotBeWrittenStopsTheStart() throws Exception {
+        Path notADirectory = Files.createTempFile("ledger-parent", ".txt");
+        Result result = run(Map.of(
+                "VASTAI_BASE_URL", "http://127.0.0.1:9/v1",
+                "GATEWAY_API_KEYS", "ci:" + "k".repeat(24),
+                "GATEWAY_LEDGER_PATH", notADirectory.resolve("ledger.jsonl").toString()));
+        assertNotEquals(0, result.exit(), result.output());
+        assertTrue(result.output().contains("GATEWAY_LEDGER_PATH") && result.output().contains("not writable"),
+                result.output());
+    }
+
     private static int freePort() throws IOException {
         try (ServerSocket socket = new ServerSocket(0)) {
             return socket.getLocalPort();

@@ -11,6 +11,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import org.canonic.gateway.config.GatewayConfig;
+import org.canonic.gateway.memory.BodyBudget;
 import org.canonic.gateway.policy.Endpoint;
 import org.canonic.gateway.policy.PolicyChain;
 import org.canonic.gateway.policy.PolicyContext;
@@ -53,8 +54,14 @@ public class ProxyRoutes {
     @Inject
     GracefulShutdown shutdown;
 
+    /** How long a refused client may go on sending (discarded) so that it reads the refusal. */
+    private static final long LINGER_MS = 2_000;
+
     /** A replica restarting is back (or another one answers) within seconds. */
     private static final long SHUTDOWN_RETRY_AFTER_SECONDS = 5;
+
+    @Inject
+    BodyBudget bodyBudget;
 
     void register(@Observes Router router) {
         router.post(Endpoint.CHAT_COMPLETIONS.clientPath()).handler(ctx -> handle(ctx, Endpoint.CHAT_COMPLETIONS));
@@ -92,23 +99,17 @@ public class ProxyRoutes {
             policy.checkHeaders(admission);
         } catch (Refusal refusal) {
             // Refused on headers alone: the body is never read, the connection is not reused.
-            ctx.response().putHeader("connection", "close");
-            refuse(ctx, admission, record, refusal.error());
+            refuseAndClose(ctx, admission, record, Outcome.REFUSED, refusal.error());
             return;
         }
         Context context = Vertx.currentContext();
-        BoundedBody.read(request, config.limits().maxBodySize().asLongValue()).onComplete(read -> {
+        // The body's bytes count against the budget for as long as the request lives, in whatever form it takes.
+        BodyBudget.Lease lease = bodyBudget.lease();
+        ctx.addEndHandler(ended -> lease.release());
+        BoundedBody.read(context.owner(), request, config.limits().maxBodySize().asLongValue(), bodyBudget, lease,
+                config.limits().bodyReadTimeout().toMillis()).onComplete(read -> {
             if (read.failed()) {
-                if (read.cause() instanceof BoundedBody.TooLarge) {
-                    ctx.response().putHeader("connection", "close");
-                    refuse(ctx, admission, record, OpenAiError.invalidRequest(413, "The request body exceeds "
-                            + config.limits().maxBodySize().asLongValue() + " bytes.", null, "request_too_large"));
-                } else {
-                    LOG.debugf("Request %s: body could not be read (%s)", requestId, read.cause().toString());
-                    ctx.response().close();
-                    describe(record, admission, endpoint, false);
-                    telemetry.close(record, Outcome.CANCELLED, 499, "client_cancelled");
-                }
+                bodyFailed(ctx, admission, record, endpoint, read.cause());
                 return;
             }
             admission.body(read.result());
@@ -121,6 +122,78 @@ public class ProxyRoutes {
                 }
             });
         });
+    }
+
+    /**
+     * A body that could not be read: too large (413), over the body budget (503, retry shortly), too slow (408).
+     * Each is answered and its connection closed (the rest of the body is not worth reading); a client that left
+     * gets no answer. Every one gets its ledger line.
+     */
+    private void bodyFailed(RoutingContext ctx, PolicyContext admission, RequestRecord record, Endpoint endpoint,
+                            Throwable cause) {
+        if (cause instanceof BoundedBody.TooLarge) {
+            refuseAndLinger(ctx, admission, record, Outcome.REFUSED, OpenAiError.invalidRequest(413,
+                    "The request body exceeds " + config.limits().maxBodySize().asLongValue() + " bytes.", null,
+                    "request_too_large"));
+        } else if (cause instanceof BoundedBody.OverBudget) {
+            bodyBudget.refused(BodyBudget.Body.REQUEST);
+            refuseAndLinger(ctx, admission, record, Outcome.UNAVAILABLE, OpenAiError.server(503, "The gateway holds as "
+                    + "many request and answer bytes as its memory budget allows. Retry shortly.",
+                    "body_budget_exhausted"));
+        } else if (cause instanceof BoundedBody.TimedOut) {
+            refuseAndClose(ctx, admission, record, Outcome.REFUSED, OpenAiError.invalidRequest(408, "The request "
+                    + "body did not arrive within " + config.limits().bodyReadTimeout().toMillis() + " ms. Send it "
+                    + "without pausing.", null, "request_timeout"));
+        } else {
+            LOG.debugf("Request %s: body could not be read (%s)", admission.requestId(), cause.toString());
+            ctx.response().close();
+            describe(record, admission, endpoint, false);
+            telemetry.close(record, Outcome.CANCELLED, 499, "client_cancelled");
+        }
+    }
+
+    /**
+     * As {@link #refuseAndClose}, for a client that may still be sending a body the gateway will not read: what it
+     * sends is discarded (never kept) for a moment, so that it gets to read the refusal instead of a broken pipe.
+     */
+    private void refuseAndLinger(RoutingContext ctx, PolicyContext admission, RequestRecord record, Outcome outcome,
+                                 OpenAiError error) {
+        HttpServerRequest request = ctx.request();
+        if (!request.isEnded()) {
+            Vertx vertx = Vertx.currentContext().owner();
+            long timer = vertx.setTimer(LINGER_MS, id -> request.connection().close());
+            request.handler(discarded -> {
+            });
+            request.endHandler(v -> {
+                vertx.cancelTimer(timer);
+                request.connection().close();
+            });
+            request.resume();
+            sendRefusal(ctx, admission, record, outcome, error, false);
+            return;
+        }
+        refuseAndClose(ctx, admission, record, outcome, error);
+    }
+
+    private void refuseAndClose(RoutingContext ctx, PolicyContext admission, RequestRecord record, Outcome outcome,
+                                OpenAiError error) {
+        sendRefusal(ctx, admission, record, outcome, error, true);
+    }
+
+    private void sendRefusal(RoutingContext ctx, PolicyContext admission, RequestRecord record, Outcome outcome,
+                             OpenAiError error, boolean closeWhenWritten) {
+        HttpServerResponse response = ctx.response();
+        if (!response.ended() && !response.closed()) {
+            response.putHeader("connection", "close");
+            new ClientChannel(response, admission.requestId()).sendError(error, GatewayHeaders.PROVIDER_NONE, 0, 0)
+                    .onComplete(written -> {
+                        if (closeWhenWritten) {
+                            ctx.request().connection().close();
+                        }
+                    });
+        }
+        describe(record, admission, admission.endpoint(), false);
+        telemetry.close(record, outcome, error.status(), error.code());
     }
 
     private void admitted(RoutingContext ctx, PolicyContext admission, RequestRecord record, Endpoint endpoint,

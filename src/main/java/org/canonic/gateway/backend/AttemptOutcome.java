@@ -2,13 +2,17 @@ package org.canonic.gateway.backend;
 
 /**
  * How one attempt against one backend ended. Every outcome is either a request fault (the caller's doing:
- * never retried, never held against the backend) or a backend fault (retried, then handed to the next
- * candidate, and counted against the backend's health).
+ * never retried, never held against the backend), a backend fault (retried, then handed to the next
+ * candidate, and counted against the backend's health) or a gateway fault (the gateway's own limit: handled like a
+ * backend fault for the request, but never held against the backend).
  */
 public enum AttemptOutcome {
     /** The backend answered in full. */
     COMPLETED(Fault.NONE, "completed"),
-    /** The backend refused the request as invalid (400, 413, 422): relayed to the client as is. */
+    /**
+     * The backend refused the request itself (400, 413, 414, 422, 431: invalid, or too large in body, URL or headers):
+     * relayed to the client as is. The identical request cannot succeed on a retry or on another backend.
+     */
     REJECTED_BY_BACKEND(Fault.REQUEST, "rejected the request"),
     /** The client went away; the upstream request was closed. */
     CLIENT_CANCELLED(Fault.REQUEST, "client cancelled"),
@@ -34,9 +38,18 @@ public enum AttemptOutcome {
     /** The backend reported an error in the stream ({@code data: {"error":...}}). */
     STREAM_ERROR_EVENT(Fault.BACKEND, "error event in stream"),
     /** The connection dropped, or the stream ended without {@code data: [DONE]}. */
-    TRUNCATED(Fault.BACKEND, "cut short");
+    TRUNCATED(Fault.BACKEND, "cut short"),
 
-    /** Whose fault an outcome is; {@code GATEWAY} is an operator's decision (a drain), held against nobody. */
+    /**
+     * A non-stream answer did not fit the gateway's memory budget (other bodies held it): the attempt is abandoned
+     * rather than risking the heap. Not the backend's fault, so its breaker never counts it.
+     */
+    OVER_BUDGET(Fault.GATEWAY, "over the gateway's memory budget");
+
+    /**
+     * Whose fault an outcome is. {@code GATEWAY}: the gateway's own decision or limit (a drain, its memory budget),
+     * held against nobody.
+     */
     public enum Fault { NONE, REQUEST, BACKEND, GATEWAY }
 
     private final Fault fault;
@@ -65,15 +78,17 @@ public enum AttemptOutcome {
     }
 
     /**
-     * Classifies an upstream HTTP status. 400, 413 and 422 say the request itself is bad; 401, 403 and 404 come
-     * from the gateway's own upstream key, model id or URL being wrong, which is the backend link's fault, not
-     * the client's, so the next candidate may well succeed.
+     * Classifies an upstream HTTP status. 400, 413, 414, 422 and 431 say the request itself is bad (its body, size,
+     * URL or headers): counting them against the backend would let one client open every breaker for everyone, and
+     * retrying them cannot help. 401, 403 and 404 come from the gateway's own upstream key, model id or URL being
+     * wrong (vLLM answers 404 for a model it does not serve): the backend link's fault, not the client's, so the
+     * next candidate may well succeed. Everything else (5xx, 408, 405, ...) is the backend's.
      */
     public static AttemptOutcome ofStatus(int status) {
         if (status >= 200 && status < 300) {
             return COMPLETED;
         }
-        if (status == 400 || status == 413 || status == 422) {
+        if (status == 400 || status == 413 || status == 414 || status == 422 || status == 431) {
             return REJECTED_BY_BACKEND;
         }
         if (status == 429) {

@@ -1,7 +1,5 @@
 package org.canonic.gateway.backend;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -13,6 +11,7 @@ import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
+import org.canonic.gateway.memory.BodyBudget;
 
 import java.net.ConnectException;
 import java.net.UnknownHostException;
@@ -43,13 +42,14 @@ public final class UpstreamAttempt {
     /**
      * How the attempt ended. {@code status} is the upstream status (0 when none arrived); {@code body} holds a
      * non-stream body, an upstream error body or an in-stream error payload; {@code detail} is a short,
-     * secret-free explanation; {@code json} is the parsed body of a completed non-stream answer.
+     * secret-free explanation; {@code json} is the {@link NonStreamAnswer#summarize summary} of a completed
+     * non-stream answer (usage, finish reasons), never the whole answer; {@code bodyLease} is the budget a completed
+     * non-stream body holds: valid during {@link Listener#onEnd}, released then unless taken over
+     * ({@link BodyBudget.Lease#handOver()}) by whoever keeps the body longer.
      */
     public record Result(AttemptOutcome outcome, int status, Buffer body, String contentType, String detail,
-                         long elapsedMs, ObjectNode json) {
+                         long elapsedMs, ObjectNode json, BodyBudget.Lease bodyLease) {
     }
-
-    private static final ObjectMapper MAPPER = new ObjectMapper();
 
     private enum State { CONNECTING, WAITING, STREAMING, DONE }
 
@@ -67,7 +67,10 @@ public final class UpstreamAttempt {
     private final Buffer body;
     private final boolean stream;
     private final long maxBodyBytes;
+    private final BodyBudget budget;
     private final Listener listener;
+    /** The body being collected (non-stream answers and error bodies), null otherwise. */
+    private AnswerCollector collector;
 
     private State state = State.CONNECTING;
     private long startNanos;
@@ -80,7 +83,7 @@ public final class UpstreamAttempt {
     private final SseSplitter splitter = new SseSplitter(MAX_PARTIAL_EVENT);
 
     public UpstreamAttempt(Vertx vertx, HttpClient client, Backend backend, String path, MultiMap headers,
-                           Buffer body, boolean stream, long maxBodyBytes, Listener listener) {
+                           Buffer body, boolean stream, long maxBodyBytes, BodyBudget budget, Listener listener) {
         this.vertx = vertx;
         this.client = client;
         this.backend = backend;
@@ -89,6 +92,7 @@ public final class UpstreamAttempt {
         this.body = body;
         this.stream = stream;
         this.maxBodyBytes = maxBodyBytes;
+        this.budget = budget;
         this.listener = listener;
     }
 
@@ -112,7 +116,8 @@ public final class UpstreamAttempt {
         client.request(options).onComplete(ar -> {
             if (state == State.DONE) {
                 if (ar.succeeded()) {
-                    ar.result().reset();
+                    // The client left while connecting: the reset is expected, not an error for Vert.x to log.
+                    ar.result().exceptionHandler(expected -> { }).reset();
                 }
                 return;
             }
@@ -132,6 +137,7 @@ public final class UpstreamAttempt {
         state = State.DONE;
         cancelTimers();
         resetUpstream();
+        releaseBody();
     }
 
     /** Stops reading upstream while the client cannot keep up; the idle clock is suspended meanwhile. */
@@ -260,39 +266,24 @@ public final class UpstreamAttempt {
         }
     }
 
-    /** A non-stream answer must be a JSON object: an HTML error page with a 200 is a backend fault, not an answer. */
+    /**
+     * A non-stream answer must be a JSON object: an HTML error page with a 200 is a backend fault, not an answer. It
+     * is checked in one streaming pass and relayed as it arrived (see {@link NonStreamAnswer}).
+     */
     private void completeBody(int status, Buffer buffer, String contentType) {
-        JsonNode parsed;
-        try {
-            parsed = MAPPER.readTree(buffer.getBytes());
-        } catch (Exception e) {
-            parsed = null;
-        }
-        if (!(parsed instanceof ObjectNode object)) {
+        ObjectNode summary = NonStreamAnswer.summarize(buffer);
+        if (summary == null) {
             fail(AttemptOutcome.MALFORMED_RESPONSE, "answered 200 with a body that is not a JSON object");
             return;
         }
-        finish(AttemptOutcome.COMPLETED, status, buffer, contentType, "completed", object);
+        finish(AttemptOutcome.COMPLETED, status, buffer, contentType, "completed", summary);
     }
 
+    /** Collects a body under {@code limit} and the body budget; the attempt fails rather than the heap. */
     private void collectBody(HttpClientResponse resp, long limit, java.util.function.Consumer<Buffer> onComplete) {
-        Buffer collected = Buffer.buffer();
-        resp.handler(chunk -> {
-            if (state == State.DONE) {
-                return;
-            }
-            lastEventNanos = System.nanoTime();
-            if (collected.length() + chunk.length() > limit) {
-                fail(AttemptOutcome.MALFORMED_RESPONSE, "sent a body larger than " + limit + " bytes");
-                return;
-            }
-            collected.appendBuffer(chunk);
-        });
-        resp.endHandler(v -> {
-            if (state != State.DONE) {
-                onComplete.accept(collected);
-            }
-        });
+        collector = new AnswerCollector(limit, budget);
+        collector.collect(resp, () -> state == State.DONE, () -> lastEventNanos = System.nanoTime(), this::fail,
+                onComplete);
     }
 
     private void onConnectFailure(Throwable cause) {
@@ -367,7 +358,19 @@ public final class UpstreamAttempt {
         state = State.DONE;
         cancelTimers();
         long elapsedMs = (System.nanoTime() - startNanos) / 1_000_000;
-        listener.onEnd(new Result(outcome, status, body, contentType, detail, elapsedMs, json));
+        BodyBudget.Lease lease = outcome == AttemptOutcome.COMPLETED && collector != null ? collector.lease() : null;
+        try {
+            listener.onEnd(new Result(outcome, status, body, contentType, detail, elapsedMs, json, lease));
+        } finally {
+            // Error bodies are read during onEnd; a completed answer's bytes stay held only if they were taken over.
+            releaseBody();
+        }
+    }
+
+    private void releaseBody() {
+        if (collector != null) {
+            collector.release();
+        }
     }
 
     private void cancelTimers() {

@@ -23,7 +23,68 @@ public final class BootChecks {
         if (config.keepAliveInterval().isZero() || config.keepAliveInterval().isNegative()) {
             problems.add("gateway.keep-alive-interval must be positive");
         }
+        checkLimits(config, Runtime.getRuntime().maxMemory(), problems);
+        checkConnections(config.connections(), problems);
+        checkForwardHeaders(config.forwardHeaders(), problems);
+        config.telemetry().ledger().path().map(String::strip).filter(p -> !p.isEmpty())
+                .ifPresent(path -> LedgerPathCheck.check(path, problems));
         return problems;
+    }
+
+    /** The body budget must parse and hold at least one body of each kind, or such bodies could never be served. */
+    static void checkLimits(GatewayConfig config, long maxHeapBytes, List<String> problems) {
+        GatewayConfig.Limits limits = config.limits();
+        long budget;
+        try {
+            budget = BodyBudgetSetting.bytes(limits.bodyBudget(), maxHeapBytes);
+        } catch (IllegalArgumentException e) {
+            problems.add("gateway.limits.body-budget: " + e.getMessage());
+            return;
+        }
+        long largest = Math.max(limits.maxBodySize().asLongValue(), limits.maxUpstreamBodySize().asLongValue());
+        if (budget < largest) {
+            problems.add("gateway.limits.body-budget (" + limits.bodyBudget() + " = " + budget + " bytes of a "
+                    + maxHeapBytes + "-byte heap) cannot hold one body of " + largest + " bytes: give the JVM more "
+                    + "heap (-Xmx), raise the budget or lower max-body-size / max-upstream-body-size");
+        }
+        if (!positive(limits.bodyReadTimeout())) {
+            problems.add("gateway.limits.body-read-timeout must be positive");
+        }
+    }
+
+    static void checkConnections(GatewayConfig.Connections connections, List<String> problems) {
+        if (!positive(connections.headerTimeout())) {
+            problems.add("gateway.connections.header-timeout must be positive");
+        }
+        if (!positive(connections.idleTimeout())) {
+            problems.add("gateway.connections.idle-timeout must be positive");
+        }
+        if (connections.maxPerAddress() < 0) {
+            problems.add("gateway.connections.max-per-address must be 0 (no cap) or more");
+        }
+    }
+
+    /** Headers the gateway sets itself, or that must never cross it, cannot be put on the forward list. */
+    static void checkForwardHeaders(List<String> names, List<String> problems) {
+        for (String name : names) {
+            String lower = name.strip().toLowerCase(Locale.ROOT);
+            if (RESERVED_HEADERS.contains(lower) || lower.startsWith("x-forwarded-") || lower.startsWith("proxy-")) {
+                problems.add("gateway.forward-headers may not name '" + name.strip() + "': the gateway sets it itself "
+                        + "or it must not cross the gateway");
+            } else if (!lower.matches("[a-z0-9!#$%&'*+.^_`|~-]+")) {
+                problems.add("gateway.forward-headers: '" + name.strip() + "' is not a header name");
+            }
+        }
+    }
+
+    private static final java.util.Set<String> RESERVED_HEADERS = java.util.Set.of("authorization", "cookie",
+            "set-cookie", "host", "content-length", "content-type", "content-encoding", "transfer-encoding",
+            "connection", "keep-alive", "te", "trailer", "upgrade", "expect", "accept", "accept-encoding",
+            "x-request-id", "forwarded", "via", "api-key", "x-api-key", "x-http-method-override", "x-http-method",
+            "x-method-override");
+
+    private static boolean positive(java.time.Duration duration) {
+        return duration != null && !duration.isZero() && !duration.isNegative();
     }
 
     static void checkTokens(GatewayConfig.Tokens tokens, List<String> problems) {

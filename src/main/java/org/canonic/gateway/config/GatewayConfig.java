@@ -94,6 +94,20 @@ public interface GatewayConfig {
      */
     Optional<String> adminToken();
 
+    /**
+     * Client headers forwarded upstream, besides {@code User-Agent}: an allow-list, so that nothing a client sends
+     * reaches a backend unless it is named here. Everything else (credentials, cookies, {@code Forwarded},
+     * {@code X-Forwarded-*}, {@code Via}, hop-by-hop and encoding headers, arbitrary {@code x-} headers) stays at the
+     * gateway; content type, accept, encoding, request id and the backend's key are the gateway's to set and cannot be
+     * listed. The defaults are what Kilo Code and OpenRouter-style clients send for sessions, attribution and tracing.
+     * {@code none} forwards only {@code User-Agent}.
+     */
+    @WithDefault("x-session-id,x-session-affinity,x-title,http-referer,traceparent,tracestate")
+    List<String> forwardHeaders();
+
+    /** How long connections may take and how many one client address may hold. */
+    Connections connections();
+
     interface Defaults {
         /** Attempts per backend before moving to the next candidate (the first try included). */
         @WithDefault("2")
@@ -410,6 +424,60 @@ public interface GatewayConfig {
         /** Largest upstream non-stream body (or error body) the gateway will buffer. */
         @WithDefault("16M")
         io.quarkus.runtime.configuration.MemorySize maxUpstreamBodySize();
+
+        /**
+         * The most bytes held for bodies at once, all requests together: client request bodies, non-stream upstream
+         * answers being collected, and answers waiting to be written to slow clients. A share of the heap
+         * ({@code 25%}) or a size ({@code 128M}). A request body that does not fit is refused with 503 and
+         * {@code Retry-After}; an upstream answer that does not fit fails its attempt (outcome {@code over_budget}).
+         */
+        @WithDefault("25%")
+        String bodyBudget();
+
+        /**
+         * How long a request body may take to arrive in full, counted from its head. A body still incomplete then
+         * is answered with 408 and its connection closed: a client cannot hold a connection (and its memory) by
+         * sending slowly or not at all.
+         */
+        @WithDefault("30s")
+        @WithConverter(MillisDurationConverter.class)
+        Duration bodyReadTimeout();
+
+        /**
+         * Largest total size of the client headers forwarded upstream ({@link GatewayConfig#forwardHeaders()}),
+         * counted as {@code name: value} lines. A header that would go past it is dropped, never sent, so a client
+         * cannot make a backend refuse the gateway's requests with oversized headers.
+         */
+        @WithDefault("8K")
+        io.quarkus.runtime.configuration.MemorySize maxForwardedHeadersSize();
+    }
+
+    interface Connections {
+        /**
+         * How long a client may take to send a complete request head: from the connection's opening for its first
+         * request, from the first byte for later ones. Slower connections are closed (no answer: there is no request
+         * to answer yet).
+         */
+        @WithDefault("10s")
+        @WithConverter(MillisDurationConverter.class)
+        Duration headerTimeout();
+
+        /**
+         * How long a keep-alive connection may sit idle between two requests before it is closed. A request in
+         * flight is never cut by it: a stream or a long generation is governed by the backend clocks and keep-alive
+         * comments instead.
+         */
+        @WithDefault("60s")
+        @WithConverter(MillisDurationConverter.class)
+        Duration idleTimeout();
+
+        /**
+         * Connections one client address may hold open (counted from its first request on each); beyond that a
+         * request gets 429 and its connection is closed. Behind a tunnel or proxy every connection comes from the
+         * proxy's address, so size it for the proxy. {@code 0} switches the cap off.
+         */
+        @WithDefault("256")
+        int maxPerAddress();
     }
 
     // ---- Coordination: admin access, state directory, maintenance lock, webhooks --------------------------------

@@ -25,6 +25,7 @@ public final class PolicyChain {
     private final Fleet fleet;
     private final ContextFit contextFit;
     private final KeyLimits keyLimits;
+    private final ForwardedHeaders forwardedHeaders;
 
     public PolicyChain(Fleet fleet, RequestJson json, ClientKeys keys, GatewayConfig config, Tokenizer tokenizer) {
         this.fleet = fleet;
@@ -44,6 +45,8 @@ public final class PolicyChain {
                         tokens.overCeiling().strip().equalsIgnoreCase("refuse")));
         GatewayConfig.ContextFit fit = config.contextFit();
         this.contextFit = new ContextFit(tokenizer, json, fit.safetyMargin(), fit.minCompletionTokens());
+        this.forwardedHeaders = new ForwardedHeaders(config.forwardHeaders(),
+                config.limits().maxForwardedHeadersSize().asLongValue());
     }
 
     /**
@@ -86,7 +89,7 @@ public final class PolicyChain {
                 .map(plan -> new ProxyRequest(request.requestId(), request.keyId, request.endpoint(), request.body,
                         request.stream, request.clientWantsUsage, request.model, request.route, plan.candidates(),
                         request.limitField, plan.promptTokens(), plan.promptExact(),
-                        forwardableHeaders(request.headers()), request.startNanos(),
+                        forwardedHeaders.select(request.headers(), request.requestId()), request.startNanos(),
                         keyLimits.admit(request.keyId, cost(request, plan.promptTokens()))))
                 .recover(failure -> Future.failedFuture(asRefusal(request.requestId(), failure)));
     }
@@ -124,22 +127,5 @@ public final class PolicyChain {
     private static Refusal unavailable() {
         return new Refusal(OpenAiError.server(500,
                 "The request could not be validated, so it was not forwarded. Retry later.", "validation_unavailable"));
-    }
-
-    /**
-     * Client headers that may go upstream: everything end-to-end except credentials, cookies and what the gateway
-     * sets itself. Hop-by-hop headers (and any named in {@code Connection}) never cross a proxy.
-     */
-    static MultiMap forwardableHeaders(MultiMap headers) {
-        MultiMap forward = MultiMap.caseInsensitiveMultiMap();
-        String connection = headers.get("connection");
-        for (var entry : headers) {
-            String name = entry.getKey();
-            if (ForwardedHeaders.isDropped(name) || (connection != null && ForwardedHeaders.listed(connection, name))) {
-                continue;
-            }
-            forward.add(name, entry.getValue());
-        }
-        return forward;
     }
 }

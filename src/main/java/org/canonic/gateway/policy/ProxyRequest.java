@@ -22,7 +22,7 @@ import java.util.List;
  * @param limitField       the completion-limit field the client used ({@code max_tokens} when it set none)
  * @param promptTokens     the prompt size the fit was decided on
  * @param promptExact      whether that size is a backend's exact count rather than an upper estimate
- * @param forwardHeaders   client headers safe to pass upstream (no credentials, no hop-by-hop headers)
+ * @param forwardHeaders   the allow-listed client headers that travel upstream ({@link ForwardedHeaders})
  * @param startNanos       when the request arrived
  * @param reservation      what the request holds of its key's limits until it ends (settle it exactly once)
  */

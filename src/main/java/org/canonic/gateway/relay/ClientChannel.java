@@ -1,8 +1,10 @@
 package org.canonic.gateway.relay;
 
+import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerResponse;
+import org.canonic.gateway.memory.BodyBudget;
 
 /**
  * The client's side of one exchange: decides nothing, but knows how each kind of answer must be written.
@@ -103,38 +105,54 @@ public final class ClientChannel {
         response.end(DONE.copy());
     }
 
-    /** Sends a complete JSON answer with its status. */
-    public void sendJson(int status, Buffer body, String provider, int attempts, long elapsedMs) {
+    /** Sends a complete JSON answer with its status; the future completes once it is written (or failed). */
+    public Future<Void> sendJson(int status, Buffer body, String provider, int attempts, long elapsedMs) {
         if (isGone()) {
-            return;
+            return Future.succeededFuture();
         }
         response.setStatusCode(status);
         response.putHeader(HttpHeaders.CONTENT_TYPE, APPLICATION_JSON);
         putGatewayHeaders(provider, attempts, elapsedMs);
-        response.end(body);
+        return response.end(body);
+    }
+
+    /**
+     * Sends a complete answer whose bytes the body budget holds ({@code lease}, taken over here): they stay counted
+     * until the socket has taken them, so an answer waiting for a client that does not read still counts against
+     * the budget, and is given back when written or when the client leaves.
+     */
+    public void sendJson(int status, Buffer body, BodyBudget.Lease lease, String provider, int attempts,
+                         long elapsedMs) {
+        BodyBudget.Lease held = lease == null ? null : lease.handOver();
+        Future<Void> written = sendJson(status, body, provider, attempts, elapsedMs);
+        if (held != null) {
+            written.onComplete(done -> held.release());
+        }
     }
 
     /**
      * Reports a failure: with its own status while the status line can still be chosen, otherwise (a stream
-     * whose head went out early) as an error event. 429 and 503 carry a {@code Retry-After} of one second.
+     * whose head went out early) as an error event. 429 and 503 carry a {@code Retry-After} of one second. The
+     * future completes once the answer is written.
      */
-    public void sendError(OpenAiError error, String provider, int attempts, long elapsedMs) {
-        sendError(error, provider, attempts, elapsedMs, 1);
+    public Future<Void> sendError(OpenAiError error, String provider, int attempts, long elapsedMs) {
+        return sendError(error, provider, attempts, elapsedMs, 1);
     }
 
     /** As {@link #sendError(OpenAiError, String, int, long)}, with the {@code Retry-After} hint to use. */
-    public void sendError(OpenAiError error, String provider, int attempts, long elapsedMs, long retryAfterSeconds) {
+    public Future<Void> sendError(OpenAiError error, String provider, int attempts, long elapsedMs,
+                                  long retryAfterSeconds) {
         if (isGone()) {
-            return;
+            return Future.succeededFuture();
         }
         if (response.headWritten()) {
             endStreamWithError(error);
-            return;
+            return Future.succeededFuture();
         }
         if (error.status() == 429 || error.status() == 503) {
             response.putHeader(HttpHeaders.RETRY_AFTER, Long.toString(Math.max(1, retryAfterSeconds)));
         }
-        sendJson(error.status(), error.toBuffer(), provider, attempts, elapsedMs);
+        return sendJson(error.status(), error.toBuffer(), provider, attempts, elapsedMs);
     }
 
     public boolean writeQueueFull() {

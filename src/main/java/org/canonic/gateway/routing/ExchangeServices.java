@@ -1,6 +1,7 @@
 package org.canonic.gateway.routing;
 
 import io.vertx.core.Vertx;
+import org.canonic.gateway.memory.BodyBudget;
 import org.canonic.gateway.policy.RequestJson;
 import org.canonic.gateway.telemetry.Telemetry;
 
@@ -15,7 +16,9 @@ import org.canonic.gateway.telemetry.Telemetry;
  * @param concurrencyWaitMs   how long to wait for a slot on a full backend before moving on
  * @param retryAfterSeconds   the {@code Retry-After} hint when nothing is routable (about one probe interval)
  * @param clientStallMs       how long a stream's client may read nothing before it loses its slot and upstream
+ * @param bodyBudget          the bytes all bodies may hold together; non-stream answers are collected under it
  */
-public record ExchangeServices(Vertx vertx, RequestJson json, Telemetry telemetry, boolean responseInfo, long keepAliveMs, long maxUpstreamBody,
-                               long concurrencyWaitMs, long retryAfterSeconds, long clientStallMs) {
+public record ExchangeServices(Vertx vertx, RequestJson json, Telemetry telemetry, boolean responseInfo,
+                               long keepAliveMs, long maxUpstreamBody, long concurrencyWaitMs, long retryAfterSeconds,
+                               long clientStallMs, BodyBudget bodyBudget) {
 }

@@ -8,6 +8,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import org.canonic.gateway.backend.AttemptOutcome;
 import org.canonic.gateway.backend.Backend;
+import org.canonic.gateway.backend.NonStreamAnswer;
 import org.canonic.gateway.backend.SseEvents;
 import org.canonic.gateway.backend.UpstreamAttempt;
 import org.canonic.gateway.fleet.LiveBackend;
@@ -105,7 +106,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
             return;
         }
         if (candidateIndex >= candidates.size()) {
-            finish(allFailed(), GatewayHeaders.PROVIDER_NONE);
+            finish(AllFailed.answer(request, attempts, skipped, skippedForCapacity), GatewayHeaders.PROVIDER_NONE);
             return;
         }
         Candidate candidate = candidates.get(candidateIndex);
@@ -155,7 +156,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         record.backend(backend.name(), candidate.maxTokens());
         current = new UpstreamAttempt(services.vertx(), backend.client(), spec,
                 spec.endpoint().apiPath(request.endpoint().path()), upstreamHeaders(spec), currentBody,
-                request.stream(), services.maxUpstreamBody(), this);
+                request.stream(), services.maxUpstreamBody(), services.bodyBudget(), this);
         attemptStartNanos = System.nanoTime();
         current.start();
     }
@@ -213,37 +214,6 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         nextCandidate();
     }
 
-    /** The answer when no candidate answered: the status fits the last failure, the message lists them all. */
-    private OpenAiError allFailed() {
-        StringBuilder message = new StringBuilder("No backend could answer for model '")
-                .append(request.requestedModel()).append("' (route ").append(request.route().name()).append("). ");
-        if (!attempts.isEmpty()) {
-            message.append(attempts.size() == 1 ? "The only attempt failed: " : "All " + attempts.size()
-                    + " attempts failed: ");
-            for (int i = 0; i < attempts.size(); i++) {
-                message.append(i == 0 ? "" : "; ").append(attempts.get(i).describe());
-            }
-            message.append(". ");
-        }
-        if (!skipped.isEmpty()) {
-            message.append("Not tried: ").append(String.join("; ", skipped)).append(". ");
-        }
-        message.append("Retry later.");
-        if (attempts.isEmpty()) {
-            return skippedForCapacity
-                    ? new OpenAiError(429, message.toString(), "rate_limit_error", null, "backends_at_capacity")
-                    : OpenAiError.server(503, message.toString(), "no_backend_available");
-        }
-        AttemptRecord last = attempts.get(attempts.size() - 1);
-        if (last.outcome().isTimeout()) {
-            return OpenAiError.server(504, message.toString(), "upstream_timeout");
-        }
-        if (last.outcome() == AttemptOutcome.BACKEND_BUSY || last.status() == 503) {
-            return OpenAiError.server(503, message.toString(), "upstream_unavailable");
-        }
-        return OpenAiError.server(502, message.toString(), "upstream_failed");
-    }
-
     // ---- relaying ---------------------------------------------------------------------------------------------
 
     @Override
@@ -283,20 +253,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
 
     /** The client read nothing for the stall timeout: it loses its slot, its upstream request and its connection. */
     private void onClientStalled() {
-        if (finished) {
-            return;
-        }
-        finished = true;
-        cancelTimers();
-        if (current != null) {
-            Backend backend = current.backend();
-            current.cancel();
-            releaseAttempt(AttemptOutcome.CLIENT_CANCELLED);
-            attempts.add(new AttemptRecord(backend.name(), tryOnBackend, AttemptOutcome.CLIENT_CANCELLED, 0, 0,
-                    "client read nothing for " + services.clientStallMs() + " ms"));
-        }
-        client.abort();
-        closeRecord(Outcome.CANCELLED, 200, "client_stalled");
+        endForClient("client read nothing for " + services.clientStallMs() + " ms", "client_stalled");
     }
 
     /** The commit point of a stream: the first data event is about to be relayed. */
@@ -325,21 +282,17 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
             return;
         }
         committed = true;
-        ObjectNode answer = result.json();
+        ObjectNode answer = result.json(); // a summary: usage and finish reasons, never the whole answer
         usageSeen |= record.usageFrom(answer);
         record.finishReason(answer.path("choices").path(0).path("finish_reason").asText(null));
         if (services.telemetry().includeContent()) {
-            record.content(promptContent(), answer.get("choices"));
+            record.content(promptContent(), NonStreamAnswer.choices(result.body()));
         }
         Buffer body = result.body();
         if (services.responseInfo()) {
-            answer.putObject("gateway")
-                    .put("provider_used", backend.name())
-                    .put("elapsed_ms", elapsedMs())
-                    .put("attempts", totalAttempts());
-            body = Buffer.buffer(services.json().write(answer));
+            body = NonStreamAnswer.withGatewayInfo(body, backend.name(), elapsedMs(), totalAttempts());
         }
-        client.sendJson(200, body, backend.name(), totalAttempts(), elapsedMs());
+        client.sendJson(200, body, result.bodyLease(), backend.name(), totalAttempts(), elapsedMs());
         closeRecord(Outcome.COMPLETED, 200, null);
     }
 
@@ -389,6 +342,11 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
     // ---- cancellation -------------------------------------------------------------------------------------------
 
     private void onClientGone() {
+        endForClient("client disconnected", "client_cancelled");
+    }
+
+    /** Ends the request because of its client: the upstream request is closed at once, so vLLM frees the GPU. */
+    private void endForClient(String why, String code) {
         if (finished) {
             return;
         }
@@ -398,10 +356,12 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
             Backend backend = current.backend();
             current.cancel();
             releaseAttempt(AttemptOutcome.CLIENT_CANCELLED);
-            attempts.add(new AttemptRecord(backend.name(), tryOnBackend, AttemptOutcome.CLIENT_CANCELLED, 0, 0,
-                    "client disconnected"));
+            attempts.add(new AttemptRecord(backend.name(), tryOnBackend, AttemptOutcome.CLIENT_CANCELLED, 0, 0, why));
         }
-        closeRecord(Outcome.CANCELLED, client.headersSent() ? 200 : 499, "client_cancelled");
+        if (!client.isGone()) {
+            client.abort();
+        }
+        closeRecord(Outcome.CANCELLED, client.headersSent() ? 200 : 499, code);
     }
 
     /** Gives back the attempt's slot and tells the backend's breaker how it ended. */
@@ -429,7 +389,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
             String why = currentBackend.drainReason();
             attempt.cancel();
             onEnd(new UpstreamAttempt.Result(AttemptOutcome.WITHDRAWN, 0, null, null, why,
-                    (System.nanoTime() - attemptStartNanos) / 1_000_000, null));
+                    (System.nanoTime() - attemptStartNanos) / 1_000_000, null, null));
         });
     }
 

@@ -8,6 +8,7 @@ import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.BaseUnits;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -18,6 +19,7 @@ import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntSupplier;
 import java.util.function.Supplier;
+import java.util.function.ToDoubleFunction;
 
 /**
  * The gateway's metrics. Names follow the OpenTelemetry GenAI semantic conventions where one exists
@@ -169,11 +171,35 @@ public final class GatewayMetrics {
     public void ledger(Ledger ledger) {
         Gauge.builder("gateway.ledger.queue.depth", ledger::queueDepth)
                 .description("Records waiting for the ledger writer").register(registry);
-        FunctionCounter.builder("gateway.ledger.dropped", ledger, Ledger::dropped)
-                .description("Records dropped because the ledger queue was full").register(registry);
+        FunctionCounter.builder("gateway.ledger.dropped", ledger, Ledger::droppedQueueFull)
+                .description("Records missing from the ledger: its queue was full, or its file could not be written")
+                .tags("reason", "queue_full").register(registry);
+        FunctionCounter.builder("gateway.ledger.dropped", ledger, Ledger::droppedUnwritten)
+                .description("Records missing from the ledger: its queue was full, or its file could not be written")
+                .tags("reason", "write_failed").register(registry);
         FunctionCounter.builder("gateway.ledger.written", ledger, Ledger::written)
-                .description("Records the ledger writer took (written to the log and file, where configured)")
+                .description("Ledger lines that reached the file (without a file: the gateway.ledger log)")
                 .register(registry);
+    }
+
+    /**
+     * Gauges of the body budget (bytes held for request bodies, collected answers and queued answer writes, and its
+     * limit) and the count of bodies refused because it was exhausted. {@code budget} is read through the functions
+     * and must stay reachable elsewhere (meters hold it weakly).
+     */
+    public <T> void bodyBudget(T budget, long limit, ToDoubleFunction<T> used, ToDoubleFunction<T> refusedRequests,
+                               ToDoubleFunction<T> refusedAnswers) {
+        Gauge.builder("gateway.body.budget.used", budget, used).baseUnit(BaseUnits.BYTES)
+                .description("Bytes held for bodies: requests, collected answers, answers waiting for slow clients")
+                .register(registry);
+        Gauge.builder("gateway.body.budget.limit", () -> limit).baseUnit(BaseUnits.BYTES)
+                .description("The body budget (gateway.limits.body-budget)").register(registry);
+        FunctionCounter.builder("gateway.body.budget.refusals", budget, refusedRequests)
+                .description("Bodies refused because the body budget was exhausted")
+                .tags("body", "request").register(registry);
+        FunctionCounter.builder("gateway.body.budget.refusals", budget, refusedAnswers)
+                .description("Bodies refused because the body budget was exhausted")
+                .tags("body", "answer").register(registry);
     }
 
     private static String orNone(String value) {

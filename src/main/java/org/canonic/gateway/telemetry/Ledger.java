@@ -2,52 +2,45 @@ package org.canonic.gateway.telemetry;
 
 import org.jboss.logging.Logger;
 
-import java.io.BufferedWriter;
-import java.io.IOException;
-import java.io.OutputStreamWriter;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.time.LocalDate;
-import java.time.LocalDateTime;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
 /**
  * The per-request ledger: one JSON line per request, written as a structured log line (category
- * {@code gateway.ledger}) and appended to a JSON Lines file that rotates by size or by day.
+ * {@code gateway.ledger}) and appended to a JSON Lines file that rotates by size or by day ({@link LedgerFile}).
  *
  * <p>Nothing here runs on the request path but {@link #offer(RequestRecord)}, which never blocks: records wait in a
  * bounded queue for the single writer thread, and when the queue is full (a slow disk, a stuck pipe) the record is
- * dropped and counted rather than slowing a request down.
+ * dropped rather than slowing a request down.
+ *
+ * <p>The ledger is complete or says it is not. The log line of a record is written before its file line, so a failed
+ * file write never loses it. {@link #written()} counts only lines that reached the file (or the log, without a file);
+ * every record that did not is counted in {@link #dropped()} and reported in a log line that says how many and which.
  */
 public final class Ledger implements AutoCloseable {
 
     private static final Logger LOG = Logger.getLogger(Ledger.class);
     private static final Logger LEDGER_LOG = Logger.getLogger("gateway.ledger");
-    private static final DateTimeFormatter ROTATED = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss");
     private static final long DRAIN_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
     private final BlockingQueue<RequestRecord> queue;
-    private final Optional<Path> path;
-    private final long rotateBytes;
-    private final AtomicLong dropped = new AtomicLong();
+    private final LedgerFile file;
+    private final AtomicLong droppedQueueFull = new AtomicLong();
+    private final AtomicLong droppedUnwritten = new AtomicLong();
     private final AtomicLong written = new AtomicLong();
+    /** Set while records are being dropped for a full queue, so that the episode is reported once, not per record. */
+    private final AtomicBoolean queueFullEpisode = new AtomicBoolean();
+    private long queueFullReportedUpTo;
     private final Thread writer;
     private volatile boolean running = true;
-
-    private BufferedWriter out;
-    private long fileBytes;
-    private LocalDate fileDay;
 
     /**
      * @param path        the JSON Lines file; empty writes the log line only
@@ -55,9 +48,8 @@ public final class Ledger implements AutoCloseable {
      * @param rotateBytes size at which the file is rotated (it also rotates when the UTC day changes)
      */
     public Ledger(Optional<Path> path, int queueSize, long rotateBytes) {
-        this.path = path;
+        this.file = path.map(p -> new LedgerFile(p, rotateBytes)).orElse(null);
         this.queue = new ArrayBlockingQueue<>(queueSize);
-        this.rotateBytes = rotateBytes;
         this.writer = new Thread(this::drain, "gateway-ledger-writer");
         this.writer.setDaemon(true);
         this.writer.start();
@@ -68,7 +60,12 @@ public final class Ledger implements AutoCloseable {
         if (queue.offer(record)) {
             return true;
         }
-        dropped.incrementAndGet();
+        droppedQueueFull.incrementAndGet();
+        if (queueFullEpisode.compareAndSet(false, true)) {
+            LOG.warnf("The ledger queue is full (%d records wait for the writer): request %s and those after it are "
+                    + "dropped from the ledger and its log until the writer catches up", queue.size(),
+                    record.requestId());
+        }
         return false;
     }
 
@@ -76,10 +73,21 @@ public final class Ledger implements AutoCloseable {
         return queue.size();
     }
 
+    /** Records that are not in the ledger: dropped for a full queue, or not written to the file. */
     public long dropped() {
-        return dropped.get();
+        return droppedQueueFull.get() + droppedUnwritten.get();
     }
 
+    public long droppedQueueFull() {
+        return droppedQueueFull.get();
+    }
+
+    /** Records whose file line could not be written (their log line was). */
+    public long droppedUnwritten() {
+        return droppedUnwritten.get();
+    }
+
+    /** Lines that reached the file (without a file: the log). */
     public long written() {
         return written.get();
     }
@@ -99,71 +107,78 @@ public final class Ledger implements AutoCloseable {
                     continue;
                 }
                 write(batch);
-            } catch (RuntimeException | IOException e) {
-                LOG.errorf("The ledger could not write %d record(s): %s", batch.size(), e.toString());
-                closeFile();
+                reportQueueFullEpisode();
+            } catch (RuntimeException e) {
+                // write() handles its own failures; this is a bug, and the batch's records are counted as lost.
+                droppedUnwritten.addAndGet(batch.size());
+                LOG.errorf(e, "The ledger writer failed on %d record(s) (requests %s): they are not in the ledger",
+                        batch.size(), idRange(batch));
             } finally {
                 batch.clear();
             }
         }
-        closeFile();
+        if (file != null) {
+            file.close();
+        }
     }
 
-    private void write(List<RequestRecord> batch) throws IOException {
+    private void write(List<RequestRecord> batch) {
         boolean logged = LEDGER_LOG.isInfoEnabled();
+        List<String> lines = new ArrayList<>(batch.size());
+        List<RequestRecord> records = new ArrayList<>(batch.size());
         for (RequestRecord record : batch) {
-            written.incrementAndGet();
-            if (!logged && path.isEmpty()) {
+            if (!logged && file == null) {
+                written.incrementAndGet();
                 continue;
             }
-            String line = record.toJson();
+            String line;
+            try {
+                line = record.toJson();
+            } catch (RuntimeException e) {
+                droppedUnwritten.incrementAndGet();
+                LOG.errorf("The ledger could not serialize request %s (%s): it is not in the ledger",
+                        record.requestId(), e.toString());
+                continue;
+            }
+            // The log line first: whatever happens to the file, the record is not lost with its batch.
             if (logged) {
                 LEDGER_LOG.info(line);
             }
-            if (path.isPresent()) {
-                BufferedWriter file = file(line.length() + 1);
-                file.write(line);
-                file.write('\n');
-                fileBytes += line.getBytes(StandardCharsets.UTF_8).length + 1;
-            }
+            lines.add(line);
+            records.add(record);
         }
-        if (out != null) {
-            out.flush();
+        if (file == null) {
+            written.addAndGet(lines.size());
+            return;
+        }
+        int done = lines.isEmpty() ? 0 : file.append(lines);
+        written.addAndGet(done);
+        if (done < lines.size()) {
+            List<RequestRecord> lost = records.subList(done, records.size());
+            droppedUnwritten.addAndGet(lost.size());
+            LOG.errorf("The ledger could not write %d record(s) (requests %s) to %s after retrying (%s): they are in "
+                    + "the gateway.ledger log only", lost.size(), idRange(lost), file.path(),
+                    String.valueOf(file.lastFailure()));
         }
     }
 
-    /** The open ledger file, rotated first when it grew too large or the day changed. */
-    private BufferedWriter file(int nextLine) throws IOException {
-        LocalDate today = LocalDate.now(ZoneOffset.UTC);
-        if (out != null && (fileBytes + nextLine > rotateBytes || !today.equals(fileDay))) {
-            closeFile();
-            Path current = path.get();
-            Path rotated = current.resolveSibling(current.getFileName() + "." + LocalDateTime.now(ZoneOffset.UTC)
-                    .format(ROTATED));
-            Files.move(current, rotated);
+    /** Once the queue has room again, says how many records the last full-queue episode cost. */
+    private void reportQueueFullEpisode() {
+        if (queueFullEpisode.get() && queue.remainingCapacity() > 0) {
+            long total = droppedQueueFull.get();
+            queueFullEpisode.set(false);
+            LOG.warnf("The ledger writer caught up: %d record(s) were dropped while its queue was full",
+                    total - queueFullReportedUpTo);
+            queueFullReportedUpTo = total;
         }
-        if (out == null) {
-            Path file = path.get();
-            if (file.getParent() != null) {
-                Files.createDirectories(file.getParent());
-            }
-            out = new BufferedWriter(new OutputStreamWriter(Files.newOutputStream(file, StandardOpenOption.CREATE,
-                    StandardOpenOption.APPEND, StandardOpenOption.WRITE), StandardCharsets.UTF_8));
-            fileBytes = Files.isRegularFile(file) ? Files.size(file) : 0;
-            fileDay = today;
-        }
-        return out;
     }
 
-    private void closeFile() {
-        if (out != null) {
-            try {
-                out.close();
-            } catch (IOException e) {
-                LOG.debugf("closing the ledger file: %s", e.toString());
-            }
-            out = null;
+    private static String idRange(List<RequestRecord> records) {
+        if (records.isEmpty()) {
+            return "none";
         }
+        String first = records.get(0).requestId();
+        return records.size() == 1 ? first : first + " .. " + records.get(records.size() - 1).requestId();
     }
 
     /** Writes what is queued (for a bounded time) and stops. */

@@ -124,9 +124,27 @@ class PassThroughTest extends GatewayTest {
         assertEquals("Bearer " + FakeBackends.ALPHA_KEY, upstream.headers.get("authorization"));
         assertEquals("sess-42", upstream.headers.get("x-session-id"));
         assertEquals("Kilo Code", upstream.headers.get("x-title"));
+        assertEquals("Kilo-Code/4.0", upstream.headers.get("user-agent"));
         assertNull(upstream.headers.get("cookie"));
         assertFalse(upstream.headers.toString().contains("client-key-must-not-travel"));
         assertEquals("identity", upstream.headers.get("accept-encoding"));
+    }
+
+    @Test
+    void onlyAllowListedClientHeadersTravelAndTheirTotalSizeIsBounded() {
+        gateway.post("/v1/chat/completions",
+                "{\"model\":\"main-model\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
+                "x-padding", "p".repeat(5000), "x-forwarded-for", "203.0.113.9", "forwarded", "for=203.0.113.9",
+                "via", "1.1 evil", "x-stainless-lang", "java", "openai-organization", "org-1", "x-custom", "c",
+                "x-session-affinity", "aff-1", "http-referer", "https://kilocode.ai", "x-title", "t".repeat(9000));
+        Received upstream = alpha().lastCompletion();
+        for (String dropped : List.of("x-padding", "x-forwarded-for", "forwarded", "via", "x-stainless-lang",
+                "openai-organization", "x-custom")) {
+            assertNull(upstream.headers.get(dropped), dropped + " must not travel upstream");
+        }
+        assertEquals("aff-1", upstream.headers.get("x-session-affinity"));
+        assertEquals("https://kilocode.ai", upstream.headers.get("http-referer"));
+        assertNull(upstream.headers.get("x-title"), "a value that would push the forwarded headers past 8 KiB is dropped");
     }
 
     @Test

@@ -48,4 +48,14 @@ class BootChecksTest {
         BootChecks.checkNoLiteralSecrets(raw, problems);
         assertEquals(List.of(), problems);
     }
+
+    @Test
+    void aLedgerPathThatCannotBeWrittenStopsTheBoot() throws Exception {
+        java.nio.file.Path notADirectory = java.nio.file.Files.createTempFile("ledger-parent", ".txt");
+        GatewayConfig config = ConfigFixture.with("gateway.telemetry.ledger.path",
+                notADirectory.resolve("ledger.jsonl").toString()).build();
+        List<String> problems = BootChecks.check(config, new SmallRyeConfigBuilder().build());
+        assertTrue(problems.stream().anyMatch(p -> p.contains("GATEWAY_LEDGER_PATH") && p.contains("not writable")),
+                problems.toString());
+    }
 }

@@ -947,8 +947,10 @@ final class DeployChecker {
                     }
                 }
                 previous = meter.end();
+                // A base unit (baseUnit(BaseUnits.BYTES)) becomes a suffix of the Prometheus name.
+                String unit = statement.contains("BaseUnits.BYTES") ? "_bytes" : "";
                 for (String name : names) {
-                    addSeries(series, meter.group(1), name);
+                    addSeries(series, meter.group(1), name + unit);
                 }
             }
         }

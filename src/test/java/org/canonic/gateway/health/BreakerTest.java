@@ -17,6 +17,7 @@ import static org.canonic.gateway.testing.FakeBackends.alpha;
 import static org.canonic.gateway.testing.FakeBackends.omega;
 import static org.canonic.gateway.testing.GatewayClient.chat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 
 /**
  * The per-backend circuit breaker learns from real traffic: backend faults (before or after the first token) open
@@ -95,4 +96,30 @@ class BreakerTest extends GatewayTest {
         assertEquals(0, omega().completionRequests().size());
     }
 
+    @Test
+    void aHeaderStormTheBackendRefusesWith431IsRelayedNotRetriedAndNeverOpensTheBreaker() throws Exception {
+        alpha().headerValueLimit(1024);
+        String large = "s".repeat(4000);
+        for (int i = 0; i < 8; i++) {
+            HttpResponse<String> refused = gateway.post("/v1/chat/completions", chat("solo-model", false),
+                    "x-session-id", large);
+            assertEquals(431, refused.statusCode(), refused.body());
+            assertEquals("invalid_request_error", json(refused.body()).at("/error/type").asText(), refused.body());
+        }
+        assertEquals(8, alpha().completionRequests().size(), "a request fault is never retried");
+        assertEquals(0, omega().completionRequests().size(), "nor handed to another backend");
+        assertEquals("CLOSED", admin.backend("alpha").get("breaker").asText());
+
+        // A 19 KB header no backend needs is not forwarded at all: the backend never sees it.
+        for (int i = 0; i < 4; i++) {
+            HttpResponse<String> padded = gateway.post("/v1/chat/completions", chat("solo-model", false),
+                    "x-padding", "p".repeat(19_000));
+            assertEquals(200, padded.statusCode(), padded.body());
+            assertEquals("alpha", padded.headers().firstValue("x-gateway-provider").orElse(null));
+        }
+        assertNull(alpha().lastCompletion().headers.get("x-padding"));
+        HttpResponse<String> other = gateway.post("/v1/chat/completions", chat("solo-model", false));
+        assertEquals("alpha", other.headers().firstValue("x-gateway-provider").orElse(null), other.body());
+        assertEquals("CLOSED", admin.backend("alpha").get("breaker").asText());
+    }
 }

@@ -54,6 +54,16 @@ class RegistrationRestartIT {
 
         PackagedGateway first = PackagedGateway.start(env);
         try {
+            // No backend configured at all: the routes are listed and wait, saying why.
+            HttpResponse<String> waiting = first.client().post("/v1/chat/completions", chat("qwen", false));
+            assertEquals(503, waiting.statusCode(), waiting.body());
+            assertTrue(waiting.headers().firstValue("retry-after").isPresent());
+            assertTrue(waiting.body().contains("has no backend configured or registered"), waiting.body());
+            HttpResponse<String> ready = first.client().get("/q/health/ready");
+            assertEquals(503, ready.statusCode());
+            assertTrue(ready.body().contains("WAITING"), ready.body());
+            assertTrue(first.client().get("/v1/models").body().contains("\"qwen\""), "routes are listed");
+
             HttpResponse<String> created = first.client().call("POST", "/admin/backends", "{\"name\":\"restart-gamma\","
                     + "\"base_url\":\"" + fake.baseUrl() + "\",\"model\":\"" + MODEL + "\",\"routes\":[\"chat\"],"
                     + "\"api_key_env\":\"RESTART_IT_UPSTREAM_KEY\"}", "authorization", "Bearer " + ADMIN);

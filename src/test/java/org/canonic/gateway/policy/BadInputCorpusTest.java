@@ -189,6 +189,61 @@ class BadInputCorpusTest extends GatewayTest {
         assertEquals(0, FakeBackends.alpha().completionRequests().size());
     }
 
+    @Test
+    void transferEncodingsOtherThanChunkedAreRefusedWith501() throws Exception {
+        String valid = "{\"model\":\"main-model\",\"messages\":" + USER + "}";
+        for (String encoding : List.of("gzip", "deflate", "identity", "gzip, chunked", "chunked, chunked")) {
+            // Framed as the sender says: chunked when chunked is named last, by Content-Length otherwise.
+            boolean chunked = encoding.endsWith("chunked");
+            String request = "POST " + CHAT + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                    + "Content-Type: application/json\r\nTransfer-Encoding: " + encoding + "\r\n"
+                    + (chunked ? "\r\n" + Integer.toHexString(valid.length()) + "\r\n" + valid + "\r\n0\r\n\r\n"
+                    : "Content-Length: " + valid.length() + "\r\n\r\n" + valid);
+            try (java.net.Socket socket = new java.net.Socket("127.0.0.1", gatewayPort())) {
+                socket.getOutputStream().write(request.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                String answer = new String(socket.getInputStream().readAllBytes());
+                assertEquals(501, RawHttp.status(answer), encoding + ": " + answer);
+                JsonNode error = parse(RawHttp.body(answer)).path("error");
+                assertEquals("unsupported_transfer_encoding", error.path("code").asText(), answer);
+            }
+        }
+        assertEquals(0, FakeBackends.alpha().completionRequests().size(), "nothing may be forwarded");
+    }
+
+    @Test
+    void overlongAndOtherMalformedUtf8IsRefused() throws Exception {
+        int[][] malformed = {
+                {0xC0, 0xAF},             // overlong '/'
+                {0xC0, 0xA2},             // overlong '"'
+                {0xE0, 0x80, 0xAF},       // overlong, three bytes
+                {0xF0, 0x80, 0x80, 0xAF}, // overlong, four bytes
+                {0xED, 0xA0, 0x80},       // a UTF-16 surrogate
+                {0xF4, 0x90, 0x80, 0x80}, // beyond U+10FFFF
+                {0xF8, 0x88, 0x80, 0x80, 0x80},
+                {0x80},                   // a lone continuation byte
+                {0xE2, 0x82}};            // truncated
+        for (int[] bytes : malformed) {
+            byte[] prefix = "{\"model\":\"main-model\",\"messages\":[{\"role\":\"user\",\"content\":\"a".getBytes();
+            byte[] suffix = "b\"}]}".getBytes();
+            byte[] body = new byte[prefix.length + bytes.length + suffix.length];
+            System.arraycopy(prefix, 0, body, 0, prefix.length);
+            for (int i = 0; i < bytes.length; i++) {
+                body[prefix.length + i] = (byte) bytes[i];
+            }
+            System.arraycopy(suffix, 0, body, prefix.length + bytes.length, suffix.length);
+            try (java.net.Socket socket = new java.net.Socket("127.0.0.1", gatewayPort())) {
+                socket.getOutputStream().write(("POST " + CHAT + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                        + "Content-Type: application/json\r\nContent-Length: " + body.length + "\r\n\r\n").getBytes());
+                socket.getOutputStream().write(body);
+                String answer = new String(socket.getInputStream().readAllBytes());
+                String name = java.util.Arrays.toString(bytes);
+                assertEquals(400, RawHttp.status(answer), name + ": " + answer);
+                assertTrue(answer.contains("invalid_json"), name + ": " + answer);
+            }
+        }
+        assertEquals(0, FakeBackends.alpha().completionRequests().size());
+    }
+
     private static JsonNode parse(String body) {
         try {
             return MAPPER.readTree(body);

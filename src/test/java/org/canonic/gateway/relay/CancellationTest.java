@@ -5,11 +5,15 @@ import io.quarkus.test.junit.QuarkusTest;
 import org.canonic.gateway.testing.Behavior;
 import org.canonic.gateway.testing.FakeBackends;
 import org.canonic.gateway.testing.GatewayTest;
+import org.canonic.gateway.testing.LogCapture;
 import org.canonic.gateway.testing.RawHttp;
 import org.canonic.gateway.testing.Received;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.canonic.gateway.testing.FakeBackends.alpha;
@@ -27,6 +31,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class CancellationTest extends GatewayTest {
 
     private static final long LIMIT_MS = 1000;
+
+    private LogCapture logs;
+
+    @BeforeEach
+    void captureLogs() {
+        logs = LogCapture.start();
+    }
+
+    /** An upstream request closed because its client left is the expected outcome, not an error. */
+    @AfterEach
+    void noErrorWithoutARequestOrBackend() {
+        logs.close();
+        assertEquals(List.of(), logs.errorsWithoutContext(), "every error names a request or a backend");
+    }
 
     @Test
     void aClientLeavingBeforeTheFirstTokenClosesTheUpstreamRequest() throws Exception {

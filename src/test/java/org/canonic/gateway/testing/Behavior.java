@@ -10,7 +10,7 @@ import java.util.List;
  */
 public final class Behavior {
 
-    enum Kind { STREAM, JSON, STATUS, HANG, CLOSE }
+    enum Kind { STREAM, JSON, STATUS, HANG, CLOSE, BIG }
 
     final Kind kind;
     int tokens = 3;
@@ -30,6 +30,10 @@ public final class Behavior {
     String body;
     String contentType = "application/json";
     long responseDelayMs;
+    /** Big answer: content bytes, sent in pieces of {@link #pieceBytes} with {@link #pieceDelayMs} between them. */
+    int bigBytes;
+    int pieceBytes = 64 * 1024;
+    long pieceDelayMs;
     List<String> rawEvents = new ArrayList<>();
 
     private Behavior(Kind kind) {
@@ -68,6 +72,22 @@ public final class Behavior {
         b.body = "{\"error\":{\"message\":\"fake failure " + status + "\",\"type\":\"Error\",\"param\":null,\"code\":"
                 + status + "}}";
         return b;
+    }
+
+    /**
+     * A non-stream completion whose content is {@code bytes} bytes of text, announced with its Content-Length (as
+     * vLLM does) and written in pieces: an answer large enough to weigh on the gateway's memory.
+     */
+    public static Behavior bigCompletion(int bytes) {
+        Behavior b = new Behavior(Kind.BIG);
+        b.bigBytes = bytes;
+        return b;
+    }
+
+    /** Big answers: the pause between two pieces, so that many answers are being collected at once. */
+    public Behavior pieceDelay(long ms) {
+        this.pieceDelayMs = ms;
+        return this;
     }
 
     /** Reads the request and never answers. */

@@ -33,6 +33,10 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
     public static final String SOLO_KEY_ID = "solo-only";
     public static final String SOLO_KEY = "gw-test-key-solo-9f8e7d6c5b4a";
 
+    /** Every backend the tests configure. */
+    public static final java.util.List<String> BACKEND_NAMES = java.util.List.of("alpha", "beta", "dead", "omega",
+            "small", "medium", "large");
+
     /** Keep-alive interval used by the tests: short, so keep-alive behaviour shows within a test. */
     public static final long KEEP_ALIVE_MS = 400;
     public static final long ALPHA_FIRST_TOKEN_MS = 1500;
@@ -53,6 +57,11 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
     /** The ledger file the gateway under test writes. */
     public static java.nio.file.Path ledger() {
         return ledger;
+    }
+
+    /** The directory of the hostile profile's ledger (a tiny rotation size: many files). */
+    public static java.nio.file.Path hostileLedgerDir() {
+        return ledger.getParent().resolve("hostile");
     }
 
     public static FakeVllm alpha() {
@@ -143,6 +152,19 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
 
         // The tenants' profile (see TenantsProfile).
         org.canonic.gateway.policy.TenantsProfile.settings().forEach((key, value) -> config.put("%tenants." + key, value));
+
+        // The hostile-load profile (see HostileProfile): a small memory budget, short connection clocks, a tiny
+        // ledger rotation size.
+        config.put("%hostile.gateway.limits.body-budget", HostileProfile.BODY_BUDGET);
+        config.put("%hostile.gateway.limits.max-upstream-body-size", "4M");
+        config.put("%hostile.gateway.limits.body-read-timeout", HostileProfile.BODY_TIMEOUT_MS + "ms");
+        config.put("%hostile.gateway.connections.header-timeout", HostileProfile.HEADER_TIMEOUT_MS + "ms");
+        config.put("%hostile.gateway.connections.idle-timeout", HostileProfile.IDLE_TIMEOUT_MS + "ms");
+        config.put("%hostile.gateway.connections.max-per-address", Integer.toString(HostileProfile.MAX_PER_ADDRESS));
+        config.put("%hostile.gateway.defaults.clocks.first-token", "10s");
+        config.put("%hostile.gateway.defaults.clocks.idle", "5s");
+        config.put("%hostile.gateway.telemetry.ledger.path", hostileLedgerDir().resolve("ledger.jsonl").toString());
+        config.put("%hostile.gateway.telemetry.ledger.rotate-size", "2K");
 
         // The health tests' profile (see HealthProfile).
         config.put("%health.gateway.health.interval", "100ms");

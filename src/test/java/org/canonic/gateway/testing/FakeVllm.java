@@ -2,6 +2,7 @@ package org.canonic.gateway.testing;
 
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
@@ -28,6 +29,9 @@ public final class FakeVllm implements AutoCloseable {
     private final int defaultMaxModelLen;
     private volatile int maxModelLen;
     private volatile int healthStatus = 200;
+    /** Completions whose headers carry a value longer than this get 431, as a proxy in front of vLLM answers. */
+    private volatile int headerValueLimit;
+    private static final java.util.Map<Integer, Buffer> BIG_ANSWERS = new java.util.concurrent.ConcurrentHashMap<>();
 
     private FakeVllm(Vertx vertx, String servedModel, int maxModelLen) {
         this.vertx = vertx;
@@ -67,6 +71,7 @@ public final class FakeVllm implements AutoCloseable {
         fallbackBehavior = Behavior.stream(3);
         healthStatus = 200;
         maxModelLen = defaultMaxModelLen;
+        headerValueLimit = 0;
     }
 
     /** The next completion requests get these behaviours, in order. */
@@ -88,6 +93,12 @@ public final class FakeVllm implements AutoCloseable {
 
     public FakeVllm maxModelLen(int maxModelLen) {
         this.maxModelLen = maxModelLen;
+        return this;
+    }
+
+    /** Completion requests with a header value longer than {@code bytes} are refused with 431 (0 = no limit). */
+    public FakeVllm headerValueLimit(int bytes) {
+        this.headerValueLimit = bytes;
         return this;
     }
 
@@ -152,6 +163,11 @@ public final class FakeVllm implements AutoCloseable {
                 case "/tokenize" -> json(response, 200, "{\"count\":" + Math.max(1, body.length() / 4)
                         + ",\"max_model_len\":" + maxModelLen + ",\"tokens\":[]}");
                 case "/v1/chat/completions", "/v1/completions" -> {
+                    if (headerTooLarge(request)) {
+                        json(response, 431, "{\"error\":{\"message\":\"Request Header Fields Too Large\","
+                                + "\"type\":\"BadRequestError\",\"param\":null,\"code\":431}}");
+                        return;
+                    }
                     Behavior behavior = script.poll();
                     answer(request, response, behavior == null ? fallbackBehavior : behavior, record.body);
                 }
@@ -166,6 +182,12 @@ public final class FakeVllm implements AutoCloseable {
                 // Never answer; the connection stays open until the gateway closes it.
             }
             case CLOSE -> request.connection().close();
+            case BIG -> {
+                Buffer answer = BIG_ANSWERS.computeIfAbsent(behavior.bigBytes, FakeVllm::bigAnswer);
+                response.setStatusCode(200).putHeader("content-type", "application/json")
+                        .putHeader("content-length", Integer.toString(answer.length()));
+                writePieces(response, answer, 0, behavior);
+            }
             case JSON, STATUS -> vertx.setTimer(Math.max(1, behavior.responseDelayMs), id -> {
                 if (!response.closed()) {
                     response.setStatusCode(behavior.status).putHeader("content-type", behavior.contentType)
@@ -186,6 +208,41 @@ public final class FakeVllm implements AutoCloseable {
                 }
             }
         }
+    }
+
+    private boolean headerTooLarge(HttpServerRequest request) {
+        int limit = headerValueLimit;
+        if (limit <= 0) {
+            return false;
+        }
+        for (var header : request.headers()) {
+            if (header.getValue().length() > limit) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void writePieces(HttpServerResponse response, Buffer answer, int from, Behavior behavior) {
+        if (response.closed()) {
+            return;
+        }
+        int to = Math.min(answer.length(), from + behavior.pieceBytes);
+        if (to == answer.length()) {
+            response.end(answer.slice(from, to));
+            return;
+        }
+        response.write(answer.slice(from, to));
+        vertx.setTimer(Math.max(1, behavior.pieceDelayMs), id -> writePieces(response, answer, to, behavior));
+    }
+
+    /** A chat completion whose content is {@code bytes} letters. */
+    private static Buffer bigAnswer(int bytes) {
+        return Buffer.buffer("{\"id\":\"chatcmpl-big\",\"object\":\"chat.completion\",\"created\":1,"
+                + "\"model\":\"big\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\""
+                + "x".repeat(bytes) + "\"},\"logprobs\":null,\"finish_reason\":\"length\",\"stop_reason\":null}],"
+                + "\"usage\":{\"prompt_tokens\":11,\"completion_tokens\":" + (bytes / 4) + ",\"total_tokens\":"
+                + (11 + bytes / 4) + "}}");
     }
 
     private static void json(HttpServerResponse response, int status, String body) {

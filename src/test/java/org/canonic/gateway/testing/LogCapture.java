@@ -44,6 +44,29 @@ public final class LogCapture extends Handler implements AutoCloseable {
         return all.toString();
     }
 
+    /**
+     * Error records that name neither a request nor a backend: an operator can do nothing with those. A record
+     * names a request when its text holds a request id ({@code request <id>}) or a backend's name.
+     */
+    public List<String> errorsWithoutContext() {
+        List<String> backends = FakeBackends.BACKEND_NAMES;
+        List<String> bare = new java.util.ArrayList<>();
+        for (LogRecord record : records) {
+            if (record.getLevel().intValue() < java.util.logging.Level.SEVERE.intValue()) {
+                continue;
+            }
+            String text = record instanceof org.jboss.logmanager.ExtLogRecord ext ? ext.getFormattedMessage()
+                    : String.valueOf(record.getMessage());
+            boolean named = text.matches("(?s).*\\brequests? [A-Za-z0-9._:-]+.*")
+                    || backends.stream().anyMatch(name -> text.contains("backend " + name)
+                    || text.contains(name + ":"));
+            if (!named) {
+                bare.add(record.getLoggerName() + ": " + text);
+            }
+        }
+        return bare;
+    }
+
     @Override
     public void publish(LogRecord record) {
         records.add(record);

@@ -21,6 +21,83 @@ public final class RawHttp implements AutoCloseable {
         this.in = socket.getInputStream();
     }
 
+    /** Opens a connection and sends nothing yet. */
+    public static RawHttp connect(int port) throws IOException {
+        Socket socket = new Socket("127.0.0.1", port);
+        socket.setSoTimeout(10_000);
+        return new RawHttp(socket);
+    }
+
+    /** Sends text as is (ISO-8859-1). */
+    public RawHttp send(String text) throws IOException {
+        return send(text.getBytes(StandardCharsets.ISO_8859_1));
+    }
+
+    public RawHttp send(byte[] bytes) throws IOException {
+        socket.getOutputStream().write(bytes);
+        socket.getOutputStream().flush();
+        return this;
+    }
+
+    /**
+     * Reads until the server closes the connection; true if it did within {@code timeoutMs} (what arrived before
+     * is kept, see {@link #seen()}), false if the connection was still open then.
+     */
+    public boolean closedWithin(long timeoutMs) throws IOException {
+        long deadline = System.nanoTime() + timeoutMs * 1_000_000;
+        byte[] buffer = new byte[4096];
+        while (true) {
+            long left = (deadline - System.nanoTime()) / 1_000_000;
+            if (left <= 0) {
+                return false;
+            }
+            socket.setSoTimeout((int) Math.max(1, left));
+            try {
+                int n = in.read(buffer);
+                if (n < 0) {
+                    return true;
+                }
+                seen.write(buffer, 0, n);
+            } catch (java.net.SocketTimeoutException e) {
+                return false;
+            } catch (java.net.SocketException e) {
+                return true;
+            }
+        }
+    }
+
+    /** Reads one whole response (its head and its Content-Length body); returns it, keeping what follows. */
+    public String readResponse() throws IOException {
+        String head = readUntil("\r\n\r\n");
+        int headEnd = head.indexOf("\r\n\r\n") + 4;
+        java.util.regex.Matcher length = java.util.regex.Pattern.compile("(?i)\r\ncontent-length:\\s*(\\d+)")
+                .matcher(head.substring(0, headEnd));
+        int bodyLength = length.find() ? Integer.parseInt(length.group(1)) : 0;
+        byte[] buffer = new byte[4096];
+        while (seen.size() < headEnd + bodyLength) {
+            int n = in.read(buffer);
+            if (n < 0) {
+                throw new IOException("connection closed inside a response body; got: " + seen);
+            }
+            seen.write(buffer, 0, n);
+        }
+        String all = seen.toString(StandardCharsets.UTF_8);
+        String response = all.substring(0, headEnd + bodyLength);
+        seen.reset();
+        seen.write(all.substring(headEnd + bodyLength).getBytes(StandardCharsets.UTF_8));
+        return response;
+    }
+
+    /** Everything received and not yet consumed by {@link #readResponse()}. */
+    public String seen() {
+        return seen.toString(StandardCharsets.UTF_8);
+    }
+
+    /** The body of a raw answer. */
+    public static String body(String answer) {
+        return answer.substring(answer.indexOf("\r\n\r\n") + 4);
+    }
+
     /** Opens a connection and sends a POST with a JSON body. */
     public static RawHttp post(int port, String path, String json) throws IOException {
         return post(port, path, json, "");

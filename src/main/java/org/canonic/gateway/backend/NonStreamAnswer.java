@@ -1,0 +1,132 @@
+package org.canonic.gateway.backend;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufInputStream;
+import io.netty.buffer.Unpooled;
+import io.vertx.core.buffer.Buffer;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+
+/**
+ * A non-stream answer read without building it: one streaming pass checks that it is a JSON object and keeps only
+ * what the gateway needs ({@code usage}, each choice's {@code finish_reason}); the body itself is relayed as the
+ * bytes that arrived. A parsed tree of a 15 MB answer costs several times 15 MB (decoded strings, the tree, a
+ * re-serialized copy); forty of them were enough to exhaust a 512 MB heap.
+ */
+public final class NonStreamAnswer {
+
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final JsonFactory JSON = MAPPER.getFactory();
+
+    private NonStreamAnswer() {
+    }
+
+    /**
+     * The summary {@code {"usage":{...},"choices":[{"index":0,"finish_reason":"stop"},...]}} of an answer, or null
+     * when the body is not one well-formed JSON object. String contents are skipped, never decoded.
+     */
+    public static ObjectNode summarize(Buffer body) {
+        try (InputStream in = new ByteBufInputStream(body.getByteBuf());
+             JsonParser parser = JSON.createParser(in)) {
+            if (parser.nextToken() != JsonToken.START_OBJECT) {
+                return null;
+            }
+            ObjectNode summary = MAPPER.createObjectNode();
+            while (parser.nextToken() == JsonToken.FIELD_NAME) {
+                String name = parser.currentName();
+                JsonToken value = parser.nextToken();
+                if (name.equals("usage") && value == JsonToken.START_OBJECT) {
+                    summary.set("usage", MAPPER.readTree(parser));
+                } else if (name.equals("choices") && value == JsonToken.START_ARRAY) {
+                    readChoices(parser, summary.putArray("choices"));
+                } else {
+                    parser.skipChildren();
+                }
+            }
+            if (parser.currentToken() != JsonToken.END_OBJECT || parser.nextToken() != null) {
+                return null;
+            }
+            return summary;
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private static void readChoices(JsonParser parser, ArrayNode choices) throws IOException {
+        JsonToken element;
+        while ((element = parser.nextToken()) != JsonToken.END_ARRAY) {
+            if (element != JsonToken.START_OBJECT) {
+                parser.skipChildren();
+                continue;
+            }
+            ObjectNode choice = choices.addObject();
+            while (parser.nextToken() == JsonToken.FIELD_NAME) {
+                String name = parser.currentName();
+                JsonToken value = parser.nextToken();
+                if ((name.equals("finish_reason") || name.equals("index")) && value.isScalarValue()) {
+                    choice.set(name, MAPPER.readTree(parser));
+                } else {
+                    parser.skipChildren();
+                }
+            }
+        }
+    }
+
+    /** The answer's {@code choices} as a tree: only for ledgers that opted in to recording content. */
+    public static JsonNode choices(Buffer body) {
+        try (InputStream in = new ByteBufInputStream(body.getByteBuf())) {
+            return MAPPER.readTree(in).get("choices");
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /**
+     * The answer with {@code "gateway":{"provider_used","elapsed_ms","attempts"}} added as its last member, built
+     * around the bytes that arrived (no copy of the body): the closing brace is replaced by the new member.
+     */
+    public static Buffer withGatewayInfo(Buffer body, String provider, long elapsedMs, int attempts) {
+        ByteBuf bytes = body.getByteBuf();
+        int close = lastNonBlank(bytes, bytes.writerIndex() - 1);
+        if (close < 0 || bytes.getByte(close) != '}') {
+            return body;
+        }
+        int before = lastNonBlank(bytes, close - 1);
+        boolean empty = before >= 0 && bytes.getByte(before) == '{';
+        StringWriter member = new StringWriter(96);
+        try (JsonGenerator json = JSON.createGenerator(member)) {
+            json.writeStartObject();
+            json.writeStringField("provider_used", provider);
+            json.writeNumberField("elapsed_ms", elapsedMs);
+            json.writeNumberField("attempts", attempts);
+            json.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        Buffer tail = Buffer.buffer((empty ? "" : ",") + "\"gateway\":" + member + "}");
+        return Buffer.buffer(Unpooled.wrappedBuffer(bytes.slice(0, close), tail.getByteBuf()));
+    }
+
+    private static int lastNonBlank(ByteBuf bytes, int from) {
+        int i = from;
+        while (i >= 0) {
+            byte b = bytes.getByte(i);
+            if (b != ' ' && b != '\n' && b != '\r' && b != '\t') {
+                return i;
+            }
+            i--;
+        }
+        return -1;
+    }
+}

@@ -1,0 +1,46 @@
+package org.canonic.gateway.backend;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vertx.core.buffer.Buffer;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+class NonStreamAnswerTest {
+
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final String ANSWER = "{\"id\":\"x\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+            + "\"content\":\"hi \\\"there\\\"\",\"tool_calls\":[{\"id\":\"t\"}]},\"finish_reason\":\"stop\"}],"
+            + "\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2,\"total_tokens\":5}} \n";
+
+    @Test
+    void theSummaryKeepsUsageAndFinishReasonsOnly() {
+        ObjectNode summary = NonStreamAnswer.summarize(Buffer.buffer(ANSWER));
+        assertEquals(2, summary.at("/usage/completion_tokens").asInt());
+        assertEquals("stop", summary.at("/choices/0/finish_reason").asText());
+        assertFalse(summary.at("/choices/0").has("message"), "content is never decoded");
+    }
+
+    @Test
+    void whatIsNotOneJsonObjectHasNoSummary() {
+        for (String body : new String[] {"<html>502</html>", "[1]", "{\"a\":1} {\"b\":2}", "{\"a\":", ""}) {
+            assertNull(NonStreamAnswer.summarize(Buffer.buffer(body)), body);
+        }
+    }
+
+    @Test
+    void theGatewayObjectIsAddedAroundTheBytesThatArrived() throws Exception {
+        JsonNode withInfo = MAPPER.readTree(NonStreamAnswer.withGatewayInfo(Buffer.buffer(ANSWER), "al\"pha", 12, 2)
+                .toString());
+        assertEquals("hi \"there\"", withInfo.at("/choices/0/message/content").asText());
+        assertEquals("al\"pha", withInfo.at("/gateway/provider_used").asText());
+        assertEquals(12, withInfo.at("/gateway/elapsed_ms").asInt());
+        assertEquals(2, withInfo.at("/gateway/attempts").asInt());
+        assertEquals(1, MAPPER.readTree(NonStreamAnswer.withGatewayInfo(Buffer.buffer("{ }"), "b", 1, 1).toString())
+                .size());
+    }
+}
