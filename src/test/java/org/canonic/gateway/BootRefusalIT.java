@@ -28,6 +28,7 @@ class BootRefusalIT {
         builder.environment().keySet().removeIf(name -> name.startsWith("RUNPOD_") || name.startsWith("VASTAI_")
                 || name.startsWith("GATEWAY_") || name.equals("FALLBACK_PROVIDER") || name.startsWith("QUARKUS_"));
         builder.environment().put("QUARKUS_HTTP_PORT", Integer.toString(freePort()));
+        builder.environment().put("QUARKUS_MANAGEMENT_PORT", Integer.toString(freePort()));
         builder.environment().putAll(env);
         Process process = builder.start();
         if (!process.waitFor(60, TimeUnit.SECONDS)) {

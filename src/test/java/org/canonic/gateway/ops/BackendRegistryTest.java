@@ -135,7 +135,7 @@ class BackendRegistryTest extends GatewayTest {
             assertTrue(System.nanoTime() < deadline, "the drained backend was never closed");
             Thread.sleep(20);
         }
-        String metrics = gateway.get("/q/metrics").body();
+        String metrics = management.get("/q/metrics").body();
         assertFalse(metrics.contains("backend=\"" + name + "\""), "its meters are gone");
         int probesAfterClose = gamma.allRequests().size();
         Thread.sleep(800);
