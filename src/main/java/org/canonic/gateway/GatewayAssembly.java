@@ -85,7 +85,8 @@ public class GatewayAssembly {
                 config.keepAliveInterval().toMillis(),
                 config.limits().maxUpstreamBodySize().asLongValue(),
                 config.defaults().concurrencyWait().toMillis(),
-                Math.max(1, config.health().interval().toSeconds()));
+                Math.max(1, config.health().interval().toSeconds()),
+                config.defaults().clocks().nonStreamTotal().toMillis());
         this.dispatcher = new Dispatcher(services);
         fleet.snapshot().routes().forEach(route -> LOG.infof("Route %s serves %s via %s%s", route.name(),
                 route.modelNames(), route.backends().isEmpty() ? "no backend yet"

@@ -133,6 +133,14 @@ public interface GatewayConfig {
         @WithDefault("15m")
         @WithConverter(MillisDurationConverter.class)
         Duration total();
+        /**
+         * Upper bound for a whole non-stream request, across all its tries and candidates. A non-stream answer sends
+         * nothing until generation is done, and Cloudflare's tunnel ends a request whose origin says nothing for
+         * about 100 s with a 524; this bound answers first, with a 504 that says to stream. Zero turns it off.
+         */
+        @WithDefault("90s")
+        @WithConverter(MillisDurationConverter.class)
+        Duration nonStreamTotal();
     }
 
     interface RouteConfig {

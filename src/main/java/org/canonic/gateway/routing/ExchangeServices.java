@@ -14,7 +14,8 @@ import org.canonic.gateway.telemetry.Telemetry;
  * @param maxUpstreamBody     largest non-stream or error body buffered from a backend
  * @param concurrencyWaitMs   how long to wait for a slot on a full backend before moving on
  * @param retryAfterSeconds   the {@code Retry-After} hint when nothing is routable (about one probe interval)
+ * @param nonStreamTotalMs    bound on a whole non-stream request, all tries included (0: none)
  */
 public record ExchangeServices(Vertx vertx, RequestJson json, Telemetry telemetry, boolean responseInfo, long keepAliveMs, long maxUpstreamBody,
-                               long concurrencyWaitMs, long retryAfterSeconds) {
+                               long concurrencyWaitMs, long retryAfterSeconds, long nonStreamTotalMs) {
 }

@@ -67,6 +67,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
     private final KeepAlive keepAlive;
     private final EventBatch batch;
     private long retryTimer = -1;
+    private long nonStreamTimer = -1;
 
     /** The last data event relayed: where the finish reason is read from at the end, without parsing every event. */
     private Buffer lastData;
@@ -92,6 +93,8 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         client.onClientGone(this::onClientGone);
         if (request.stream()) {
             keepAlive.start();
+        } else if (services.nonStreamTotalMs() > 0) {
+            nonStreamTimer = services.vertx().setTimer(services.nonStreamTotalMs(), id -> nonStreamExpired());
         }
         nextTry();
     }
@@ -410,8 +413,37 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         });
     }
 
+    /**
+     * The non-stream bound passed before any answer: end the try in flight and answer 504 now, before the tunnel in
+     * front would answer 524 with nothing a client can act on.
+     */
+    private void nonStreamExpired() {
+        nonStreamTimer = -1;
+        if (finished) {
+            return;
+        }
+        String provider = GatewayHeaders.PROVIDER_NONE;
+        if (current != null) {
+            Backend backend = current.backend();
+            provider = backend.name();
+            current.cancel();
+            long elapsed = (System.nanoTime() - attemptStartNanos) / 1_000_000;
+            releaseAttempt(AttemptOutcome.TOTAL_TIMEOUT);
+            attempts.add(new AttemptRecord(backend.name(), tryOnBackend, AttemptOutcome.TOTAL_TIMEOUT, 0, elapsed,
+                    "non-stream-total clock"));
+        }
+        finish(OpenAiError.server(504, "No answer within the non-stream time limit of "
+                + services.nonStreamTotalMs() / 1000.0 + " s (clock gateway.defaults.clocks.non-stream-total, "
+                + totalAttempts() + " attempt(s)). Send \"stream\": true for long generations: a stream has no such"
+                + " limit.", "non_stream_timeout"), provider);
+    }
+
     private void cancelTimers() {
         keepAlive.stop();
+        if (nonStreamTimer >= 0) {
+            services.vertx().cancelTimer(nonStreamTimer);
+            nonStreamTimer = -1;
+        }
         if (retryTimer >= 0) {
             services.vertx().cancelTimer(retryTimer);
             retryTimer = -1;
