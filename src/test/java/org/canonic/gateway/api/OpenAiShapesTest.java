@@ -1,0 +1,68 @@
+package org.canonic.gateway.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import org.canonic.gateway.testing.FakeBackends;
+import org.canonic.gateway.testing.GatewayTest;
+import org.junit.jupiter.api.Test;
+
+import java.net.http.HttpResponse;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Whatever a client asks, the answer is OpenAI-shaped JSON: unknown URLs, wrong methods, one model. */
+@QuarkusTest
+@QuarkusTestResource(FakeBackends.class)
+class OpenAiShapesTest extends GatewayTest {
+
+    private static JsonNode error(HttpResponse<String> answer, int status) {
+        assertEquals(status, answer.statusCode(), answer.body());
+        assertTrue(answer.headers().firstValue("content-type").orElse("").startsWith("application/json"),
+                answer.headers().toString());
+        JsonNode error = json(answer.body()).get("error");
+        assertTrue(error != null && error.has("message") && error.has("type") && error.has("param")
+                && error.has("code"), answer.body());
+        return error;
+    }
+
+    @Test
+    void unknownUrlsAreJson404() {
+        for (String path : List.of("/", "/v1/embeddings", "/v1/nothing", "/v1", "/q/health", "/index.html")) {
+            JsonNode error = error(gateway.get(path), 404);
+            assertEquals("invalid_request_error", error.get("type").asText(), path);
+            assertEquals("unknown_url", error.get("code").asText(), path);
+            assertTrue(error.get("param").isNull());
+        }
+        JsonNode post = error(gateway.post("/v1/embeddings", "{\"model\":\"main-model\",\"input\":\"x\"}"), 404);
+        assertTrue(post.get("message").asText().contains("POST /v1/embeddings"), post.toString());
+    }
+
+    @Test
+    void wrongMethodsAreJson405() {
+        for (String method : List.of("DELETE", "PUT", "POST")) {
+            JsonNode error = error(gateway.call(method, "/v1/models", method.equals("DELETE") ? null : "{}"), 405);
+            assertEquals("method_not_allowed", error.get("code").asText(), method);
+        }
+        assertEquals("method_not_allowed", error(gateway.get("/v1/chat/completions"), 405).get("code").asText());
+        assertEquals("method_not_allowed", error(gateway.call("DELETE", "/health", null), 405).get("code").asText());
+    }
+
+    @Test
+    void oneModelIsTheModelObjectOr404ModelNotFound() {
+        HttpResponse<String> found = gateway.get("/v1/models/main-model");
+        assertEquals(200, found.statusCode(), found.body());
+        JsonNode model = json(found.body());
+        assertEquals("main-model", model.get("id").asText());
+        assertEquals("model", model.get("object").asText());
+        assertTrue(model.has("created") && model.has("owned_by"), found.body());
+        assertEquals("main", model.get("route").asText());
+
+        JsonNode missing = error(gateway.get("/v1/models/no-such-model"), 404);
+        assertEquals("model_not_found", missing.get("code").asText());
+        assertEquals("model", missing.get("param").asText());
+        assertEquals("invalid_request_error", missing.get("type").asText());
+    }
+}
