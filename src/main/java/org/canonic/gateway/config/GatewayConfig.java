@@ -57,6 +57,9 @@ public interface GatewayConfig {
     /** Context-window fit: how prompts are measured against each backend's window. */
     ContextFit contextFit();
 
+    /** Browser front ends allowed to call the API from another origin ({@code GATEWAY_CORS_ORIGINS}). */
+    Cors cors();
+
     /** Active health probes of every backend. */
     Health health();
 
@@ -462,5 +465,13 @@ public interface GatewayConfig {
         /** Deliveries in progress per receiver (a retry waiting for its backoff counts). */
         @WithDefault("4")
         int concurrency();
+    }
+
+    interface Cors {
+        /**
+         * Exact origins ({@code https://chat.example.com}, comma-separated) whose browser pages may call the API.
+         * Unset: no CORS headers at all, so browsers keep the same-origin rule.
+         */
+        Optional<List<String>> origins();
     }
 }

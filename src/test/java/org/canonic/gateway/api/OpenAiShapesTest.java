@@ -65,4 +65,14 @@ class OpenAiShapesTest extends GatewayTest {
         assertEquals("model", missing.get("param").asText());
         assertEquals("invalid_request_error", missing.get("type").asText());
     }
+
+    @Test
+    void withoutConfiguredOriginsThereAreNoCorsHeaders() {
+        HttpResponse<String> preflight = CorsTest.preflight(gateway, "/v1/chat/completions", "https://chat.example.com");
+        assertTrue(preflight.headers().map().keySet().stream().noneMatch(h -> h.startsWith("access-control-")),
+                preflight.headers().toString());
+        HttpResponse<String> get = gateway.get("/v1/models", "origin", "https://chat.example.com");
+        assertEquals(200, get.statusCode());
+        assertTrue(get.headers().map().keySet().stream().noneMatch(h -> h.startsWith("access-control-")));
+    }
 }
