@@ -89,8 +89,8 @@ class FleetPlannerTest {
 
         List<String> problems = error.problems();
         assertEquals(6, problems.size(), String.join("\n", problems));
-        assertTrue(problems.stream().anyMatch(p -> p.contains("runpod.base-url must start with http")));
-        assertTrue(problems.stream().anyMatch(p -> p.contains("vastai.base-url must not carry user info")));
+        assertTrue(problems.stream().anyMatch(p -> p.contains("runpod.base-url is malformed: it must start with http")));
+        assertTrue(problems.stream().anyMatch(p -> p.contains("vastai.base-url is malformed: it must not carry user info")));
         assertTrue(problems.stream().anyMatch(p -> p.contains("tries must be between 1 and 10")));
         assertTrue(problems.stream().anyMatch(p -> p.contains("clocks.idle must be positive")));
         assertTrue(problems.stream().anyMatch(p -> p.contains("'typo-backend'")));

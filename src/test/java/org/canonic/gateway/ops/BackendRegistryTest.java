@@ -238,7 +238,7 @@ class BackendRegistryTest extends GatewayTest {
         String stateBefore = stateFile();
 
         assertRefused(admin("POST", "/admin/backends", "{\"name\":\"x1\",\"base_url\":\"ftp://nope\",\"model\":\"m\","
-                + "\"routes\":[\"main\"]}"), 400, "base_url must start with http");
+                + "\"routes\":[\"main\"]}"), 400, "base_url is malformed: it must start with http");
         assertRefused(admin("POST", "/admin/backends", "{\"name\":\"alpha\",\"base_url\":\"" + gamma.baseUrl()
                 + "\",\"model\":\"m\",\"routes\":[\"main\"]}"), 409, "already exists");
         assertRefused(admin("POST", "/admin/backends", "{\"name\":\"x2\",\"base_url\":\"" + gamma.baseUrl()
