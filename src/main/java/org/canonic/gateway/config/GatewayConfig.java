@@ -171,6 +171,13 @@ public interface GatewayConfig {
         /** Bearer key sent upstream. Comes from the environment or a secret file, never from committed config. */
         Optional<String> apiKey();
 
+        /**
+         * A mounted secret file holding the bearer key instead ({@code RUNPOD_API_KEY_FILE}, {@code VASTAI_API_KEY_FILE}):
+         * its content, trimmed, is the key. Setting it together with {@code api-key}, or naming a file that cannot be
+         * read, stops start-up.
+         */
+        Optional<String> apiKeyFile();
+
         /** The model id the backend serves; substituted for whatever name the client used. */
         Optional<String> model();
 

@@ -32,6 +32,8 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
     public static final String CI_KEY = "gw-test-key-ci-0a1b2c3d4e5f";
     public static final String SOLO_KEY_ID = "solo-only";
     public static final String SOLO_KEY = "gw-test-key-solo-9f8e7d6c5b4a";
+    /** The upstream key omega's secret file holds. */
+    public static final String OMEGA_KEY = "sk-omega-from-file-5e6f7a8b";
 
     /** Keep-alive interval used by the tests: short, so keep-alive behaviour shows within a test. */
     public static final long KEEP_ALIVE_MS = 400;
@@ -174,6 +176,9 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
         config.put("gateway.backends.omega.base-url", omega.baseUrl());
         config.put("gateway.backends.omega.model", OMEGA_MODEL);
         config.put("gateway.backends.omega.tries", "1");
+        // Omega's key comes from a secret file (padded with whitespace, as editors and `echo` leave it).
+        config.put("gateway.backends.omega.api-key-file", secretFile(ledger.getParent(), "  " + OMEGA_KEY + "\n")
+                .toString());
 
         // Route "fit": three windows, smallest first, so the window fit has to choose.
         for (var fit : java.util.Map.of("small", small, "medium", medium, "large", large).entrySet()) {
@@ -201,6 +206,14 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
     public void stop() {
         if (vertx != null) {
             vertx.close();
+        }
+    }
+
+    private static java.nio.file.Path secretFile(java.nio.file.Path dir, String content) {
+        try {
+            return java.nio.file.Files.writeString(dir.resolve("omega-api-key"), content);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
         }
     }
 
