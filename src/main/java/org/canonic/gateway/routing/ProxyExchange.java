@@ -23,6 +23,8 @@ import org.canonic.gateway.telemetry.AttemptRecord;
 import org.canonic.gateway.telemetry.Outcome;
 import org.canonic.gateway.telemetry.RequestRecord;
 
+import org.jboss.logging.Logger;
+
 import java.util.ArrayList;
 import java.util.List;
 
@@ -41,6 +43,8 @@ import java.util.List;
  * attempt, its timers and the client's callbacks all land there, so the state below needs no locks.
  */
 final class ProxyExchange implements UpstreamAttempt.Listener {
+
+    private static final Logger LOG = Logger.getLogger(ProxyExchange.class);
 
     private final ProxyRequest request;
     private final List<Candidate> candidates;
@@ -180,6 +184,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         releaseAttempt(result.outcome());
         attempts.add(new AttemptRecord(backend.name(), tryOnBackend, result.outcome(), result.status(),
                 result.elapsedMs(), result.detail()));
+        warnIfFailed(backend.name(), result.outcome(), result.status());
         if (finished) {
             return;
         }
@@ -431,11 +436,23 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
             releaseAttempt(AttemptOutcome.TOTAL_TIMEOUT);
             attempts.add(new AttemptRecord(backend.name(), tryOnBackend, AttemptOutcome.TOTAL_TIMEOUT, 0, elapsed,
                     "non-stream-total clock"));
+            warnIfFailed(backend.name(), AttemptOutcome.TOTAL_TIMEOUT, 0);
         }
         finish(OpenAiError.server(504, "No answer within the non-stream time limit of "
                 + services.nonStreamTotalMs() / 1000.0 + " s (clock gateway.defaults.clocks.non-stream-total, "
                 + totalAttempts() + " attempt(s)). Send \"stream\": true for long generations: a stream has no such"
                 + " limit.", "non_stream_timeout"), provider);
+    }
+
+    /**
+     * One WARN line per attempt the backend or the gateway failed (a request's own fault is the client's business):
+     * request id, backend name and outcome only. The detail is left out because it may quote the backend's URL.
+     */
+    private void warnIfFailed(String backend, AttemptOutcome outcome, int status) {
+        if (outcome.fault() == AttemptOutcome.Fault.BACKEND || outcome.fault() == AttemptOutcome.Fault.GATEWAY) {
+            LOG.warnf("Request %s: attempt %d on backend %s failed: %s%s", request.requestId(), tryOnBackend,
+                    backend, outcome.name().toLowerCase(java.util.Locale.ROOT), status > 0 ? " (HTTP " + status + ")" : "");
+        }
     }
 
     private void cancelTimers() {

@@ -75,4 +75,43 @@ class OpenAiShapesTest extends GatewayTest {
         assertEquals(200, get.statusCode());
         assertTrue(get.headers().map().keySet().stream().noneMatch(h -> h.startsWith("access-control-")));
     }
+
+    @Test
+    void everyAnswerCarriesARequestId() {
+        String admin = "Bearer " + FakeBackends.ADMIN_TOKEN;
+        List<HttpResponse<String>> answers = List.of(gateway.get("/v1/models"), gateway.get("/v1/models/main-model"),
+                gateway.get("/v1/models/nope"), gateway.get("/health"), gateway.get("/health/main"),
+                gateway.get("/health/nope"), gateway.get("/admin/backends"),
+                gateway.get("/admin/backends", "authorization", admin), gateway.get("/admin/nothing"),
+                gateway.get("/v1/nothing"), gateway.call("DELETE", "/v1/models", null),
+                gateway.get("/v1/chat/completions"), gateway.post("/v1/chat/completions", "{}"),
+                gateway.post("/v1/chat/completions", org.canonic.gateway.testing.GatewayClient.chat("main-model", false)));
+        for (HttpResponse<String> answer : answers) {
+            String id = answer.headers().firstValue("x-request-id").orElse("");
+            assertTrue(id.matches("[0-9a-f]{32}"), answer.request().method() + " " + answer.uri() + " -> "
+                    + answer.statusCode() + " has no request id: " + answer.headers());
+        }
+        assertEquals("trace-42", gateway.get("/health", "x-request-id", "trace-42").headers()
+                .firstValue("x-request-id").orElse(null), "a client's sane id is kept");
+    }
+
+    @Test
+    void aFailedAttemptIsOneWarnLineWithRequestBackendAndOutcomeOnly() {
+        org.canonic.gateway.testing.FakeBackends.alpha().always(org.canonic.gateway.testing.Behavior.status(500));
+        try (org.canonic.gateway.testing.LogCapture logs = org.canonic.gateway.testing.LogCapture.start()) {
+            HttpResponse<String> answer = gateway.post("/v1/chat/completions",
+                    org.canonic.gateway.testing.GatewayClient.chat("solo-model", false), "x-request-id", "warn-1");
+            assertEquals(200, answer.statusCode(), answer.body());
+            List<String> warnings = logs.records().stream()
+                    .filter(r -> r.getLevel().intValue() == java.util.logging.Level.WARNING.intValue())
+                    .map(r -> r.getMessage() + " " + (r.getParameters() == null ? "" : List.of(r.getParameters())))
+                    .filter(m -> m.contains("warn-1"))
+                    .toList();
+            assertEquals(2, warnings.size(), "one per failed try on alpha: " + logs.text());
+            for (String warning : warnings) {
+                assertTrue(warning.contains("alpha") && warning.contains("backend_error_status"), warning);
+                assertTrue(!warning.contains(FakeBackends.ALPHA_KEY) && !warning.contains("/v1"), warning);
+            }
+        }
+    }
 }

@@ -136,8 +136,11 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
         // Behaviour tests provoke many backend faults on purpose; only the breaker tests (their own profile) trip it.
         config.put("gateway.breaker.request-volume-threshold", "1000");
         config.put("gateway.admin-token", ADMIN_TOKEN);
-        // Request logging at DEBUG, so that the tests see (and check the masking of) what it writes.
-        config.put("quarkus.log.category.\"org.canonic.gateway.api\".level", "DEBUG");
+        // Readable test output: no per-request lines (ledger, request log, failed attempts provoked on purpose).
+        // Tests that check what those lines say open a LogCapture, which turns them back on meanwhile.
+        config.put("quarkus.log.category.\"gateway.ledger\".level", "WARN");
+        config.put("quarkus.log.category.\"org.canonic.gateway.api\".level", "INFO");
+        config.put("quarkus.log.category.\"org.canonic.gateway.routing\".level", "ERROR");
         // Behaviour tests run without client keys; the auth tests' profile turns them on.
         config.put("gateway.auth.mode", "none");
         config.put("%auth.gateway.auth.mode", "keys");
