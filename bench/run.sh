@@ -411,6 +411,9 @@ start_gateway() {
         -Xms"$GATEWAY_HEAP" -Xmx"$GATEWAY_HEAP"
         -Dquarkus.http.host=127.0.0.1
         -Dquarkus.http.port="$GW_PORT"
+        # Health and metrics (unused here) on a free loopback port, never a fixed 9000 another process may hold.
+        -Dquarkus.management.host=127.0.0.1
+        -Dquarkus.management.port=0
         -Dquarkus.log.level=WARN
         -Dgateway.backends.bench-stream.base-url="http://127.0.0.1:$UP_PORT/stream/v1"
         -Dgateway.backends.bench-stream.model=bench-model

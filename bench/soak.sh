@@ -157,10 +157,12 @@ main() {
     mkdir -p "$WORK/ledger" "$WORK/driver"
     local run_id="soak-$(date +%s)"
 
-    read -r -a ports <<<"$(free_ports 7)"
+    read -r -a ports <<<"$(free_ports 8)"
     BACKEND_PORTS=("${ports[@]:0:3}")
     CONTROL_PORTS=("${ports[@]:3:3}")
     GW_PORT=${ports[6]}
+    # Health and metrics are on the management interface, a port of their own.
+    MGMT_PORT=${ports[7]}
 
     local i
     for i in 0 1 2; do
@@ -188,6 +190,7 @@ main() {
         -Xms"$GATEWAY_HEAP" -Xmx"$GATEWAY_HEAP" -XX:+AlwaysPreTouch
         -Dquarkus.http.host=127.0.0.1
         -Dquarkus.http.port="$GW_PORT"
+        -Dquarkus.management.port="$MGMT_PORT"
         '-Dquarkus.log.category."gateway.ledger".level=WARN'
         -Dgateway.telemetry.ledger.path="$WORK/ledger/ledger.jsonl"
         -Dgateway.routes.soak.models=soak
@@ -202,7 +205,7 @@ main() {
         >"$WORK/gateway.log" 2>&1 &
     GATEWAY_PID=$!
     PIDS+=("$GATEWAY_PID")
-    wait_for "http://127.0.0.1:$GW_PORT/q/health/ready" 90 "$GATEWAY_PID" "$WORK/gateway.log"
+    wait_for "http://127.0.0.1:$MGMT_PORT/q/health/ready" 90 "$GATEWAY_PID" "$WORK/gateway.log"
     log "gateway pid $GATEWAY_PID on 127.0.0.1:$GW_PORT ($GATEWAY_JAR, commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown))"
 
     local duration_s sample_start sample_mid sample_end t0

@@ -87,7 +87,8 @@ public class GatewayAssembly {
                 config.limits().maxUpstreamBodySize().asLongValue(),
                 config.defaults().concurrencyWait().toMillis(),
                 Math.max(1, config.health().interval().toSeconds()),
-                config.clientStallTimeout().toMillis(), bodyBudget);
+                config.clientStallTimeout().toMillis(), bodyBudget,
+                config.defaults().clocks().nonStreamTotal().toMillis());
         this.dispatcher = new Dispatcher(services);
         fleet.snapshot().routes().forEach(route -> LOG.infof("Route %s serves %s via %s%s", route.name(),
                 route.modelNames(), route.backends().isEmpty() ? "no backend yet"

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -28,6 +29,7 @@ class BootRefusalIT {
         builder.environment().keySet().removeIf(name -> name.startsWith("RUNPOD_") || name.startsWith("VASTAI_")
                 || name.startsWith("GATEWAY_") || name.equals("FALLBACK_PROVIDER") || name.startsWith("QUARKUS_"));
         builder.environment().put("QUARKUS_HTTP_PORT", Integer.toString(freePort()));
+        builder.environment().put("QUARKUS_MANAGEMENT_PORT", Integer.toString(freePort()));
         builder.environment().putAll(env);
         Process process = builder.start();
         if (!process.waitFor(60, TimeUnit.SECONDS)) {
@@ -59,7 +61,7 @@ class BootRefusalIT {
                 "TOKENS_MAX", "4000",
                 "GATEWAY_API_KEYS", "ci:" + "k".repeat(24)));
         assertNotEquals(0, result.exit(), result.output());
-        List<String> expected = List.of("vastai.base-url must start with http", "first-token must be positive",
+        List<String> expected = List.of("vastai.base-url is malformed: it must start with http", "first-token must be positive",
                 "fallback backend 'nowhere'", "TOKENS_MIN (9000) is larger than TOKENS_MAX (4000)");
         for (String problem : expected) {
             assertTrue(result.output().contains(problem), "missing '" + problem + "' in:\n" + result.output());
@@ -77,6 +79,38 @@ class BootRefusalIT {
         assertNotEquals(0, result.exit(), result.output());
         assertTrue(result.output().contains("GATEWAY_LEDGER_PATH") && result.output().contains("not writable"),
                 result.output());
+    }
+
+    /**
+     * The problems come first and alone: the block starts within the first lines of output, no stack frame precedes
+     * it, and each problem has a line of its own.
+     */
+    @Test
+    void theProblemsArePrintedAsOneReadableBlockNotInAStackTrace() throws Exception {
+        Result result = run(Map.of(
+                "VASTAI_BASE_URL", "http//10.0.0.5:8000/v1",
+                "TOKENS_MIN", "9000",
+                "TOKENS_MAX", "4000",
+                "GATEWAY_API_KEYS", "ci:" + "k".repeat(24)));
+        assertNotEquals(0, result.exit(), result.output());
+        List<String> lines = result.output().lines().toList();
+        int headline = -1;
+        for (int i = 0; i < lines.size(); i++) {
+            if (lines.get(i).contains("magic-gateway refuses to start; fix these configuration problems:")) {
+                headline = i;
+                break;
+            }
+        }
+        assertTrue(headline >= 0 && headline < 10, "the block must start within the first lines:\n" + result.output());
+        for (String line : lines.subList(0, headline)) {
+            assertFalse(line.strip().startsWith("at "), "a stack frame before the problems:\n" + result.output());
+        }
+        List<String> block = lines.subList(headline + 1, lines.size()).stream().takeWhile(l -> l.startsWith("  - "))
+                .toList();
+        assertTrue(block.size() >= 3, "one line per problem:\n" + result.output());
+        assertTrue(block.stream().anyMatch(l -> l.contains("vastai.base-url is malformed")), result.output());
+        assertTrue(block.stream().anyMatch(l -> l.contains("TOKENS_MIN (9000) is larger than TOKENS_MAX (4000)")));
+        assertFalse(result.output().contains("at org.canonic"), "no stack trace at all:\n" + result.output());
     }
 
     private static int freePort() throws IOException {

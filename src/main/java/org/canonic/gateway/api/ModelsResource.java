@@ -4,6 +4,7 @@ import io.quarkus.runtime.annotations.RegisterForReflection;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.HttpHeaders;
@@ -15,6 +16,7 @@ import org.canonic.gateway.policy.Refusal;
 import org.canonic.gateway.fleet.Fleet;
 import org.canonic.gateway.fleet.FleetSnapshot;
 import org.canonic.gateway.fleet.Route;
+import org.canonic.gateway.relay.OpenAiError;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -22,7 +24,8 @@ import java.util.Optional;
 
 /**
  * {@code GET /v1/models}: the model names clients may send, in OpenAI's list shape. Kilo Code and the OpenAI SDKs
- * read only the ids; {@code route} tells an operator which route each name belongs to.
+ * read only the ids; {@code route} tells an operator which route each name belongs to. {@code GET /v1/models/{model}}
+ * answers one of them as OpenAI's API does (the model object, or 404 {@code model_not_found}).
  */
 @Path("/v1/models")
 public class ModelsResource {
@@ -52,8 +55,7 @@ public class ModelsResource {
         try {
             key = policy.authenticate(headers.getHeaderString(HttpHeaders.AUTHORIZATION));
         } catch (Refusal refusal) {
-            return Response.status(refusal.error().status()).type(MediaType.APPLICATION_JSON)
-                    .entity(refusal.error().toJson()).build();
+            return error(refusal.error());
         }
         List<ModelCard> cards = new ArrayList<>();
         FleetSnapshot topology = fleet.snapshot();
@@ -68,5 +70,34 @@ public class ModelsResource {
             }
         }
         return Response.ok(new ModelList("list", cards)).build();
+    }
+
+    /**
+     * One model, by any name completions accept for it (backend model ids contain a slash, hence the pattern). A
+     * name the key may not use is as absent as an unknown one, like OpenAI does: the answer never tells which
+     * routes exist.
+     */
+    @GET
+    @Path("{model: .+}")
+    @Produces(MediaType.APPLICATION_JSON)
+    public Response retrieve(@Context HttpHeaders headers, @PathParam("model") String model) {
+        Optional<ClientKeys.Entry> key;
+        try {
+            key = policy.authenticate(headers.getHeaderString(HttpHeaders.AUTHORIZATION));
+        } catch (Refusal refusal) {
+            return error(refusal.error());
+        }
+        Optional<Route> route = fleet.snapshot().routeFor(model)
+                .filter(r -> key.isEmpty() || key.get().allows(r.name()));
+        if (route.isEmpty()) {
+            String shown = model.length() > 100 ? model.substring(0, 100) + "..." : model;
+            return error(OpenAiError.invalidRequest(404, "The model '" + shown + "' does not exist or you do not"
+                    + " have access to it.", "model", "model_not_found"));
+        }
+        return Response.ok(new ModelCard(model, "model", CREATED, "magic-gateway", route.get().name())).build();
+    }
+
+    private static Response error(OpenAiError error) {
+        return Response.status(error.status()).type(MediaType.APPLICATION_JSON).entity(error.toJson()).build();
     }
 }

@@ -217,10 +217,15 @@ public class ProxyRoutes {
         dispatcher.dispatch(proxied, new ClientChannel(ctx.response(), admission.requestId()), record);
     }
 
-    /** What the record knows of the request: only what validation established (key id, route, model name). */
+    /**
+     * What the record knows of the request: what validation established (key id, route, model name) and, for a
+     * refusal before routing, the model name and stream flag as the client sent them (bounded, printable).
+     */
     private static void describe(RequestRecord record, PolicyContext admission, Endpoint endpoint, boolean stream) {
-        record.request(admission.keyId(), admission.route() == null ? null : admission.route().name(),
-                admission.route() == null ? null : admission.model(), endpoint.operation(), stream);
+        boolean routed = admission.route() != null;
+        record.request(admission.keyId(), routed ? admission.route().name() : null,
+                routed ? admission.model() : admission.requestedModel(), endpoint.operation(),
+                stream || admission.requestedStream());
     }
 
     private void refuse(RoutingContext ctx, PolicyContext admission, RequestRecord record, OpenAiError error) {

@@ -12,24 +12,28 @@ import java.util.Locale;
  */
 public record UpstreamEndpoint(boolean ssl, String host, int port, String apiPath) {
 
-    /** Parses an OpenAI base URL, throwing {@link IllegalArgumentException} with a reason fit for an operator. */
+    /**
+     * Parses an OpenAI base URL, throwing {@link IllegalArgumentException} with a reason fit for an operator. The
+     * reason never repeats the URL: a malformed one may carry a credential.
+     */
     public static UpstreamEndpoint parse(String baseUrl) {
         URI uri;
         try {
             uri = new URI(baseUrl.trim());
         } catch (Exception e) {
-            throw new IllegalArgumentException("is not a valid URL");
+            throw new IllegalArgumentException("is malformed: not a URL");
         }
         String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
         if (!scheme.equals("http") && !scheme.equals("https")) {
-            throw new IllegalArgumentException("must start with http:// or https://");
+            throw new IllegalArgumentException("is malformed: it must start with http:// or https://");
         }
         if (uri.getHost() == null || uri.getHost().isBlank()) {
-            throw new IllegalArgumentException("has no host");
+            throw new IllegalArgumentException("is malformed: it has no host");
         }
         if (uri.getRawUserInfo() != null || uri.getRawQuery() != null || uri.getRawFragment() != null) {
             throw new IllegalArgumentException(
-                    "must not carry user info, a query or a fragment (put credentials in the api-key setting)");
+                    "is malformed: it must not carry user info, a query or a fragment (put credentials in the"
+                    + " api-key setting)");
         }
         boolean ssl = scheme.equals("https");
         int port = uri.getPort() > 0 ? uri.getPort() : (ssl ? 443 : 80);

@@ -71,6 +71,9 @@ public interface GatewayConfig {
     /** Context-window fit: how prompts are measured against each backend's window. */
     ContextFit contextFit();
 
+    /** Browser front ends allowed to call the API from another origin ({@code GATEWAY_CORS_ORIGINS}). */
+    Cors cors();
+
     /** Active health probes of every backend. */
     Health health();
 
@@ -161,6 +164,14 @@ public interface GatewayConfig {
         @WithDefault("15m")
         @WithConverter(MillisDurationConverter.class)
         Duration total();
+        /**
+         * Upper bound for a whole non-stream request, across all its tries and candidates. A non-stream answer sends
+         * nothing until generation is done, and Cloudflare's tunnel ends a request whose origin says nothing for
+         * about 100 s with a 524; this bound answers first, with a 504 that says to stream. Zero turns it off.
+         */
+        @WithDefault("90s")
+        @WithConverter(MillisDurationConverter.class)
+        Duration nonStreamTotal();
     }
 
     interface RouteConfig {
@@ -187,6 +198,13 @@ public interface GatewayConfig {
 
         /** Bearer key sent upstream. Comes from the environment or a secret file, never from committed config. */
         Optional<String> apiKey();
+
+        /**
+         * A mounted secret file holding the bearer key instead ({@code RUNPOD_API_KEY_FILE}, {@code VASTAI_API_KEY_FILE}):
+         * its content, trimmed, is the key. Setting it together with {@code api-key}, or naming a file that cannot be
+         * read, stops start-up.
+         */
+        Optional<String> apiKeyFile();
 
         /** The model id the backend serves; substituted for whatever name the client used. */
         Optional<String> model();
@@ -564,5 +582,13 @@ public interface GatewayConfig {
         /** Deliveries in progress per receiver (a retry waiting for its backoff counts). */
         @WithDefault("4")
         int concurrency();
+    }
+
+    interface Cors {
+        /**
+         * Exact origins ({@code https://chat.example.com}, comma-separated) whose browser pages may call the API.
+         * Unset: no CORS headers at all, so browsers keep the same-origin rule.
+         */
+        Optional<List<String>> origins();
     }
 }

@@ -100,8 +100,7 @@ public final class FleetPlanner {
             return Optional.empty();
         }
         BackendDefinition definition = new BackendDefinition(name, baseUrl.get(), backend.model().orElse(null),
-                backend.apiKey().map(String::trim).filter(k -> !k.isEmpty())
-                        .map(k -> (ApiKeyRef) new ApiKeyRef.Configured(new Backend.Secret(k))).orElse(null),
+                configuredKey(name, backend, problems),
                 backend.tries().isPresent() ? backend.tries().getAsInt() : null,
                 backend.retryDelay().orElse(null), backend.clocks().connect().orElse(null),
                 backend.clocks().firstToken().orElse(null), backend.clocks().idle().orElse(null),
@@ -111,6 +110,21 @@ public final class FleetPlanner {
                 backend.contextWindow().isPresent() ? backend.contextWindow().getAsInt() : null,
                 backend.tokensMax().isPresent() ? backend.tokensMax().getAsInt() : null);
         return resolver.resolve(definition, BackendResolver.configNaming(name), problems);
+    }
+
+    /** The key given by configuration: a value or a secret file (read by the resolver), never both. */
+    private static ApiKeyRef configuredKey(String name, BackendConfig backend, List<String> problems) {
+        Optional<String> key = backend.apiKey().map(String::trim).filter(k -> !k.isEmpty());
+        Optional<String> file = backend.apiKeyFile().map(String::trim).filter(f -> !f.isEmpty());
+        if (key.isPresent() && file.isPresent()) {
+            problems.add("gateway.backends." + name + ".api-key and .api-key-file are both set (for example "
+                    + "RUNPOD_API_KEY and RUNPOD_API_KEY_FILE); set one");
+            return null;
+        }
+        if (file.isPresent()) {
+            return new ApiKeyRef.File(file.get());
+        }
+        return key.map(k -> (ApiKeyRef) new ApiKeyRef.Configured(new Backend.Secret(k))).orElse(null);
     }
 
     private static List<String> aliases(RouteConfig route) {

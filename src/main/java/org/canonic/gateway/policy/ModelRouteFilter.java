@@ -32,7 +32,6 @@ final class ModelRouteFilter implements PolicyFilter {
 
     /** Echoes a client string back safely: bounded and without control characters. */
     private static String printable(String value) {
-        String bounded = value.length() > 100 ? value.substring(0, 100) + "..." : value;
-        return bounded.replaceAll("\\p{Cntrl}", "?");
+        return PolicyContext.printable(value);
     }
 }

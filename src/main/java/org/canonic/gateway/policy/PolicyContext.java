@@ -1,5 +1,6 @@
 package org.canonic.gateway.policy;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
@@ -70,6 +71,28 @@ public final class PolicyContext {
 
     public long startNanos() {
         return startNanos;
+    }
+
+    /**
+     * The model name as the client sent it, bounded and printable, whether or not any route serves it: so the record
+     * of a refusal ({@code model_not_found} above all) says what was asked for. Null when the body has no string
+     * {@code model}.
+     */
+    public String requestedModel() {
+        JsonNode model = body == null ? null : body.get("model");
+        return model != null && model.isTextual() ? printable(model.asText()) : null;
+    }
+
+    /** Whether the client asked for a stream, read from the body even when a filter refused it before the flags. */
+    public boolean requestedStream() {
+        JsonNode stream = body == null ? null : body.get("stream");
+        return stream != null && stream.isBoolean() && stream.booleanValue();
+    }
+
+    /** A client string fit to echo or record: at most 100 characters, control characters replaced. */
+    static String printable(String value) {
+        String bounded = value.length() > 100 ? value.substring(0, 100) + "..." : value;
+        return bounded.replaceAll("\\p{Cntrl}", "?");
     }
 
     /** The parsed body; null until {@link JsonBodyFilter} ran. */

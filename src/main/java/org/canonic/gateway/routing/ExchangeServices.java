@@ -17,8 +17,9 @@ import org.canonic.gateway.telemetry.Telemetry;
  * @param retryAfterSeconds   the {@code Retry-After} hint when nothing is routable (about one probe interval)
  * @param clientStallMs       how long a stream's client may read nothing before it loses its slot and upstream
  * @param bodyBudget          the bytes all bodies may hold together; non-stream answers are collected under it
+ * @param nonStreamTotalMs    bound on a whole non-stream request, all tries included (0: none)
  */
 public record ExchangeServices(Vertx vertx, RequestJson json, Telemetry telemetry, boolean responseInfo,
                                long keepAliveMs, long maxUpstreamBody, long concurrencyWaitMs, long retryAfterSeconds,
-                               long clientStallMs, BodyBudget bodyBudget) {
+                               long clientStallMs, BodyBudget bodyBudget, long nonStreamTotalMs) {
 }

@@ -3,9 +3,7 @@ package org.canonic.gateway.routing;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vertx.core.Context;
-import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpHeaders;
 import org.canonic.gateway.backend.AttemptOutcome;
 import org.canonic.gateway.backend.Backend;
 import org.canonic.gateway.backend.NonStreamAnswer;
@@ -23,6 +21,8 @@ import org.canonic.gateway.relay.OpenAiError;
 import org.canonic.gateway.telemetry.AttemptRecord;
 import org.canonic.gateway.telemetry.Outcome;
 import org.canonic.gateway.telemetry.RequestRecord;
+
+import org.jboss.logging.Logger;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -43,6 +43,8 @@ import java.util.List;
  */
 final class ProxyExchange implements UpstreamAttempt.Listener {
 
+    private static final Logger LOG = Logger.getLogger(ProxyExchange.class);
+
     private final ProxyRequest request;
     private final List<Candidate> candidates;
     private final ExchangeServices services;
@@ -56,11 +58,8 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
     private int candidateIndex;
     private int tryOnBackend;
     private UpstreamAttempt current;
-    private BackendBreaker.Handle currentHandle;
-    private LiveBackend currentBackend;
-    /** Unregisters the current attempt from its backend's drain deadline. */
-    private Runnable untrack;
-    private long attemptStartNanos;
+    /** What the current attempt holds of its backend (slot, breaker handle, drain registration). */
+    private HeldAttempt held;
     private Context context;
     private Buffer currentBody;
     private boolean committed;
@@ -68,6 +67,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
     private final KeepAlive keepAlive;
     private final EventBatch batch;
     private long retryTimer = -1;
+    private long nonStreamTimer = -1;
 
     /** The last data event relayed: where the finish reason is read from at the end, without parsing every event. */
     private Buffer lastData;
@@ -93,6 +93,8 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         client.onClientGone(this::onClientGone);
         if (request.stream()) {
             keepAlive.start();
+        } else if (services.nonStreamTotalMs() > 0) {
+            nonStreamTimer = services.vertx().setTimer(services.nonStreamTotalMs(), id -> nonStreamExpired());
         }
         nextTry();
     }
@@ -149,15 +151,12 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
             currentBody = UpstreamBody.forCandidate(request, candidate, services.json());
         }
         tryOnBackend++;
-        currentHandle = handle;
-        currentBackend = backend;
-        untrack = backend.track(this::withdraw);
+        held = new HeldAttempt(backend, request.keyId(), handle, this::withdraw);
         client.maxTokens(candidate.maxTokens());
         record.backend(backend.name(), candidate.maxTokens());
         current = new UpstreamAttempt(services.vertx(), backend.client(), spec,
-                spec.endpoint().apiPath(request.endpoint().path()), upstreamHeaders(spec), currentBody,
+                spec.endpoint().apiPath(request.endpoint().path()), UpstreamBody.headers(request, spec), currentBody,
                 request.stream(), services.maxUpstreamBody(), services.bodyBudget(), this);
-        attemptStartNanos = System.nanoTime();
         current.start();
     }
 
@@ -178,6 +177,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         releaseAttempt(result.outcome());
         attempts.add(new AttemptRecord(backend.name(), tryOnBackend, result.outcome(), result.status(),
                 result.elapsedMs(), result.detail()));
+        warnIfFailed(backend.name(), result.outcome(), result.status());
         if (finished) {
             return;
         }
@@ -364,15 +364,11 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         closeRecord(Outcome.CANCELLED, client.headersSent() ? 200 : 499, code);
     }
 
-    /** Gives back the attempt's slot and tells the backend's breaker how it ended. */
+    /** Gives back what the attempt held of its backend. */
     private void releaseAttempt(AttemptOutcome outcome) {
-        untrack.run();
-        currentBackend.slots().release(request.keyId());
-        currentHandle.ended(outcome);
+        held.release(outcome);
         current = null;
-        currentHandle = null;
-        currentBackend = null;
-        untrack = null;
+        held = null;
     }
 
     /**
@@ -385,16 +381,55 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
             if (finished || current == null) {
                 return;
             }
-            UpstreamAttempt attempt = current;
-            String why = currentBackend.drainReason();
-            attempt.cancel();
-            onEnd(new UpstreamAttempt.Result(AttemptOutcome.WITHDRAWN, 0, null, null, why,
-                    (System.nanoTime() - attemptStartNanos) / 1_000_000, null, null));
+            current.cancel();
+            onEnd(new UpstreamAttempt.Result(AttemptOutcome.WITHDRAWN, 0, null, null, held.backend().drainReason(),
+                    held.elapsedMs(), null, null));
         });
+    }
+
+    /**
+     * The non-stream bound passed before any answer: end the try in flight and answer 504 now, before the tunnel in
+     * front would answer 524 with nothing a client can act on.
+     */
+    private void nonStreamExpired() {
+        nonStreamTimer = -1;
+        if (finished) {
+            return;
+        }
+        String provider = GatewayHeaders.PROVIDER_NONE;
+        if (current != null) {
+            Backend backend = current.backend();
+            provider = backend.name();
+            current.cancel();
+            long elapsed = held.elapsedMs();
+            releaseAttempt(AttemptOutcome.TOTAL_TIMEOUT);
+            attempts.add(new AttemptRecord(backend.name(), tryOnBackend, AttemptOutcome.TOTAL_TIMEOUT, 0, elapsed,
+                    "non-stream-total clock"));
+            warnIfFailed(backend.name(), AttemptOutcome.TOTAL_TIMEOUT, 0);
+        }
+        finish(OpenAiError.server(504, "No answer within the non-stream time limit of "
+                + services.nonStreamTotalMs() / 1000.0 + " s (clock gateway.defaults.clocks.non-stream-total, "
+                + totalAttempts() + " attempt(s)). Send \"stream\": true for long generations: a stream has no such"
+                + " limit.", "non_stream_timeout"), provider);
+    }
+
+    /**
+     * One WARN line per attempt the backend or the gateway failed (a request's own fault is the client's business):
+     * request id, backend name and outcome only. The detail is left out because it may quote the backend's URL.
+     */
+    private void warnIfFailed(String backend, AttemptOutcome outcome, int status) {
+        if (outcome.fault() == AttemptOutcome.Fault.BACKEND || outcome.fault() == AttemptOutcome.Fault.GATEWAY) {
+            LOG.warnf("Request %s: attempt %d on backend %s failed: %s%s", request.requestId(), tryOnBackend,
+                    backend, outcome.name().toLowerCase(java.util.Locale.ROOT), status > 0 ? " (HTTP " + status + ")" : "");
+        }
     }
 
     private void cancelTimers() {
         keepAlive.stop();
+        if (nonStreamTimer >= 0) {
+            services.vertx().cancelTimer(nonStreamTimer);
+            nonStreamTimer = -1;
+        }
         if (retryTimer >= 0) {
             services.vertx().cancelTimer(retryTimer);
             retryTimer = -1;
@@ -402,16 +437,6 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
     }
 
     // ---- helpers ----------------------------------------------------------------------------------------------
-
-    private MultiMap upstreamHeaders(Backend backend) {
-        MultiMap headers = MultiMap.caseInsensitiveMultiMap().addAll(request.forwardHeaders());
-        headers.set(HttpHeaders.CONTENT_TYPE, "application/json");
-        headers.set(HttpHeaders.ACCEPT, request.stream() ? "text/event-stream" : "application/json");
-        headers.set(HttpHeaders.ACCEPT_ENCODING, "identity");
-        headers.set(GatewayHeaders.REQUEST_ID, request.requestId());
-        backend.authorization().ifPresent(value -> headers.set(HttpHeaders.AUTHORIZATION, value));
-        return headers;
-    }
 
     private int totalAttempts() {
         return attempts.size() + (current != null ? 1 : 0);

@@ -1,10 +1,14 @@
 package org.canonic.gateway.routing;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
+import org.canonic.gateway.backend.Backend;
 import org.canonic.gateway.policy.Candidate;
 import org.canonic.gateway.policy.ProxyRequest;
 import org.canonic.gateway.policy.RequestJson;
+import org.canonic.gateway.relay.GatewayHeaders;
 
 /**
  * The body sent to one backend: the client's JSON with only the governed fields changed. {@code model} becomes the
@@ -19,6 +23,20 @@ final class UpstreamBody {
     private static final String MAX_COMPLETION_TOKENS = "max_completion_tokens";
 
     private UpstreamBody() {
+    }
+
+    /**
+     * The headers sent with it: the client's allow-listed headers, then what the gateway sets itself (content type,
+     * accept, no compression, the request id, the backend's own key; the client's key never goes upstream).
+     */
+    static MultiMap headers(ProxyRequest request, Backend backend) {
+        MultiMap headers = MultiMap.caseInsensitiveMultiMap().addAll(request.forwardHeaders());
+        headers.set(HttpHeaders.CONTENT_TYPE, "application/json");
+        headers.set(HttpHeaders.ACCEPT, request.stream() ? "text/event-stream" : "application/json");
+        headers.set(HttpHeaders.ACCEPT_ENCODING, "identity");
+        headers.set(GatewayHeaders.REQUEST_ID, request.requestId());
+        backend.authorization().ifPresent(value -> headers.set(HttpHeaders.AUTHORIZATION, value));
+        return headers;
     }
 
     static Buffer forCandidate(ProxyRequest request, Candidate candidate, RequestJson json) {

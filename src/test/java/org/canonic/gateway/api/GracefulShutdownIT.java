@@ -72,7 +72,7 @@ class GracefulShutdownIT {
             }
         });
         long deadline = System.nanoTime() + 2_000_000_000L;
-        while (gateway.client().get("/q/health/ready").statusCode() != 503) {
+        while (gateway.management().get("/q/health/ready").statusCode() != 503) {
             assertTrue(System.nanoTime() < deadline, "readiness must turn DOWN at once");
             Thread.sleep(20);
         }

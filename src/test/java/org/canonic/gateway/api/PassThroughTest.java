@@ -116,6 +116,16 @@ class PassThroughTest extends GatewayTest {
     }
 
     @Test
+    void aBackendWithAKeyFileSendsItsTrimmedContentUpstream() {
+        alpha().always(org.canonic.gateway.testing.Behavior.status(500));
+        HttpResponse<String> answer = gateway.post("/v1/chat/completions",
+                org.canonic.gateway.testing.GatewayClient.chat("solo-model", false));
+        assertEquals(200, answer.statusCode(), answer.body());
+        assertEquals("Bearer " + FakeBackends.OMEGA_KEY,
+                org.canonic.gateway.testing.FakeBackends.omega().lastCompletion().headers.get("authorization"));
+    }
+
+    @Test
     void upstreamGetsTheBackendKeyNeverTheClientsAndNoHopByHopHeaders() {
         gateway.post("/v1/chat/completions", "{\"model\":\"main-model\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
                 "authorization", "Bearer client-key-must-not-travel", "x-session-id", "sess-42",

@@ -76,6 +76,30 @@ class FleetPlannerTest {
     }
 
     @Test
+    void aBackendKeyFromAFileIsItsTrimmedContentAndBothOrAnUnreadableFileStopStartUp() throws Exception {
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("key-file");
+        java.nio.file.Path file = java.nio.file.Files.writeString(dir.resolve("runpod-key"), " sk-from-file-42 \n");
+        FleetSnapshot topology = build(legacyDeployment()
+                .and("gateway.backends.runpod.base-url", "http://127.0.0.5:8000/v1")
+                .and("gateway.backends.runpod.api-key-file", file.toString()));
+        assertEquals("Bearer sk-from-file-42", topology.routeFor("qwen").orElseThrow().backends().get(0).spec()
+                .authorization().orElseThrow());
+
+        InvalidConfigurationException error = assertThrows(InvalidConfigurationException.class, () -> build(
+                legacyDeployment()
+                        .and("gateway.backends.runpod.base-url", "http://127.0.0.5:8000/v1")
+                        .and("gateway.backends.runpod.api-key", "sk-literal-key")
+                        .and("gateway.backends.runpod.api-key-file", file.toString())
+                        .and("gateway.backends.vastai.base-url", "http://127.0.0.6:8000/v1")
+                        .and("gateway.backends.vastai.api-key-file", dir.resolve("missing").toString())));
+        List<String> problems = error.problems();
+        assertEquals(2, problems.size(), String.join("\n", problems));
+        assertTrue(problems.stream().anyMatch(p -> p.contains("runpod.api-key and .api-key-file are both set")));
+        assertTrue(problems.stream().anyMatch(p -> p.contains("vastai.api-key-file") && p.contains("cannot be read")));
+        assertFalse(error.getMessage().contains("sk-literal-key") || error.getMessage().contains("sk-from-file"));
+    }
+
+    @Test
     void everyProblemIsReportedAtOnce() {
         InvalidConfigurationException error = assertThrows(InvalidConfigurationException.class, () -> build(
                 legacyDeployment()
@@ -89,8 +113,8 @@ class FleetPlannerTest {
 
         List<String> problems = error.problems();
         assertEquals(6, problems.size(), String.join("\n", problems));
-        assertTrue(problems.stream().anyMatch(p -> p.contains("runpod.base-url must start with http")));
-        assertTrue(problems.stream().anyMatch(p -> p.contains("vastai.base-url must not carry user info")));
+        assertTrue(problems.stream().anyMatch(p -> p.contains("runpod.base-url is malformed: it must start with http")));
+        assertTrue(problems.stream().anyMatch(p -> p.contains("vastai.base-url is malformed: it must not carry user info")));
         assertTrue(problems.stream().anyMatch(p -> p.contains("tries must be between 1 and 10")));
         assertTrue(problems.stream().anyMatch(p -> p.contains("clocks.idle must be positive")));
         assertTrue(problems.stream().anyMatch(p -> p.contains("'typo-backend'")));

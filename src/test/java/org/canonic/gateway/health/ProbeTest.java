@@ -99,7 +99,7 @@ class ProbeTest extends GatewayTest {
         admin.await("omega", state("DOWN"), 3000);
 
         // The replica still serves route main (beta), so it stays ready; the route that lost everything says so.
-        HttpResponse<String> ready = gateway.get("/q/health/ready");
+        HttpResponse<String> ready = management.get("/q/health/ready");
         assertEquals(200, ready.statusCode(), ready.body());
         assertTrue(ready.body().contains("\"route.solo\": \"DOWN\"") || ready.body().contains("\"route.solo\":\"DOWN\""),
                 ready.body());

@@ -33,6 +33,9 @@ class AdminAuthTest {
     @TestHTTPResource("/")
     URL url;
 
+    @TestHTTPResource(value = "/", management = true)
+    URL managementUrl;
+
     private AdminClient client;
 
     @BeforeEach
@@ -43,7 +46,7 @@ class AdminAuthTest {
     @Test
     void aMissingOrWrongTokenIs401OpenAiShapedAndCounted() throws Exception {
         GatewayClient gateway = new GatewayClient(url.toURI());
-        double before = Metrics.scrape(gateway).sum("gateway_admin_auth_failures_total");
+        double before = Metrics.scrape(new GatewayClient(managementUrl.toURI())).sum("gateway_admin_auth_failures_total");
         List<String[]> wrong = List.of(new String[]{}, new String[]{"authorization", "Bearer wrong-token"},
                 new String[]{"authorization", "Basic " + FakeBackends.ADMIN_TOKEN},
                 new String[]{"authorization", FakeBackends.ADMIN_TOKEN});
@@ -53,7 +56,7 @@ class AdminAuthTest {
             assertEquals("invalid_admin_token", error(refused).get("code").asText());
             assertEquals("authentication_error", error(refused).get("type").asText());
         }
-        assertEquals(before + wrong.size(), Metrics.scrape(gateway).sum("gateway_admin_auth_failures_total"));
+        assertEquals(before + wrong.size(), Metrics.scrape(new GatewayClient(managementUrl.toURI())).sum("gateway_admin_auth_failures_total"));
     }
 
     @Test

@@ -135,7 +135,7 @@ class BackendRegistryTest extends GatewayTest {
             assertTrue(System.nanoTime() < deadline, "the drained backend was never closed");
             Thread.sleep(20);
         }
-        String metrics = gateway.get("/q/metrics").body();
+        String metrics = management.get("/q/metrics").body();
         assertFalse(metrics.contains("backend=\"" + name + "\""), "its meters are gone");
         int probesAfterClose = gamma.allRequests().size();
         Thread.sleep(800);
@@ -238,7 +238,7 @@ class BackendRegistryTest extends GatewayTest {
         String stateBefore = stateFile();
 
         assertRefused(admin("POST", "/admin/backends", "{\"name\":\"x1\",\"base_url\":\"ftp://nope\",\"model\":\"m\","
-                + "\"routes\":[\"main\"]}"), 400, "base_url must start with http");
+                + "\"routes\":[\"main\"]}"), 400, "base_url is malformed: it must start with http");
         assertRefused(admin("POST", "/admin/backends", "{\"name\":\"alpha\",\"base_url\":\"" + gamma.baseUrl()
                 + "\",\"model\":\"m\",\"routes\":[\"main\"]}"), 409, "already exists");
         assertRefused(admin("POST", "/admin/backends", "{\"name\":\"x2\",\"base_url\":\"" + gamma.baseUrl()

@@ -48,6 +48,9 @@ class LockResourceTest {
     @TestHTTPResource("/")
     URL url;
 
+    @TestHTTPResource(value = "/", management = true)
+    URL managementUrl;
+
     @Inject
     MaintenanceLock lock;
 
@@ -306,6 +309,6 @@ class LockResourceTest {
         assertFalse(audit.contains(token), "the audit log never holds a token");
         assertFalse(Files.readString(state().resolve(MaintenanceLock.FILE)).contains(token));
         assertFalse(String.join("\n", seen).contains(token));
-        assertFalse(Metrics.scrape(new GatewayClient(url.toURI())).text().contains(token));
+        assertFalse(Metrics.scrape(new GatewayClient(managementUrl.toURI())).text().contains(token));
     }
 }

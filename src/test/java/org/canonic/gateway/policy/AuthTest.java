@@ -84,4 +84,18 @@ class AuthTest extends GatewayTest {
             assertFalse(logs.text().contains("wrong-key-123"), logs.text());
         }
     }
+
+    @Test
+    void oneModelNeedsTheKeyAndTheRoutePermissionTheListNeeds() {
+        HttpResponse<String> missing = gateway.get("/v1/models/main-model");
+        assertEquals(401, missing.statusCode(), missing.body());
+        assertEquals("missing_api_key", json(missing.body()).at("/error/code").asText());
+        assertEquals(401, gateway.get("/v1/models/main-model", "authorization", "Bearer nope").statusCode());
+
+        assertEquals(200, gateway.get("/v1/models/main-model", "authorization", CI).statusCode());
+        assertEquals(200, gateway.get("/v1/models/solo-model", "authorization", SOLO).statusCode());
+        HttpResponse<String> forbidden = gateway.get("/v1/models/main-model", "authorization", SOLO);
+        assertEquals(404, forbidden.statusCode(), "a route the key may not use is not listed, and not found");
+        assertEquals("model_not_found", json(forbidden.body()).at("/error/code").asText());
+    }
 }

@@ -19,7 +19,7 @@ class BlockedLedgerTest extends GatewayTest {
 
     @Test
     void aBlockedLedgerDropsRecordsAndNeverSlowsRequests() {
-        double droppedBefore = Metrics.scrape(gateway).sum("gateway_ledger_dropped_total");
+        double droppedBefore = Metrics.scrape(management).sum("gateway_ledger_dropped_total");
         int requests = 30;
         long slowestMs = 0;
         for (int i = 0; i < requests; i++) {
@@ -28,7 +28,7 @@ class BlockedLedgerTest extends GatewayTest {
             slowestMs = Math.max(slowestMs, (System.nanoTime() - start) / 1_000_000);
             assertEquals(200, response.statusCode());
         }
-        Metrics after = Metrics.scrape(gateway);
+        Metrics after = Metrics.scrape(management);
         // At most one drained batch (a queue's worth, 4) in the stuck writer's hands and 4 in the queue: the rest
         // must have been dropped.
         assertTrue(after.sum("gateway_ledger_dropped_total") - droppedBefore >= requests - 2 * 4,

@@ -80,7 +80,8 @@ class LedgerTest extends GatewayTest {
         assertEquals("refused", only(lines, id("refused")).get("outcome").asText());
         assertEquals(400, only(lines, id("refused")).get("status").asInt());
         assertEquals("model_not_found", only(lines, id("unknown")).get("error_code").asText());
-        assertTrue(only(lines, id("unknown")).get("model").isNull(), "an unknown model name is not recorded");
+        assertEquals("nope", only(lines, id("unknown")).get("model").asText(), "the name the client sent");
+        assertFalse(only(lines, id("unknown")).get("stream").asBoolean());
         assertEquals("rejected", only(lines, id("rejected")).get("outcome").asText());
         JsonNode failed = only(lines, id("failed"));
         assertEquals("failed", failed.get("outcome").asText());
@@ -94,6 +95,24 @@ class LedgerTest extends GatewayTest {
         assertEquals("cancelled", cancelled.get("outcome").asText());
         assertTrue(cancelled.at("/usage/estimated").asBoolean());
         assertTrue(cancelled.at("/usage/completion_tokens").asInt() >= 2, cancelled.toString());
+    }
+
+    @Test
+    void aModelNotFoundLineRecordsTheNameSentBoundedAndPrintableAndWhetherItStreamed() throws Exception {
+        String name = "no\u0001such\nmodel-" + "x".repeat(200);
+        HttpResponse<String> answer = gateway.post("/v1/chat/completions", "{\"model\":" + MAPPER.writeValueAsString(name)
+                + ",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
+                "x-request-id", id("unknown-stream"));
+        assertEquals(404, answer.statusCode(), answer.body());
+
+        JsonNode line = only(awaitLines(1, 5000), id("unknown-stream"));
+        assertEquals("model_not_found", line.get("error_code").asText());
+        assertTrue(line.get("stream").asBoolean(), line.toString());
+        String recorded = line.get("model").asText();
+        assertTrue(recorded.startsWith("no?such?model-xxx"), recorded);
+        assertTrue(recorded.length() <= 103, "bounded to 100 characters: " + recorded.length());
+        assertTrue(recorded.chars().noneMatch(Character::isISOControl), recorded);
+        assertTrue(line.get("route").isNull());
     }
 
     private static JsonNode only(Map<String, List<JsonNode>> lines, String id) {

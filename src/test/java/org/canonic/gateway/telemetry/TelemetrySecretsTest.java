@@ -41,7 +41,7 @@ class TelemetrySecretsTest extends GatewayTest {
             logs = capture.text();
             ledger = Files.readString(FakeBackends.ledger());
         }
-        String metrics = Metrics.scrape(gateway).text();
+        String metrics = Metrics.scrape(management).text();
         assertTrue(ledger.contains("\"key_id\":\"ci\""), "the ledger names the key by its id");
         for (String secret : SECRETS) {
             assertFalse(logs.contains(secret), "a secret leaked into the logs");

@@ -32,6 +32,8 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
     public static final String CI_KEY = "gw-test-key-ci-0a1b2c3d4e5f";
     public static final String SOLO_KEY_ID = "solo-only";
     public static final String SOLO_KEY = "gw-test-key-solo-9f8e7d6c5b4a";
+    /** The upstream key omega's secret file holds. */
+    public static final String OMEGA_KEY = "sk-omega-from-file-5e6f7a8b";
 
     /** Every backend the tests configure. */
     public static final java.util.List<String> BACKEND_NAMES = java.util.List.of("alpha", "beta", "dead", "omega",
@@ -143,8 +145,11 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
         // Behaviour tests provoke many backend faults on purpose; only the breaker tests (their own profile) trip it.
         config.put("gateway.breaker.request-volume-threshold", "1000");
         config.put("gateway.admin-token", ADMIN_TOKEN);
-        // Request logging at DEBUG, so that the tests see (and check the masking of) what it writes.
-        config.put("quarkus.log.category.\"org.canonic.gateway.api\".level", "DEBUG");
+        // Readable test output: no per-request lines (ledger, request log, failed attempts provoked on purpose).
+        // Tests that check what those lines say open a LogCapture, which turns them back on meanwhile.
+        config.put("quarkus.log.category.\"gateway.ledger\".level", "WARN");
+        config.put("quarkus.log.category.\"org.canonic.gateway.api\".level", "INFO");
+        config.put("quarkus.log.category.\"org.canonic.gateway.routing\".level", "ERROR");
         // Behaviour tests run without client keys; the auth tests' profile turns them on.
         config.put("gateway.auth.mode", "none");
         config.put("%auth.gateway.auth.mode", "keys");
@@ -199,6 +204,9 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
         config.put("gateway.backends.omega.base-url", omega.baseUrl());
         config.put("gateway.backends.omega.model", OMEGA_MODEL);
         config.put("gateway.backends.omega.tries", "1");
+        // Omega's key comes from a secret file (padded with whitespace, as editors and `echo` leave it).
+        config.put("gateway.backends.omega.api-key-file", secretFile(ledger.getParent(), "  " + OMEGA_KEY + "\n")
+                .toString());
 
         // Route "fit": three windows, smallest first, so the window fit has to choose.
         for (var fit : java.util.Map.of("small", small, "medium", medium, "large", large).entrySet()) {
@@ -226,6 +234,14 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
     public void stop() {
         if (vertx != null) {
             vertx.close();
+        }
+    }
+
+    private static java.nio.file.Path secretFile(java.nio.file.Path dir, String content) {
+        try {
+            return java.nio.file.Files.writeString(dir.resolve("omega-api-key"), content);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
         }
     }
 

@@ -17,12 +17,19 @@ public abstract class GatewayTest {
     @TestHTTPResource("/")
     protected URL gatewayUrl;
 
+    /** The management interface (health and metrics), a port of its own. */
+    @TestHTTPResource(value = "/", management = true)
+    protected URL managementUrl;
+
     protected GatewayClient gateway;
+
+    protected GatewayClient management;
 
     @BeforeEach
     void freshFakes() throws Exception {
         FakeBackends.resetAll();
         gateway = new GatewayClient(gatewayUrl.toURI());
+        management = new GatewayClient(managementUrl.toURI());
         awaitReady();
     }
 

@@ -1,21 +1,39 @@
 package org.canonic.gateway.testing;
 
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.logging.Handler;
+import java.util.logging.Level;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 
-/** Collects every log record the gateway writes while open (in-process tests only). */
+/**
+ * Collects every log record the gateway writes while open (in-process tests only). The tests run with the gateway's
+ * request and ledger lines turned down (see {@link FakeBackends}) so that their output stays readable; while a
+ * capture is open those categories log everything again, so a test can check what they would write.
+ */
 public final class LogCapture extends Handler implements AutoCloseable {
 
+    /** The categories the test configuration turns down, and everything below them. */
+    private static final List<String> CATEGORIES = List.of("org.canonic.gateway", "org.canonic.gateway.api",
+            "org.canonic.gateway.routing", "gateway.ledger");
+
     private final List<LogRecord> records = new CopyOnWriteArrayList<>();
+    /** The loggers whose level was lowered (held, so they cannot be collected) and their previous levels. */
+    private final Map<Logger, Level> lowered = new LinkedHashMap<>();
 
     private LogCapture() {
     }
 
     public static LogCapture start() {
         LogCapture capture = new LogCapture();
+        for (String category : CATEGORIES) {
+            Logger logger = Logger.getLogger(category);
+            capture.lowered.put(logger, logger.getLevel());
+            logger.setLevel(Level.FINE);
+        }
         Logger.getLogger("").addHandler(capture);
         return capture;
     }
@@ -79,5 +97,6 @@ public final class LogCapture extends Handler implements AutoCloseable {
     @Override
     public void close() {
         Logger.getLogger("").removeHandler(this);
+        lowered.forEach(Logger::setLevel);
     }
 }

@@ -3,7 +3,7 @@ package org.canonic.gateway.testing;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** A scrape of {@code /q/metrics} in Prometheus text format, with sums over series selected by labels. */
+/** A scrape of {@code /q/metrics} (on the management interface) in Prometheus text format, with sums over series selected by labels. */
 public final class Metrics {
 
     private final String text;
@@ -24,8 +24,9 @@ public final class Metrics {
         }
     }
 
-    public static Metrics scrape(GatewayClient gateway) {
-        return new Metrics(gateway.get("/q/metrics").body());
+    /** {@code management}: a client for the management interface, where /q/metrics is served. */
+    public static Metrics scrape(GatewayClient management) {
+        return new Metrics(management.get("/q/metrics").body());
     }
 
     public String text() {

@@ -20,11 +20,13 @@ public final class PackagedGateway {
 
     private final Process process;
     private final GatewayClient client;
+    private final GatewayClient management;
     private final ByteArrayOutputStream output = new ByteArrayOutputStream();
 
-    private PackagedGateway(Process process, GatewayClient client) {
+    private PackagedGateway(Process process, GatewayClient client, GatewayClient management) {
         this.process = process;
         this.client = client;
+        this.management = management;
         Thread reader = new Thread(() -> {
             byte[] buffer = new byte[8192];
             int read;
@@ -49,20 +51,29 @@ public final class PackagedGateway {
         builder.environment().keySet().removeIf(name -> name.startsWith("RUNPOD_") || name.startsWith("VASTAI_")
                 || name.startsWith("GATEWAY_") || name.equals("FALLBACK_PROVIDER") || name.startsWith("QUARKUS_"));
         builder.environment().putAll(env);
+        // Never the production ports: another gateway (or a second test) may hold 8080 or 9000.
+        for (String port : new String[]{"QUARKUS_HTTP_PORT", "QUARKUS_MANAGEMENT_PORT"}) {
+            if (!env.containsKey(port)) {
+                builder.environment().put(port, Integer.toString(freePort()));
+            }
+        }
         return builder.start();
     }
 
-    /** Starts the jar and waits until it answers liveness. */
+    /** Starts the jar and waits until it answers liveness (on the management interface, a free port of its own). */
     public static PackagedGateway start(Map<String, String> env) throws Exception {
         int port = freePort();
+        int managementPort = freePort();
         Map<String, String> withPort = new HashMap<>(env);
         withPort.put("QUARKUS_HTTP_PORT", Integer.toString(port));
+        withPort.put("QUARKUS_MANAGEMENT_PORT", Integer.toString(managementPort));
         PackagedGateway gateway = new PackagedGateway(launch(withPort),
-                new GatewayClient(URI.create("http://127.0.0.1:" + port + "/")));
+                new GatewayClient(URI.create("http://127.0.0.1:" + port + "/")),
+                new GatewayClient(URI.create("http://127.0.0.1:" + managementPort + "/")));
         long deadline = System.nanoTime() + 60_000_000_000L;
         while (true) {
             try {
-                if (gateway.client.get("/q/health/live").statusCode() == 200) {
+                if (gateway.management.get("/q/health/live").statusCode() == 200) {
                     return gateway;
                 }
             } catch (AssertionError notYet) {
@@ -77,6 +88,11 @@ public final class PackagedGateway {
 
     public GatewayClient client() {
         return client;
+    }
+
+    /** The management interface: /q/health/*, /q/metrics. */
+    public GatewayClient management() {
+        return management;
     }
 
     public Process process() {
