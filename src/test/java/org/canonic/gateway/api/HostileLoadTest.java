@@ -72,7 +72,7 @@ class HostileLoadTest extends GatewayTest {
         for (FakeVllm fake : List.of(small(), medium(), large(), omega())) {
             fake.always(Behavior.bigCompletion(size).pieceDelay(100));
         }
-        double refusedBefore = Metrics.scrape(gateway).sum(REFUSALS, "body", "answer");
+        double refusedBefore = Metrics.scrape(management).sum(REFUSALS, "body", "answer");
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
         List<CompletableFuture<HttpResponse<String>>> answers = new ArrayList<>();
         for (int i = 0; i < 40; i++) {
@@ -87,11 +87,13 @@ class HostileLoadTest extends GatewayTest {
         while (!answers.stream().allMatch(CompletableFuture::isDone)) {
             for (String path : CONTROL) {
                 long start = System.nanoTime();
-                HttpResponse<String> control = gateway.get(path, "authorization", "Bearer " + FakeBackends.ADMIN_TOKEN);
+                // /q/* is on the management interface, /admin on the API port.
+                HttpResponse<String> control = (path.startsWith("/q/") ? management : gateway).get(path,
+                        "authorization", "Bearer " + FakeBackends.ADMIN_TOKEN);
                 latencies.add((System.nanoTime() - start) / 1_000_000);
                 assertEquals(200, control.statusCode(), path + ": " + control.body());
                 if (path.equals("/q/metrics")) {
-                    Metrics metrics = Metrics.scrape(gateway);
+                    Metrics metrics = Metrics.scrape(management);
                     assertEquals(HostileProfile.BODY_BUDGET_BYTES, metrics.sum(LIMIT), "the budget is exported");
                     mostUsed = Math.max(mostUsed, metrics.sum(USED));
                 }
@@ -118,7 +120,7 @@ class HostileLoadTest extends GatewayTest {
             }
         }
         assertTrue(answered >= 1, "some answers fit the budget and were delivered");
-        assertTrue(Metrics.scrape(gateway).sum(REFUSALS, "body", "answer") > refusedBefore,
+        assertTrue(Metrics.scrape(management).sum(REFUSALS, "body", "answer") > refusedBefore,
                 "the budget was exhausted and answers were refused");
         awaitBudgetEmpty();
     }
@@ -150,14 +152,14 @@ class HostileLoadTest extends GatewayTest {
             for (int i = 0; i < 5; i++) {
                 for (String path : CONTROL) {
                     long start = System.nanoTime();
-                    HttpResponse<String> control = gateway.get(path, "authorization",
-                            "Bearer " + FakeBackends.ADMIN_TOKEN);
+                    HttpResponse<String> control = (path.startsWith("/q/") ? management : gateway).get(path,
+                            "authorization", "Bearer " + FakeBackends.ADMIN_TOKEN);
                     latencies.add((System.nanoTime() - start) / 1_000_000);
                     assertEquals(200, control.statusCode(), path);
                 }
             }
             assertControlRequestsFast(latencies);
-            double used = Metrics.scrape(gateway).sum(USED);
+            double used = Metrics.scrape(management).sum(USED);
             assertTrue(used <= n * 64, "only the bytes that arrived are held, not the declared length: " + used);
 
             for (RawHttp client : clients) {
@@ -187,10 +189,10 @@ class HostileLoadTest extends GatewayTest {
 
     private void awaitBudgetEmpty() throws InterruptedException {
         long deadline = System.nanoTime() + 3_000_000_000L;
-        double used = Metrics.scrape(gateway).sum(USED);
+        double used = Metrics.scrape(management).sum(USED);
         while (used != 0 && System.nanoTime() < deadline) {
             Thread.sleep(50);
-            used = Metrics.scrape(gateway).sum(USED);
+            used = Metrics.scrape(management).sum(USED);
         }
         assertEquals(0, used, "every byte is returned to the budget when its request ends");
     }

@@ -59,7 +59,7 @@ class RegistrationRestartIT {
             assertEquals(503, waiting.statusCode(), waiting.body());
             assertTrue(waiting.headers().firstValue("retry-after").isPresent());
             assertTrue(waiting.body().contains("has no backend configured or registered"), waiting.body());
-            HttpResponse<String> ready = first.client().get("/q/health/ready");
+            HttpResponse<String> ready = first.management().get("/q/health/ready");
             assertEquals(503, ready.statusCode());
             assertTrue(ready.body().contains("WAITING"), ready.body());
             assertTrue(first.client().get("/v1/models").body().contains("\"qwen\""), "routes are listed");
