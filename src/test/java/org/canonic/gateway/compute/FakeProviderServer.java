@@ -13,12 +13,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /** Common ground of the fake provider APIs: a loopback Vert.x server, a request log, auth, 429s, delays. */
-abstract class FakeProviderServer implements AutoCloseable {
+public abstract class FakeProviderServer implements AutoCloseable {
 
     static final ObjectMapper MAPPER = new ObjectMapper();
 
     /** One request as the fake received it (the Authorization header is kept to check it, never printed). */
-    record Received(String method, String path, String query, String authorization, JsonNode body, String raw) {
+    public record Received(String method, String path, String query, String authorization, JsonNode body, String raw) {
     }
 
     final String key;
@@ -26,7 +26,7 @@ abstract class FakeProviderServer implements AutoCloseable {
     final Vertx vertx;
     final List<Received> received = new CopyOnWriteArrayList<>();
     /** This many next requests answer 429 with Retry-After. */
-    final AtomicInteger tooMany = new AtomicInteger();
+    public final AtomicInteger tooMany = new AtomicInteger();
     /** Answers of this path prefix are delayed by {@link #delayMs} (a provider that is slow to answer). */
     volatile String delayedPrefix;
     volatile long delayMs;

@@ -1,0 +1,216 @@
+package org.canonic.gateway.ops;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.quarkus.test.junit.QuarkusTest;
+import org.canonic.gateway.compute.FakeVastAi;
+import org.canonic.gateway.coordination.WebhookReceiver;
+import org.canonic.gateway.testing.Behavior;
+import org.canonic.gateway.testing.FakeBackends;
+import org.canonic.gateway.testing.FakeVllm;
+import org.canonic.gateway.testing.GatewayTest;
+import org.canonic.gateway.testing.LogCapture;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+
+import static org.canonic.gateway.testing.FakeBackends.vastai;
+import static org.canonic.gateway.testing.GatewayClient.chat;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Governed compute over real HTTP: fake Vast.ai on loopback, a FakeVllm playing the rented machine. */
+@QuarkusTest
+class ComputeAdminTest extends GatewayTest {
+
+    private FakeVllm machine;
+
+    @BeforeEach
+    void fakes() {
+        vastai().reset();
+        vastai().offers.add(FakeVastAi.offer(101, "RTX 4090", 24564, 0.40, 0.99));
+        machine = FakeBackends.extra(FakeBackends.COMPUTE_MODEL);
+        vastai().instancePort = machine.port();
+    }
+
+    @AfterEach
+    void close() {
+        machine.close();
+    }
+
+    private HttpResponse<String> admin(String method, String path, String body) {
+        return gateway.call(method, path, body, "authorization", "Bearer " + FakeBackends.ADMIN_TOKEN,
+                "x-gateway-actor", "ops-test");
+    }
+
+    private JsonNode awaitInstance(String id, Predicate<JsonNode> condition, long timeoutMs) throws Exception {
+        long deadline = System.currentTimeMillis() + timeoutMs;
+        JsonNode view = null;
+        while (System.currentTimeMillis() < deadline) {
+            view = json(admin("GET", "/admin/compute/instances/" + id, null).body());
+            if (condition.test(view)) {
+                return view;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("instance never matched: " + view);
+    }
+
+    private static Path stateDir() {
+        return FakeBackends.ledger().getParent().resolve("state");
+    }
+
+    private static List<String> events(String instance) {
+        return FakeBackends.webhooks().deliveries().stream().map(WebhookReceiver.Delivery::json)
+                .filter(e -> instance.equals(e.path("data").path("instance").asText())
+                        || instance.equals(e.path("data").path("backend").asText()))
+                .map(e -> e.path("type").asText()).toList();
+    }
+
+    @Test
+    void theWholeLifeProvisionServeRefuseForceDestroy() throws Exception {
+        try (LogCapture logs = LogCapture.start()) {
+            HttpResponse<String> created = admin("POST", "/admin/compute/instances",
+                    "{\"provider\":\"vastai\",\"recipe\":\"main\",\"hours\":2,\"offer_id\":\"101\"}");
+            assertEquals(201, created.statusCode(), created.body());
+            JsonNode answer = json(created.body());
+            assertEquals(0.8, answer.path("estimate_usd").asDouble());
+            assertEquals("auto", answer.path("tier").asText());
+            assertTrue(answer.path("estimate").asText().contains("$0.4000/h x 2 h"), answer.toString());
+            String id = answer.path("instance").path("id").asText();
+            assertTrue(id.matches("mg-main-gw-[0-9a-f]{8}"), id);
+
+            Path keyFile = stateDir().resolve("compute-keys").resolve(id + ".key");
+            String key = Files.readString(keyFile).strip();
+            assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(keyFile)));
+            JsonNode ask = vastai().received("PUT", "/api/v0/asks/101/").get(0).body();
+            assertEquals(id, ask.path("label").asText());
+            assertTrue(ask.path("args").toString().contains("\"--api-key\",\"" + key + "\""), ask.toString());
+
+            JsonNode ready = awaitInstance(id, v -> v.path("state").asText().equals("ready"), 30_000);
+            assertEquals("http://127.0.0.1:" + machine.port(), ready.path("endpoint").asText());
+
+            // Chat traffic flows through it, with its own key.
+            HttpResponse<String> chat = gateway.post("/v1/chat/completions", chat("main-model", false));
+            assertEquals(200, chat.statusCode(), chat.body());
+            assertEquals("Bearer " + key, machine.lastCompletion().headers.get("authorization"));
+
+            // A stream is running: destroy is refused; forced, it drains first and the stream completes.
+            machine.always(Behavior.stream(30).tokenDelay(100));
+            CompletableFuture<HttpResponse<String>> stream = gateway.postAsync("/v1/chat/completions",
+                    chat("main-model", true));
+            machine.awaitCompletion(java.time.Duration.ofSeconds(5));
+            HttpResponse<String> refused = admin("DELETE", "/admin/compute/instances/" + id, null);
+            assertEquals(409, refused.statusCode(), refused.body());
+            assertEquals("instance_busy", json(refused.body()).path("error").path("code").asText());
+            assertEquals(1, vastai().instances.size(), "nothing destroyed");
+
+            HttpResponse<String> destroyed = admin("DELETE", "/admin/compute/instances/" + id
+                    + "?force=true&deadline_seconds=20", null);
+            assertEquals(200, destroyed.statusCode(), destroyed.body());
+            assertEquals("destroyed", json(destroyed.body()).path("state").asText());
+            HttpResponse<String> streamed = stream.get(20, TimeUnit.SECONDS);
+            assertTrue(streamed.body().contains("[DONE]") && !streamed.body().contains("\"error\""),
+                    "the stream was drained, not cut: " + streamed.body());
+            assertTrue(vastai().instances.isEmpty(), "destroyed at the provider");
+            assertFalse(Files.exists(keyFile), "the key file goes with the instance");
+            assertEquals(404, admin("GET", "/admin/backends/" + id, null).statusCode(), "deregistered");
+
+            // Every step in the tracked file and as a webhook.
+            String trackedFile = Files.readString(stateDir().resolve("tracked-instances.jsonl"));
+            List<String> actions = trackedFile.lines().map(GatewayTest::json)
+                    .filter(r -> id.equals(r.path("instance").asText()))
+                    .map(r -> r.path("action").asText() + ":" + r.path("result").asText()).toList();
+            assertEquals(List.of("provision:intent", "provision:ok", "ready:ok", "destroy:intent", "destroy:ok"),
+                    actions);
+            long until = System.currentTimeMillis() + 10_000;
+            while (System.currentTimeMillis() < until && !events(id).contains("compute.destroyed")) {
+                Thread.sleep(100);
+            }
+            List<String> events = events(id);
+            for (String type : List.of("compute.provisioned", "backend.registered", "compute.ready",
+                    "backend.deregistered", "compute.destroyed")) {
+                assertTrue(events.contains(type), type + " in " + events);
+            }
+
+            // The key is nowhere but its file and the launch arguments.
+            String webhookBodies = FakeBackends.webhooks().deliveries().stream().map(WebhookReceiver.Delivery::body)
+                    .reduce("", String::concat);
+            String audit = Files.readString(stateDir().resolve("audit.jsonl"));
+            String views = admin("GET", "/admin/compute/instances", null).body()
+                    + admin("GET", "/admin/backends", null).body() + created.body() + destroyed.body();
+            for (String where : List.of(trackedFile, webhookBodies, audit, views, logs.text())) {
+                assertFalse(where.contains(key), "the instance key leaked");
+                assertFalse(where.contains(FakeBackends.VASTAI_KEY), "the provider key leaked");
+            }
+        }
+    }
+
+    @Test
+    void anInstanceThatNeverServesIsDestroyedAtItsDeadline() throws Exception {
+        vastai().createdStatus = "loading";
+        vastai().createdMessage = "pulling image vllm/vllm-openai:v0.7.3";
+        HttpResponse<String> created = admin("POST", "/admin/compute/instances", "{\"provider\":\"vastai\","
+                + "\"recipe\":\"main\",\"hours\":1,\"offer_id\":\"101\",\"readiness_deadline_seconds\":2}");
+        assertEquals(201, created.statusCode(), created.body());
+        String id = json(created.body()).path("instance").path("id").asText();
+        JsonNode waiting = awaitInstance(id, v -> v.path("provider_message").asText().contains("pulling"), 10_000);
+        assertEquals("waiting", waiting.path("state").asText());
+        JsonNode failed = awaitInstance(id, v -> v.path("state").asText().equals("destroyed"), 20_000);
+        assertTrue(failed.path("failure").asText().contains("readiness deadline"), failed.toString());
+        assertTrue(failed.path("failure").asText().contains("pulling image"), "the provider's reason is kept");
+        assertTrue(vastai().instances.isEmpty());
+    }
+
+    @Test
+    void costTiersRefuseWithTheEstimateUntilConfirmed() {
+        HttpResponse<String> refused = admin("POST", "/admin/compute/instances",
+                "{\"provider\":\"vastai\",\"recipe\":\"main\",\"hours\":60,\"offer_id\":\"101\"}");
+        assertEquals(402, refused.statusCode(), refused.body());
+        JsonNode error = json(refused.body()).path("error");
+        assertEquals("estimate_needs_confirmation", error.path("code").asText());
+        assertEquals(24.0, error.path("estimate_usd").asDouble());
+        assertTrue(vastai().received("PUT", "/api/v0/asks/").isEmpty(), "nothing launched");
+        assertEquals(400, admin("POST", "/admin/compute/instances",
+                "{\"provider\":\"vastai\",\"recipe\":\"main\",\"offer_id\":\"101\"}").statusCode(), "hours required");
+    }
+
+    @Test
+    void aProviderThatIsDownIsAClearErrorAndNothingIsRecordedAsDone() throws Exception {
+        vastai().tooMany.set(100);
+        HttpResponse<String> down = admin("POST", "/admin/compute/instances",
+                "{\"provider\":\"vastai\",\"recipe\":\"main\",\"hours\":1,\"offer_id\":\"101\"}");
+        assertEquals(503, down.statusCode(), down.body());
+        JsonNode error = json(down.body()).path("error");
+        assertEquals("provider_rate_limited", error.path("code").asText());
+        assertTrue(error.path("message").asText().contains("Vast.ai"));
+        vastai().tooMany.set(0);
+    }
+
+    @Test
+    void theLeakWatchReportsAnUntrackedBillingInstanceAndAFailedListAsAnError() throws Exception {
+        String leak = vastai().addInstance("someone-elses", "running").path("id").asText();
+        JsonNode report = json(admin("GET", "/admin/compute/leaks?refresh=true", null).body());
+        assertTrue(report.path("leaks").toString().contains("\"provider_id\":\"" + leak + "\""), report.toString());
+        assertTrue(vastai().instances.containsKey(leak), "reported, never touched");
+        long until = System.currentTimeMillis() + 10_000;
+        while (System.currentTimeMillis() < until && FakeBackends.webhooks().deliveries().stream()
+                .noneMatch(d -> d.body().contains("compute.leak_found") && d.body().contains(leak))) {
+            Thread.sleep(100);
+        }
+        assertTrue(FakeBackends.webhooks().deliveries().stream()
+                .anyMatch(d -> d.body().contains("compute.leak_found") && d.body().contains(leak)));
+        vastai().listOverride = "{\"instances\":\"gone\"}";
+        JsonNode failed = json(admin("GET", "/admin/compute/leaks?refresh=true", null).body());
+        assertEquals("provider_bad_answer", failed.path("errors").get(0).path("code").asText(), failed.toString());
+    }
+}
