@@ -79,7 +79,8 @@ public final class BackendHandover {
             String key = s.keys.read(t.name()).orElseThrow(() -> new ComputeException(409, "key_missing",
                     "The instance key file is missing; destroy and provision again."));
             releaseBackend(t, force, drainMs, fencing);
-            act(t, "reconfigure", caller, fencing, () -> p.reconfigure(t.providerId(), recipe, key, extraArgs));
+            actOrRequeue(t, "reconfigure", caller, fencing, () -> p.reconfigure(t.providerId(), recipe, key,
+                    extraArgs));
             synchronized (s) {
                 t.moveTo(TrackedInstance.State.WAITING, s.clock.millis());
                 t.endpoint = null;
@@ -94,7 +95,7 @@ public final class BackendHandover {
     void stopNow(TrackedInstance t, boolean force, long drainMs, String caller, Long fencing, String reason) {
         ComputeProvider p = s.provider(t.provider());
         releaseBackend(t, force, drainMs, fencing);
-        act(t, "stop", caller, fencing, () -> p.setState(t.providerId(), false));
+        actOrRequeue(t, "stop", caller, fencing, () -> p.setState(t.providerId(), false));
         synchronized (s) {
             t.moveTo(TrackedInstance.State.STOPPED, s.clock.millis());
             t.endpoint = null;
@@ -107,7 +108,7 @@ public final class BackendHandover {
         ComputeProvider p = s.provider(t.provider());
         releaseBackend(t, force, drainMs, fencing);
         if (t.providerId() != null) {
-            act(t, "destroy", caller, fencing, () -> p.destroy(t.providerId()));
+            actOrRequeue(t, "destroy", caller, fencing, () -> p.destroy(t.providerId()));
         }
         synchronized (s) {
             t.moveTo(TrackedInstance.State.DESTROYED, s.clock.millis());
@@ -157,6 +158,25 @@ public final class BackendHandover {
         if (RunPodProvider.NAME.equals(t.provider()) && t.providerId() != null) {
             // Unlocked only now, after the drain: while it served, the provider itself refused a stop.
             s.provider(t.provider()).lock(t.providerId(), false);
+        }
+    }
+
+    /**
+     * {@link #act} after the backend left the fleet: if the provider call fails, an instance that was serving goes
+     * back to waiting, so the watch registers it again once it answers (it was not stopped).
+     */
+    private void actOrRequeue(TrackedInstance t, String action, String caller, Long fencing, Runnable call) {
+        try {
+            act(t, action, caller, fencing, call);
+        } catch (ComputeException e) {
+            synchronized (s) {
+                if (t.state() == TrackedInstance.State.READY) {
+                    t.moveTo(TrackedInstance.State.WAITING, s.clock.millis());
+                    t.endpoint = null;
+                    t.readinessDeadlineMs = s.clock.millis() + s.config.readinessDeadline().toMillis();
+                }
+            }
+            throw e;
         }
     }
 

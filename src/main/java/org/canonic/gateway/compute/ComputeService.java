@@ -167,17 +167,22 @@ public class ComputeService {
         try {
             instance.providerId = provider.create(recipe, offer, name, key);
         } catch (ComputeException e) {
-            String cleanup = e.ambiguous() ? cleanUpAfterAmbiguousCreate(provider, instance, e, caller, fencing) : "";
+            Cleanup cleanup = e.ambiguous() ? cleanUpAfterAmbiguousCreate(provider, instance, e, caller, fencing)
+                    : new Cleanup("", true);
             release(admission);
             keys.delete(name);
+            // Nothing left at the provider: the instance is over (DESTROYED); unconfirmed: FAILED, so it stays
+            // visible and the leak watch keeps looking for it.
+            TrackedInstance.State end = cleanup.confirmed() ? TrackedInstance.State.DESTROYED
+                    : TrackedInstance.State.FAILED;
             synchronized (this) {
-                instance.moveTo(TrackedInstance.State.FAILED, clock.millis());
-                instance.failure = e.getMessage() + cleanup;
+                instance.moveTo(end, clock.millis());
+                instance.failure = e.getMessage() + cleanup.text();
             }
             ObjectNode failed = tracked.record(caller, instance, "provision", fencing);
             failed.put("failure", instance.failure);
-            tracked.append(failed, e.code(), e.getMessage() + cleanup, TrackedInstance.State.FAILED);
-            throw new ComputeException(e.status(), e.code(), e.getMessage() + cleanup, e.details(), false);
+            tracked.append(failed, e.code(), instance.failure, end);
+            throw new ComputeException(e.status(), e.code(), instance.failure, e.details(), false);
         }
         synchronized (this) {
             instance.moveTo(TrackedInstance.State.WAITING, clock.millis());
@@ -201,8 +206,12 @@ public class ComputeService {
         return answer;
     }
 
+    /** What the cleanup after an ambiguous create did, and whether nothing is left for sure. */
+    private record Cleanup(String text, boolean confirmed) {
+    }
+
     /** Finds and destroys whatever a create that failed ambiguously may have left; says what it did. */
-    private String cleanUpAfterAmbiguousCreate(ComputeProvider provider, TrackedInstance instance,
+    private Cleanup cleanUpAfterAmbiguousCreate(ComputeProvider provider, TrackedInstance instance,
                                                ComputeException failure, String caller, Long fencing) {
         try {
             String id = failure.details() != null && failure.details().hasNonNull("new_contract")
@@ -212,7 +221,7 @@ public class ComputeService {
                         .findFirst().orElse(null);
             }
             if (id == null) {
-                return " Looked up by label " + instance.name() + ": nothing was created.";
+                return new Cleanup(" Looked up by label " + instance.name() + ": nothing was created.", true);
             }
             instance.providerId = id;
             ObjectNode intent = tracked.record(caller, instance, "destroy", fencing);
@@ -220,11 +229,11 @@ public class ComputeService {
             provider.destroy(id);
             tracked.append(tracked.record(caller, instance, "destroy", fencing), "ok", null,
                     TrackedInstance.State.DESTROYED);
-            return " Instance " + id + " had been created despite the error and was destroyed.";
+            return new Cleanup(" Instance " + id + " had been created despite the error and was destroyed.", true);
         } catch (ComputeException e) {
             LOG.errorf("Compute: cleanup of %s after an ambiguous create failed: %s", instance.name(), e.getMessage());
-            return " The gateway could not confirm that nothing was created (" + e.getMessage() + "); the leak"
-                    + " watch will report it if it bills.";
+            return new Cleanup(" The gateway could not confirm that nothing was created (" + e.getMessage()
+                    + "); the leak watch will report it if it bills.", false);
         }
     }
 

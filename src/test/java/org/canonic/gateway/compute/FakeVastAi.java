@@ -35,6 +35,8 @@ public final class FakeVastAi extends FakeProviderServer {
     public volatile String createdMessage;
     /** False: state changes answer success and change nothing. */
     public volatile boolean stateChangesApply = true;
+    /** Creates at once but answers only after this long (a create that times out yet happened). */
+    public volatile long createAnswerDelayMs;
     /** The v1 list answers this raw body instead (an odd shape). */
     public volatile String listOverride;
 
@@ -69,6 +71,7 @@ public final class FakeVastAi extends FakeProviderServer {
         createdMessage = null;
         stateChangesApply = true;
         listOverride = null;
+        createAnswerDelayMs = 0;
     }
 
     @Override
@@ -149,7 +152,12 @@ public final class FakeVastAi extends FakeProviderServer {
         mapping.addObject().put("HostIp", "0.0.0.0").put("HostPort", Integer.toString(instancePort));
         i.set("image_args", r.body().get("args"));
         instances.put(id, i);
-        json(request, 200, Map.of("success", true, "new_contract", Long.parseLong(id)));
+        if (createAnswerDelayMs > 0) {
+            vertx.setTimer(createAnswerDelayMs, t -> json(request, 200, Map.of("success", true, "new_contract",
+                    Long.parseLong(id))));
+        } else {
+            json(request, 200, Map.of("success", true, "new_contract", Long.parseLong(id)));
+        }
     }
 
     private void one(HttpServerRequest request, Received r, String id) {

@@ -209,8 +209,88 @@ class ComputeAdminTest extends GatewayTest {
         }
         assertTrue(FakeBackends.webhooks().deliveries().stream()
                 .anyMatch(d -> d.body().contains("compute.leak_found") && d.body().contains(leak)));
+        String tracked = provisionReady();
+        vastai().instances.clear();
+        JsonNode gone = json(admin("GET", "/admin/compute/leaks?refresh=true", null).body());
+        assertTrue(gone.path("leaks").toString().contains("\"kind\":\"tracked_but_gone\",\"provider\":\"vastai\""),
+                gone.toString());
+        assertTrue(gone.path("leaks").toString().contains(tracked), gone.toString());
+        assertTrue(admin("GET", "/admin/compute/instances", null).body().contains("tracked_but_gone"),
+                "in the admin view");
+        assertEquals(200, admin("DELETE", "/admin/compute/instances/" + tracked + "?force=true", null).statusCode(),
+                "destroying what is already gone counts as destroyed");
         vastai().listOverride = "{\"instances\":\"gone\"}";
         JsonNode failed = json(admin("GET", "/admin/compute/leaks?refresh=true", null).body());
         assertEquals("provider_bad_answer", failed.path("errors").get(0).path("code").asText(), failed.toString());
+    }
+
+    private String provisionReady() throws Exception {
+        HttpResponse<String> created = admin("POST", "/admin/compute/instances",
+                "{\"provider\":\"vastai\",\"recipe\":\"main\",\"hours\":1,\"offer_id\":\"101\"}");
+        assertEquals(201, created.statusCode(), created.body());
+        String id = json(created.body()).path("instance").path("id").asText();
+        awaitInstance(id, v -> v.path("state").asText().equals("ready"), 30_000);
+        return id;
+    }
+
+    @Test
+    void stopStartReconfigureAndASuccessThatDidNotApply() throws Exception {
+        String id = provisionReady();
+        String providerId = json(admin("GET", "/admin/compute/instances/" + id, null).body())
+                .path("provider_id").asText();
+
+        HttpResponse<String> stopped = admin("POST", "/admin/compute/instances/" + id + "/stop", null);
+        assertEquals(200, stopped.statusCode(), stopped.body());
+        assertEquals("stopped", json(stopped.body()).path("state").asText());
+        assertEquals("stopped", vastai().instances.get(providerId).path("actual_status").asText());
+        assertEquals(404, admin("GET", "/admin/backends/" + id, null).statusCode(), "out of the fleet");
+        JsonNode spend = json(admin("GET", "/admin/compute/spend", null).body());
+        assertTrue(spend.path("note").asText().contains("Stopped is not free"), spend.toString());
+        assertTrue(spend.toString().contains("\"stopped_usd_per_hour\""), spend.toString());
+
+        HttpResponse<String> started = admin("POST", "/admin/compute/instances/" + id + "/start", null);
+        assertEquals(200, started.statusCode(), started.body());
+        awaitInstance(id, v -> v.path("state").asText().equals("ready"), 30_000);
+
+        HttpResponse<String> reconfigured = admin("POST", "/admin/compute/instances/" + id + "/reconfigure",
+                "{\"args\":[\"--max-num-seqs\",\"64\"]}");
+        assertEquals(200, reconfigured.statusCode(), reconfigured.body());
+        JsonNode template = vastai().received("PUT", "/api/v0/instances/update_template/").get(0).body();
+        assertTrue(template.path("args").toString().contains("\"--max-num-seqs\",\"64\""), template.toString());
+        assertTrue(template.path("args").toString().contains("--api-key"), "the key stays");
+        awaitInstance(id, v -> v.path("state").asText().equals("ready"), 30_000);
+
+        vastai().stateChangesApply = false;
+        HttpResponse<String> notApplied = admin("POST", "/admin/compute/instances/" + id + "/stop", null);
+        assertEquals(502, notApplied.statusCode(), notApplied.body());
+        assertEquals("state_not_applied", json(notApplied.body()).path("error").path("code").asText());
+        assertEquals("running", vastai().instances.get(providerId).path("actual_status").asText());
+        String tracked = Files.readString(stateDir().resolve("tracked-instances.jsonl"));
+        assertTrue(tracked.lines().anyMatch(l -> l.contains(id) && l.contains("\"action\":\"stop\"")
+                && l.contains("\"result\":\"state_not_applied\"")), "the failure is tracked");
+        // Not stopped, so it goes back into service.
+        awaitInstance(id, v -> v.path("state").asText().equals("ready"), 30_000);
+        vastai().stateChangesApply = true;
+        assertEquals(200, admin("DELETE", "/admin/compute/instances/" + id + "?force=true", null).statusCode());
+    }
+
+    @Test
+    void aCreateThatTimesOutIsLookedUpByLabelAndDestroyed() throws Exception {
+        vastai().createAnswerDelayMs = 5000;
+        HttpResponse<String> timedOut = admin("POST", "/admin/compute/instances",
+                "{\"provider\":\"vastai\",\"recipe\":\"main\",\"hours\":1,\"offer_id\":\"101\"}");
+        assertEquals(504, timedOut.statusCode(), timedOut.body());
+        JsonNode error = json(timedOut.body()).path("error");
+        assertEquals("provider_timeout", error.path("code").asText());
+        assertTrue(error.path("message").asText().contains("created despite the error and was destroyed"),
+                error.toString());
+        assertTrue(vastai().instances.isEmpty(), "nothing left billing");
+        String tracked = Files.readString(stateDir().resolve("tracked-instances.jsonl"));
+        String label = vastai().received("PUT", "/api/v0/asks/").get(0).body().path("label").asText();
+        List<String> actions = tracked.lines().map(GatewayTest::json)
+                .filter(r -> label.equals(r.path("instance").asText()))
+                .map(r -> r.path("action").asText() + ":" + r.path("result").asText()).toList();
+        assertEquals(List.of("provision:intent", "destroy:intent", "destroy:ok", "provision:provider_timeout"),
+                actions);
     }
 }
