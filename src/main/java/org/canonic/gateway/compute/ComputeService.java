@@ -43,6 +43,7 @@ public class ComputeService {
     final Webhooks webhooks;
     final ObjectMapper mapper;
     final BackendHandover handover;
+    final org.canonic.gateway.compute.runpod.RunPodServerless serverless;
     final Clock clock = Clock.systemUTC();
     private final Map<String, TrackedInstance> instances = new LinkedHashMap<>();
 
@@ -51,6 +52,7 @@ public class ComputeService {
                           ObjectMapper mapper) {
         this.config = gateway.compute();
         this.providers = Providers.build(config, mapper, System::getenv);
+        this.serverless = Providers.serverless(config, mapper, System::getenv);
         this.recipes = new Recipes(config.recipes());
         this.guard = new CostGuard(new InProcessSpendLedger(), config.warnUsd(), config.confirmUsd(),
                 config.dailyCapUsd(), clock);
@@ -97,6 +99,11 @@ public class ComputeService {
 
     public Map<String, ComputeProvider> providers() {
         return providers;
+    }
+
+    /** A RunPod serverless endpoint's workers and jobs, from its health API. */
+    public ObjectNode serverlessHealth(String endpointId) {
+        return serverless.health(endpointId);
     }
 
     public Recipes recipes() {

@@ -21,15 +21,27 @@ public final class Providers {
         Map<String, ComputeProvider> providers = new LinkedHashMap<>();
         ApiKeys vastKeys = new ApiKeys("VASTAI_API_KEY", c.vastai().apiKeyFile(), c.vastai().dotenvPath(),
                 environment);
-        providers.put(VastAiProvider.NAME, new VastAiProvider(new ProviderHttp("Vast.ai", c.vastai().apiUrl(),
+        providers.put(VastAiProvider.NAME, new VastAiProvider(new ProviderHttp("Vast.ai",
+                nonBlank(c.vastai().apiUrl()).orElse("https://console.vast.ai"),
                 vastKeys, mapper, c.providerTimeout(), c.providerMaxAttempts(), c.providerMaxRetryAfter()), mapper,
                 c.confirmReads(), c.confirmDelay().toMillis()));
         ApiKeys runpodKeys = new ApiKeys("RUNPOD_API_KEY", c.runpod().apiKeyFile(), c.runpod().dotenvPath(),
                 environment);
-        providers.put(RunPodProvider.NAME, new RunPodProvider(new ProviderHttp("RunPod", c.runpod().apiUrl(),
+        providers.put(RunPodProvider.NAME, new RunPodProvider(new ProviderHttp("RunPod",
+                nonBlank(c.runpod().apiUrl()).orElse("https://api.runpod.io"),
                 runpodKeys, mapper, c.providerTimeout(), c.providerMaxAttempts(), c.providerMaxRetryAfter()), mapper,
                 c.runpodProxyUrlTemplate(), c.confirmReads(), c.confirmDelay().toMillis()));
         return providers;
+    }
+
+    /** RunPod serverless health, with RunPod's key. */
+    public static org.canonic.gateway.compute.runpod.RunPodServerless serverless(GatewayConfig.ComputeConfig c,
+                                                                                ObjectMapper mapper,
+                                                                                Function<String, String> environment) {
+        ApiKeys keys = new ApiKeys("RUNPOD_API_KEY", c.runpod().apiKeyFile(), c.runpod().dotenvPath(), environment);
+        return new org.canonic.gateway.compute.runpod.RunPodServerless(new ProviderHttp("RunPod serverless",
+                c.runpodServerlessUrl(), keys, mapper, c.providerTimeout(), c.providerMaxAttempts(),
+                c.providerMaxRetryAfter()), mapper);
     }
 
     static Optional<String> nonBlank(Optional<String> value) {

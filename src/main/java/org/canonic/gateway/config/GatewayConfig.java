@@ -476,6 +476,10 @@ public interface GatewayConfig {
         @WithDefault("https://{id}-8000.proxy.runpod.net")
         String runpodProxyUrlTemplate();
 
+        /** RunPod's serverless API ({@code /v2/{endpoint_id}/health}). */
+        @WithDefault("https://api.runpod.ai")
+        String runpodServerlessUrl();
+
         /** One provider call (each attempt) must answer within this. */
         @WithDefault("20s")
         @WithConverter(MillisDurationConverter.class)
@@ -543,8 +547,8 @@ public interface GatewayConfig {
     }
 
     interface ProviderConfig {
-        /** The API's base URL. */
-        String apiUrl();
+        /** The API's base URL; default https://console.vast.ai (Vast.ai) or https://api.runpod.io (RunPod). */
+        Optional<String> apiUrl();
 
         /** A mounted secret file holding the API key (read first). */
         Optional<String> apiKeyFile();

@@ -45,6 +45,7 @@ import java.util.function.Function;
  *   <li>{@code POST /admin/compute/instances/{id}/stop|start|reconfigure}, {@code DELETE .../{id}}
  *       ({@code ?force=true&deadline_seconds=n}): 409 while the backend serves unless forced</li>
  *   <li>{@code GET /admin/compute/spend}, {@code GET /admin/compute/leaks?refresh=true}</li>
+ *   <li>{@code GET /admin/compute/serverless/{endpoint_id}}: a RunPod serverless endpoint's health</li>
  * </ul>
  */
 @Path("/admin/compute")
@@ -197,6 +198,14 @@ public class ComputeResource {
         String caller = AuditLog.caller(actor);
         return changed("compute.destroy", id, actor, token, fencing -> Response.ok(compute.handover().destroy(id,
                 force, drainMs(deadline), caller, fencing)).build());
+    }
+
+    @GET
+    @Path("/serverless/{endpoint_id}")
+    public Response serverless(@HeaderParam("Authorization") String authorization, @Context HttpServerRequest request,
+                               @PathParam("endpoint_id") String endpointId) {
+        auth.require(authorization, request);
+        return answer(() -> Response.ok(compute.serverlessHealth(endpointId)).build());
     }
 
     @GET

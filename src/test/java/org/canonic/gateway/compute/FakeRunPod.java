@@ -50,6 +50,10 @@ public final class FakeRunPod extends FakeProviderServer {
                     .add(gpu("NVIDIA GeForce RTX 4090", 24, 0.69))
                     .add(gpu("NVIDIA RTX A6000", 48, 0.79))
                     .add(gpu("NVIDIA GeForce RTX 3090", 24, 0.43)));
+        } else if (r.method().equals("GET") && path.matches("/v2/[a-z0-9]+/health")) {
+            // Only some worker states, as in the docs' example.
+            json(request, 200, Map.of("jobs", Map.of("inQueue", 2, "inProgress", 1),
+                    "workers", Map.of("idle", 0, "running", 1)));
         } else if (r.method().equals("GET") && path.equals("/v2/pods")) {
             ObjectNode answer = MAPPER.createObjectNode();
             answer.putArray("pods").addAll(pods.values());

@@ -75,4 +75,17 @@ class RunPodProviderTest {
         assertEquals(0, runpod.list().size());
         assertEquals(64 * 0.20 / 730.0, runpod.stoppedUsdPerHour(recipe, offer), 1e-9);
     }
+
+    @Test
+    void serverlessHealthIsReadLeniently() {
+        ApiKeys keys = new ApiKeys("RUNPOD_API_KEY", Optional.empty(), Optional.empty(), n -> KEY);
+        var serverless = new org.canonic.gateway.compute.runpod.RunPodServerless(new ProviderHttp("RunPod serverless",
+                fake.url(), keys, mapper, Duration.ofSeconds(5), 1, Duration.ofSeconds(1)), mapper);
+        JsonNode health = serverless.health("abc123");
+        assertEquals(1, health.path("workers").path("running").asInt());
+        assertEquals(0, health.path("workers").path("throttled").asInt(), "absent counts as 0");
+        assertEquals(2, health.path("jobs").path("inQueue").asInt());
+        assertEquals(1, health.path("billing_workers").asInt());
+        assertThrows(ComputeException.class, () -> serverless.health("../pods"));
+    }
 }

@@ -186,6 +186,8 @@ class ComputeAdminTest extends GatewayTest {
 
     @Test
     void aProviderThatIsDownIsAClearErrorAndNothingIsRecordedAsDone() throws Exception {
+        Path file = stateDir().resolve("tracked-instances.jsonl");
+        long before = Files.exists(file) ? Files.readAllLines(file).size() : 0;
         vastai().tooMany.set(100);
         HttpResponse<String> down = admin("POST", "/admin/compute/instances",
                 "{\"provider\":\"vastai\",\"recipe\":\"main\",\"hours\":1,\"offer_id\":\"101\"}");
@@ -194,6 +196,8 @@ class ComputeAdminTest extends GatewayTest {
         assertEquals("provider_rate_limited", error.path("code").asText());
         assertTrue(error.path("message").asText().contains("Vast.ai"));
         vastai().tooMany.set(0);
+        assertEquals(before, Files.exists(file) ? Files.readAllLines(file).size() : 0, "nothing tracked as done");
+        assertTrue(vastai().received("PUT", "/api/v0/asks/").isEmpty(), "nothing launched");
     }
 
     @Test
