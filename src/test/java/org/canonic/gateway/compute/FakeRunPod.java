@@ -22,6 +22,11 @@ public final class FakeRunPod extends FakeProviderServer {
 
     public final Map<String, ObjectNode> pods = new ConcurrentHashMap<>();
     private final AtomicInteger ids = new AtomicInteger();
+    /**
+     * The id the next pod gets; the tests make it the port of a FakeVllm, so that the proxy URL template
+     * {@code http://127.0.0.1:{id}} points at it on loopback.
+     */
+    public volatile String nextPodId;
 
     public FakeRunPod(Vertx vertx, String key) {
         super(vertx, key);
@@ -31,6 +36,7 @@ public final class FakeRunPod extends FakeProviderServer {
     public void reset() {
         super.reset();
         pods.clear();
+        nextPodId = null;
     }
 
     private static Map<String, Object> problem(int status, String title, String detail) {
@@ -59,7 +65,8 @@ public final class FakeRunPod extends FakeProviderServer {
             answer.putArray("pods").addAll(pods.values());
             json(request, 200, answer);
         } else if (r.method().equals("POST") && path.equals("/v2/pods")) {
-            String id = "pod" + ids.incrementAndGet();
+            String next = nextPodId;
+            String id = next != null ? next : "pod" + ids.incrementAndGet();
             ObjectNode pod = r.body().deepCopy();
             pod.put("id", id).put("status", "RUNNING").put("cost", 0.69).put("locked", false);
             pods.put(id, pod);

@@ -297,4 +297,35 @@ class ComputeAdminTest extends GatewayTest {
         assertEquals(List.of("provision:intent", "destroy:intent", "destroy:ok", "provision:provider_timeout"),
                 actions);
     }
+
+    @Test
+    void aRunPodPodIsLockedWhileItServesAndUnlockedOnlyAfterTheDrain() throws Exception {
+        var runpod = FakeBackends.runpod();
+        runpod.reset();
+        runpod.nextPodId = Integer.toString(machine.port());
+        HttpResponse<String> created = admin("POST", "/admin/compute/instances", "{\"provider\":\"runpod\","
+                + "\"recipe\":\"main\",\"hours\":1,\"offer_id\":\"NVIDIA GeForce RTX 3090\"}");
+        assertEquals(201, created.statusCode(), created.body());
+        JsonNode answer = json(created.body());
+        assertEquals(0.44, answer.path("estimate_usd").asDouble(), "$0.43/h x 1 h + 64 GB disk storage");
+        String id = answer.path("instance").path("id").asText();
+        JsonNode pod = runpod.received("POST", "/v2/pods").get(0).body();
+        assertEquals(id, pod.path("name").asText());
+        assertEquals("[\"8000/http\"]", pod.path("ports").toString());
+
+        awaitInstance(id, v -> v.path("state").asText().equals("ready"), 30_000);
+        String podId = runpod.nextPodId;
+        assertTrue(runpod.pods.get(podId).path("locked").asBoolean(), "locked while it serves");
+
+        HttpResponse<String> stopped = admin("POST", "/admin/compute/instances/" + id + "/stop", null);
+        assertEquals(200, stopped.statusCode(), stopped.body());
+        List<String> calls = runpod.received().stream().filter(r -> r.path().startsWith("/v2/pods/" + podId)
+                && !r.method().equals("GET")).map(r -> r.method() + " " + r.raw()).toList();
+        assertEquals(List.of("PATCH {\"locked\":true}", "PATCH {\"locked\":false}", "POST {\"action\":\"stop\"}"),
+                calls);
+        JsonNode spend = json(admin("GET", "/admin/compute/spend", null).body());
+        assertTrue(spend.toString().contains("\"stopped_usd_per_hour\":0.0175"), "64 GB x $0.20/GB/month: " + spend);
+        assertEquals(200, admin("DELETE", "/admin/compute/instances/" + id, null).statusCode());
+        assertTrue(runpod.pods.isEmpty());
+    }
 }

@@ -230,7 +230,8 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
         }
         config.put("gateway.compute.vastai.api-url", vastai.url());
         config.put("gateway.compute.runpod.api-url", runpod.url());
-        config.put("gateway.compute.runpod-proxy-url-template", "http://127.0.0.1:1/{id}");
+        // The fake's pod ids are FakeVllm ports, so "the proxy" is the fake machine itself, on loopback.
+        config.put("gateway.compute.runpod-proxy-url-template", "http://127.0.0.1:{id}");
         config.put("gateway.compute.poll-interval", "200ms");
         config.put("gateway.compute.confirm-delay", "100ms");
         config.put("gateway.compute.provider-timeout", "3s");
