@@ -328,4 +328,21 @@ class ComputeAdminTest extends GatewayTest {
         assertEquals(200, admin("DELETE", "/admin/compute/instances/" + id, null).statusCode());
         assertTrue(runpod.pods.isEmpty());
     }
+
+    @Test
+    void anIdleInstanceThatAskedForItIsStoppedThroughTheGuard() throws Exception {
+        HttpResponse<String> created = admin("POST", "/admin/compute/instances", "{\"provider\":\"vastai\","
+                + "\"recipe\":\"main\",\"hours\":1,\"offer_id\":\"101\",\"idle_stop_minutes\":1}");
+        assertEquals(201, created.statusCode(), created.body());
+        String id = json(created.body()).path("instance").path("id").asText();
+        JsonNode ready = awaitInstance(id, v -> v.path("state").asText().equals("ready"), 30_000);
+        assertEquals(1, ready.path("idle_stop_minutes").asInt());
+        // One minute without traffic (the unit is minutes), then the next poll stops it.
+        awaitInstance(id, v -> v.path("state").asText().equals("stopped"), 100_000);
+        assertEquals(404, admin("GET", "/admin/backends/" + id, null).statusCode(), "out of the fleet");
+        String tracked = Files.readString(stateDir().resolve("tracked-instances.jsonl"));
+        assertTrue(tracked.lines().anyMatch(l -> l.contains(id) && l.contains("\"action\":\"stop\"")
+                && l.contains("\"caller\":\"gateway\"") && l.contains("\"result\":\"ok\"")), tracked);
+        assertEquals(200, admin("DELETE", "/admin/compute/instances/" + id, null).statusCode());
+    }
 }
