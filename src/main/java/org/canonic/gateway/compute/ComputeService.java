@@ -78,6 +78,8 @@ public class ComputeService {
         }
         long now = clock.millis();
         instances.values().forEach(i -> {
+            // A crash between the intent and the provider's answer: the watch looks it up by label.
+            i.unresolvedIntent = i.state() == TrackedInstance.State.PROVISIONING;
             if (i.state() == TrackedInstance.State.WAITING) {
                 i.readinessDeadlineMs = now + config.readinessDeadline().toMillis();
             }

@@ -89,6 +89,10 @@ public class ComputeWatch {
                         waitFor(t);
                     }
                 }
+            } else if (t.state() == TrackedInstance.State.PROVISIONING && t.unresolvedIntent) {
+                synchronized (s.handover().actions) {
+                    resolveIntent(t);
+                }
             } else if (t.state() == TrackedInstance.State.READY && t.idleStopMinutes() != null) {
                 idleCheck(t);
             }
@@ -139,6 +143,44 @@ public class ComputeWatch {
             fail(t, "not serving by its readiness deadline (" + Instant.ofEpochMilli(t.readinessDeadlineMs)
                     + "); provider status: " + t.providerStatus + (t.message == null ? "" : ", message: "
                     + t.message), true);
+        }
+    }
+
+    /**
+     * An intent found at start without an outcome: the gateway stopped between writing it and hearing from the
+     * provider. Looked up by label: adopted (then it waits for readiness like any new instance, deadline included)
+     * or, when the provider has nothing with that label, closed as never created. A failed list retries next tick.
+     */
+    private void resolveIntent(TrackedInstance t) {
+        ComputeProvider p = s.provider(t.provider());
+        Optional<InstanceInfo> found;
+        try {
+            found = p.list().stream().filter(i -> t.name().equals(i.label())).findFirst();
+        } catch (ComputeException e) {
+            synchronized (s) {
+                t.message = "unresolved launch; provider list failed: " + e.getMessage();
+            }
+            return;
+        }
+        synchronized (s) {
+            t.unresolvedIntent = false;
+            if (found.isPresent()) {
+                t.providerId = found.get().id();
+                t.moveTo(TrackedInstance.State.WAITING, s.clock.millis());
+                t.readinessDeadlineMs = s.clock.millis() + s.config.readinessDeadline().toMillis();
+            } else {
+                t.failure = "the gateway stopped during the launch and " + p.name() + " has no instance labelled "
+                        + t.name() + ": nothing was created";
+                t.moveTo(TrackedInstance.State.DESTROYED, s.clock.millis());
+            }
+        }
+        ObjectNode line = s.tracked.record(SYSTEM, t, "adopt", null);
+        line.put("failure", t.failure);
+        s.tracked.append(line, found.isPresent() ? "ok" : "not_found", null, t.state());
+        LOG.warnf("Compute: unresolved launch of %s: %s", t.name(), found.isPresent()
+                ? "found at " + p.name() + " as " + t.providerId() + ", adopted" : "nothing was created");
+        if (found.isEmpty()) {
+            s.keys.delete(t.name());
         }
     }
 

@@ -45,6 +45,8 @@ public final class TrackedInstance {
     long readyAtMs;
     Instant createdAt = Instant.now();
     SpendLedger.Reservation reservation;
+    /** Rebuilt at start from an intent with no outcome: the provider may or may not have created it. */
+    boolean unresolvedIntent;
 
     public TrackedInstance(String name, String provider, String recipe) {
         this.name = name;
