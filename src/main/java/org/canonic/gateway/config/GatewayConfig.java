@@ -591,4 +591,9 @@ public interface GatewayConfig {
          */
         Optional<List<String>> origins();
     }
+
+    // ---- Compute: renting vLLM machines from Vast.ai and RunPod ---------------------------------------------------
+
+    /** Governed compute: providers, recipes, cost tiers, readiness and leak watch. */
+    ComputeConfig compute();
 }

@@ -25,9 +25,22 @@ public final class EventTypes {
     /** Also {@code forced_by}: the caller who forced the release. */
     public static final String LOCK_FORCED = "lock.forced";
 
+    /** Governed compute; data: {@code instance}, {@code provider}, {@code provider_id}, {@code recipe}, more. */
+    public static final String COMPUTE_PROVISIONED = "compute.provisioned";
+    public static final String COMPUTE_READY = "compute.ready";
+    public static final String COMPUTE_FAILED = "compute.failed";
+    public static final String COMPUTE_STOPPED = "compute.stopped";
+    public static final String COMPUTE_STARTED = "compute.started";
+    public static final String COMPUTE_RECONFIGURED = "compute.reconfigured";
+    public static final String COMPUTE_DESTROYED = "compute.destroyed";
+    /** Data: {@code kind} (untracked, tracked_but_gone), {@code provider}, {@code provider_id}, more. */
+    public static final String COMPUTE_LEAK_FOUND = "compute.leak_found";
+
     public static final List<String> ALL = List.of(BACKEND_REGISTERED, BACKEND_CHANGED, BACKEND_DEREGISTERED,
             BACKEND_STATE_CHANGED, BACKEND_BREAKER_OPENED, BACKEND_BREAKER_CLOSED, BACKEND_DRAIN_STARTED,
-            BACKEND_DRAIN_FINISHED, LOCK_ACQUIRED, LOCK_RELEASED, LOCK_EXPIRED, LOCK_FORCED);
+            BACKEND_DRAIN_FINISHED, LOCK_ACQUIRED, LOCK_RELEASED, LOCK_EXPIRED, LOCK_FORCED, COMPUTE_PROVISIONED, COMPUTE_READY,
+            COMPUTE_FAILED, COMPUTE_STOPPED, COMPUTE_STARTED, COMPUTE_RECONFIGURED, COMPUTE_DESTROYED,
+            COMPUTE_LEAK_FOUND);
 
     private EventTypes() {
     }

@@ -55,6 +55,22 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
     private static FakeVllm small;
     private static FakeVllm medium;
     private static FakeVllm large;
+    public static final String VASTAI_KEY = "vast-fake-provider-key-7a1c93e0";
+    public static final String RUNPOD_KEY = "runpod-fake-provider-key-5b2d84f1";
+    /** The model the compute tests' recipe {@code main} serves. */
+    public static final String COMPUTE_MODEL = "fake/compute-model";
+    private static org.canonic.gateway.compute.FakeVastAi vastai;
+    private static org.canonic.gateway.compute.FakeRunPod runpod;
+
+    /** The fake Vast.ai API the gateway's compute provider talks to. */
+    public static org.canonic.gateway.compute.FakeVastAi vastai() {
+        return vastai;
+    }
+
+    /** The fake RunPod API. */
+    public static org.canonic.gateway.compute.FakeRunPod runpod() {
+        return runpod;
+    }
 
     /** The ledger file the gateway under test writes. */
     public static java.nio.file.Path ledger() {
@@ -227,7 +243,36 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
         // Coordination: a fresh state directory (lock.json, audit.jsonl) beside the ledger; no admin token in %noadmin.
         config.put("gateway.state.dir", ledger.getParent().resolve("state").toString());
         config.put("%noadmin.gateway.admin-token", "");
+        compute(config, ledger.getParent());
         return config;
+    }
+
+    /** Governed compute against fake provider APIs on loopback; recipe {@code main} joins route main first. */
+    private static void compute(Map<String, String> config, java.nio.file.Path dir) {
+        vastai = new org.canonic.gateway.compute.FakeVastAi(vertx, VASTAI_KEY);
+        runpod = new org.canonic.gateway.compute.FakeRunPod(vertx, RUNPOD_KEY);
+        try {
+            java.nio.file.Path vastKey = dir.resolve("vastai.key");
+            java.nio.file.Path runpodKey = dir.resolve("runpod.key");
+            java.nio.file.Files.writeString(vastKey, VASTAI_KEY + "\n");
+            java.nio.file.Files.writeString(runpodKey, RUNPOD_KEY + "\n");
+            config.put("gateway.compute.vastai.api-key-file", vastKey.toString());
+            config.put("gateway.compute.runpod.api-key-file", runpodKey.toString());
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        config.put("gateway.compute.vastai.api-url", vastai.url());
+        config.put("gateway.compute.runpod.api-url", runpod.url());
+        // The fake's pod ids are FakeVllm ports, so "the proxy" is the fake machine itself, on loopback.
+        config.put("gateway.compute.runpod-proxy-url-template", "http://127.0.0.1:{id}");
+        config.put("gateway.compute.poll-interval", "200ms");
+        config.put("gateway.compute.confirm-delay", "100ms");
+        config.put("gateway.compute.provider-timeout", "3s");
+        config.put("gateway.compute.provider-max-retry-after", "1s");
+        // Off: the tests run the reconcile themselves (GET /admin/compute/leaks?refresh=true).
+        config.put("gateway.compute.leak-watch-interval", "0");
+        config.put("gateway.compute.recipes.main.model", COMPUTE_MODEL);
+        config.put("gateway.compute.recipes.main.position", "0");
     }
 
     @Override

@@ -1,0 +1,82 @@
+package org.canonic.gateway.compute;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.function.Function;
+
+/**
+ * Resolves a provider's API key, in this order: the provider's secret file ({@code VASTAI_API_KEY_FILE}), the
+ * environment variable ({@code VASTAI_API_KEY}), then a dotenv file ({@code VASTAI_DOTENV_PATH}, simple
+ * {@code KEY=VALUE} lines). Never from a literal in configuration, and the key is never logged or put in a message.
+ * Resolved at every call, so a rotated secret file takes effect without a restart.
+ */
+public final class ApiKeys {
+
+    private final String variable;
+    private final Optional<String> file;
+    private final Optional<String> dotenv;
+    private final Function<String, String> environment;
+
+    public ApiKeys(String variable, Optional<String> file, Optional<String> dotenv,
+                   Function<String, String> environment) {
+        this.variable = variable;
+        this.file = file.filter(s -> !s.isBlank());
+        this.dotenv = dotenv.filter(s -> !s.isBlank());
+        this.environment = environment;
+    }
+
+    /** The key, or empty when no source holds one. */
+    public Optional<String> resolve() {
+        if (file.isPresent()) {
+            try {
+                String value = Files.readString(Path.of(file.get()), StandardCharsets.UTF_8).strip();
+                if (!value.isEmpty()) {
+                    return Optional.of(value);
+                }
+            } catch (IOException | RuntimeException e) {
+                // Fall through to the next source; describe() says where the gateway looked.
+            }
+        }
+        String env = environment.apply(variable);
+        if (env != null && !env.isBlank()) {
+            return Optional.of(env.strip());
+        }
+        if (dotenv.isPresent()) {
+            try {
+                for (String line : Files.readAllLines(Path.of(dotenv.get()), StandardCharsets.UTF_8)) {
+                    String trimmed = line.strip();
+                    if (trimmed.startsWith("export ")) {
+                        trimmed = trimmed.substring(7).strip();
+                    }
+                    int eq = trimmed.indexOf('=');
+                    if (!trimmed.startsWith("#") && eq > 0 && trimmed.substring(0, eq).strip().equals(variable)) {
+                        String value = unquote(trimmed.substring(eq + 1).strip());
+                        if (!value.isEmpty()) {
+                            return Optional.of(value);
+                        }
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                // No key from the dotenv file either.
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Where the key is looked for, for error messages (paths and names, never the key). */
+    public String describe() {
+        return (file.map(f -> "file " + f + ", ").orElse("")) + "environment variable " + variable
+                + dotenv.map(d -> ", dotenv " + d).orElse("");
+    }
+
+    private static String unquote(String value) {
+        if (value.length() >= 2 && (value.startsWith("\"") && value.endsWith("\"")
+                || value.startsWith("'") && value.endsWith("'"))) {
+            return value.substring(1, value.length() - 1);
+        }
+        return value;
+    }
+}

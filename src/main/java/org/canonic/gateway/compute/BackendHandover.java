@@ -1,0 +1,212 @@
+package org.canonic.gateway.compute;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.canonic.gateway.compute.runpod.RunPodProvider;
+import org.canonic.gateway.coordination.EventTypes;
+import org.canonic.gateway.fleet.FleetException;
+import org.canonic.gateway.fleet.LiveBackend;
+import org.jboss.logging.Logger;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The lifecycle actions on a rented instance and the hand-over to and from the fleet. The anti-stop guard lives
+ * here: an instance whose backend has requests in flight, or served one recently, is not stopped or destroyed unless
+ * forced; forced means drain first (up to a deadline), then act, then confirm by re-reading. One action at a time
+ * (admin calls and the watch share {@link #actions}).
+ */
+public final class BackendHandover {
+
+    private static final Logger LOG = Logger.getLogger(BackendHandover.class);
+
+    private final ComputeService s;
+    final Object actions = new Object();
+
+    BackendHandover(ComputeService service) {
+        this.s = service;
+    }
+
+    public ObjectNode stop(String id, boolean force, long drainMs, String caller, Long fencing) {
+        synchronized (actions) {
+            TrackedInstance t = s.find(id);
+            requireState(t, "stop", TrackedInstance.State.WAITING, TrackedInstance.State.READY,
+                    TrackedInstance.State.FAILED);
+            stopNow(t, force, drainMs, caller, fencing, null);
+            return s.view(t);
+        }
+    }
+
+    public ObjectNode start(String id, String caller, Long fencing) {
+        synchronized (actions) {
+            TrackedInstance t = s.find(id);
+            requireState(t, "start", TrackedInstance.State.STOPPED, TrackedInstance.State.FAILED);
+            ComputeProvider p = s.provider(t.provider());
+            act(t, "start", caller, fencing, () -> p.setState(t.providerId(), true));
+            synchronized (s) {
+                t.moveTo(TrackedInstance.State.WAITING, s.clock.millis());
+                // The endpoint is re-resolved after every start: host ports can change.
+                t.endpoint = null;
+                t.failure = null;
+                t.readinessDeadlineMs = s.clock.millis() + s.config.readinessDeadline().toMillis();
+            }
+            done(t, "start", caller, fencing, TrackedInstance.State.WAITING);
+            s.event(EventTypes.COMPUTE_STARTED, t, fencing);
+            return s.view(t);
+        }
+    }
+
+    public ObjectNode destroy(String id, boolean force, long drainMs, String caller, Long fencing) {
+        synchronized (actions) {
+            TrackedInstance t = s.find(id);
+            if (!t.live()) {
+                throw new ComputeException(409, "instance_destroyed", "Instance " + t.name() + " is already"
+                        + " destroyed.");
+            }
+            destroyNow(t, force, drainMs, caller, fencing, null);
+            return s.view(t);
+        }
+    }
+
+    public ObjectNode reconfigure(String id, List<String> extraArgs, boolean force, long drainMs, String caller,
+                                  Long fencing) {
+        synchronized (actions) {
+            TrackedInstance t = s.find(id);
+            requireState(t, "reconfigure", TrackedInstance.State.WAITING, TrackedInstance.State.READY);
+            ComputeProvider p = s.provider(t.provider());
+            Recipe recipe = s.recipes.find(t.recipe()).orElseThrow(() -> new ComputeException(409,
+                    "recipe_gone", "Recipe '" + t.recipe() + "' is no longer configured."));
+            String key = s.keys.read(t.name()).orElseThrow(() -> new ComputeException(409, "key_missing",
+                    "The instance key file is missing; destroy and provision again."));
+            releaseBackend(t, force, drainMs, fencing);
+            actOrRequeue(t, "reconfigure", caller, fencing, () -> p.reconfigure(t.providerId(), recipe, key,
+                    extraArgs));
+            synchronized (s) {
+                t.moveTo(TrackedInstance.State.WAITING, s.clock.millis());
+                t.endpoint = null;
+                t.readinessDeadlineMs = s.clock.millis() + s.config.readinessDeadline().toMillis();
+            }
+            done(t, "reconfigure", caller, fencing, TrackedInstance.State.WAITING);
+            s.event(EventTypes.COMPUTE_RECONFIGURED, t, fencing, "args", extraArgs);
+            return s.view(t);
+        }
+    }
+
+    void stopNow(TrackedInstance t, boolean force, long drainMs, String caller, Long fencing, String reason) {
+        ComputeProvider p = s.provider(t.provider());
+        releaseBackend(t, force, drainMs, fencing);
+        actOrRequeue(t, "stop", caller, fencing, () -> p.setState(t.providerId(), false));
+        synchronized (s) {
+            t.moveTo(TrackedInstance.State.STOPPED, s.clock.millis());
+            t.endpoint = null;
+        }
+        done(t, "stop", caller, fencing, TrackedInstance.State.STOPPED);
+        s.event(EventTypes.COMPUTE_STOPPED, t, fencing, "reason", reason, "stopped_usd_per_hour", t.stoppedUsdPerHour());
+    }
+
+    void destroyNow(TrackedInstance t, boolean force, long drainMs, String caller, Long fencing, String reason) {
+        ComputeProvider p = s.provider(t.provider());
+        releaseBackend(t, force, drainMs, fencing);
+        if (t.providerId() != null) {
+            actOrRequeue(t, "destroy", caller, fencing, () -> p.destroy(t.providerId()));
+        }
+        synchronized (s) {
+            t.moveTo(TrackedInstance.State.DESTROYED, s.clock.millis());
+            t.endpoint = null;
+            if (t.reservation != null) {
+                // Settle the cap with what was really spent, not what was estimated.
+                s.guard.ledger().settle(t.reservation, CostGuard.cents(t.spendUsd(s.clock.millis())));
+                t.reservation = null;
+            }
+        }
+        s.keys.delete(t.name());
+        done(t, "destroy", caller, fencing, TrackedInstance.State.DESTROYED);
+        s.event(EventTypes.COMPUTE_DESTROYED, t, fencing, "reason", reason, "spend_usd",
+                ComputeService.round(t.spendUsd(s.clock.millis()), 4));
+    }
+
+    /**
+     * Takes the instance's backend out of the fleet: refused (409) while it is busy unless forced; drains (requests
+     * in flight finish, up to {@code drainMs}); then unlocks a RunPod pod so that it can be stopped.
+     */
+    void releaseBackend(TrackedInstance t, boolean force, long drainMs, Long fencing) {
+        Optional<LiveBackend> live = s.fleet.find(t.name());
+        if (live.isPresent()) {
+            LiveBackend backend = live.get();
+            int inFlight = backend.slots().inFlight();
+            long last = backend.slots().lastReleaseMs();
+            long idleMs = last == 0 ? Long.MAX_VALUE : System.currentTimeMillis() - last;
+            if (!force && (inFlight > 0 || idleMs < s.config.recentTraffic().toMillis())) {
+                throw new ComputeException(409, "instance_busy", "Instance " + t.name() + " is serving: "
+                        + (inFlight > 0 ? inFlight + " requests in flight" : "it served a request "
+                        + idleMs / 1000 + " s ago") + ". Pass force=true to drain it first (up to "
+                        + drainMs / 1000 + " s), then act.");
+            }
+            try {
+                s.fleet.deregister(t.name(), drainMs, fencing);
+            } catch (FleetException e) {
+                if (e.status() != 404) {
+                    throw new ComputeException(e.status(), e.code(), e.getMessage());
+                }
+            }
+            long until = System.currentTimeMillis() + drainMs + 2000;
+            while (s.fleet.find(t.name()).isPresent() && System.currentTimeMillis() < until) {
+                ProviderHttp.sleep(50);
+            }
+            LOG.infof("Compute: %s left the fleet (drained)", t.name());
+        }
+        if (RunPodProvider.NAME.equals(t.provider()) && t.providerId() != null) {
+            // Unlocked only now, after the drain: while it served, the provider itself refused a stop.
+            s.provider(t.provider()).lock(t.providerId(), false);
+        }
+    }
+
+    /**
+     * {@link #act} after the backend left the fleet: if the provider call fails, an instance that was serving goes
+     * back to waiting, so the watch registers it again once it answers (it was not stopped).
+     */
+    private void actOrRequeue(TrackedInstance t, String action, String caller, Long fencing, Runnable call) {
+        try {
+            act(t, action, caller, fencing, call);
+        } catch (ComputeException e) {
+            synchronized (s) {
+                if (t.state() == TrackedInstance.State.READY) {
+                    t.moveTo(TrackedInstance.State.WAITING, s.clock.millis());
+                    t.endpoint = null;
+                    t.readinessDeadlineMs = s.clock.millis() + s.config.readinessDeadline().toMillis();
+                }
+            }
+            throw e;
+        }
+    }
+
+    /** Records the intent, calls the provider, records a failure (and rethrows it). */
+    private void act(TrackedInstance t, String action, String caller, Long fencing, Runnable call) {
+        s.tracked.append(s.tracked.record(caller, t, action, fencing), "intent", null, t.state());
+        try {
+            call.run();
+        } catch (ComputeException e) {
+            ObjectNode failed = s.tracked.record(caller, t, action, fencing);
+            s.tracked.append(failed, e.code(), e.getMessage(), t.state());
+            throw e;
+        }
+    }
+
+    private void done(TrackedInstance t, String action, String caller, Long fencing, TrackedInstance.State state) {
+        ObjectNode line = s.tracked.record(caller, t, action, fencing);
+        if (t.failure != null) {
+            line.put("failure", t.failure);
+        }
+        s.tracked.append(line, "ok", null, state);
+    }
+
+    private static void requireState(TrackedInstance t, String action, TrackedInstance.State... allowed) {
+        for (TrackedInstance.State state : allowed) {
+            if (t.state() == state) {
+                return;
+            }
+        }
+        throw new ComputeException(409, "invalid_state", "Cannot " + action + " instance " + t.name() + " while it"
+                + " is " + t.state().name().toLowerCase() + ".");
+    }
+}

@@ -1,0 +1,343 @@
+package org.canonic.gateway.compute;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.Startup;
+import io.vertx.core.Vertx;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+import jakarta.inject.Singleton;
+import org.canonic.gateway.compute.runpod.RunPodProvider;
+import org.canonic.gateway.coordination.EventTypes;
+import org.canonic.gateway.fleet.FleetException;
+import org.canonic.gateway.fleet.LiveBackend;
+import org.jboss.logging.Logger;
+
+import java.time.Instant;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The timers off the request path: polls waiting instances until they run with port 8000 mapped, registers them
+ * with the fleet (PENDING until probes pass), marks them ready, enforces the readiness deadline, stops idle ones
+ * that asked for it, and reconciles the providers' lists (leak watch: reports, never touches). Each tick runs as a
+ * blocking task and never overlaps itself.
+ */
+@Startup
+@Singleton
+public class ComputeWatch {
+
+    private static final Logger LOG = Logger.getLogger(ComputeWatch.class);
+    static final String SYSTEM = "gateway";
+
+    private final ComputeService s;
+    private final Vertx vertx;
+    private final AtomicBoolean polling = new AtomicBoolean();
+    private final AtomicBoolean reconciling = new AtomicBoolean();
+    private final AtomicInteger leakCount = new AtomicInteger();
+    private final Set<String> reportedLeaks = new HashSet<>();
+    private volatile ObjectNode lastLeakReport;
+    private long pollTimer = -1;
+    private long leakTimer = -1;
+
+    @Inject
+    public ComputeWatch(ComputeService service, Vertx vertx, MeterRegistry registry) {
+        this.s = service;
+        this.vertx = vertx;
+        registry.gauge("gateway.compute.leaks", leakCount);
+        pollTimer = vertx.setPeriodic(service.config.pollInterval().toMillis(), id -> run(polling, this::poll));
+        long leakMs = service.config.leakWatchInterval().toMillis();
+        if (leakMs > 0) {
+            leakTimer = vertx.setPeriodic(leakMs, id -> run(reconciling, this::reconcile));
+        }
+    }
+
+    void stop(@Observes ShutdownEvent event) {
+        vertx.cancelTimer(pollTimer);
+        vertx.cancelTimer(leakTimer);
+    }
+
+    private void run(AtomicBoolean flag, Runnable task) {
+        if (!flag.compareAndSet(false, true)) {
+            return;
+        }
+        vertx.executeBlocking(() -> {
+            try {
+                task.run();
+            } catch (RuntimeException e) {
+                LOG.errorf("Compute watch: %s", e.toString());
+            } finally {
+                flag.set(false);
+            }
+            return null;
+        }, false);
+    }
+
+    /** One pass over the instances that wait or serve. */
+    void poll() {
+        for (TrackedInstance t : s.all()) {
+            if (t.state() == TrackedInstance.State.WAITING) {
+                synchronized (s.handover().actions) {
+                    if (t.state() == TrackedInstance.State.WAITING) {
+                        waitFor(t);
+                    }
+                }
+            } else if (t.state() == TrackedInstance.State.PROVISIONING && t.unresolvedIntent) {
+                synchronized (s.handover().actions) {
+                    resolveIntent(t);
+                }
+            } else if (t.state() == TrackedInstance.State.READY && t.idleStopMinutes() != null) {
+                idleCheck(t);
+            }
+        }
+    }
+
+    private void waitFor(TrackedInstance t) {
+        ComputeProvider p = s.provider(t.provider());
+        long now = s.clock.millis();
+        try {
+            Optional<InstanceInfo> info = p.get(t.providerId());
+            if (info.isEmpty()) {
+                fail(t, p.name() + " says the instance is gone", false);
+                return;
+            }
+            InstanceInfo i = info.get();
+            synchronized (s) {
+                t.providerStatus = i.providerStatus();
+                t.message = i.message();
+                if (!Double.isNaN(i.usdPerHour()) && i.usdPerHour() > 0) {
+                    t.usdPerHour = i.usdPerHour();
+                }
+            }
+            if (i.status() == InstanceInfo.Status.FAILED) {
+                fail(t, p.name() + " reports a failure: " + i.providerStatus()
+                        + (i.message() == null ? "" : " (" + i.message() + ")"), true);
+                return;
+            }
+            if (i.status() == InstanceInfo.Status.RUNNING && i.baseUrl() != null) {
+                if (t.endpoint != null && !t.endpoint.equals(i.baseUrl()) && s.fleet.find(t.name()).isPresent()) {
+                    // The mapping moved (a restart): the old registration points nowhere.
+                    s.handover().releaseBackend(t, true, 1000, null);
+                }
+                if (s.fleet.find(t.name()).isEmpty()) {
+                    register(t, i.baseUrl());
+                }
+                if (s.fleet.find(t.name()).map(LiveBackend::routable).orElse(false)) {
+                    ready(t, p);
+                    return;
+                }
+            }
+        } catch (ComputeException e) {
+            synchronized (s) {
+                t.message = "provider error while polling: " + e.getMessage();
+            }
+        }
+        if (now > t.readinessDeadlineMs && t.state() == TrackedInstance.State.WAITING) {
+            fail(t, "not serving by its readiness deadline (" + Instant.ofEpochMilli(t.readinessDeadlineMs)
+                    + "); provider status: " + t.providerStatus + (t.message == null ? "" : ", message: "
+                    + t.message), true);
+        }
+    }
+
+    /**
+     * An intent found at start without an outcome: the gateway stopped between writing it and hearing from the
+     * provider. Looked up by label: adopted (then it waits for readiness like any new instance, deadline included)
+     * or, when the provider has nothing with that label, closed as never created. A failed list retries next tick.
+     */
+    private void resolveIntent(TrackedInstance t) {
+        ComputeProvider p = s.provider(t.provider());
+        Optional<InstanceInfo> found;
+        try {
+            found = p.list().stream().filter(i -> t.name().equals(i.label())).findFirst();
+        } catch (ComputeException e) {
+            synchronized (s) {
+                t.message = "unresolved launch; provider list failed: " + e.getMessage();
+            }
+            return;
+        }
+        synchronized (s) {
+            t.unresolvedIntent = false;
+            if (found.isPresent()) {
+                t.providerId = found.get().id();
+                t.moveTo(TrackedInstance.State.WAITING, s.clock.millis());
+                t.readinessDeadlineMs = s.clock.millis() + s.config.readinessDeadline().toMillis();
+            } else {
+                t.failure = "the gateway stopped during the launch and " + p.name() + " has no instance labelled "
+                        + t.name() + ": nothing was created";
+                t.moveTo(TrackedInstance.State.DESTROYED, s.clock.millis());
+            }
+        }
+        ObjectNode line = s.tracked.record(SYSTEM, t, "adopt", null);
+        line.put("failure", t.failure);
+        s.tracked.append(line, found.isPresent() ? "ok" : "not_found", null, t.state());
+        LOG.warnf("Compute: unresolved launch of %s: %s", t.name(), found.isPresent()
+                ? "found at " + p.name() + " as " + t.providerId() + ", adopted" : "nothing was created");
+        if (found.isEmpty()) {
+            s.keys.delete(t.name());
+        }
+    }
+
+    private void register(TrackedInstance t, String baseUrl) {
+        Recipe recipe = s.recipes.find(t.recipe()).orElseThrow();
+        ObjectNode body = s.mapper.createObjectNode();
+        body.put("name", t.name());
+        body.put("base_url", baseUrl + "/v1");
+        body.put("model", recipe.model());
+        ArrayNode routes = body.putArray("routes");
+        if (recipe.position() == null) {
+            routes.add(recipe.route());
+        } else {
+            routes.addObject().put("route", recipe.route()).put("position", recipe.position());
+        }
+        body.put("api_key_file", s.keys.path(t.name()).toString());
+        try {
+            s.fleet.register(body, null);
+            synchronized (s) {
+                t.endpoint = baseUrl;
+            }
+            LOG.infof("Compute: %s registered as a backend of route %s at %s", t.name(), recipe.route(), baseUrl);
+        } catch (FleetException e) {
+            fail(t, "could not be registered with the fleet: " + e.getMessage(), true);
+        }
+    }
+
+    private void ready(TrackedInstance t, ComputeProvider p) {
+        if (RunPodProvider.NAME.equals(p.name())) {
+            try {
+                // Belt and braces for the anti-stop guard: the provider refuses a stop while it serves.
+                p.lock(t.providerId(), true);
+            } catch (ComputeException e) {
+                LOG.warnf("Compute: could not lock pod %s: %s", t.providerId(), e.getMessage());
+            }
+        }
+        synchronized (s) {
+            t.moveTo(TrackedInstance.State.READY, s.clock.millis());
+            t.readyAtMs = s.clock.millis();
+        }
+        ObjectNode line = s.tracked.record(SYSTEM, t, "ready", null);
+        line.put("endpoint", t.endpoint);
+        s.tracked.append(line, "ok", null, TrackedInstance.State.READY);
+        s.event(EventTypes.COMPUTE_READY, t, null, "backend", t.name(), "endpoint", t.endpoint);
+        LOG.infof("Compute: %s is serving", t.name());
+    }
+
+    /** Marks it failed and, if it still exists, stops or destroys it as configured. */
+    private void fail(TrackedInstance t, String reason, boolean exists) {
+        String policy = s.config.onReadinessFailure().strip().toLowerCase(Locale.ROOT);
+        synchronized (s) {
+            t.failure = reason;
+        }
+        ObjectNode line = s.tracked.record(SYSTEM, t, "failed", null);
+        line.put("failure", reason);
+        s.tracked.append(line, "ok", null, TrackedInstance.State.FAILED);
+        synchronized (s) {
+            t.moveTo(TrackedInstance.State.FAILED, s.clock.millis());
+        }
+        String taken = "none";
+        try {
+            if (!exists) {
+                s.handover().releaseBackend(t, true, 1000, null);
+                s.handover().destroyNow(t, true, 1000, SYSTEM, null, reason);
+                taken = "forgotten (gone)";
+            } else if (policy.equals("stop")) {
+                s.handover().stopNow(t, true, 1000, SYSTEM, null, reason);
+                taken = "stopped";
+            } else {
+                s.handover().destroyNow(t, true, 1000, SYSTEM, null, reason);
+                taken = "destroyed";
+            }
+        } catch (ComputeException e) {
+            taken = "action failed: " + e.getMessage();
+        }
+        LOG.warnf("Compute: %s failed (%s); %s", t.name(), reason, taken);
+        s.event(EventTypes.COMPUTE_FAILED, t, null, "reason", reason, "action", taken, "provider_status", t.providerStatus);
+    }
+
+    private void idleCheck(TrackedInstance t) {
+        Optional<LiveBackend> live = s.fleet.find(t.name());
+        if (live.isEmpty() || live.get().slots().inFlight() > 0) {
+            return;
+        }
+        long last = Math.max(live.get().slots().lastReleaseMs(), t.readyAtMs);
+        if (System.currentTimeMillis() - last < t.idleStopMinutes() * 60_000L) {
+            return;
+        }
+        synchronized (s.handover().actions) {
+            try {
+                // Through the same guard: not forced, so recent traffic keeps it running.
+                s.handover().stopNow(t, false, 1000, SYSTEM, null, "idle for " + t.idleStopMinutes() + " min");
+            } catch (ComputeException e) {
+                LOG.infof("Compute: idle stop of %s did not happen: %s", t.name(), e.getMessage());
+            }
+        }
+    }
+
+    /** Lists every configured provider and compares with what is tracked; reports, never touches. */
+    public ObjectNode reconcile() {
+        ObjectNode report = s.mapper.createObjectNode();
+        report.put("checked_at", Instant.now().toString());
+        ArrayNode leaks = report.putArray("leaks");
+        ArrayNode errors = report.putArray("errors");
+        List<TrackedInstance> tracked = s.all();
+        for (ComputeProvider p : s.providers().values()) {
+            if (!p.configured()) {
+                continue;
+            }
+            List<InstanceInfo> listed;
+            try {
+                listed = p.list();
+            } catch (ComputeException e) {
+                // Fail closed: an unlisted provider is an unknown, never "no instances".
+                errors.addObject().put("provider", p.name()).put("code", e.code()).put("message", e.getMessage());
+                continue;
+            }
+            Set<String> listedIds = new HashSet<>();
+            for (InstanceInfo i : listed) {
+                listedIds.add(i.id());
+                boolean known = tracked.stream().anyMatch(t -> t.provider().equals(p.name()) && t.live()
+                        && (i.id().equals(t.providerId()) || t.name().equals(i.label())));
+                if (!known) {
+                    leaks.addObject().put("kind", "untracked").put("provider", p.name()).put("provider_id", i.id())
+                            .put("label", i.label()).put("provider_status", i.providerStatus())
+                            .put("billing", i.status() == InstanceInfo.Status.STOPPED ? "storage" : "running");
+                }
+            }
+            for (TrackedInstance t : tracked) {
+                if (t.provider().equals(p.name()) && t.live() && t.providerId() != null
+                        && t.state() != TrackedInstance.State.PROVISIONING && !listedIds.contains(t.providerId())) {
+                    leaks.addObject().put("kind", "tracked_but_gone").put("provider", p.name())
+                            .put("provider_id", t.providerId()).put("instance", t.name());
+                }
+            }
+        }
+        leakCount.set(leaks.size());
+        synchronized (reportedLeaks) {
+            leaks.forEach(leak -> {
+                String id = leak.path("kind").asText() + ":" + leak.path("provider").asText() + ":"
+                        + leak.path("provider_id").asText();
+                if (reportedLeaks.add(id)) {
+                    LOG.warnf("Compute leak watch: %s", leak);
+                    s.webhooks.publish(EventTypes.COMPUTE_LEAK_FOUND, s.mapper.convertValue(leak,
+                            new com.fasterxml.jackson.core.type.TypeReference<java.util.Map<String, Object>>() {
+                            }));
+                }
+            });
+        }
+        errors.forEach(e -> LOG.errorf("Compute leak watch could not list %s: %s", e.path("provider").asText(),
+                e.path("message").asText()));
+        lastLeakReport = report;
+        return report;
+    }
+
+    /** The last leak report, or null before the first. */
+    public ObjectNode lastLeakReport() {
+        return lastLeakReport;
+    }
+}

@@ -1,0 +1,100 @@
+package org.canonic.gateway.compute;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.math.BigDecimal;
+import java.math.RoundingMode;
+import java.time.Clock;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+
+/**
+ * Admission by estimated cost, before anything is launched. Under {@code warn}: proceeds. Up to {@code confirm}:
+ * proceeds with a warning if it fits in today's cap (reserved atomically). Above {@code confirm}, or over the cap:
+ * refused (402 / 409, with the estimate) unless the request repeats the exact estimate in
+ * {@code confirm_estimate_usd}; a confirmed launch still counts against the cap.
+ */
+public final class CostGuard {
+
+    public enum Tier { AUTO, WARN, CONFIRMED }
+
+    /** What admission decided; {@code reservation} is null for the auto tier. */
+    public record Admission(Tier tier, SpendLedger.Reservation reservation, String warning) {
+    }
+
+    private final SpendLedger ledger;
+    private final long warnCents;
+    private final long confirmCents;
+    private final long capCents;
+    private final Clock clock;
+
+    public CostGuard(SpendLedger ledger, double warnUsd, double confirmUsd, double capUsd, Clock clock) {
+        this.ledger = ledger;
+        this.warnCents = cents(warnUsd);
+        this.confirmCents = cents(confirmUsd);
+        this.capCents = cents(capUsd);
+        this.clock = clock;
+    }
+
+    /** Dollars to whole cents, rounding up: an estimate never understates. */
+    public static long cents(double usd) {
+        return BigDecimal.valueOf(usd).setScale(2, RoundingMode.CEILING).movePointRight(2).longValueExact();
+    }
+
+    public static String usd(long cents) {
+        return BigDecimal.valueOf(cents).movePointLeft(2).setScale(2, RoundingMode.UNNECESSARY).toPlainString();
+    }
+
+    /**
+     * Admits a launch of {@code estimateCents}, or throws the refusal.
+     *
+     * @param confirmedUsd {@code confirm_estimate_usd} from the request, or null
+     */
+    public Admission admit(long estimateCents, Double confirmedUsd, String estimateText) {
+        boolean confirmed = confirmedUsd != null && cents(confirmedUsd) == estimateCents;
+        LocalDate today = today();
+        if (estimateCents < warnCents) {
+            return new Admission(Tier.AUTO, null, null);
+        }
+        if (estimateCents <= confirmCents) {
+            var reservation = ledger.reserve(today, estimateCents, capCents);
+            if (reservation.isPresent()) {
+                return new Admission(Tier.WARN, reservation.get(), "Estimate " + estimateText + " is $"
+                        + usd(warnCents) + " or more; it counts against today's cap ($" + usd(ledger.committed(today))
+                        + " of $" + usd(capCents) + " committed).");
+            }
+            if (!confirmed) {
+                throw refusal(409, "daily_cap_exceeded", "Estimate " + estimateText + " does not fit in today's (UTC)"
+                        + " cap: $" + usd(ledger.committed(today)) + " of $" + usd(capCents) + " is committed. Repeat"
+                        + " the estimate as confirm_estimate_usd to launch anyway.", estimateCents);
+            }
+        } else if (!confirmed) {
+            throw refusal(402, "estimate_needs_confirmation", "Estimate " + estimateText + " is over $"
+                    + usd(confirmCents) + "; repeat it exactly as confirm_estimate_usd (" + usd(estimateCents)
+                    + ") to launch.", estimateCents);
+        }
+        return new Admission(Tier.CONFIRMED, ledger.reserveOver(today, estimateCents), "Launched over the cost"
+                + " guard's limits on confirmation of " + estimateText + ".");
+    }
+
+    public SpendLedger ledger() {
+        return ledger;
+    }
+
+    public LocalDate today() {
+        return LocalDate.now(clock.withZone(ZoneOffset.UTC));
+    }
+
+    public long capCents() {
+        return capCents;
+    }
+
+    private ComputeException refusal(int status, String code, String message, long estimateCents) {
+        ObjectNode details = JsonNodeFactory.instance.objectNode();
+        details.put("estimate_usd", Double.parseDouble(usd(estimateCents)));
+        details.put("daily_cap_usd", Double.parseDouble(usd(capCents)));
+        details.put("committed_today_usd", Double.parseDouble(usd(ledger.committed(today()))));
+        return new ComputeException(status, code, message, details, false);
+    }
+}

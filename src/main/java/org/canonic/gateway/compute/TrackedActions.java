@@ -1,0 +1,126 @@
+package org.canonic.gateway.compute;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.canonic.gateway.coordination.CoordinationUnavailable;
+import org.jboss.logging.Logger;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * {@code tracked-instances.jsonl} in the state directory: every lifecycle action and its outcome, one JSON object
+ * per line, only ever appended (never rewritten). Intents are written before the provider is called, so a crash
+ * between the two leaves a trace to reconcile. A line that cannot be written stops the action: the gateway never
+ * rents a machine it cannot account for. Fields: {@code time, caller, provider, action, instance, provider_id,
+ * recipe, offer, usd_per_hour, estimate_usd, hours, lock, result, error, state} (+ a few per action). Keys never.
+ */
+public final class TrackedActions {
+
+    public static final String FILE = "tracked-instances.jsonl";
+    private static final Logger LOG = Logger.getLogger(TrackedActions.class);
+
+    private final Path file;
+    private final ObjectMapper mapper;
+
+    public TrackedActions(Path file, ObjectMapper mapper) {
+        this.file = file;
+        this.mapper = mapper;
+    }
+
+    /** A new record stamped with the time; the caller fills the rest and {@link #append}s it. */
+    public ObjectNode record(String caller, TrackedInstance instance, String action, Long fencing) {
+        ObjectNode line = mapper.createObjectNode();
+        line.put("time", Instant.now().truncatedTo(ChronoUnit.MILLIS).toString());
+        line.put("caller", caller);
+        line.put("provider", instance.provider());
+        line.put("action", action);
+        line.put("instance", instance.name());
+        line.put("provider_id", instance.providerId());
+        line.put("recipe", instance.recipe());
+        line.put("offer", instance.offerId());
+        putNumber(line, "usd_per_hour", instance.usdPerHour());
+        putNumber(line, "stopped_usd_per_hour", instance.stoppedUsdPerHour());
+        line.put("estimate_usd", Double.parseDouble(CostGuard.usd(instance.estimateCents())));
+        putNumber(line, "hours", instance.hours());
+        if (instance.idleStopMinutes() != null) {
+            line.put("idle_stop_minutes", instance.idleStopMinutes());
+        }
+        if (fencing == null) {
+            line.putNull("lock");
+        } else {
+            line.put("lock", fencing.longValue());
+        }
+        return line;
+    }
+
+    /** Appends {@code line} with its result, error and the instance's resulting state, forced to disk. */
+    public synchronized void append(ObjectNode line, String result, String error, TrackedInstance.State state) {
+        line.put("result", result);
+        line.put("error", error);
+        line.put("state", state == null ? null : state.name());
+        byte[] bytes;
+        try {
+            bytes = (mapper.writeValueAsString(line) + "\n").getBytes(StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new CoordinationUnavailable(CoordinationUnavailable.AUDIT, "A tracked action could not be"
+                    + " serialized.", e);
+        }
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.APPEND)) {
+            ByteBuffer buffer = ByteBuffer.wrap(bytes);
+            while (buffer.hasRemaining()) {
+                channel.write(buffer);
+            }
+            channel.force(true);
+        } catch (IOException | SecurityException e) {
+            LOG.errorf("%s is not writable: %s", file, e.toString());
+            throw new CoordinationUnavailable(CoordinationUnavailable.AUDIT, "The tracked-instances file cannot be"
+                    + " written, so the compute action was not taken; see the gateway log.", e);
+        }
+    }
+
+    /** Every record, in order; a torn last line (a crash mid-write) is skipped. */
+    public List<JsonNode> readAll() {
+        List<JsonNode> records = new ArrayList<>();
+        try {
+            for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+                if (!line.isBlank()) {
+                    try {
+                        records.add(mapper.readTree(line));
+                    } catch (IOException e) {
+                        LOG.warnf("Skipping an unreadable line of %s", file);
+                    }
+                }
+            }
+        } catch (NoSuchFileException e) {
+            return records;
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read " + file + ": " + e, e);
+        }
+        return records;
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    private static void putNumber(ObjectNode line, String field, double value) {
+        if (Double.isNaN(value)) {
+            line.putNull(field);
+        } else {
+            line.put(field, value);
+        }
+    }
+}

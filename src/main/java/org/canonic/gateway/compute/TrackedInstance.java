@@ -1,0 +1,168 @@
+package org.canonic.gateway.compute;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import java.time.Instant;
+
+/**
+ * What the gateway knows of one instance it rented, named by its label ({@code mg-<recipe>-<gatewayId>-<uuid8>}),
+ * which is also its backend's name. Mutated only under the compute service's monitor; rebuilt at start from the
+ * tracked-instances file (and then the provider).
+ */
+public final class TrackedInstance {
+
+    public enum State {
+        /** Intent written, provider not (yet) answered. */
+        PROVISIONING,
+        /** Created or started; waiting for running + port + probes. */
+        WAITING,
+        /** Registered and serving. */
+        READY,
+        STOPPED,
+        FAILED,
+        DESTROYED
+    }
+
+    private final String name;
+    private final String provider;
+    private final String recipe;
+    String providerId;
+    String offerId;
+    double usdPerHour = Double.NaN;
+    double stoppedUsdPerHour = Double.NaN;
+    long estimateCents;
+    double hours = Double.NaN;
+    Integer idleStopMinutes;
+    State state = State.PROVISIONING;
+    String providerStatus;
+    String message;
+    String failure;
+    String endpoint;
+    String tier;
+    long readinessDeadlineMs;
+    long runningSinceMs;
+    long runMs;
+    long readyAtMs;
+    Instant createdAt = Instant.now();
+    SpendLedger.Reservation reservation;
+    /** Rebuilt at start from an intent with no outcome: the provider may or may not have created it. */
+    boolean unresolvedIntent;
+
+    public TrackedInstance(String name, String provider, String recipe) {
+        this.name = name;
+        this.provider = provider;
+        this.recipe = recipe;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public String provider() {
+        return provider;
+    }
+
+    public String recipe() {
+        return recipe;
+    }
+
+    public String providerId() {
+        return providerId;
+    }
+
+    public String offerId() {
+        return offerId;
+    }
+
+    public double usdPerHour() {
+        return usdPerHour;
+    }
+
+    public double stoppedUsdPerHour() {
+        return stoppedUsdPerHour;
+    }
+
+    public long estimateCents() {
+        return estimateCents;
+    }
+
+    public double hours() {
+        return hours;
+    }
+
+    public Integer idleStopMinutes() {
+        return idleStopMinutes;
+    }
+
+    public State state() {
+        return state;
+    }
+
+    /** Whether it may bill: everything but destroyed (stopped still bills storage). */
+    public boolean live() {
+        return state != State.DESTROYED;
+    }
+
+    /** Moves to {@code next}, keeping the running clock: running is WAITING or READY. */
+    void moveTo(State next, long nowMs) {
+        boolean wasRunning = running(state);
+        boolean isRunning = running(next);
+        if (wasRunning && !isRunning && runningSinceMs > 0) {
+            runMs += Math.max(0, nowMs - runningSinceMs);
+            runningSinceMs = 0;
+        } else if (!wasRunning && isRunning) {
+            runningSinceMs = nowMs;
+        }
+        state = next;
+    }
+
+    /** Hours billed at the running rate so far. */
+    public double runningHours(long nowMs) {
+        long ms = runMs + (runningSinceMs > 0 ? Math.max(0, nowMs - runningSinceMs) : 0);
+        return ms / 3_600_000.0;
+    }
+
+    /** Hours running x $/h. */
+    public double spendUsd(long nowMs) {
+        return Double.isNaN(usdPerHour) ? 0 : runningHours(nowMs) * usdPerHour;
+    }
+
+    private static boolean running(State state) {
+        return state == State.WAITING || state == State.READY;
+    }
+
+    /** Replays one record of the tracked file onto this instance (start-up rebuild). */
+    void replay(JsonNode record) {
+        long at = Instant.parse(record.path("time").asText(Instant.now().toString())).toEpochMilli();
+        if (record.path("action").asText().equals("provision") && record.path("result").asText().equals("intent")) {
+            createdAt = Instant.ofEpochMilli(at);
+        }
+        if (record.hasNonNull("provider_id")) {
+            providerId = record.get("provider_id").asText();
+        }
+        if (record.hasNonNull("offer")) {
+            offerId = record.get("offer").asText();
+        }
+        if (record.path("usd_per_hour").isNumber()) {
+            usdPerHour = record.get("usd_per_hour").asDouble();
+        }
+        if (record.path("stopped_usd_per_hour").isNumber()) {
+            stoppedUsdPerHour = record.get("stopped_usd_per_hour").asDouble();
+        }
+        if (record.path("estimate_usd").isNumber()) {
+            estimateCents = CostGuard.cents(record.get("estimate_usd").asDouble());
+        }
+        if (record.path("hours").isNumber()) {
+            hours = record.get("hours").asDouble();
+        }
+        if (record.path("idle_stop_minutes").isInt()) {
+            idleStopMinutes = record.get("idle_stop_minutes").asInt();
+        }
+        if (record.hasNonNull("failure")) {
+            failure = record.get("failure").asText();
+        }
+        if (record.hasNonNull("state")) {
+            moveTo(State.valueOf(record.get("state").asText()), at);
+        }
+    }
+}

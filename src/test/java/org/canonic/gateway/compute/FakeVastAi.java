@@ -1,0 +1,189 @@
+package org.canonic.gateway.compute;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServerRequest;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A fake Vast.ai API on loopback, quirks included: the v0 list answers 410 {@code deprecated_endpoint}; the v1 list
+ * pages 25 rows with {@code next_token}; one instance comes under the plural key, {@code null} when gone;
+ * {@code HostPort} is a string and {@code public_ipaddr} carries whitespace; a wrong key answers 404
+ * {@code auth_error}; a state change can answer {@code {"success":true}} without applying.
+ */
+public final class FakeVastAi extends FakeProviderServer {
+
+    private static final Pattern ASK = Pattern.compile("/api/v0/asks/([^/]+)/");
+    private static final Pattern ONE = Pattern.compile("/api/v0/instances/([0-9]+)/");
+    private static final Pattern TEMPLATE = Pattern.compile("/api/v0/instances/update_template/([0-9]+)/");
+
+    public final List<ObjectNode> offers = new ArrayList<>();
+    public final Map<String, ObjectNode> instances = new ConcurrentHashMap<>();
+    private final AtomicLong ids = new AtomicLong(7_835_600);
+    /** The host port new instances map 8000/tcp to (a FakeVllm's port). */
+    public volatile int instancePort;
+    /** The actual_status new instances report. */
+    public volatile String createdStatus = "running";
+    public volatile String createdMessage;
+    /** False: state changes answer success and change nothing. */
+    public volatile boolean stateChangesApply = true;
+    /** Creates at once but answers only after this long (a create that times out yet happened). */
+    public volatile long createAnswerDelayMs;
+    /** The v1 list answers this raw body instead (an odd shape). */
+    public volatile String listOverride;
+
+    public FakeVastAi(Vertx vertx, String key) {
+        super(vertx, key);
+    }
+
+    public static ObjectNode offer(long id, String gpu, int gpuRamMb, double dph, double reliability) {
+        ObjectNode o = MAPPER.createObjectNode();
+        o.put("id", id).put("gpu_name", gpu).put("num_gpus", 1).put("gpu_ram", gpuRamMb).put("dph_total", dph)
+                .put("reliability2", reliability).put("storage_cost", 0.15).put("direct_port_count", 4)
+                .put("geolocation", "US");
+        return o;
+    }
+
+    /** An instance the gateway did not create (a leak). */
+    public ObjectNode addInstance(String label, String status) {
+        String id = Long.toString(ids.incrementAndGet());
+        ObjectNode i = MAPPER.createObjectNode();
+        i.put("id", Long.parseLong(id)).put("label", label).put("actual_status", status)
+                .put("intended_status", status).put("dph_total", 0.3);
+        instances.put(id, i);
+        return i;
+    }
+
+    @Override
+    public void reset() {
+        super.reset();
+        offers.clear();
+        instances.clear();
+        createdStatus = "running";
+        createdMessage = null;
+        stateChangesApply = true;
+        listOverride = null;
+        createAnswerDelayMs = 0;
+    }
+
+    @Override
+    void handle(HttpServerRequest request, Received r) {
+        if (!("Bearer " + key).equals(r.authorization())) {
+            json(request, 404, Map.of("success", false, "error", "auth_error", "msg", "Invalid user key"));
+            return;
+        }
+        String path = r.path();
+        Matcher m;
+        if (r.method().equals("POST") && path.equals("/api/v0/bundles/")) {
+            ObjectNode answer = MAPPER.createObjectNode();
+            answer.putArray("offers").addAll(offers);
+            json(request, 200, answer);
+        } else if (r.method().equals("GET") && path.equals("/api/v0/instances/")) {
+            json(request, 410, Map.of("success", false, "error", "deprecated_endpoint", "msg",
+                    "/api/v0/instances/ is deprecated. Use /api/v1/instances/ instead."));
+        } else if (r.method().equals("GET") && path.equals("/api/v1/instances/")) {
+            list(request, r);
+        } else if (r.method().equals("PUT") && (m = ASK.matcher(path)).matches()) {
+            create(request, r, m.group(1));
+        } else if (r.method().equals("PUT") && (m = TEMPLATE.matcher(path)).matches()) {
+            ObjectNode i = instances.get(m.group(1));
+            if (i != null) {
+                i.set("image_args", r.body().get("args"));
+            }
+            json(request, 200, Map.of("success", i != null));
+        } else if ((m = ONE.matcher(path)).matches()) {
+            one(request, r, m.group(1));
+        } else {
+            json(request, 404, Map.of("success", false, "error", "not_found"));
+        }
+    }
+
+    private void list(HttpServerRequest request, Received r) {
+        if (listOverride != null) {
+            request.response().setStatusCode(200).end(listOverride);
+            return;
+        }
+        List<ObjectNode> all = new ArrayList<>(instances.values());
+        all.sort((a, b) -> Long.compare(a.path("id").asLong(), b.path("id").asLong()));
+        long after = 0;
+        String query = r.query() == null ? "" : r.query();
+        for (String part : query.split("&")) {
+            if (part.startsWith("after_token=")) {
+                after = Long.parseLong(part.substring(12));
+            }
+        }
+        final long from = after;
+        List<ObjectNode> page = all.stream().filter(i -> i.path("id").asLong() > from).limit(25).toList();
+        ObjectNode answer = MAPPER.createObjectNode();
+        answer.putArray("instances").addAll(page);
+        boolean more = all.stream().filter(i -> i.path("id").asLong() > from).count() > 25;
+        if (more) {
+            answer.put("next_token", page.get(page.size() - 1).path("id").asText());
+        } else {
+            answer.putNull("next_token");
+        }
+        answer.put("total_instances", all.size());
+        json(request, 200, answer);
+    }
+
+    private void create(HttpServerRequest request, Received r, String offerId) {
+        ObjectNode offer = offers.stream().filter(o -> o.path("id").asText().equals(offerId)).findFirst()
+                .orElse(null);
+        if (offer == null) {
+            json(request, 404, Map.of("success", false, "error", "no_such_ask", "msg", "offer gone"));
+            return;
+        }
+        String id = Long.toString(ids.incrementAndGet());
+        ObjectNode i = MAPPER.createObjectNode();
+        i.put("id", Long.parseLong(id)).put("label", r.body().path("label").asText())
+                .put("actual_status", createdStatus).put("intended_status", "running").put("cur_state", "running")
+                .put("status_msg", createdMessage).put("dph_total", offer.path("dph_total").asDouble())
+                .put("public_ipaddr", " 127.0.0.1\n");
+        ObjectNode ports = i.putObject("ports");
+        ArrayNode mapping = ports.putArray("8000/tcp");
+        mapping.addObject().put("HostIp", "0.0.0.0").put("HostPort", Integer.toString(instancePort));
+        i.set("image_args", r.body().get("args"));
+        instances.put(id, i);
+        if (createAnswerDelayMs > 0) {
+            vertx.setTimer(createAnswerDelayMs, t -> json(request, 200, Map.of("success", true, "new_contract",
+                    Long.parseLong(id))));
+        } else {
+            json(request, 200, Map.of("success", true, "new_contract", Long.parseLong(id)));
+        }
+    }
+
+    private void one(HttpServerRequest request, Received r, String id) {
+        ObjectNode i = instances.get(id);
+        switch (r.method()) {
+            case "GET" -> {
+                ObjectNode answer = MAPPER.createObjectNode();
+                answer.set("instances", i);
+                json(request, 200, answer);
+            }
+            case "PUT" -> {
+                String state = r.body().path("state").asText(null);
+                if (i != null && state != null && stateChangesApply) {
+                    i.put("intended_status", state).put("actual_status", state);
+                }
+                // The quirk: success whether or not anything changed.
+                json(request, 200, Map.of("success", true));
+            }
+            case "DELETE" -> {
+                if (instances.remove(id) == null) {
+                    json(request, 404, Map.of("success", false, "error", "no_such_instance"));
+                } else {
+                    json(request, 200, Map.of("success", true));
+                }
+            }
+            default -> json(request, 405, Map.of("success", false));
+        }
+    }
+}
