@@ -20,7 +20,6 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import org.canonic.gateway.config.GatewayConfig;
 import org.canonic.gateway.coordination.AuditLog;
-import org.canonic.gateway.coordination.Locked;
 import org.canonic.gateway.coordination.MaintenanceLock;
 import org.canonic.gateway.fleet.Fleet;
 import org.canonic.gateway.fleet.FleetException;
@@ -66,7 +65,7 @@ public class AdminBackendsResource {
     MaintenanceLock lock;
 
     @Inject
-    AuditLog audit;
+    AuditedChange audited;
 
     @Inject
     ObjectMapper mapper;
@@ -163,31 +162,12 @@ public class AdminBackendsResource {
         });
     }
 
-    /**
-     * Makes a change under the maintenance lock and audits it with the backend's view before and after. A refusal
-     * (the lock, bad input) is audited with its code, best effort: it changed nothing.
-     */
+    /** A change under the maintenance lock, audited with the backend's view before and after. */
     private Response changed(String action, String target, String actor, String token,
                              Function<Long, Response> change) {
-        String caller = AuditLog.caller(actor);
-        JsonNode before = snapshotOf(target);
-        try {
-            return lock.guarded(token, guard -> {
-                Response response;
-                try {
-                    response = change.apply(guard.fencing());
-                } catch (FleetException e) {
-                    audit.recordRefusal(caller, action, target, before, e.code(), guard.fencing());
-                    return error(e);
-                }
-                audit.record(caller, action, target, before, mapper.valueToTree(response.getEntity()), AuditLog.OK,
-                        guard.fencing());
-                return response;
-            });
-        } catch (Locked e) {
-            audit.recordRefusal(caller, action, target, before, Locked.CODE, null);
-            throw e;
-        }
+        return audited.make(action, target, actor, token, snapshotOf(target), change,
+                e -> e instanceof FleetException refused ? new AuditedChange.Refused(refused.code(), error(refused))
+                        : null, after -> target);
     }
 
     private JsonNode snapshotOf(String name) {

@@ -27,7 +27,6 @@ import org.canonic.gateway.compute.ProvisionRequest;
 import org.canonic.gateway.compute.TrackedInstance;
 import org.canonic.gateway.config.GatewayConfig;
 import org.canonic.gateway.coordination.AuditLog;
-import org.canonic.gateway.coordination.Locked;
 import org.canonic.gateway.coordination.MaintenanceLock;
 import org.canonic.gateway.relay.OpenAiError;
 
@@ -65,10 +64,7 @@ public class ComputeResource {
     AdminAuth auth;
 
     @Inject
-    MaintenanceLock lock;
-
-    @Inject
-    AuditLog audit;
+    AuditedChange audited;
 
     @Inject
     ObjectMapper mapper;
@@ -227,26 +223,9 @@ public class ComputeResource {
     /** A mutation under the maintenance lock, audited with the instance's view before and after. */
     private Response changed(String action, String target, String actor, String token,
                              Function<Long, Response> change) {
-        String caller = AuditLog.caller(actor);
-        JsonNode before = target == null ? null : viewOf(target);
-        try {
-            return lock.guarded(token, guard -> {
-                Response response;
-                try {
-                    response = change.apply(guard.fencing());
-                } catch (ComputeException e) {
-                    audit.recordRefusal(caller, action, target, before, e.code(), guard.fencing());
-                    return error(e);
-                }
-                JsonNode after = mapper.valueToTree(response.getEntity());
-                String name = target != null ? target : after.path("instance").path("id").asText(null);
-                audit.record(caller, action, name, before, after, AuditLog.OK, guard.fencing());
-                return response;
-            });
-        } catch (Locked e) {
-            audit.recordRefusal(caller, action, target, before, Locked.CODE, null);
-            throw e;
-        }
+        return audited.make(action, target, actor, token, target == null ? null : viewOf(target), change,
+                e -> e instanceof ComputeException refused ? new AuditedChange.Refused(refused.code(), error(refused))
+                        : null, after -> after.path("instance").path("id").asText(null));
     }
 
     private Response answer(java.util.function.Supplier<Response> call) {
