@@ -12,6 +12,7 @@ import org.canonic.gateway.coordination.EventTypes;
 import org.canonic.gateway.coordination.StateDirectory;
 import org.canonic.gateway.coordination.Webhooks;
 import org.canonic.gateway.fleet.Fleet;
+import org.canonic.gateway.relay.OpenAiError;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
@@ -261,7 +262,7 @@ public class ComputeService {
         }
         return instances.values().stream().filter(i -> id.equals(i.providerId())).reduce((a, b) -> b)
                 .orElseThrow(() -> new ComputeException(404, "instance_not_found", "No tracked instance is named '"
-                        + (id.length() > 64 ? id.substring(0, 64) : id).replaceAll("\\p{Cntrl}", "?") + "'."));
+                        + OpenAiError.echo(id, 64) + "'."));
     }
 
     public synchronized List<TrackedInstance> all() {

@@ -90,7 +90,7 @@ public class AdminBackendsResource {
         auth.require(authorization, request);
         return fleet.find(name).map(backend -> Response.ok(view(backend, fleet.snapshot())).build())
                 .orElseGet(() -> error(new FleetException(404, "backend_not_found",
-                        "No backend is named '" + printable(name) + "'.")));
+                        "No backend is named '" + OpenAiError.echo(name, 64) + "'.")));
     }
 
     @POST
@@ -186,7 +186,7 @@ public class AdminBackendsResource {
     private String nameIn(String body) {
         try {
             JsonNode name = mapper.readTree(body == null ? "" : body).path("name");
-            return name.isTextual() ? printable(name.asText()) : null;
+            return name.isTextual() ? OpenAiError.echo(name.asText(), 64) : null;
         } catch (Exception e) {
             return null;
         }
@@ -230,10 +230,5 @@ public class AdminBackendsResource {
         OpenAiError error = e.status() >= 500 ? OpenAiError.server(e.status(), e.getMessage(), e.code())
                 : OpenAiError.invalidRequest(e.status(), e.getMessage(), null, e.code());
         return AdminErrors.respond(error, 0);
-    }
-
-    private static String printable(String value) {
-        String bounded = value.length() > 64 ? value.substring(0, 64) + "..." : value;
-        return bounded.replaceAll("\\p{Cntrl}", "?");
     }
 }

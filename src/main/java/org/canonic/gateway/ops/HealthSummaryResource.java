@@ -55,8 +55,7 @@ public class HealthSummaryResource {
         String status = fleet.snapshot().routeStates().get(route);
         if (status == null) {
             OpenAiError error = OpenAiError.invalidRequest(404, "No route is named '"
-                    + (route.length() > 64 ? route.substring(0, 64) + "..." : route).replaceAll("\\p{Cntrl}", "?")
-                    + "'.", null, "route_not_found");
+                    + OpenAiError.echo(route, 64) + "'.", null, "route_not_found");
             return Response.status(404).type(MediaType.APPLICATION_JSON).entity(error.toJson()).build();
         }
         return Response.status("UP".equals(status) ? 200 : 503).entity(new RouteStatus(route, status)).build();

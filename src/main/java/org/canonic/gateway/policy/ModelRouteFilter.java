@@ -20,7 +20,7 @@ final class ModelRouteFilter implements PolicyFilter {
         }
         String name = model.asText();
         Route route = request.fleet.routeFor(name).orElseThrow(() -> new Refusal(OpenAiError.invalidRequest(404,
-                "The model '" + printable(name) + "' does not exist or is not served here. Available models: "
+                "The model '" + PolicyContext.printable(name) + "' does not exist or is not served here. Available models: "
                         + available(request) + ".", "model", "model_not_found")));
         request.model = name;
         request.route = route;
@@ -28,10 +28,5 @@ final class ModelRouteFilter implements PolicyFilter {
 
     private static String available(PolicyContext request) {
         return String.join(", ", request.fleet.modelNames());
-    }
-
-    /** Echoes a client string back safely: bounded and without control characters. */
-    private static String printable(String value) {
-        return PolicyContext.printable(value);
     }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
+import org.canonic.gateway.relay.OpenAiError;
 import org.canonic.gateway.fleet.FleetSnapshot;
 import org.canonic.gateway.fleet.Route;
 
@@ -91,8 +92,7 @@ public final class PolicyContext {
 
     /** A client string fit to echo or record: at most 100 characters, control characters replaced. */
     static String printable(String value) {
-        String bounded = value.length() > 100 ? value.substring(0, 100) + "..." : value;
-        return bounded.replaceAll("\\p{Cntrl}", "?");
+        return OpenAiError.echo(value, 100);
     }
 
     /** The parsed body; null until {@link JsonBodyFilter} ran. */

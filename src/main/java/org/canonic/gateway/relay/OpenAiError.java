@@ -29,6 +29,15 @@ public record OpenAiError(int status, String message, String type, String param,
         return new OpenAiError(status, message, "server_error", null, code);
     }
 
+    /**
+     * A string a client sent, fit to quote in a message or a record: at most {@code maxChars} characters (then
+     * {@code ...}), control characters replaced, so that nobody can forge log lines or flood an answer with it.
+     */
+    public static String echo(String value, int maxChars) {
+        String bounded = value.length() > maxChars ? value.substring(0, maxChars) + "..." : value;
+        return bounded.replaceAll("\\p{Cntrl}", "?");
+    }
+
     /** The JSON document {@code {"error":{...}}}. */
     public String toJson() {
         StringWriter out = new StringWriter(128 + message.length());
