@@ -1,9 +1,8 @@
 package org.canonic.gateway;
 
+import org.canonic.gateway.testing.PackagedGateway;
 import org.junit.jupiter.api.Test;
 
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,17 +20,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class BootRefusalIT {
 
-    private static final Path JAR = Path.of("target/quarkus-app/quarkus-run.jar");
-
     private static Result run(Map<String, String> env) throws Exception {
-        ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-jar", JAR.toString()).redirectErrorStream(true);
-        builder.environment().keySet().removeIf(name -> name.startsWith("RUNPOD_") || name.startsWith("VASTAI_")
-                || name.startsWith("GATEWAY_") || name.equals("FALLBACK_PROVIDER") || name.startsWith("QUARKUS_"));
-        builder.environment().put("QUARKUS_HTTP_PORT", Integer.toString(freePort()));
-        builder.environment().put("QUARKUS_MANAGEMENT_PORT", Integer.toString(freePort()));
-        builder.environment().putAll(env);
-        Process process = builder.start();
+        Process process = PackagedGateway.launch(env);
         if (!process.waitFor(60, TimeUnit.SECONDS)) {
             process.destroyForcibly();
             return new Result(-1, "still running after 60 s");
@@ -44,7 +34,7 @@ class BootRefusalIT {
 
     @Test
     void withoutClientKeysTheProductionProfileRefusesToStart() throws Exception {
-        assertTrue(Files.exists(JAR), "package the gateway first");
+        assertTrue(Files.exists(PackagedGateway.JAR), "package the gateway first");
         Result result = run(Map.of("VASTAI_BASE_URL", "http://127.0.0.1:9/v1"));
         assertNotEquals(0, result.exit(), result.output());
         assertTrue(result.output().contains("GATEWAY_AUTH=none"), result.output());
@@ -111,11 +101,5 @@ class BootRefusalIT {
         assertTrue(block.stream().anyMatch(l -> l.contains("vastai.base-url is malformed")), result.output());
         assertTrue(block.stream().anyMatch(l -> l.contains("TOKENS_MIN (9000) is larger than TOKENS_MAX (4000)")));
         assertFalse(result.output().contains("at org.canonic"), "no stack trace at all:\n" + result.output());
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
     }
 }
