@@ -74,7 +74,7 @@ public class GatewayAssembly {
         }
         GatewayMetrics metrics = new GatewayMetrics(registry);
         this.fleet = new Fleet(plan, new FleetServices(vertx, config.health(), config.breaker(), metrics,
-                webhooks::publish), planner.resolver(), store);
+                webhooks::publish, config.defaults().adaptiveConcurrency()), planner.resolver(), store);
         this.policy = new PolicyChain(fleet, json, keys, config,
                 new Tokenizer(vertx, config.contextFit().tokenizeTimeout().toMillis()));
         GatewayConfig.LedgerConfig ledgerConfig = config.telemetry().ledger();

@@ -11,7 +11,8 @@ import java.util.Optional;
  * @param tries          attempts on this backend before moving to the next candidate
  * @param retryDelayMs   pause between two tries
  * @param clocks         the four per-attempt clocks
- * @param maxConcurrency most requests in flight on it (streams count until their last byte)
+ * @param maxConcurrency an explicit, fixed limit of requests in flight on it (streams count until their last byte);
+ *                       0 lets the limit adapt to the backend
  * @param probe          how its health is probed
  * @param contextWindow  configured context window in tokens, 0 when unknown (probes may learn it)
  * @param tokensMax      the largest completion limit it accepts, 0 for no own ceiling

@@ -25,6 +25,7 @@ public final class BootChecks {
         }
         checkLimits(config, Runtime.getRuntime().maxMemory(), problems);
         checkConnections(config.connections(), problems);
+        checkConcurrency(config.defaults(), problems);
         checkForwardHeaders(config.forwardHeaders(), problems);
         config.telemetry().ledger().path().map(String::strip).filter(p -> !p.isEmpty())
                 .ifPresent(path -> LedgerPathCheck.check(path, problems));
@@ -49,6 +50,20 @@ public final class BootChecks {
         }
         if (!positive(limits.bodyReadTimeout())) {
             problems.add("gateway.limits.body-read-timeout must be positive");
+        }
+    }
+
+    /** The adaptive limit needs 1 <= min <= initial <= max; the wait for a slot cannot be negative. */
+    static void checkConcurrency(GatewayConfig.Defaults defaults, List<String> problems) {
+        GatewayConfig.AdaptiveConcurrency adaptive = defaults.adaptiveConcurrency();
+        String prefix = "gateway.defaults.adaptive-concurrency.";
+        if (adaptive.minLimit() < 1 || adaptive.minLimit() > adaptive.initialLimit()
+                || adaptive.initialLimit() > adaptive.maxLimit()) {
+            problems.add(prefix + "min-limit, initial-limit and max-limit must satisfy 1 <= min <= initial <= max, got "
+                    + adaptive.minLimit() + ", " + adaptive.initialLimit() + " and " + adaptive.maxLimit());
+        }
+        if (defaults.concurrencyWait().isNegative()) {
+            problems.add("gateway.defaults.concurrency-wait must not be negative");
         }
     }
 

@@ -125,16 +125,51 @@ public interface GatewayConfig {
         Clocks clocks();
 
         /**
-         * Requests in flight per backend, counted for the whole life of a stream. vLLM queues beyond its own batch
-         * size anyway; this limit exists so that overflow spills to the next backend instead of queueing there.
+         * An explicit, fixed limit of requests in flight per backend (a stream counts until its last byte). Unset (the
+         * default), each backend's limit adapts to it ({@link #adaptiveConcurrency()}); set, it wins and does not adapt.
+         * A backend's own {@code max-concurrency} overrides both.
          */
-        @WithDefault("64")
-        int maxConcurrency();
+        OptionalInt maxConcurrency();
 
-        /** How long a request may wait for a free slot on a full backend before trying the next candidate. */
-        @WithDefault("100ms")
+        /**
+         * How long a request may wait, in all, for a slot on full backends: it waits in its preferred candidate's FIFO
+         * queue, then takes a later candidate only if one has a slot within what is left; when none has, it gets 429
+         * with {@code Retry-After}. vLLM queues beyond its batch (256 sequences by default) without bound; this is the
+         * place where a burst queues instead, still able to spill or be refused cleanly. 10 s lets a burst of a few
+         * hundred streams be admitted while the adaptive limit grows towards what the backend takes, and stays well
+         * under the first-token clock, the keep-alive interval and the tunnel's 100 s.
+         */
+        @WithDefault("10s")
         @WithConverter(MillisDurationConverter.class)
         Duration concurrencyWait();
+
+        /** The adaptive per-backend limit, used where no {@code max-concurrency} is set. */
+        AdaptiveConcurrency adaptiveConcurrency();
+    }
+
+    /**
+     * The adaptive in-flight limit of a backend: it grows while the backend's time to first token stays near its usual
+     * value and the limit is used, and shrinks when it rises (requests queue inside vLLM) or the backend signals
+     * overload (clocks expiring, 429, 503). See {@code fleet.AdaptiveLimit}.
+     */
+    interface AdaptiveConcurrency {
+        /**
+         * The limit a backend starts with, before anything was learned: a few dozen, well inside any vLLM batch, so a
+         * fresh backend is not flooded before its first tokens tell how it copes (it can double per round of them).
+         */
+        @WithDefault("32")
+        int initialLimit();
+
+        /** The limit never shrinks below this: a slow backend still serves a few requests at once. */
+        @WithDefault("4")
+        int minLimit();
+
+        /**
+         * The ceiling. Far above vLLM's default batch of 256 sequences, so the backend's own latency decides, not
+         * this number; it bounds what one backend can hold if its latency never rises.
+         */
+        @WithDefault("1024")
+        int maxLimit();
     }
 
     /**
@@ -301,8 +336,14 @@ public interface GatewayConfig {
     }
 
     interface KeyLimits {
-        /** Requests of one key in flight at once (streams count until their last byte). */
-        @WithDefault("256")
+        /**
+         * Requests of one key in flight at once (streams count until their last byte). A key's request is released when
+         * its record closes, just after its last byte went out, so a client running exactly this many connections can
+         * race its own release and be refused: the default is therefore well above the 256 streams of a full vLLM
+         * batch (the adaptive backend limit's ceiling, 1024). Fair sharing of a backend between keys is the backend
+         * slots' job, not this cap's.
+         */
+        @WithDefault("1024")
         int concurrent();
 
         /** Requests one key may start per minute. */
@@ -492,9 +533,11 @@ public interface GatewayConfig {
         /**
          * Connections one client address may hold open (counted from its first request on each); beyond that a
          * request gets 429 and its connection is closed. Behind a tunnel or proxy every connection comes from the
-         * proxy's address, so size it for the proxy. {@code 0} switches the cap off.
+         * proxy's address, so size it for the proxy. {@code 0} switches the cap off. 1024: one client (or the tunnel)
+         * running a full vLLM batch of 256 streams plus its other connections must not reach it, and a closed
+         * connection is counted out only once its close was processed, which can trail the client's next connect.
          */
-        @WithDefault("256")
+        @WithDefault("1024")
         int maxPerAddress();
     }
 

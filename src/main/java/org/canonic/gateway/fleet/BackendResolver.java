@@ -86,8 +86,10 @@ public final class BackendResolver {
                 orDefault(definition.firstToken(), base.firstToken()), problems);
         Duration idle = positive(naming, "clocks.idle", orDefault(definition.idle(), base.idle()), problems);
         Duration total = positive(naming, "clocks.total", orDefault(definition.total(), base.total()), problems);
-        int maxConcurrency = orDefault(definition.maxConcurrency(), defaults.maxConcurrency());
-        if (maxConcurrency < 1) {
+        // Unset everywhere: 0, the adaptive limit.
+        int maxConcurrency = orDefault(definition.maxConcurrency(),
+                defaults.maxConcurrency().isPresent() ? defaults.maxConcurrency().getAsInt() : 0);
+        if (maxConcurrency < 1 && (definition.maxConcurrency() != null || defaults.maxConcurrency().isPresent())) {
             problems.add(naming.apply("max-concurrency") + " must be at least 1, got " + maxConcurrency);
         }
         int contextWindow = orDefault(definition.contextWindow(), 0);

@@ -4,29 +4,45 @@ import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
 
 /**
  * The in-flight limit of one backend, shared fairly between client keys. A slot is held for an attempt's whole life
- * (a stream holds it until its last byte, not just until headers). A request that finds the backend full waits a
- * short, bounded time for a slot and then moves on to the next candidate.
+ * (a stream holds it until its last byte, not just until headers). A request that finds the backend full waits in a
+ * FIFO queue for a bounded time and then moves on to the next candidate; a request that ends while it waits (its
+ * client left) leaves the queue at once.
+ *
+ * <p>The limit is either fixed (an explicit {@code max-concurrency}) or {@link AdaptiveLimit adaptive}: learned from
+ * each attempt's time to first token and the backend's overload signals. A limit that grows hands the new slots to
+ * waiting requests at once.
  *
  * <p>Fair share: while requests of other keys wait, a key that already holds its share of the backend
- * ({@code max / keys holding or waiting}) takes no further slot ahead of them, and a released slot goes to the waiter
- * whose key holds the fewest slots (the oldest among equals). One busy tenant can fill an idle backend, but cannot
- * keep the others out of it once they ask.
+ * ({@code limit / keys holding or waiting}) takes no further slot ahead of them, and a released slot goes to the
+ * waiter whose key holds the fewest slots (the oldest among equals). One busy tenant can fill an idle backend, but
+ * cannot keep the others out of it once they ask. Among requests of one key the queue is strictly FIFO.
  *
  * <p>Nothing here blocks a thread for long: the state is guarded by this object's monitor for a few operations,
- * waiters are callbacks, and a released slot is handed to its waiter on that waiter's own event loop.
+ * waiters are callbacks, and a slot is handed to its waiter on that waiter's own event loop.
  */
 public final class BackendSlots {
 
-    private int max;
+    /** A request waiting for a slot; {@link #cancel()} takes it out of the queue. */
+    public interface Wait {
+        Wait NONE = () -> false;
+
+        /** Leaves the queue now; false when it was no longer queued (granted, expired, or never queued). */
+        boolean cancel();
+    }
+
+    /** An explicit limit (no adaptation), or 0 for the adaptive one. */
+    private int fixed;
+    private final AdaptiveLimit adaptive;
     private int inFlight;
     private final Map<String, Integer> held = new HashMap<>();
     private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
@@ -34,18 +50,30 @@ public final class BackendSlots {
     private final Runnable onIdle;
     private volatile long lastReleaseMs;
 
-    BackendSlots(int max, Runnable onIdle) {
-        this.max = max;
+    BackendSlots(int fixed, AdaptiveLimit adaptive, Runnable onIdle) {
+        this.fixed = fixed;
+        this.adaptive = adaptive;
         this.onIdle = onIdle;
     }
 
-    /** Changes the limit for requests that arrive from now on; requests in flight keep their slots. */
-    synchronized void max(int max) {
-        this.max = max;
+    /** Changes to a fixed limit ({@code > 0}) or back to the adaptive one (0); requests in flight keep their slots. */
+    void fixed(int fixed) {
+        List<Waiter> granted;
+        synchronized (this) {
+            this.fixed = fixed;
+            granted = grantFree();
+        }
+        handOver(granted);
     }
 
-    public synchronized int max() {
-        return max;
+    /** The limit now: the fixed one, or what the adaptive limit learned. */
+    public synchronized int limit() {
+        return fixed > 0 ? fixed : adaptive.limit();
+    }
+
+    /** Whether the limit adapts to the backend (no explicit maximum configured). */
+    public synchronized boolean adaptive() {
+        return fixed <= 0;
     }
 
     public synchronized int inFlight() {
@@ -64,9 +92,9 @@ public final class BackendSlots {
 
     /**
      * Takes a slot for {@code key} now, or within {@code waitMs}; {@code granted} is then called on the caller's
-     * context with {@code true}, or with {@code false} when the wait ran out.
+     * context with {@code true}, or with {@code false} when the wait ran out. A cancelled wait calls nothing.
      */
-    public void acquire(Vertx vertx, long waitMs, String key, Consumer<Boolean> granted) {
+    public Wait acquire(Vertx vertx, long waitMs, String key, Consumer<Boolean> granted) {
         Waiter waiter = null;
         boolean taken = false;
         synchronized (this) {
@@ -80,7 +108,7 @@ public final class BackendSlots {
         }
         if (waiter == null) {
             granted.accept(taken);
-            return;
+            return Wait.NONE;
         }
         Waiter queued = waiter;
         queued.timer = vertx.setTimer(waitMs, id -> {
@@ -92,49 +120,96 @@ public final class BackendSlots {
                 granted.accept(false);
             }
         });
+        return () -> {
+            boolean removed;
+            synchronized (this) {
+                removed = waiters.remove(queued);
+            }
+            if (removed) {
+                vertx.cancelTimer(queued.timer);
+            }
+            return removed;
+        };
     }
 
     /** Gives {@code key}'s slot back: to the fairest waiter if there is one, otherwise to the pool. */
     public void release(String key) {
         lastReleaseMs = System.currentTimeMillis();
-        Waiter next;
+        List<Waiter> granted;
         boolean idle;
         synchronized (this) {
             inFlight--;
             held.merge(key, -1, (a, b) -> a + b == 0 ? null : a + b);
-            next = fairestWaiter();
-            if (next != null) {
-                take(next.key);
-            }
+            granted = grantFree();
             idle = inFlight == 0;
         }
-        if (next != null) {
-            Waiter handedTo = next;
-            handedTo.context.runOnContext(v -> {
-                handedTo.context.owner().cancelTimer(handedTo.timer);
-                handedTo.granted.accept(true);
-            });
-        } else if (idle) {
+        handOver(granted);
+        if (idle) {
             onIdle.run();
         }
     }
 
+    /** An attempt started at {@code startNanos} received its first token now: a sample for the adaptive limit. */
+    public void firstToken(long startNanos) {
+        long now = System.nanoTime();
+        List<Waiter> granted;
+        synchronized (this) {
+            if (!adaptive.onFirstToken(startNanos, now, inFlight) || fixed > 0) {
+                return;
+            }
+            granted = grantFree();
+        }
+        handOver(granted);
+    }
+
+    /** The backend signalled overload (a clock expired, 429, 503) for an attempt started at {@code startNanos}. */
+    public synchronized void overloaded(long startNanos) {
+        adaptive.onOverload(startNanos, System.nanoTime());
+    }
+
     private boolean mayTake(String key) {
-        if (inFlight >= max) {
+        if (inFlight >= limit()) {
             return false;
         }
+        boolean othersWait = false;
         for (Waiter waiter : waiters) {
-            if (!waiter.key.equals(key)) {
-                // Others wait: only a key under its fair share goes ahead of them.
-                return held.getOrDefault(key, 0) < fairShare();
+            if (waiter.key.equals(key)) {
+                // FIFO among equals: never ahead of an earlier request of the same key.
+                return false;
             }
+            othersWait = true;
         }
-        return true;
+        // Others wait: only a key under its fair share goes ahead of them.
+        return !othersWait || held.getOrDefault(key, 0) < fairShare();
+    }
+
+    /** Takes the slots that are free now for the fairest waiters, out of the queue (under the monitor). */
+    private List<Waiter> grantFree() {
+        List<Waiter> granted = null;
+        Waiter next;
+        while ((next = fairestWaiter()) != null) {
+            take(next.key);
+            if (granted == null) {
+                granted = new ArrayList<>(1);
+            }
+            granted.add(next);
+        }
+        return granted == null ? List.of() : granted;
+    }
+
+    /** Hands the granted slots to their waiters, each on its own context (outside the monitor). */
+    private static void handOver(List<Waiter> granted) {
+        for (Waiter handedTo : granted) {
+            handedTo.context.runOnContext(v -> {
+                handedTo.context.owner().cancelTimer(handedTo.timer);
+                handedTo.granted.accept(true);
+            });
+        }
     }
 
     /** The waiter whose key holds the fewest slots (the oldest among equals), if a slot is free for it. */
     private Waiter fairestWaiter() {
-        if (inFlight >= max || waiters.isEmpty()) {
+        if (inFlight >= limit() || waiters.isEmpty()) {
             return null;
         }
         Waiter best = null;
@@ -152,10 +227,10 @@ public final class BackendSlots {
 
     private int fairShare() {
         Set<String> keys = new HashSet<>(held.keySet());
-        for (Iterator<Waiter> it = waiters.iterator(); it.hasNext(); ) {
-            keys.add(it.next().key);
+        for (Waiter waiter : waiters) {
+            keys.add(waiter.key);
         }
-        return Math.max(1, max / Math.max(1, keys.size()));
+        return Math.max(1, limit() / Math.max(1, keys.size()));
     }
 
     private void take(String key) {

@@ -11,7 +11,8 @@ import org.canonic.gateway.telemetry.GatewayMetrics;
  * @param breaker circuit breaker settings
  * @param metrics where its gauges are registered (and removed again when it closes)
  * @param events  where its state changes are reported
+ * @param concurrency the adaptive in-flight limit of backends without an explicit maximum
  */
 public record FleetServices(Vertx vertx, GatewayConfig.Health health, GatewayConfig.Breaker breaker,
-                            GatewayMetrics metrics, FleetEvents events) {
+                            GatewayMetrics metrics, FleetEvents events, GatewayConfig.AdaptiveConcurrency concurrency) {
 }

@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.Meter;
 import io.vertx.core.http.HttpClient;
 import org.canonic.gateway.backend.Backend;
 import org.canonic.gateway.backend.BackendPool;
+import org.canonic.gateway.config.GatewayConfig;
 import org.canonic.gateway.health.BackendBreaker;
 import org.canonic.gateway.health.BackendHealth;
 import org.canonic.gateway.health.BackendState;
@@ -66,7 +67,9 @@ public final class LiveBackend {
         this.origin = origin;
         this.services = services;
         this.pool = new BackendPool(services.vertx(), spec);
-        this.slots = new BackendSlots(spec.maxConcurrency(), this::checkDrained);
+        GatewayConfig.AdaptiveConcurrency concurrency = services.concurrency();
+        this.slots = new BackendSlots(spec.maxConcurrency(), new AdaptiveLimit(concurrency.initialLimit(),
+                concurrency.minLimit(), concurrency.maxLimit()), this::checkDrained);
         // Traffic answered within two probe intervals outweighs a probe that timed out (see BackendHealth.onProbe).
         this.health = new BackendHealth(spec, services.health().failuresToDown(), services.health().successesToUp(),
                 services.breaker().delay().toMillis(), 2 * services.health().interval().toMillis());
@@ -75,7 +78,7 @@ public final class LiveBackend {
         this.probes = spec.probe() == Backend.ProbeKind.NONE ? null
                 : new ProbeLoop(services.vertx(), health, services.health());
         this.gauges = services.metrics().backend(spec.name(), STATES, () -> health.snapshot().state().name(),
-                BREAKER_STATES, () -> breaker.state().name(), slots::inFlight);
+                BREAKER_STATES, () -> breaker.state().name(), slots::inFlight, slots::limit, slots::waiting);
         if (probes != null) {
             probes.start();
         }
@@ -158,7 +161,7 @@ public final class LiveBackend {
     /** Applies a changed spec (same name, URL, model and probe kind) to requests that start from now on. */
     void update(Backend changed) {
         this.spec = changed;
-        slots.max(changed.maxConcurrency());
+        slots.fixed(changed.maxConcurrency());
     }
 
     /**

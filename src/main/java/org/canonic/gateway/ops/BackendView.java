@@ -25,7 +25,9 @@ import java.util.Optional;
  * @param breaker        its circuit breaker's state
  * @param drain          {@code NONE}, {@code DRAINING} or {@code DRAINED}
  * @param inFlight       requests in flight on it
- * @param maxConcurrency its in-flight limit
+ * @param maxConcurrency its in-flight limit now: its explicit maximum, or what its adaptive limit learned
+ * @param concurrency    {@code adaptive} (the limit follows the backend's time to first token) or {@code fixed}
+ * @param waiting        requests waiting for a slot on it (its queue depth)
  * @param maxModelLen    the window its probes learned (0 = unknown)
  * @param lastProbe      when it was last probed (null = never)
  * @param lastFault      the class of the last backend fault seen in traffic
@@ -34,7 +36,7 @@ import java.util.Optional;
 @RegisterForReflection
 public record BackendView(String name, String source, String origin, String model, List<String> routes, String probe,
                           String state, String reason, String breaker, String drain, int inFlight,
-                          int maxConcurrency, int maxModelLen, String lastProbe, String lastFault, String apiKey) {
+                          int maxConcurrency, String concurrency, int waiting, int maxModelLen, String lastProbe, String lastFault, String apiKey) {
 
     static BackendView of(LiveBackend backend, FleetSnapshot snapshot, Optional<BackendRegistration> registration) {
         HealthSnapshot health = backend.snapshot();
@@ -47,7 +49,8 @@ public record BackendView(String name, String source, String origin, String mode
         return new BackendView(backend.name(), backend.origin().name().toLowerCase(java.util.Locale.ROOT),
                 backend.spec().endpoint().origin(), backend.spec().model(), routes, backend.spec().probe().name(),
                 health.state().name(), health.reason(), backend.breakerState().name(), backend.drain().name(),
-                backend.slots().inFlight(), backend.slots().max(), health.maxModelLen(),
+                backend.slots().inFlight(), backend.slots().limit(),
+                backend.slots().adaptive() ? "adaptive" : "fixed", backend.slots().waiting(), health.maxModelLen(),
                 health.lastProbeEpochMs() == 0 ? null : Instant.ofEpochMilli(health.lastProbeEpochMs()).toString(),
                 backend.health().lastFaultClass(), apiKey);
     }

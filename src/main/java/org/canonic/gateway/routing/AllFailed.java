@@ -4,6 +4,7 @@ import org.canonic.gateway.backend.AttemptOutcome;
 import org.canonic.gateway.policy.ProxyRequest;
 import org.canonic.gateway.relay.OpenAiError;
 import org.canonic.gateway.telemetry.AttemptRecord;
+import org.canonic.gateway.telemetry.Outcome;
 
 import java.util.List;
 
@@ -15,6 +16,17 @@ import java.util.List;
 final class AllFailed {
 
     private AllFailed() {
+    }
+
+    /** How a failed request is classed: after the commit point it was truncated; before, it depends on why. */
+    static Outcome outcome(boolean committed, List<AttemptRecord> attempts) {
+        if (committed) {
+            return Outcome.TRUNCATED;
+        }
+        if (!attempts.isEmpty() && attempts.get(attempts.size() - 1).outcome() == AttemptOutcome.REJECTED_BY_BACKEND) {
+            return Outcome.REJECTED;
+        }
+        return attempts.isEmpty() ? Outcome.UNAVAILABLE : Outcome.FAILED;
     }
 
     static OpenAiError answer(ProxyRequest request, List<AttemptRecord> attempts, List<String> skipped,

@@ -8,6 +8,9 @@ import org.canonic.gateway.health.BackendBreaker;
  * What one attempt in flight holds of its backend until it ends: a slot of the backend's concurrency limit (taken
  * for the request's client key), a handle of its circuit breaker, and a registration for its drain deadline. Given
  * back exactly once, whatever ended the attempt (its answer, its client, a clock, a drain).
+ *
+ * <p>It also tells the backend's adaptive limit how the attempt went: its time to first token (the first data event
+ * of a stream, the whole answer of a non-stream request), or that the backend was overloaded.
  */
 final class HeldAttempt {
 
@@ -16,6 +19,7 @@ final class HeldAttempt {
     private final BackendBreaker.Handle breaker;
     private final Runnable untrack;
     private final long startNanos = System.nanoTime();
+    private boolean sampled;
     private boolean released;
 
     /**
@@ -36,14 +40,41 @@ final class HeldAttempt {
         return (System.nanoTime() - startNanos) / 1_000_000;
     }
 
-    /** Gives the slot back and tells the breaker how the attempt ended (only backend faults count against it). */
-    void release(AttemptOutcome outcome) {
+    /** The attempt's first token arrived: its time to first token is a sample for the backend's limit. */
+    void firstToken() {
+        if (!sampled && !released) {
+            sampled = true;
+            backend.slots().firstToken(startNanos);
+        }
+    }
+
+    /**
+     * Gives the slot back and tells the breaker how the attempt ended (only backend faults count against it), and the
+     * limit whether the backend was overloaded; a completed non-stream answer is its first token.
+     */
+    void release(AttemptOutcome outcome, int status) {
         if (released) {
             return;
+        }
+        if (overloaded(outcome, status)) {
+            backend.slots().overloaded(startNanos);
+        } else if (outcome == AttemptOutcome.COMPLETED) {
+            firstToken();
         }
         released = true;
         untrack.run();
         backend.slots().release(keyId);
         breaker.ended(outcome);
+    }
+
+    /**
+     * Overload, as the limit counts it: the backend did not connect, start or go on in time, or said it is busy (429)
+     * or unavailable (503). Other faults (refused connections, 500s, malformed answers) are about the backend's
+     * health, which its breaker and probes judge.
+     */
+    private static boolean overloaded(AttemptOutcome outcome, int status) {
+        return outcome == AttemptOutcome.CONNECT_TIMEOUT || outcome == AttemptOutcome.FIRST_TOKEN_TIMEOUT
+                || outcome == AttemptOutcome.IDLE_TIMEOUT || outcome == AttemptOutcome.BACKEND_BUSY
+                || (outcome == AttemptOutcome.BACKEND_ERROR_STATUS && status == 503);
     }
 }

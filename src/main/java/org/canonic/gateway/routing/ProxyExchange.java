@@ -68,6 +68,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
     private final EventBatch batch;
     private long retryTimer = -1;
     private long nonStreamTimer = -1;
+    private final SlotWaits slotWaits;
 
     /** The last data event relayed: where the finish reason is read from at the end, without parsing every event. */
     private Buffer lastData;
@@ -84,6 +85,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         this.record = record;
         this.attempts = record.attempts();
         this.batch = new EventBatch(client);
+        this.slotWaits = new SlotWaits(services.vertx(), services.concurrencyWaitMs(), request.keyId());
         this.keepAlive = new KeepAlive(services.vertx(), client, services.keepAliveMs(), this::elapsedMs,
                 () -> client.startStream(GatewayHeaders.PROVIDER_PENDING, totalAttempts(), elapsedMs()));
     }
@@ -118,7 +120,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
             skip(backend.describe());
             return;
         }
-        backend.slots().acquire(services.vertx(), services.concurrencyWaitMs(), request.keyId(), granted -> {
+        slotWaits.acquire(backend, granted -> {
             if (finished) {
                 if (granted) {
                     backend.slots().release(request.keyId());
@@ -174,7 +176,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
     @Override
     public void onEnd(UpstreamAttempt.Result result) {
         Backend backend = current.backend();
-        releaseAttempt(result.outcome());
+        releaseAttempt(result.outcome(), result.status());
         attempts.add(new AttemptRecord(backend.name(), tryOnBackend, result.outcome(), result.status(),
                 result.elapsedMs(), result.detail()));
         warnIfFailed(backend.name(), result.outcome(), result.status());
@@ -259,6 +261,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
     /** The commit point of a stream: the first data event is about to be relayed. */
     private void commitStream() {
         committed = true;
+        held.firstToken();
         String provider = candidates.get(candidateIndex).backend().name();
         if (client.headersSent()) {
             // The head left early with "pending"; name the provider in-band, where clients ignore it.
@@ -302,18 +305,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         cancelTimers();
         boolean headSent = client.headersSent();
         client.sendError(error, provider, totalAttempts(), elapsedMs());
-        closeRecord(failureOutcome(), headSent ? 200 : error.status(), error.code());
-    }
-
-    /** How a failed request is classed: after the commit point it was truncated; before, it depends on why. */
-    private Outcome failureOutcome() {
-        if (committed) {
-            return Outcome.TRUNCATED;
-        }
-        if (!attempts.isEmpty() && attempts.get(attempts.size() - 1).outcome() == AttemptOutcome.REJECTED_BY_BACKEND) {
-            return Outcome.REJECTED;
-        }
-        return attempts.isEmpty() ? Outcome.UNAVAILABLE : Outcome.FAILED;
+        closeRecord(AllFailed.outcome(committed, attempts), headSent ? 200 : error.status(), error.code());
     }
 
     /** Closes the request's record; usage the backend never reported is estimated from what was relayed. */
@@ -355,7 +347,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         if (current != null) {
             Backend backend = current.backend();
             current.cancel();
-            releaseAttempt(AttemptOutcome.CLIENT_CANCELLED);
+            releaseAttempt(AttemptOutcome.CLIENT_CANCELLED, 0);
             attempts.add(new AttemptRecord(backend.name(), tryOnBackend, AttemptOutcome.CLIENT_CANCELLED, 0, 0, why));
         }
         if (!client.isGone()) {
@@ -365,8 +357,8 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
     }
 
     /** Gives back what the attempt held of its backend. */
-    private void releaseAttempt(AttemptOutcome outcome) {
-        held.release(outcome);
+    private void releaseAttempt(AttemptOutcome outcome, int status) {
+        held.release(outcome, status);
         current = null;
         held = null;
     }
@@ -402,7 +394,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
             provider = backend.name();
             current.cancel();
             long elapsed = held.elapsedMs();
-            releaseAttempt(AttemptOutcome.TOTAL_TIMEOUT);
+            releaseAttempt(AttemptOutcome.TOTAL_TIMEOUT, 0);
             attempts.add(new AttemptRecord(backend.name(), tryOnBackend, AttemptOutcome.TOTAL_TIMEOUT, 0, elapsed,
                     "non-stream-total clock"));
             warnIfFailed(backend.name(), AttemptOutcome.TOTAL_TIMEOUT, 0);
@@ -426,6 +418,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
 
     private void cancelTimers() {
         keepAlive.stop();
+        slotWaits.cancel();
         if (nonStreamTimer >= 0) {
             services.vertx().cancelTimer(nonStreamTimer);
             nonStreamTimer = -1;

@@ -128,9 +128,13 @@ public final class GatewayMetrics {
         return counters.computeIfAbsent(key, create);
     }
 
-    /** Gauges of one backend: its probed state and breaker state (1 for the current one) and requests in flight. */
+    /**
+     * Gauges of one backend: its probed state and breaker state (1 for the current one), requests in flight, its
+     * in-flight limit now (fixed or adaptive) and the requests waiting for a slot.
+     */
     public List<Meter> backend(String name, List<String> states, Supplier<String> state, List<String> breakerStates,
-                               Supplier<String> breaker, IntSupplier inFlight) {
+                               Supplier<String> breaker, IntSupplier inFlight, IntSupplier limit,
+                               IntSupplier waiting) {
         List<Meter> gauges = new ArrayList<>();
         for (String candidate : states) {
             gauges.add(Gauge.builder("gateway.backend.state", () -> candidate.equals(state.get()) ? 1 : 0)
@@ -144,6 +148,12 @@ public final class GatewayMetrics {
         }
         gauges.add(Gauge.builder("gateway.backend.inflight", inFlight::getAsInt)
                 .description("Requests in flight on the backend (a stream counts until its last byte)")
+                .tags("backend", name).register(registry));
+        gauges.add(Gauge.builder("gateway.backend.concurrency.limit", limit::getAsInt)
+                .description("The backend's in-flight limit now: its max-concurrency, or what the adaptive limit learned")
+                .tags("backend", name).register(registry));
+        gauges.add(Gauge.builder("gateway.backend.queue.depth", waiting::getAsInt)
+                .description("Requests waiting for a slot on the backend")
                 .tags("backend", name).register(registry));
         return gauges;
     }

@@ -33,13 +33,15 @@ public final class LiveBackends {
             throw new org.canonic.gateway.config.InvalidConfigurationException(problems);
         }
         return new Fleet(plan, new FleetServices(VERTX, config.health(), config.breaker(),
-                new GatewayMetrics(new SimpleMeterRegistry()), FleetEvents.NONE), planner.resolver(), store);
+                new GatewayMetrics(new SimpleMeterRegistry()), FleetEvents.NONE,
+                config.defaults().adaptiveConcurrency()), planner.resolver(), store);
     }
 
     /** A configured backend around {@code spec}; give it {@code probe=NONE} to have it routable at once. */
     public static LiveBackend of(Backend spec) {
         var config = ConfigFixture.with().build();
         return new LiveBackend(spec, LiveBackend.Origin.CONFIGURED, new FleetServices(VERTX, config.health(),
-                config.breaker(), new GatewayMetrics(new SimpleMeterRegistry()), FleetEvents.NONE));
+                config.breaker(), new GatewayMetrics(new SimpleMeterRegistry()), FleetEvents.NONE,
+                config.defaults().adaptiveConcurrency()));
     }
 }
