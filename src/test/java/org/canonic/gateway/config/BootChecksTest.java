@@ -25,6 +25,19 @@ class BootChecksTest {
     }
 
     @Test
+    void adaptiveConcurrencyBoundsMustBeConsistentAndTheWaitNotNegative() {
+        List<String> problems = new ArrayList<>();
+        BootChecks.checkConcurrency(ConfigFixture.with().build().defaults(), problems);
+        assertEquals(List.of(), problems, "the defaults are consistent");
+        BootChecks.checkConcurrency(ConfigFixture.with("gateway.defaults.adaptive-concurrency.min-limit", "64",
+                "gateway.defaults.adaptive-concurrency.initial-limit", "32",
+                "gateway.defaults.concurrency-wait", "-1s").build().defaults(), problems);
+        assertEquals(2, problems.size(), problems.toString());
+        assertTrue(problems.get(0).contains("1 <= min <= initial <= max, got 64, 32 and 1024"), problems.get(0));
+        assertTrue(problems.get(1).contains("concurrency-wait must not be negative"), problems.get(1));
+    }
+
+    @Test
     void aCredentialWrittenAsALiteralInApplicationPropertiesIsRefused() {
         SmallRyeConfig raw = new SmallRyeConfigBuilder().withSources(new PropertiesConfigSource(Map.of(
                 "gateway.backends.runpod.api-key", "rpa_literal_key_in_a_file",
