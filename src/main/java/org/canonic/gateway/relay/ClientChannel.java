@@ -89,10 +89,15 @@ public final class ClientChannel {
         write(KEEP_ALIVE.copy());
     }
 
-    /** Ends a stream normally; the upstream's own {@code [DONE]} was already relayed. */
-    public void endStream() {
+    /** Ends a stream normally with its last relayed bytes (null: none), which hold the upstream's own {@code [DONE]}. */
+    public void endStream(Buffer last) {
         if (!isGone()) {
-            response.end();
+            if (last == null) {
+                response.end();
+            } else {
+                lastWriteNanos = System.nanoTime();
+                response.end(last);
+            }
         }
     }
 

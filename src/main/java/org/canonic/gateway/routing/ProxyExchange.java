@@ -84,7 +84,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         this.client = client;
         this.record = record;
         this.attempts = record.attempts();
-        this.batch = new EventBatch(client);
+        this.batch = new EventBatch(client, services.vertx(), this::afterWrite);
         this.slotWaits = new SlotWaits(services.vertx(), services.concurrencyWaitMs(), request.keyId());
         this.keepAlive = new KeepAlive(services.vertx(), client, services.keepAliveMs(), this::elapsedMs,
                 () -> client.startStream(GatewayHeaders.PROVIDER_PENDING, totalAttempts(), elapsedMs()));
@@ -231,7 +231,6 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         } else if (kind == SseEvents.Kind.USAGE) {
             readUsage(SseEvents.payload(buffer, start, end));
             if (!request.clientWantsUsage()) {
-                batch.flush();
                 return;
             }
         }
@@ -240,7 +239,11 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
 
     @Override
     public void onChunkEnd() {
-        batch.flush();
+        batch.flushSoon();
+    }
+
+    /** After each write of relayed events: a client that cannot keep up pauses the upstream. */
+    private void afterWrite() {
         if (current != null && client.writeQueueFull()) {
             UpstreamAttempt paused = current;
             paused.pause();
@@ -276,8 +279,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         finished = true;
         cancelTimers();
         if (request.stream()) {
-            batch.flush();
-            client.endStream();
+            client.endStream(batch.take());
             if (lastData != null) {
                 record.finishReason(SseEvents.finishReason(lastData, lastDataStart, lastDataEnd));
             }
