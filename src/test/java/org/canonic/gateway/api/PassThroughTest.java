@@ -89,6 +89,31 @@ class PassThroughTest extends GatewayTest {
     }
 
     @Test
+    void aNonStreamAnswerComesBackByteForByteWithTheGatewayMemberSplicedIn() {
+        // Numbers a parse and re-serialization would rewrite (-1.23E-4, 1.0E-7, 0.1), odd spacing, a vendor member.
+        String upstreamBody = "{\"id\":\"chatcmpl-2\", \"object\":\"chat.completion\",\"created\":1,\"model\":\"m\","
+                + "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"ok\"},"
+                + "\"logprobs\":{\"content\":[{\"token\":\"ok\",\"logprob\":-0.000123,\"bytes\":[111,107],"
+                + "\"top_logprobs\":[{\"token\":\"ok\",\"logprob\":1e-7},{\"token\":\"no\",\"logprob\":-0.10}]}]},"
+                + "\"finish_reason\":\"stop\",\"stop_reason\":null}],"
+                + "\"usage\":{\"prompt_tokens\":11,\"completion_tokens\":1,\"total_tokens\":12},\"temperature\":0.10}\n";
+        alpha().then(Behavior.json(200, upstreamBody));
+
+        HttpResponse<String> response = gateway.post("/v1/chat/completions",
+                "{\"model\":\"main-model\",\"logprobs\":true,\"top_logprobs\":2,"
+                        + "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+
+        assertEquals(200, response.statusCode(), response.body());
+        String body = response.body();
+        int close = upstreamBody.lastIndexOf('}');
+        assertEquals(upstreamBody.substring(0, close), body.substring(0, Math.min(close, body.length())),
+                "every byte the backend sent, up to its closing brace");
+        String added = body.substring(close);
+        assertTrue(added.matches(",\"gateway\":\\{\"provider_used\":\"alpha\",\"elapsed_ms\":\\d+,\"attempts\":1}}"),
+                "only the gateway member is added: " + added);
+    }
+
+    @Test
     void usageChunkIsAlwaysRequestedUpstreamButOnlyRelayedWhenTheClientAsked() {
         String withoutUsage = "{\"model\":\"main-model\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
         HttpResponse<String> plain = gateway.post("/v1/chat/completions", withoutUsage);
