@@ -21,6 +21,8 @@ final class SlotWaits {
     private final String keyId;
     private long leftNanos;
     private BackendSlots.Wait pending = BackendSlots.Wait.NONE;
+    /** Numbers the acquisitions, so that one answered at once cannot overwrite the wait of the next it led to. */
+    private int acquisitions;
 
     SlotWaits(Vertx vertx, long boundMs, String keyId) {
         this.vertx = vertx;
@@ -31,11 +33,19 @@ final class SlotWaits {
     /** Takes a slot of {@code backend} now or within what is left of the bound; {@code granted} says which. */
     void acquire(LiveBackend backend, Consumer<Boolean> granted) {
         long started = System.nanoTime();
-        pending = backend.slots().acquire(vertx, leftNanos / 1_000_000L, keyId, ok -> {
-            pending = BackendSlots.Wait.NONE;
+        int acquisition = ++acquisitions;
+        BackendSlots.Wait wait = backend.slots().acquire(vertx, leftNanos / 1_000_000L, keyId, ok -> {
+            if (acquisition == acquisitions) {
+                pending = BackendSlots.Wait.NONE;
+            }
             leftNanos = Math.max(0, leftNanos - (System.nanoTime() - started));
             granted.accept(ok);
         });
+        // Answered at once, the callback may already have moved on and be waiting on another candidate: that wait is
+        // the one to cancel then, not this finished one.
+        if (acquisition == acquisitions) {
+            pending = wait;
+        }
     }
 
     /** Leaves the queue the request waits in, if any; its callback is then never called. */
