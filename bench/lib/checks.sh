@@ -31,9 +31,13 @@ request_file() { # request_file <target> <shape>
     echo "$file"
 }
 
-lua_file() { # lua_file <target> <shape>: wrk script posting the body with the client key
+# lua_file <target> <shape>: wrk script posting the body with the client key. For paced streams (a low request rate)
+# it also counts answers by status and prints "status <code> <count>" lines at the end; not for the fast modes,
+# where a Lua call per response would cost wrk time it needs for load.
+lua_file() {
     local lua="$WORK_DIR/wrk-$1-$2.lua"
-    [[ -f $lua ]] || cat >"$lua" <<LUA
+    if [[ ! -f $lua ]]; then
+        cat >"$lua" <<LUA
 local f = assert(io.open("$(request_file "$1" "$2")", "rb"))
 wrk.method = "POST"
 wrk.body = f:read("*a")
@@ -41,6 +45,20 @@ f:close()
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer $CLIENT_KEY"
 LUA
+        [[ $2 != paced ]] || cat >>"$lua" <<'LUA'
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+statuses = {}
+function response(status, headers, body) statuses[status] = (statuses[status] or 0) + 1 end
+function done(summary, latency, requests)
+    local total = {}
+    for _, t in ipairs(threads) do
+        for code, n in pairs(t:get("statuses")) do total[code] = (total[code] or 0) + n end
+    end
+    for code, n in pairs(total) do io.write(string.format("status %d %d\n", code, n)) end
+end
+LUA
+    fi
     echo "$lua"
 }
 

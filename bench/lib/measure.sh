@@ -111,7 +111,9 @@ measure_wrk() {
     fi
     flag_disturbed_key "$mode $target" "$key"
     if ((non2xx + sockerr > 0)); then
-        FAILURES+=("$mode $target: $non2xx non-2xx responses, $sockerr socket errors")
+        local codes
+        codes=$(awk '/^status / && $2 !~ /^2/ { printf "%s%s x%s", sep, $2, $3; sep = ", " }' "$out")
+        FAILURES+=("$mode $target: $non2xx non-2xx responses${codes:+ ($codes)}, $sockerr socket errors")
         log "ERROR: $mode $target had $non2xx non-2xx responses and $sockerr socket errors:"
         cat "$out" >&2
     fi

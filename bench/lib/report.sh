@@ -8,14 +8,14 @@ in_list() { local x=$1; shift; [[ " $* " == *" $x "* ]]; }
 
 # target_line <description> <value> <comparison: ge|le> <threshold> <unit>: one PASS/MISS line (n/a without data).
 target_line() {
-    local verdict
+    local verdict shown=$2$5
     if [[ $2 == n/a ]]; then
-        verdict="n/a "
+        verdict="n/a " shown="n/a"
     else
         verdict=$(awk -v v="$2" -v t="$4" -v c="$3" 'BEGIN { ok = (c == "ge" ? v + 0 >= t : v + 0 <= t); print (ok ? "PASS" : "MISS") }')
     fi
     TARGET_ROWS+=("$verdict|$1|$2|$3|$4")
-    printf '  %s  %-58s %10s%s  (target %s %s%s)\n' "$verdict" "$1" "$2" "$5" "$([[ $3 == ge ]] && echo '>=' || echo '<=')" "$4" "$5"
+    printf '  %s  %-58s %12s  (target %s %s%s)\n' "$verdict" "$1" "$shown" "$([[ $3 == ge ]] && echo '>=' || echo '<=')" "$4" "$5"
 }
 
 print_report() {
