@@ -106,7 +106,7 @@ verify_upstream_writes() {
     local -a rows
     mapfile -t rows <"$WORK_DIR/strace-summary.txt"
     ((${#rows[@]} == 11)) || { cat "$WORK_DIR/strace.err" >&2; die "strace saw ${#rows[@]} connection threads writing, expected 11 ($trace)"; }
-    local expect=$((TOKENS + 3 + 1 + 2)) events=$((TOKENS + 3 + 1)) row w e gmin gmed
+    local expect=$((TOKENS + 3 + 1 + 2)) events=$((TOKENS + 3 + 1)) w e gmin gmed
     for i in 0 1 2 3 4 10; do
         read -r w e gmin gmed <<<"${rows[i]}"
         ((w == expect && e == events)) || die "upstream stream request $i: $w writes ($e event writes), expected $expect ($events): events are not written one per write"
