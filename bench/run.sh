@@ -69,6 +69,7 @@ main() {
     in_list floor "${TARGETS[@]}" && start_floor
     in_list gateway "${TARGETS[@]}" && start_gateway
     OWN_PIDS="$UPSTREAM_PID ${NGINX_PIDS:-} ${FLOOR_PID:-} ${GATEWAY_PID:-}"
+    AFFINITY=$(affinity_of upstream "$UPSTREAM_PID" nginx "${NGINX_PIDS:-}" floor "${FLOOR_PID:-}" gateway "${GATEWAY_PID:-}")
     verify_answers
 
     for mode in "${WRK_MODES[@]}"; do

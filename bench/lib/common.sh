@@ -136,6 +136,19 @@ cpu_ticks() {
     echo "$total"
 }
 
+# affinity_of <name> <pids> ...: "name cpus, ..." from Cpus_allowed_list in /proc/<pid>/status (proves the pinning).
+affinity_of() {
+    local out="" pid cpus
+    while (($# >= 2)); do
+        for pid in $2; do
+            cpus=$(awk '/^Cpus_allowed_list:/ { print $2 }' "/proc/$pid/status" 2>/dev/null) || continue
+            out+="${out:+, }$1 $pid: CPU $cpus"
+        done
+        shift 2
+    done
+    echo "$out"
+}
+
 # Resident memory (MiB) of the given processes together, from VmRSS in /proc/<pid>/status.
 rss_mib() {
     local pid kb=0 v

@@ -97,10 +97,11 @@ print_report() {
 settings_lines() {
     echo "machine: $CORES cores ($(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), $(uname -sr); before start ${QUIET_PCT}% of a core busy"
     if [[ -n $PROXY_CPU ]]; then
-        echo "pinning: nginx, floor, gateway on CPU $PROXY_CPU (taskset at launch; the JVMs see 1 CPU); wrk, upstream, low-load client on CPU $LOAD_CPU"
+        echo "pinning: nginx, floor, gateway on CPU $PROXY_CPU (taskset at launch; the floor JVM saw ${FLOOR_CPUS:-?} CPU(s)); wrk, upstream, low-load client on CPU $LOAD_CPU"
     else
         echo "pinning: none (1 core)"
     fi
+    echo "affinity: $AFFINITY"
     echo "modes: ${MODES[*]}; targets: ${TARGETS[*]}"
     echo "wrk -t1 --latency --timeout $WRK_TIMEOUT: ${DURATION}s measured; non-stream/burst -c$CONNECTIONS, paced -c$PACED_CONNECTIONS at ${PACE_MS} ms per event"
     echo "warm-up (discarded): ${JVM_WARMUP}s for floor and gateway before each mode, ${WARMUP}s for direct and nginx"
@@ -117,11 +118,11 @@ jnum() { [[ $1 =~ ^[+-]?[0-9]+(\.[0-9]+)?$ ]] && printf '%s' "${1#+}" || printf 
 print_json() {
     local mode target key sep="" row v desc val cmp thr
     printf '{\n  "date": %s, "commit": %s,\n' "$(jstr "$STARTED_AT")" "$(jstr "$COMMIT")"
-    printf '  "settings": {"duration_s": %s, "connections": %s, "paced_connections": %s, "pace_ms": %s, "warmup_s": %s, "jvm_warmup_s": %s, "lowload_requests": %s, "lowload_warmup": %s, "cores": %s, "proxy_cpu": %s, "load_cpu": %s, "jvm_heap": %s, "modes": %s, "targets": %s, "gateway_jar": %s, "gateway_java_opts": %s, "java": %s, "nginx": %s, "wrk": %s, "vertx": "4.5.28", "busy_before_pct": %s, "upstream_writes": %s},\n' \
+    printf '  "settings": {"duration_s": %s, "connections": %s, "paced_connections": %s, "pace_ms": %s, "warmup_s": %s, "jvm_warmup_s": %s, "lowload_requests": %s, "lowload_warmup": %s, "cores": %s, "proxy_cpu": %s, "load_cpu": %s, "jvm_heap": %s, "modes": %s, "targets": %s, "gateway_jar": %s, "gateway_java_opts": %s, "java": %s, "nginx": %s, "wrk": %s, "vertx": "4.5.28", "busy_before_pct": %s, "affinity": %s, "upstream_writes": %s},\n' \
         "$DURATION" "$CONNECTIONS" "$PACED_CONNECTIONS" "$PACE_MS" "$WARMUP" "$JVM_WARMUP" "$LOWLOAD_REQUESTS" "$LOWLOAD_WARMUP" \
         "$CORES" "$(jnum "$PROXY_CPU")" "$(jnum "$LOAD_CPU")" "$(jstr "$JVM_HEAP")" "$(jstr "${MODES[*]}")" "$(jstr "${TARGETS[*]}")" \
         "$(jstr "$GATEWAY_JAR")" "$(jstr "${GATEWAY_JAVA_OPTS:-}")" "$(jstr "$(java -version 2>&1 | head -n1)")" \
-        "$(jstr "$(nginx -v 2>&1)")" "$(jstr "$(wrk -v 2>&1 | head -n1)")" "$QUIET_PCT" "$(jstr "${WRITES_PROOF:-}")"
+        "$(jstr "$(nginx -v 2>&1)")" "$(jstr "$(wrk -v 2>&1 | head -n1)")" "$QUIET_PCT" "$(jstr "$AFFINITY")" "$(jstr "${WRITES_PROOF:-}")"
     printf '  "results": ['
     for mode in "${WRK_MODES[@]}"; do
         for target in "${TARGETS[@]}"; do

@@ -125,6 +125,7 @@ start_floor() {
     FLOOR_PID=$!
     STARTED_PIDS+=("$FLOOR_PID")
     FLOOR_START_MS=$(wait_ready floor "$start" 60 "$FLOOR_PID" "$WORK_DIR/floor.log")
+    FLOOR_CPUS=$(sed -n 's/.* \([0-9]*\) CPU(s) seen.*/\1/p' "$WORK_DIR/floor.log" | head -n1)
     log "floor: pid $FLOOR_PID on 127.0.0.1:$FLOOR_PORT${PROXY_CPU:+, CPU $PROXY_CPU}; first answer after ${FLOOR_START_MS} ms ($(head -n1 "$WORK_DIR/floor.log"))"
 }
 
