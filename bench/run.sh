@@ -37,7 +37,7 @@ STARTED_PIDS=()
 FAILURES=()
 DISTURBED=()
 TARGET_ROWS=()
-declare -A RPS P50 P99 REQS NON2XX SOCKERR CPU_PROXY US_PER_REQ RSS CPU_UPSTREAM CPU_WRK CPU_OTHER DISTURBED_KEY
+declare -A RPS P50 P99 REQS NON2XX SOCKERR CPU_PROXY US_PER_REQ RSS CPU_UPSTREAM CPU_WRK CPU_OTHER CPU_OTHER0 CPU_IRQ DISTURBED_KEY
 declare -A LL_JSON_P50 LL_JSON_P99 LL_TTFT_P50 LL_TTFT_P99 LL_STREAM_P50
 
 main() {
@@ -68,7 +68,8 @@ main() {
     in_list nginx "${TARGETS[@]}" && start_nginx
     in_list floor "${TARGETS[@]}" && start_floor
     in_list gateway "${TARGETS[@]}" && start_gateway
-    OWN_PIDS="$UPSTREAM_PID ${NGINX_PIDS:-} ${FLOOR_PID:-} ${GATEWAY_PID:-}"
+    PROXY_PIDS="${NGINX_PIDS:-} ${FLOOR_PID:-} ${GATEWAY_PID:-}"
+    OWN_PIDS="$UPSTREAM_PID $PROXY_PIDS"
     AFFINITY=$(affinity_of upstream "$UPSTREAM_PID" nginx "${NGINX_PIDS:-}" floor "${FLOOR_PID:-}" gateway "${GATEWAY_PID:-}")
     verify_answers
 

@@ -159,8 +159,11 @@ rss_mib() {
     awk -v k="$kb" 'BEGIN { printf "%.0f", k / 1024 }'
 }
 
-# Busy CPU ticks of the whole machine so far (every state but idle and iowait), from /proc/stat.
-machine_busy_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+# CPU ticks of the whole machine so far, from /proc/stat: "<task> <irq>", task = user + nice + system (time charged
+# to processes, comparable with their /proc/<pid>/stat), irq = irq + softirq + steal (loopback TCP's softirq work of
+# every process here, and the hypervisor). machine_busy_ticks: both together.
+machine_ticks() { awk -v c="cpu${1:-}" '$1 == c { print $2 + $3 + $4, $7 + $8 + $9; exit }' /proc/stat; }
+machine_busy_ticks() { machine_ticks | awk '{ print $1 + $2 }'; }
 
 # Sets CHILDREN_CPU to the CPU seconds of this shell's reaped children (wrk, the low-load client), from `times`.
 # Must not run in a command substitution: a subshell's children start from zero.
@@ -176,32 +179,44 @@ children_cpu_seconds() {
 cpu_percent() { awk -v t="$1" -v hz="$CLK_TCK" -v s="$2" 'BEGIN { printf "%.0f", (s > 0 ? t / hz / s * 100 : 0) }'; }
 
 # A measured window: window_begin <proxy-pids>, then window_end <proxy-pids> sets W_ELAPSED, W_PROXY_TICKS,
-# W_UPSTREAM_PCT, W_TOOLS_PCT (wrk or the client) and W_OTHER_PCT (processes the script did not start).
+# W_UPSTREAM_PCT, W_TOOLS_PCT (wrk or the client), W_OTHER_PCT (processes the script did not start, all cores),
+# W_OTHER_PROXY_CORE_PCT (the same on the proxy core alone) and W_IRQ_PCT (irq + softirq + steal, all cores).
 window_begin() {
     # shellcheck disable=SC2086 # pid lists split on purpose
-    W_P0=$(cpu_ticks $1) W_U0=$(cpu_ticks $UPSTREAM_PID) W_O0=$(cpu_ticks $OWN_PIDS) W_M0=$(machine_busy_ticks)
+    W_P0=$(cpu_ticks $1) W_U0=$(cpu_ticks $UPSTREAM_PID) W_O0=$(cpu_ticks $OWN_PIDS) W_S0=$(cpu_ticks $PROXY_PIDS)
+    read -r W_M0 W_I0 < <(machine_ticks)
+    read -r W_C0_TASK _ < <(machine_ticks "$PROXY_CPU")
     children_cpu_seconds
     W_C0=$CHILDREN_CPU
     W_T0=$(date +%s.%N)
 }
 window_end() {
-    local p1 u1 o1 m1 t1
+    local p1 u1 o1 s1 m1 i1 c1 t1
     t1=$(date +%s.%N)
     children_cpu_seconds
     # shellcheck disable=SC2086
-    p1=$(cpu_ticks $1) u1=$(cpu_ticks $UPSTREAM_PID) o1=$(cpu_ticks $OWN_PIDS) m1=$(machine_busy_ticks)
+    p1=$(cpu_ticks $1) u1=$(cpu_ticks $UPSTREAM_PID) o1=$(cpu_ticks $OWN_PIDS) s1=$(cpu_ticks $PROXY_PIDS)
+    read -r m1 i1 < <(machine_ticks)
+    read -r c1 _ < <(machine_ticks "$PROXY_CPU")
     W_ELAPSED=$(awk -v a="$W_T0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
     W_PROXY_TICKS=$((p1 - W_P0))
     W_UPSTREAM_PCT=$(cpu_percent $((u1 - W_U0)) "$W_ELAPSED")
+    W_IRQ_PCT=$(cpu_percent $((i1 - W_I0)) "$W_ELAPSED")
     W_TOOLS_PCT=$(awk -v a="$W_C0" -v b="$CHILDREN_CPU" -v s="$W_ELAPSED" 'BEGIN { printf "%.0f", (b - a) / s * 100 }')
     W_OTHER_PCT=$(awk -v m="$(cpu_percent $((m1 - W_M0)) "$W_ELAPSED")" -v o="$(cpu_percent $((o1 - W_O0)) "$W_ELAPSED")" \
         -v w="$W_TOOLS_PCT" 'BEGIN { x = m - o - w; printf "%.0f", (x > 0 ? x : 0) }')
+    # On a pinned machine only the proxies (and other people's processes) run on the proxy core. Approximate: a tickless
+    # kernel updates per-CPU counters lazily, so a short window can read above 100%; capped there.
+    W_OTHER_PROXY_CORE_PCT=-
+    [[ -n $PROXY_CPU ]] && W_OTHER_PROXY_CORE_PCT=$(awk -v c="$(cpu_percent $((c1 - W_C0_TASK)) "$W_ELAPSED")" \
+        -v p="$(cpu_percent $((s1 - W_S0)) "$W_ELAPSED")" 'BEGIN { x = c - p; x = (x > 100 ? 100 : x); printf "%.0f", (x > 0 ? x : 0) }')
+    return 0
 }
 
 # flag_disturbed <label>: records the window as disturbed when other processes used noticeable CPU in it.
 flag_disturbed() {
     if ((W_OTHER_PCT > OTHER_CPU_LIMIT)); then
-        DISTURBED+=("$1: other processes used ${W_OTHER_PCT}% of a core")
+        DISTURBED+=("$1: other processes used ${W_OTHER_PCT}% of a core (${W_OTHER_PROXY_CORE_PCT}% on the proxy core)")
         log "WARNING: other processes used ${W_OTHER_PCT}% of a core during $1: its numbers are disturbed"
         log "WARNING: busiest other processes now: $(ps -eo pid=,pcpu=,comm= --sort=-pcpu \
             | awk -v own=" $OWN_PIDS $$ " 'index(own, " " $1 " ") == 0 && $2 > 1 && n++ < 5 { printf "%s%s %s(%s%%)", sep, $1, $3, $2; sep = ", " }

@@ -102,6 +102,7 @@ measure_wrk() {
     read -r rps p50 p99 reqs non2xx sockerr < <(parse_wrk "$out")
     RPS[$key]=$rps P50[$key]=$p50 P99[$key]=$p99 REQS[$key]=$reqs NON2XX[$key]=$non2xx SOCKERR[$key]=$sockerr
     CPU_UPSTREAM[$key]=$W_UPSTREAM_PCT CPU_WRK[$key]=$W_TOOLS_PCT CPU_OTHER[$key]=$W_OTHER_PCT
+    CPU_OTHER0[$key]=$W_OTHER_PROXY_CORE_PCT CPU_IRQ[$key]=$W_IRQ_PCT
     CPU_PROXY[$key]=- US_PER_REQ[$key]=-
     if [[ -n $pids ]]; then
         CPU_PROXY[$key]=$(cpu_percent "$W_PROXY_TICKS" "$W_ELAPSED")

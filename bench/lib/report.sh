@@ -24,20 +24,22 @@ print_report() {
     settings_lines | sed 's/^/  /'
     echo
     if ((${#WRK_MODES[@]})); then
-        printf '%-10s %-7s %9s %8s %8s %9s %7s %6s %7s %6s %6s %7s %7s %s\n' mode target req/s "p50 ms" "p99 ms" "CPU us/req" \
-            "proxy%" "RSS" "upstr%" "wrk%" "other%" non-2xx sockerr disturbed
+        printf '%-10s %-7s %9s %8s %8s %9s %7s %6s %7s %6s %6s %7s %5s %7s %7s %s\n' mode target req/s "p50 ms" "p99 ms" "CPU us/req" \
+            "proxy%" "RSS" "upstr%" "wrk%" "other%" "other0%" "irq%" non-2xx sockerr disturbed
         for mode in "${WRK_MODES[@]}"; do
             for target in "${TARGETS[@]}"; do
                 key="$mode/$target"
                 has "$key" || continue
                 [[ ${DISTURBED_KEY[$key]} == 1 ]] && d=yes || d=no
-                printf '%-10s %-7s %9.0f %8s %8s %9s %7s %6s %7s %6s %6s %7s %7s %s\n' "$mode" "$target" "${RPS[$key]}" \
+                printf '%-10s %-7s %9.0f %8s %8s %9s %7s %6s %7s %6s %6s %7s %5s %7s %7s %s\n' "$mode" "$target" "${RPS[$key]}" \
                     "${P50[$key]}" "${P99[$key]}" "${US_PER_REQ[$key]}" "${CPU_PROXY[$key]}" "${RSS[$key]}" \
-                    "${CPU_UPSTREAM[$key]}" "${CPU_WRK[$key]}" "${CPU_OTHER[$key]}" "${NON2XX[$key]}" "${SOCKERR[$key]}" "$d"
+                    "${CPU_UPSTREAM[$key]}" "${CPU_WRK[$key]}" "${CPU_OTHER[$key]}" "${CPU_OTHER0[$key]}" "${CPU_IRQ[$key]}" \
+                    "${NON2XX[$key]}" "${SOCKERR[$key]}" "$d"
             done
         done
         echo "  CPU us/req = the proxy's utime+stime over the measured window / completed requests; proxy%, upstr%, wrk%,"
-        echo "  other% = share of one core; RSS = proxy VmRSS MiB half-way through the run; other = processes not started here."
+        echo "  other% = share of one core; RSS = proxy VmRSS MiB half-way through the run; other = processes not started here"
+        echo "  (other0 = the same on the proxy core alone); irq = irq + softirq + steal time of the machine (loopback TCP work)."
         echo
         printf '%-10s %16s %16s %19s %19s\n' mode "gw/nginx req/s" "gw/floor req/s" "gw/nginx CPU/req" "gw/floor CPU/req"
         for mode in "${WRK_MODES[@]}"; do
@@ -128,11 +130,11 @@ print_json() {
         for target in "${TARGETS[@]}"; do
             key="$mode/$target"
             has "$key" || continue
-            printf '%s\n    {"mode": "%s", "target": "%s", "rps": %s, "p50_ms": %s, "p99_ms": %s, "requests": %s, "non_2xx": %s, "socket_errors": %s, "proxy_cpu_us_per_req": %s, "proxy_cpu_pct": %s, "proxy_rss_mib": %s, "upstream_cpu_pct": %s, "wrk_cpu_pct": %s, "other_cpu_pct": %s, "disturbed": %s}' \
+            printf '%s\n    {"mode": "%s", "target": "%s", "rps": %s, "p50_ms": %s, "p99_ms": %s, "requests": %s, "non_2xx": %s, "socket_errors": %s, "proxy_cpu_us_per_req": %s, "proxy_cpu_pct": %s, "proxy_rss_mib": %s, "upstream_cpu_pct": %s, "wrk_cpu_pct": %s, "other_cpu_pct": %s, "other_cpu_proxy_core_pct": %s, "irq_softirq_steal_pct": %s, "disturbed": %s}' \
                 "$sep" "$mode" "$target" "$(jnum "${RPS[$key]}")" "$(jnum "${P50[$key]}")" "$(jnum "${P99[$key]}")" "${REQS[$key]}" \
                 "${NON2XX[$key]}" "${SOCKERR[$key]}" "$(jnum "${US_PER_REQ[$key]}")" "$(jnum "${CPU_PROXY[$key]}")" \
                 "$(jnum "${RSS[$key]}")" "${CPU_UPSTREAM[$key]}" "${CPU_WRK[$key]}" "${CPU_OTHER[$key]}" \
-                "$([[ ${DISTURBED_KEY[$key]} == 1 ]] && echo true || echo false)"
+                "$(jnum "${CPU_OTHER0[$key]}")" "${CPU_IRQ[$key]}" "$([[ ${DISTURBED_KEY[$key]} == 1 ]] && echo true || echo false)"
             sep=,
         done
     done
