@@ -1,0 +1,160 @@
+# shellcheck shell=bash
+# bench/lib/measure.sh: wrk runs (non-stream, burst, paced) and the low-load client, with CPU and RSS accounting.
+
+proxy_pids_of() {
+    case $1 in
+        nginx) echo "$NGINX_PIDS" ;;
+        floor) echo "$FLOOR_PID" ;;
+        gateway) echo "$GATEWAY_PID" ;;
+        *) echo "" ;;
+    esac
+}
+is_jvm() { [[ $1 == floor || $1 == gateway ]]; }
+
+# Says which of our servers is gone, how it ended and what it logged.
+report_dead_servers() {
+    local name pid logfile status
+    for name in upstream nginx floor gateway; do
+        case $name in
+            upstream) pid=${UPSTREAM_PID:-} logfile=$WORK_DIR/upstream.log ;;
+            nginx) pid=${NGINX_PID:-} logfile=$WORK_DIR/nginx/error.log ;;
+            floor) pid=${FLOOR_PID:-} logfile=$WORK_DIR/floor.log ;;
+            gateway) pid=${GATEWAY_PID:-} logfile=$WORK_DIR/gateway.log ;;
+        esac
+        [[ -n $pid ]] || continue
+        kill -0 "$pid" 2>/dev/null && continue
+        status=0
+        wait "$pid" 2>/dev/null || status=$?
+        log "$name (pid $pid) is no longer running (exit status $status); the end of $logfile:"
+        show_log "$logfile"
+    done
+}
+
+# start_wrk <out> <seconds> <connections> <target> <shape>: wrk in the background on the load CPU (WRK_PID);
+# finish_wrk waits for it. The timeout only guards against a wrk that never ends.
+start_wrk() {
+    timeout $(($2 + 60)) "${PIN_LOAD[@]}" wrk --latency -t1 -c"$3" -d"$2s" --timeout "$WRK_TIMEOUT" \
+        -s "$(lua_file "$4" "$5")" "$(url_for "$4" "$5")" >"$1" 2>&1 &
+    WRK_PID=$!
+}
+finish_wrk() { # finish_wrk <out> <label>
+    local rc=0
+    wait "$WRK_PID" || rc=$?
+    WRK_PID=""
+    if ((rc != 0)) || ! grep -q '^Requests/sec:' "$1"; then
+        cat "$1" >&2
+        report_dead_servers
+        die "wrk failed ($2), exit code $rc"
+    fi
+}
+
+# Reads a wrk --latency report: prints "rps p50_ms p99_ms requests non2xx socket_errors".
+parse_wrk() {
+    awk '
+        function ms(v) {
+            if (v ~ /us$/) return v * 0.001
+            if (v ~ /ms$/) return v * 1
+            if (v ~ /m$/) return v * 60000
+            if (v ~ /s$/) return v * 1000
+            return v * 1
+        }
+        /^Requests\/sec:/ { rps = $2 }
+        /requests in/ { reqs = $1 }
+        /^ +50% / { p50 = ms($2) }
+        /^ +99% / { p99 = ms($2) }
+        /Non-2xx or 3xx responses:/ { non2xx = $NF }
+        /Socket errors:/ { gsub(/,/, ""); sockerr = $4 + $6 + $8 + $10 }
+        END { printf "%s %.3f %.3f %d %d %d\n", rps, p50, p99, reqs, non2xx, sockerr }
+    ' "$1"
+}
+
+# warm_up <target> <shape> <seconds> <connections>: a wrk run whose numbers are thrown away.
+warm_up() {
+    local out="$WORK_DIR/warmup-$1-$2.txt" rps p50 p99 reqs non2xx sockerr
+    (($3 > 0)) || return 0
+    log "$2 $1: warm-up $3 s (discarded)"
+    start_wrk "$out" "$3" "$4" "$1" "$2"
+    finish_wrk "$out" "warm-up $1 $2"
+    read -r rps p50 p99 reqs non2xx sockerr < <(parse_wrk "$out")
+    log "$2 $1: warm-up gave $rps req/s${non2xx:+, $non2xx non-2xx}, $sockerr socket errors"
+}
+
+# measure_wrk <mode> <target>: warm-up (JVMs: JVM_WARMUP, others: WARMUP), then the measured wrk run, with the
+# proxy's CPU (utime + stime from /proc/<pid>/stat over the window) and its RSS sampled half-way.
+measure_wrk() {
+    local mode=$1 target=$2 key="$1/$2" shape conns out pids warm rps p50 p99 reqs non2xx sockerr
+    shape=$(shape_of "$mode")
+    [[ $mode == paced ]] && conns=$PACED_CONNECTIONS || conns=$CONNECTIONS
+    pids=$(proxy_pids_of "$target")
+    is_jvm "$target" && warm=$JVM_WARMUP || warm=$WARMUP
+    warm_up "$target" "$shape" "$warm" "$conns"
+
+    log "$mode $target: measuring ${DURATION}s, $conns connections"
+    out="$WORK_DIR/wrk-$target-$mode.txt"
+    window_begin "$pids"
+    start_wrk "$out" "$DURATION" "$conns" "$target" "$shape"
+    sleep "$(awk -v d="$DURATION" 'BEGIN { print d / 2 }')"
+    # shellcheck disable=SC2086
+    [[ -n $pids ]] && RSS[$key]=$(rss_mib $pids) || RSS[$key]=-
+    finish_wrk "$out" "$target $mode"
+    window_end "$pids"
+
+    read -r rps p50 p99 reqs non2xx sockerr < <(parse_wrk "$out")
+    RPS[$key]=$rps P50[$key]=$p50 P99[$key]=$p99 REQS[$key]=$reqs NON2XX[$key]=$non2xx SOCKERR[$key]=$sockerr
+    CPU_UPSTREAM[$key]=$W_UPSTREAM_PCT CPU_WRK[$key]=$W_TOOLS_PCT CPU_OTHER[$key]=$W_OTHER_PCT
+    CPU_OTHER0[$key]=$W_OTHER_PROXY_CORE_PCT CPU_IRQ[$key]=$W_IRQ_PCT
+    CPU_PROXY[$key]=- US_PER_REQ[$key]=-
+    if [[ -n $pids ]]; then
+        CPU_PROXY[$key]=$(cpu_percent "$W_PROXY_TICKS" "$W_ELAPSED")
+        # CPU time per completed request: what the proxy costs, whatever share of its core it got.
+        US_PER_REQ[$key]=$(awk -v t="$W_PROXY_TICKS" -v hz="$CLK_TCK" -v r="$reqs" \
+            'BEGIN { printf "%.1f", (r > 0 ? t / hz / r * 1e6 : 0) }')
+    fi
+    flag_disturbed_key "$mode $target" "$key"
+    if ((non2xx + sockerr > 0)); then
+        local codes
+        codes=$(awk '/^status / && $2 !~ /^2/ { printf "%s%s x%s", sep, $2, $3; sep = ", " }' "$out")
+        FAILURES+=("$mode $target: $non2xx non-2xx responses${codes:+ ($codes)}, $sockerr socket errors")
+        log "ERROR: $mode $target had $non2xx non-2xx responses and $sockerr socket errors:"
+        cat "$out" >&2
+    fi
+    log "$mode $target: $rps req/s, p50 $p50 ms, p99 $p99 ms, ${US_PER_REQ[$key]} us CPU/req"
+}
+
+flag_disturbed_key() { if flag_disturbed "$1"; then DISTURBED_KEY[$2]=1; else DISTURBED_KEY[$2]=0; fi; }
+
+# measure_lowload <target>: one connection, sequential requests (LowLoad client on the load CPU): p50/p99 of the
+# whole non-stream answer, and of the time to first token of a burst stream. JVM targets get a wrk warm-up first.
+measure_lowload() {
+    local target=$1 key="lowload/$1" out line
+    if is_jvm "$target"; then
+        warm_up "$target" json $((JVM_WARMUP / 2)) "$CONNECTIONS"
+        warm_up "$target" burst $((JVM_WARMUP - JVM_WARMUP / 2)) "$CONNECTIONS"
+    fi
+    log "lowload $target: $LOWLOAD_REQUESTS sequential requests per shape (after $LOWLOAD_WARMUP discarded), 1 connection"
+    window_begin "$(proxy_pids_of "$target")"
+    for shape in json burst; do
+        out="$WORK_DIR/lowload-$target-$shape.txt"
+        if ! "${PIN_LOAD[@]}" java -XX:+UseSerialGC -Xmx128m -cp "$HELPER_JAR" bench.LowLoad "$(port_of "$target")" \
+            "$(path_of "$target" "$shape")" "$(request_file "$target" "$shape")" \
+            "$([[ $shape == json ]] && echo json || echo stream)" "$LOWLOAD_REQUESTS" "$LOWLOAD_WARMUP" \
+            "Bearer $CLIENT_KEY" >"$out" 2>&1; then
+            FAILURES+=("lowload $target $shape: $(tail -n 2 "$out" | tr '\n' ' ')")
+            log "ERROR: lowload $target $shape: $(cat "$out")"
+        fi
+        line=$(grep '^first_p50_ms=' "$out" || echo "first_p50_ms=0 first_p99_ms=0 total_p50_ms=0 total_p99_ms=0")
+        local first_p50 first_p99 total_p50 total_p99
+        first_p50=$(sed 's/.*first_p50_ms=\([0-9.]*\).*/\1/' <<<"$line")
+        first_p99=$(sed 's/.*first_p99_ms=\([0-9.]*\).*/\1/' <<<"$line")
+        total_p50=$(sed 's/.*total_p50_ms=\([0-9.]*\).*/\1/' <<<"$line")
+        total_p99=$(sed 's/.*total_p99_ms=\([0-9.]*\).*/\1/' <<<"$line")
+        if [[ $shape == json ]]; then
+            LL_JSON_P50[$target]=$total_p50 LL_JSON_P99[$target]=$total_p99
+        else
+            LL_TTFT_P50[$target]=$first_p50 LL_TTFT_P99[$target]=$first_p99 LL_STREAM_P50[$target]=$total_p50
+        fi
+    done
+    window_end "$(proxy_pids_of "$target")"
+    flag_disturbed_key "lowload $target" "$key"
+    log "lowload $target: non-stream p50 ${LL_JSON_P50[$target]} ms (p99 ${LL_JSON_P99[$target]}), TTFT p50 ${LL_TTFT_P50[$target]} ms (p99 ${LL_TTFT_P99[$target]})"
+}
