@@ -2,56 +2,26 @@ package org.canonic.gateway.coordination;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.quarkus.runtime.Startup;
 import io.vertx.core.Vertx;
-import jakarta.annotation.PreDestroy;
-import jakarta.inject.Inject;
-import jakarta.inject.Singleton;
-import org.canonic.gateway.config.GatewayConfig;
 import org.canonic.gateway.config.InvalidConfigurationException;
 import org.jboss.logging.Logger;
 
 import java.security.MessageDigest;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Base64;
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
-import java.util.function.Supplier;
 
 /**
- * The maintenance lock: one holder at a time serialises admin mutations (a provisioner replacing backends, an
- * operator draining one). Modelled on Consul/Nomad lock sessions and Kubernetes leases:
- * <ul>
- *   <li>acquiring returns a secret token (256 random bits) that every guarded mutation must present, an expiry, and
- *       a <em>fencing number</em> that grows with every acquisition and is persisted ({@code lock.json}), so it keeps
- *       growing across restarts and a stale holder can be told apart from the current one downstream;</li>
- *   <li>the lease is bounded ({@code gateway.lock.max-ttl}) and ends by itself: a Vert.x timer expires it and emits
- *       {@code lock.expired}, and every access checks the expiry too, so a late timer changes nothing;</li>
- *   <li>{@link #guarded} checks the token and runs the mutation under this object's monitor, so no acquisition or
- *       release can slip between the check and the change.</li>
- * </ul>
- * Only the SHA-256 of the token is kept (in memory and in {@code lock.json}); the token itself leaves this class
- * once, in the {@link Grant}, and appears in no view, log, audit record, event or metric. A held lock survives a
- * restart. Every successful mutation is persisted, then audited; if either write fails the change is undone and
- * {@link CoordinationUnavailable} is thrown.
+ * The maintenance lock of one replica (the embedded store): {@code lock.json} in the state directory holds the last
+ * fencing number and the lock held, so both survive a restart; a Vert.x timer expires the lease and emits
+ * {@code lock.expired}, and every access checks the expiry too, so a late timer changes nothing. One monitor makes
+ * {@link #guarded}'s check and mutation one step. Every successful change is persisted, then audited; if either
+ * write fails the change is undone and {@link CoordinationUnavailable} is thrown.
  */
-@Startup
-@Singleton
-public class MaintenanceLock {
+public class FileMaintenanceLock implements MaintenanceLock {
 
-    public static final String FILE = "lock.json";
-    public static final String TOKEN_HEADER = "X-Gateway-Lock-Token";
-    public static final String TARGET = "lock";
-    static final String TOKEN_PREFIX = "gwlock_";
-    static final int MAX_HOLDER = 128;
-    static final int MAX_REASON = 500;
-
-    private static final Logger LOG = Logger.getLogger(MaintenanceLock.class);
+    private static final Logger LOG = Logger.getLogger(FileMaintenanceLock.class);
 
     private final LockFile file;
     private final AuditLog audit;
@@ -60,58 +30,19 @@ public class MaintenanceLock {
     private final ObjectMapper mapper;
     private final Duration defaultTtl;
     private final Duration maxTtl;
-    private final SecureRandom random = new SecureRandom();
 
     private long lastFencing;
     private LockFile.Held held;
     private long timer = -1;
-
-    /** A successful acquisition. The token is the holder's secret: {@link #toString()} leaves it out. */
-    public record Grant(String holder, String reason, String token, long fencing, Instant expiresAt) {
-        @Override
-        public String toString() {
-            return "Grant[holder=" + holder + ", fencing=" + fencing + ", expiresAt=" + expiresAt + "]";
-        }
-    }
-
-    /**
-     * What anyone may see of the lock. When nothing is held, only {@code fencing} (the last number issued) is set.
-     */
-    public record Status(boolean held, String holder, String reason, long fencing, Instant expiresAt,
-                         long secondsLeft) {
-    }
-
-    /** What a guarded mutation runs under: the lock's fencing number, or null when no lock is held. */
-    public record Guard(Long fencing) {
-        public boolean locked() {
-            return fencing != null;
-        }
-    }
-
-    @Inject
-    MaintenanceLock(StateDirectory state, AuditLog audit, Webhooks webhooks, Vertx vertx, ObjectMapper mapper,
-                    GatewayConfig config) {
-        this(state, audit, webhooks, vertx, mapper, config.lock().defaultTtl(), config.lock().maxTtl());
-    }
 
     /**
      * Reads {@code lock.json}: the fencing counter and a lock held before a restart.
      *
      * @throws InvalidConfigurationException if the TTL bounds are wrong or {@code lock.json} cannot be trusted
      */
-    public MaintenanceLock(StateDirectory state, AuditLog audit, Webhooks webhooks, Vertx vertx, ObjectMapper mapper,
-                           Duration defaultTtl, Duration maxTtl) {
-        List<String> problems = new ArrayList<>();
-        if (maxTtl.toSeconds() < 1) {
-            problems.add("gateway.lock.max-ttl must be at least 1s, got " + maxTtl);
-        }
-        if (defaultTtl.toSeconds() < 1 || defaultTtl.compareTo(maxTtl) > 0) {
-            problems.add("gateway.lock.default-ttl must lie between 1s and gateway.lock.max-ttl (" + maxTtl + "), got "
-                    + defaultTtl);
-        }
-        if (!problems.isEmpty()) {
-            throw new InvalidConfigurationException(problems);
-        }
+    public FileMaintenanceLock(StateDirectory state, AuditLog audit, Webhooks webhooks, Vertx vertx,
+                               ObjectMapper mapper, Duration defaultTtl, Duration maxTtl) {
+        LockRules.checkTtls(defaultTtl, maxTtl);
         this.file = new LockFile(state, mapper);
         this.audit = audit;
         this.webhooks = webhooks;
@@ -147,16 +78,14 @@ public class MaintenanceLock {
      * @throws Locked               when someone holds the lock (acquiring is not re-entrant: renew instead)
      */
     public synchronized Grant acquire(String holder, String reason, Long ttlSeconds, String caller) {
-        String cleanHolder = text(holder, "holder", MAX_HOLDER, true);
-        String cleanReason = text(reason, "reason", MAX_REASON, false);
+        String cleanHolder = LockRules.text(holder, "holder", LockRules.MAX_HOLDER, true);
+        String cleanReason = LockRules.text(reason, "reason", LockRules.MAX_REASON, false);
         Duration ttl = ttl(ttlSeconds, defaultTtl);
         expireIfDue();
         if (held != null) {
             throw locked();
         }
-        byte[] secret = new byte[32];
-        random.nextBytes(secret);
-        String token = TOKEN_PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
+        String token = LockRules.newToken();
         Instant now = Instant.now();
         long fencing = lastFencing + 1;
         LockFile.Held next = new LockFile.Held(cleanHolder, cleanReason, fencing, now, now.plus(ttl),
@@ -176,7 +105,7 @@ public class MaintenanceLock {
      * @throws Locked               when the token is not the lock's
      */
     public synchronized Status release(String token, String caller) {
-        requireToken(token);
+        LockRules.requireToken(token);
         LockFile.Held current = heldOr409();
         checkToken(token, current);
         commit(lastFencing, null, "lock.release", caller, current.fencing());
@@ -208,7 +137,7 @@ public class MaintenanceLock {
      * @return the renewed lock
      */
     public synchronized Status renew(String token, Long ttlSeconds, String caller) {
-        requireToken(token);
+        LockRules.requireToken(token);
         LockFile.Held current = heldOr409();
         checkToken(token, current);
         Duration ttl = ttl(ttlSeconds, Duration.ofSeconds(current.ttlSeconds()));
@@ -235,25 +164,9 @@ public class MaintenanceLock {
         return mutation.apply(new Guard(held.fencing()));
     }
 
-    /** {@link #guarded(String, Function)} for mutations that do not need the fencing number. */
-    public <T> T guarded(String presentedToken, Supplier<T> mutation) {
-        return guarded(presentedToken, guard -> mutation.get());
-    }
-
-    /** The lock's status as JSON: {@code held, holder, reason, fencing, expires_at, seconds_left}. */
+    @Override
     public ObjectNode toJson(Status status) {
-        ObjectNode json = mapper.createObjectNode();
-        json.put("held", status.held());
-        json.put("holder", status.holder());
-        json.put("reason", status.reason());
-        json.put("fencing", status.fencing());
-        json.put("expires_at", status.expiresAt() == null ? null : status.expiresAt().toString());
-        if (status.held()) {
-            json.put("seconds_left", status.secondsLeft());
-        } else {
-            json.putNull("seconds_left");
-        }
-        return json;
+        return LockRules.toJson(mapper, status);
     }
 
     /** The longest lease a holder may ask for. */
@@ -333,27 +246,19 @@ public class MaintenanceLock {
             return new Status(false, null, null, lastFencing, null, 0);
         }
         return new Status(true, lock.holder(), lock.reason(), lock.fencing(), lock.expiresAt(),
-                secondsLeft(lock.expiresAt()));
+                LockRules.secondsLeft(lock.expiresAt()));
     }
 
     private Locked locked() {
-        return new Locked(held.holder(), held.expiresAt(), secondsLeft(held.expiresAt()));
+        return new Locked(held.holder(), held.expiresAt(), LockRules.secondsLeft(held.expiresAt()));
     }
 
     private LockFile.Held heldOr409() {
         expireIfDue();
         if (held == null) {
-            throw new LockRequestException(409, "No maintenance lock is held.", null, "lock_not_held");
+            throw LockRules.notHeld();
         }
         return held;
-    }
-
-    private static void requireToken(String token) {
-        if (token == null || token.isBlank()) {
-            throw LockRequestException.invalid("The " + TOKEN_HEADER + " header must carry the lock's token (use "
-                    + "?force=true with the admin token to end someone else's lock).", TOKEN_HEADER,
-                    "missing_lock_token");
-        }
     }
 
     /** Compares digests in constant time, so response timing reveals nothing about the token. */
@@ -364,53 +269,16 @@ public class MaintenanceLock {
         }
     }
 
-    /** Seconds to the expiry, rounded up, at least 1 while held: usable as Retry-After. */
-    private static long secondsLeft(Instant expiresAt) {
-        long millis = expiresAt.toEpochMilli() - System.currentTimeMillis();
-        return Math.max(1, (millis + 999) / 1000);
-    }
-
-    /** A TTL in whole seconds between 1 and the maximum; null means {@code fallback}. */
     private Duration ttl(Long seconds, Duration fallback) {
-        if (seconds == null) {
-            return fallback;
-        }
-        if (seconds < 1 || seconds > maxTtl.toSeconds()) {
-            throw LockRequestException.invalid("ttl_seconds must be a whole number of seconds between 1 and "
-                    + maxTtl.toSeconds() + " (gateway.lock.max-ttl), got " + seconds + ".", "ttl_seconds",
-                    "invalid_ttl");
-        }
-        return Duration.ofSeconds(seconds);
-    }
-
-    /** A bounded, printable, stripped text; null when optional and absent. */
-    private static String text(String value, String field, int max, boolean required) {
-        String stripped = value == null ? null : value.strip();
-        if (stripped == null || stripped.isEmpty()) {
-            if (required) {
-                throw LockRequestException.invalid("'" + field + "' is required: say who takes the lock (a person or "
-                        + "a tool, e.g. \"provisioner\").", field, "missing_" + field);
-            }
-            return null;
-        }
-        if (stripped.length() > max || stripped.chars().anyMatch(Character::isISOControl)) {
-            throw LockRequestException.invalid("'" + field + "' must be at most " + max
-                    + " characters without control characters.", field, "invalid_" + field);
-        }
-        return stripped;
+        return LockRules.ttl(seconds, fallback, maxTtl);
     }
 
     private static Map<String, Object> eventData(LockFile.Held lock) {
-        Map<String, Object> data = new LinkedHashMap<>();
-        data.put("holder", lock.holder());
-        data.put("reason", lock.reason());
-        data.put("fencing", lock.fencing());
-        data.put("expires_at", lock.expiresAt().toString());
-        return data;
+        return LockRules.eventData(lock.holder(), lock.reason(), lock.fencing(), lock.expiresAt());
     }
 
-    @PreDestroy
-    synchronized void stop() {
+    @Override
+    public synchronized void close() {
         cancelTimer();
     }
 }
