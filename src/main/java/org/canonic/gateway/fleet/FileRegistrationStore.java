@@ -19,19 +19,14 @@ import java.util.Map;
  * the state directory, so that they survive a restart. The file is replaced atomically: a crash leaves the old file
  * or the new one, never half of one. It never holds a key, only references to keys.
  */
-public final class RegistrationStore {
-
-    /** What the file holds. */
-    public record Contents(List<BackendRegistration> backends, Map<String, List<String>> routeOrder) {
-        static final Contents EMPTY = new Contents(List.of(), Map.of());
-    }
+public final class FileRegistrationStore implements RegistrationStore {
 
     static final String FILE = "backends.json";
 
     private final StateDirectory state;
     private final ObjectMapper mapper;
 
-    public RegistrationStore(StateDirectory state, ObjectMapper mapper) {
+    public FileRegistrationStore(StateDirectory state, ObjectMapper mapper) {
         this.state = state;
         this.mapper = mapper;
     }
@@ -41,6 +36,7 @@ public final class RegistrationStore {
     }
 
     /** Reads the file (empty when there is none); an unreadable or malformed file adds a problem. */
+    @Override
     public Contents load(List<String> problems) {
         Path file = file();
         JsonNode root;
@@ -55,6 +51,11 @@ public final class RegistrationStore {
                     + "); fix or remove it to start");
             return Contents.EMPTY;
         }
+        return parse(root, file.toString(), problems);
+    }
+
+    /** Registrations and route orders from {@code {"backends":[...],"routes":{...}}}; {@code where} names the source. */
+    static Contents parse(JsonNode root, String where, List<String> problems) {
         List<BackendRegistration> backends = new ArrayList<>();
         for (JsonNode backend : root.path("backends")) {
             List<String> own = new ArrayList<>();
@@ -62,7 +63,7 @@ public final class RegistrationStore {
             if (own.isEmpty()) {
                 backends.add(registration);
             } else {
-                problems.add("registered backend " + backend.path("name").asText("?") + " in " + file + ": "
+                problems.add("registered backend " + backend.path("name").asText("?") + " in " + where + ": "
                         + String.join("; ", own));
             }
         }
@@ -76,6 +77,7 @@ public final class RegistrationStore {
     }
 
     /** Replaces the file with the given registrations and route orders. */
+    @Override
     public void save(List<BackendRegistration> backends, Map<String, List<String>> routeOrder) throws IOException {
         ObjectNode root = mapper.createObjectNode();
         root.put("version", 1);

@@ -2,6 +2,7 @@ package org.canonic.gateway.fleet;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.canonic.gateway.backend.Backend;
+import org.canonic.gateway.state.StateStoreUnavailable;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
@@ -208,6 +209,84 @@ public final class Fleet {
         return live;
     }
 
+    /**
+     * Makes this replica's registered backends what the shared store holds (another replica changed them): new ones
+     * join (PENDING until probed), gone ones leave and drain for up to {@code drainMs}, changed ones take their new
+     * settings (a new URL, model or probe makes a new backend), and the routes take the shared order. Nothing is
+     * stored or announced again: the replica that made the change did both. A registration this replica cannot
+     * resolve (its key reference is not set here) is left out with an ERROR.
+     */
+    public synchronized void applyShared(RegistrationStore.Contents shared, long drainMs) {
+        Map<String, BackendRegistration> wanted = new LinkedHashMap<>();
+        shared.backends().forEach(r -> wanted.put(r.definition().name(), r));
+        boolean changed = false;
+        for (String name : List.copyOf(registrations.keySet())) {
+            BackendRegistration now = wanted.get(name);
+            if (now == null || !sameSource(registrations.get(name), now)) {
+                LiveBackend live = backends.remove(name);
+                registrations.remove(name);
+                leaving.add(live);
+                live.drain(drainMs, () -> {
+                    live.close();
+                    leaving.remove(live);
+                });
+                changed = true;
+                LOG.infof("Backend %s %s on another replica", name, now == null ? "deregistered" : "replaced");
+            } else if (!now.toJson().equals(registrations.get(name).toJson())) {
+                resolved(now).ifPresent(spec -> {
+                    backends.get(name).update(spec);
+                    registrations.put(name, now);
+                });
+                changed = true;
+            }
+        }
+        for (BackendRegistration registration : wanted.values()) {
+            String name = registration.definition().name();
+            if (registrations.containsKey(name)) {
+                continue;
+            }
+            if (backends.containsKey(name)) {
+                LOG.errorf("Backend %s registered on another replica has the name of a configured backend here; "
+                        + "left out", name);
+                continue;
+            }
+            Optional<Backend> spec = resolved(registration);
+            if (spec.isPresent()) {
+                backends.put(name, new LiveBackend(spec.get(), LiveBackend.Origin.REGISTERED, services));
+                registrations.put(name, registration);
+                changed = true;
+                LOG.infof("Backend %s registered on another replica joins this one", name);
+            }
+        }
+        Map<String, List<String>> order = new LinkedHashMap<>();
+        members.forEach((route, names) -> order.put(route, new ArrayList<>(names.stream()
+                .filter(n -> backends.containsKey(n) && backends.get(n).origin() == LiveBackend.Origin.CONFIGURED)
+                .toList())));
+        FleetPlanner.restoreOrder(order, shared.routeOrder(), registrations);
+        if (changed || !order.equals(members)) {
+            restoreMembers(order);
+            publish();
+        }
+    }
+
+    /** Whether two registrations build the same pool and probes (else the backend must be built anew). */
+    private static boolean sameSource(BackendRegistration a, BackendRegistration b) {
+        return java.util.Objects.equals(a.definition().baseUrl(), b.definition().baseUrl())
+                && java.util.Objects.equals(a.definition().model(), b.definition().model())
+                && java.util.Objects.equals(a.definition().probe(), b.definition().probe());
+    }
+
+    private Optional<Backend> resolved(BackendRegistration registration) {
+        List<String> problems = new ArrayList<>();
+        Optional<Backend> spec = resolver.resolve(registration.definition(), BackendResolver.apiNaming(), problems);
+        if (!problems.isEmpty()) {
+            LOG.errorf("Backend %s registered on another replica cannot be used here: %s",
+                    registration.definition().name(), String.join("; ", problems));
+            return Optional.empty();
+        }
+        return spec;
+    }
+
     /** Closes every backend (the process is stopping). */
     public synchronized void close() {
         backends.values().forEach(LiveBackend::close);
@@ -255,11 +334,20 @@ public final class Fleet {
         members.putAll(before);
     }
 
+    /** Stores the registry; a shared store that does not answer is reported as an IOException carrying it. */
     private void persist() throws IOException {
-        store.save(List.copyOf(registrations.values()), members);
+        try {
+            store.save(List.copyOf(registrations.values()), members);
+        } catch (StateStoreUnavailable e) {
+            throw new IOException(e.getMessage(), e);
+        }
     }
 
     private static FleetException unpersisted(IOException e) {
+        if (e.getCause() instanceof StateStoreUnavailable shared) {
+            LOG.errorf("The registry could not be saved to the shared state store; the change was undone");
+            return new FleetException(503, StateStoreUnavailable.CODE, shared.getMessage());
+        }
         LOG.errorf("The registry could not be saved to the state directory (%s); the change was undone", e.toString());
         return new FleetException(503, "state_unavailable", "The change could not be saved to the state directory,"
                 + " so it was not made. Check that GATEWAY_STATE_DIR is writable and retry.");
