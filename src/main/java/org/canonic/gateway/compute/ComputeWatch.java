@@ -13,6 +13,7 @@ import org.canonic.gateway.compute.runpod.RunPodProvider;
 import org.canonic.gateway.coordination.EventTypes;
 import org.canonic.gateway.fleet.FleetException;
 import org.canonic.gateway.fleet.LiveBackend;
+import org.canonic.gateway.state.Replicas;
 import org.jboss.logging.Logger;
 
 import java.time.Instant;
@@ -28,7 +29,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * The timers off the request path: polls waiting instances until they run with port 8000 mapped, registers them
  * with the fleet (PENDING until probes pass), marks them ready, enforces the readiness deadline, stops idle ones
  * that asked for it, and reconciles the providers' lists (leak watch: reports, never touches). Each tick runs as a
- * blocking task and never overlaps itself.
+ * blocking task and never overlaps itself. With several replicas only the leader ({@link Replicas}) runs them: two
+ * watches would each stop the same idle machine or fail the same late one.
  */
 @Startup
 @Singleton
@@ -39,6 +41,7 @@ public class ComputeWatch {
 
     private final ComputeService s;
     private final Vertx vertx;
+    private final Replicas replicas;
     private final AtomicBoolean polling = new AtomicBoolean();
     private final AtomicBoolean reconciling = new AtomicBoolean();
     private final AtomicInteger leakCount = new AtomicInteger();
@@ -48,9 +51,10 @@ public class ComputeWatch {
     private long leakTimer = -1;
 
     @Inject
-    public ComputeWatch(ComputeService service, Vertx vertx, MeterRegistry registry) {
+    public ComputeWatch(ComputeService service, Vertx vertx, MeterRegistry registry, Replicas replicas) {
         this.s = service;
         this.vertx = vertx;
+        this.replicas = replicas;
         registry.gauge("gateway.compute.leaks", leakCount);
         pollTimer = vertx.setPeriodic(service.config.pollInterval().toMillis(), id -> run(polling, this::poll));
         long leakMs = service.config.leakWatchInterval().toMillis();
@@ -65,7 +69,7 @@ public class ComputeWatch {
     }
 
     private void run(AtomicBoolean flag, Runnable task) {
-        if (!flag.compareAndSet(false, true)) {
+        if (!replicas.leader() || !flag.compareAndSet(false, true)) {
             return;
         }
         vertx.executeBlocking(() -> {
