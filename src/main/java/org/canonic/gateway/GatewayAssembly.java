@@ -65,8 +65,8 @@ public class GatewayAssembly {
         List<String> problems = new ArrayList<>(BootChecks.check(config, ConfigProvider.getConfig()));
         problems.addAll(AdminAuth.problems(config));
         ClientKeys keys = KeyLoader.load(config.auth(), problems);
-        RegistrationStore store = stateStore.shared() ? new RedisRegistrationStore(stateStore, mapper)
-                : new FileRegistrationStore(state, mapper);
+        RedisRegistrationStore shared = stateStore.shared() ? new RedisRegistrationStore(stateStore, mapper) : null;
+        RegistrationStore store = shared != null ? shared : new FileRegistrationStore(state, mapper);
         FleetPlanner planner = new FleetPlanner(config, Optional.ofNullable(simulator).map(SimulatorServer::baseUrl),
                 System::getenv);
         FleetPlanner.Plan plan = planner.plan(store.load(problems), problems);
@@ -79,14 +79,18 @@ public class GatewayAssembly {
         GatewayMetrics metrics = new GatewayMetrics(registry);
         this.fleet = new Fleet(plan, new FleetServices(vertx, config.health(), config.breaker(), metrics,
                 webhooks::publish), planner.resolver(), store);
-        if (stateStore.shared()) {
+        if (shared != null) {
             // Another replica's change (and everything missed while cut off from Redis) reaches this fleet here.
             long drainMs = config.drainDeadline().toMillis();
             stateStore.subscribe(RedisRegistrationStore.CHANNEL, () -> {
                 List<String> unreadable = new ArrayList<>();
-                RegistrationStore.Contents shared = store.load(unreadable);
+                RegistrationStore.Contents contents = shared.load(unreadable);
                 unreadable.forEach(problem -> LOG.errorf("Shared registrations: %s", problem));
-                fleet.applyShared(shared, drainMs);
+                if (shared.lost()) {
+                    fleet.storeAgain();
+                } else {
+                    fleet.applyShared(contents, drainMs);
+                }
             });
         }
         this.policy = new PolicyChain(fleet, json, keys, config,

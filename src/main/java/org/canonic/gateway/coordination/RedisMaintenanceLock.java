@@ -14,6 +14,7 @@ import java.time.Instant;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 
 /**
@@ -48,6 +49,9 @@ public final class RedisMaintenanceLock implements MaintenanceLock {
               return {'locked', v[1], v[2], v[3], v[4], v[5], v[6], v[7]}
             end
             if redis.call('ZCARD', KEYS[3]) > 0 then return {'busy'} end
+            if tonumber(redis.call('GET', KEYS[2]) or '0') < tonumber(ARGV[7]) then
+              redis.call('SET', KEYS[2], ARGV[7])
+            end
             local f = redis.call('INCR', KEYS[2])
             local expires = tonumber(ARGV[1]) + tonumber(ARGV[4])
             redis.call('HSET', KEYS[1], 'holder', ARGV[2], 'reason', ARGV[3], 'fencing', f, 'acquired_at', ARGV[1],
@@ -125,6 +129,11 @@ public final class RedisMaintenanceLock implements MaintenanceLock {
     private final Duration maxTtl;
     private final String lockKey;
     private final List<String> changeKeys;
+    /**
+     * The highest fencing number this replica has seen. An acquisition raises the counter to it first, so numbers
+     * keep growing even if Redis restarted without its data.
+     */
+    private final AtomicLong highestFencing = new AtomicLong();
 
     public RedisMaintenanceLock(StateStore store, AuditLog audit, Webhooks webhooks, Vertx vertx, ObjectMapper mapper,
                                 Duration defaultTtl, Duration maxTtl) {
@@ -146,7 +155,9 @@ public final class RedisMaintenanceLock implements MaintenanceLock {
                 "ttl_seconds", "token_sha256");
         if (r.get(0) == null) {
             Response fencing = store.call(Command.GET, store.key("lock:fencing"));
-            return new Status(false, null, null, fencing == null ? 0 : fencing.toLong(), null, 0);
+            long last = Math.max(highestFencing.get(), fencing == null ? 0 : fencing.toLong());
+            highestFencing.accumulateAndGet(last, Math::max);
+            return new Status(false, null, null, last, null, 0);
         }
         String reason = r.get(1) == null ? "" : r.get(1).toString();
         Instant expiry = Instant.ofEpochMilli(r.get(4).toLong());
@@ -165,7 +176,7 @@ public final class RedisMaintenanceLock implements MaintenanceLock {
         while (true) {
             r = store.eval(ACQUIRE, List.of(lockKey, store.key("lock:fencing"), store.key("lock:changes")),
                     System.currentTimeMillis(), cleanHolder, cleanReason == null ? "" : cleanReason, ttl.toMillis(),
-                    ttl.toSeconds(), digest(token));
+                    ttl.toSeconds(), digest(token), highestFencing.get());
             if (!"busy".equals(r.get(0).toString())) {
                 break;
             }
@@ -177,6 +188,7 @@ public final class RedisMaintenanceLock implements MaintenanceLock {
             pause();
         }
         Held held = Held.of(r);
+        highestFencing.accumulateAndGet(held.fencing(), Math::max);
         if (!"ok".equals(r.get(0).toString())) {
             throw locked(held);
         }

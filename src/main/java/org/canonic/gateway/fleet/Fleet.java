@@ -269,6 +269,17 @@ public final class Fleet {
         }
     }
 
+    /** Stores this replica's registrations again (the shared store lost them); a failure is only logged. */
+    public synchronized void storeAgain() {
+        try {
+            persist();
+            LOG.warnf("The shared state store had lost the registrations; stored this replica's %d again",
+                    registrations.size());
+        } catch (IOException e) {
+            LOG.errorf("Could not store the registrations again: %s", e.getMessage());
+        }
+    }
+
     /** Whether two registrations build the same pool and probes (else the backend must be built anew). */
     private static boolean sameSource(BackendRegistration a, BackendRegistration b) {
         return java.util.Objects.equals(a.definition().baseUrl(), b.definition().baseUrl())

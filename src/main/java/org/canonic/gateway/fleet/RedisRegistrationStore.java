@@ -43,6 +43,9 @@ public final class RedisRegistrationStore implements RegistrationStore {
     private final ObjectMapper mapper;
     /** The names this replica last read or wrote: what a save may delete. */
     private final Set<String> known = new HashSet<>();
+    /** Whether the shared registry was seen or written by this replica: then its absence means Redis lost it. */
+    private boolean seen;
+    private boolean lost;
 
     public RedisRegistrationStore(StateStore store, ObjectMapper mapper) {
         this.store = store;
@@ -53,6 +56,8 @@ public final class RedisRegistrationStore implements RegistrationStore {
     public synchronized Contents load(List<String> problems) {
         Response hash = store.call(Command.HGETALL, store.key("backends"));
         Response routes = store.call(Command.GET, store.key("routes"));
+        lost = routes == null && seen;
+        seen |= routes != null;
         ObjectNode root = mapper.createObjectNode();
         ArrayNode list = root.putArray("backends");
         for (String name : hash.getKeys()) {
@@ -95,5 +100,15 @@ public final class RedisRegistrationStore implements RegistrationStore {
         store.eval(SAVE, List.of(store.key("backends"), store.key("routes")), args.toArray());
         known.clear();
         known.addAll(names);
+        seen = true;
+    }
+
+    /**
+     * True when the last {@link #load} found no registry although this replica had seen one: Redis restarted
+     * without its data. The replicas then store what they know again instead of taking the emptiness as "every
+     * backend was deregistered".
+     */
+    public synchronized boolean lost() {
+        return lost;
     }
 }

@@ -21,9 +21,11 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The state store this replica uses: {@link StateStoreConfig.Kind#EMBEDDED} (the state directory, nothing here) or
@@ -48,6 +50,7 @@ public class StateStore {
     private final String where;
     private final RedisOptions options;
     private final Redis redis;
+    private final List<Redis> subscribers = new CopyOnWriteArrayList<>();
     private volatile boolean closed;
 
     @Inject
@@ -84,7 +87,7 @@ public class StateStore {
         }
         this.where = "redis at " + redacted(url);
         this.options = new RedisOptions().setConnectionString(url).setMaxPoolSize(16).setMaxPoolWaiting(512)
-                .setMaxWaitingHandlers(4096);
+                .setMaxWaitingHandlers(4096).setPoolName("gateway-state");
         this.redis = Redis.createClient(vertx, options);
         try {
             String pong = await(redis.send(Request.cmd(Command.PING)), Math.max(timeoutMs, 5000)).toString();
@@ -170,16 +173,29 @@ public class StateStore {
      * the whole state then. Resubscribes every half second while Redis is away.
      */
     public void subscribe(String channel, Runnable onChange) {
+        // One client per channel for the process's life (its pool is named once for the metrics); connections
+        // come and go with Redis.
+        Redis client = Redis.createClient(vertx, new RedisOptions(options).setMaxPoolSize(1)
+                .setPoolName("gateway-subscriber-" + channel));
+        subscribers.add(client);
+        connect(client, channel, onChange);
+    }
+
+    private void connect(Redis client, String channel, Runnable onChange) {
         if (closed) {
             return;
         }
-        Redis client = Redis.createClient(vertx, new RedisOptions(options).setMaxPoolSize(1));
+        Runnable later = () -> {
+            if (!closed) {
+                vertx.setTimer(RESUBSCRIBE_MS, id -> connect(client, channel, onChange));
+            }
+        };
         client.connect().onSuccess(connection -> {
+            AtomicBoolean ended = new AtomicBoolean();
             Runnable again = () -> {
-                connection.close();
-                client.close();
-                if (!closed) {
-                    vertx.setTimer(RESUBSCRIBE_MS, id -> subscribe(channel, onChange));
+                if (ended.compareAndSet(false, true)) {
+                    connection.close();
+                    later.run();
                 }
             };
             connection.exceptionHandler(e -> {
@@ -195,12 +211,7 @@ public class StateStore {
             connection.send(Request.cmd(Command.SUBSCRIBE).arg(key(channel)))
                     .onSuccess(ok -> react(onChange))
                     .onFailure(e -> again.run());
-        }).onFailure(e -> {
-            client.close();
-            if (!closed) {
-                vertx.setTimer(RESUBSCRIBE_MS, id -> subscribe(channel, onChange));
-            }
-        });
+        }).onFailure(e -> later.run());
     }
 
     /** Publishes on a channel under the prefix. */
@@ -268,6 +279,7 @@ public class StateStore {
     @PreDestroy
     void close() {
         closed = true;
+        subscribers.forEach(Redis::close);
         if (redis != null) {
             redis.close();
         }
