@@ -87,7 +87,7 @@ public class StateStore {
         }
         this.where = "redis at " + redacted(url);
         this.options = new RedisOptions().setConnectionString(url).setMaxPoolSize(16).setMaxPoolWaiting(512)
-                .setMaxWaitingHandlers(4096).setPoolName("gateway-state");
+                .setMaxWaitingHandlers(4096).setPoolName("gateway-state").setMetricsName("gateway-state");
         this.redis = Redis.createClient(vertx, options);
         try {
             String pong = await(redis.send(Request.cmd(Command.PING)), Math.max(timeoutMs, 5000)).toString();
@@ -175,8 +175,8 @@ public class StateStore {
     public void subscribe(String channel, Runnable onChange) {
         // One client per channel for the process's life (its pool is named once for the metrics); connections
         // come and go with Redis.
-        Redis client = Redis.createClient(vertx, new RedisOptions(options).setMaxPoolSize(1)
-                .setPoolName("gateway-subscriber-" + channel));
+        Redis client = Redis.createClient(vertx, new RedisOptions(options).setMaxPoolSize(1).setPoolCleanerInterval(-1)
+                .setPoolName("gateway-subscriber-" + channel).setMetricsName("gateway-subscriber-" + channel));
         subscribers.add(client);
         connect(client, channel, onChange);
     }
@@ -202,7 +202,12 @@ public class StateStore {
                 LOG.warnf("State store subscription to %s lost: %s; resubscribing", channel, e.toString());
                 again.run();
             });
-            connection.endHandler(v -> again.run());
+            connection.endHandler(v -> {
+                if (!closed) {
+                    LOG.infof("State store subscription to %s ended; resubscribing", channel);
+                }
+                again.run();
+            });
             connection.handler(message -> {
                 if (message.size() >= 3 && "message".equals(message.get(0).toString())) {
                     react(onChange);
