@@ -282,25 +282,11 @@ public class ComputeService {
      * last known state (the watch retries next tick; a mutation is refused by the lock's guard first).
      */
     private void syncShared() {
-        List<ObjectNode> records;
         try {
-            records = tracked.sharedSince(sharedCursor);
+            sharedCursor = tracked.replayShared(sharedCursor, instances,
+                    clock.millis() + config.readinessDeadline().toMillis());
         } catch (StateStoreUnavailable e) {
-            return;
-        }
-        long now = clock.millis();
-        for (ObjectNode record : records) {
-            sharedCursor = record.path("stream_id").asText(sharedCursor);
-            String name = record.path("instance").asText(null);
-            if (name == null) {
-                continue;
-            }
-            TrackedInstance instance = instances.computeIfAbsent(name, n -> new TrackedInstance(n,
-                    record.path("provider").asText(), record.path("recipe").asText()));
-            instance.replay(record);
-            if (instance.state() == TrackedInstance.State.WAITING && instance.readinessDeadlineMs == 0) {
-                instance.readinessDeadlineMs = now + config.readinessDeadline().toMillis();
-            }
+            LOG.debugf("Compute: shared tracked stream unavailable: %s", e.getMessage());
         }
     }
 

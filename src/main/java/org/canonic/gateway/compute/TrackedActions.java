@@ -110,8 +110,32 @@ public final class TrackedActions {
     }
 
     /**
+     * Replays into {@code instances} the records other replicas appended to the shared stream after {@code after}
+     * (an entry id, "0" for all); an instance first seen waiting gets {@code readinessDeadlineMs}. Returns the id of
+     * the last entry read, where the next call starts.
+     */
+    String replayShared(String after, java.util.Map<String, TrackedInstance> instances, long readinessDeadlineMs) {
+        String cursor = after;
+        for (ObjectNode record : sharedSince(after)) {
+            cursor = record.path("stream_id").asText(cursor);
+            String name = record.path("instance").asText(null);
+            if (name == null) {
+                continue;
+            }
+            TrackedInstance instance = instances.computeIfAbsent(name, n -> new TrackedInstance(n,
+                    record.path("provider").asText(), record.path("recipe").asText()));
+            instance.replay(record);
+            if (instance.state() == TrackedInstance.State.WAITING && instance.readinessDeadlineMs == 0) {
+                instance.readinessDeadlineMs = readinessDeadlineMs;
+            }
+        }
+        return cursor;
+    }
+
+    /**
      * The tracked actions other replicas appended to the shared stream after {@code after} (an entry id, "0" for
-     * all), in order, each with its entry id in {@code stream_id}; empty with the embedded store.
+     * all), in order, each with its entry id in {@code stream_id}; entries of this replica carry only that id.
+     * Empty with the embedded store.
      */
     public List<ObjectNode> sharedSince(String after) {
         List<ObjectNode> records = new ArrayList<>();

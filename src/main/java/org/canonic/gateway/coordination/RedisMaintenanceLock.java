@@ -72,7 +72,7 @@ public final class RedisMaintenanceLock implements MaintenanceLock {
             if redis.call('EXISTS', KEYS[1]) == 0 then return {'none'} end
             local v = redis.call('HMGET', KEYS[1], %s)
             if v[7] ~= ARGV[1] then return {'locked', v[1], v[2], v[3], v[4], v[5], v[6], v[7]} end
-            local ttlSeconds = ARGV[4]
+            local ttlSeconds = ARGV[3]
             if ttlSeconds == '' then ttlSeconds = v[6] end
             local expires = tonumber(ARGV[2]) + tonumber(ttlSeconds) * 1000
             redis.call('HSET', KEYS[1], 'expires_at', expires, 'ttl_seconds', ttlSeconds)

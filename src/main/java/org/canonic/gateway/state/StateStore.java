@@ -163,6 +163,10 @@ public class StateStore {
         try {
             return await(redis.send(request), timeoutMs);
         } catch (RuntimeException e) {
+            if (e.getCause() instanceof Response reply && !transientError(reply.toString())) {
+                // Redis answered, with an error: a bug in a command or script, not an outage. Still nothing changed.
+                throw new IllegalStateException("Redis refused " + request.command() + ": " + reply, e);
+            }
             throw new StateStoreUnavailable(where, e);
         }
     }
@@ -233,6 +237,12 @@ public class StateStore {
             }
             return null;
         }, true);
+    }
+
+    /** Error replies that mean "not now" (loading its data, busy with a script, a replica): an outage. */
+    private static boolean transientError(String reply) {
+        return reply.startsWith("LOADING") || reply.startsWith("BUSY") || reply.startsWith("MASTERDOWN")
+                || reply.startsWith("READONLY") || reply.startsWith("TRYAGAIN");
     }
 
     private static <T> T await(Future<T> future, long timeoutMs) {

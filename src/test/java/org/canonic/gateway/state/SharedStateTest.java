@@ -126,6 +126,34 @@ class SharedStateTest {
     }
 
     @Test
+    void anErrorReplyIsABugNotAnOutage() {
+        StateStore store = store("errors-" + UUID.randomUUID(), "a");
+        store.call(io.vertx.redis.client.Command.SET, store.key("text"), "not a number");
+        IllegalStateException bug = assertThrows(IllegalStateException.class,
+                () -> store.call(io.vertx.redis.client.Command.INCR, store.key("text")));
+        assertEquals(IllegalStateException.class, bug.getClass(), "not StateStoreUnavailable: Redis did answer");
+        assertTrue(bug.getMessage().contains("not an integer"), bug.getMessage());
+    }
+
+    @Test
+    void aLeaderThatDiesLosesItsClaimWhenTheKeyExpires() throws Exception {
+        String prefix = "dies-" + UUID.randomUUID();
+        StateStore doomed = store(prefix, "doomed");
+        Replicas first = new Replicas(doomed, vertx, Duration.ofSeconds(1));
+        Replicas second = new Replicas(store(prefix, "heir"), vertx, Duration.ofSeconds(1));
+        assertTrue(first.leader());
+        long died = System.nanoTime();
+        doomed.close();
+        // No resignation: the heir must wait for the key to expire (at most the TTL after the last renewal).
+        awaitTrue(second::leader, 2500);
+        long tookMs = (System.nanoTime() - died) / 1_000_000;
+        assertTrue(tookMs >= 300, "it waited for the expiry, not " + tookMs + " ms");
+        assertFalse(first.leader(), "a replica that cannot renew stops counting itself leader");
+        first.stop(null);
+        second.stop(null);
+    }
+
+    @Test
     void anUnreachableRedisStopsTheStartWithoutShowingItsPassword() throws Exception {
         int port = PackagedGateway.freePort();
         InvalidConfigurationException refused = assertThrows(InvalidConfigurationException.class,
