@@ -345,16 +345,20 @@ public final class Fleet {
         members.putAll(before);
     }
 
-    /** Stores the registry; a shared store that does not answer is reported as an IOException carrying it. */
+    /** Stores the registry; a shared store's refusal or silence is reported as an IOException carrying it. */
     private void persist() throws IOException {
         try {
             store.save(List.copyOf(registrations.values()), members);
-        } catch (StateStoreUnavailable e) {
+        } catch (StateStoreUnavailable | FleetException e) {
+            // Carried as an IOException so that every caller's undo path runs; unpersisted() answers with it.
             throw new IOException(e.getMessage(), e);
         }
     }
 
     private static FleetException unpersisted(IOException e) {
+        if (e.getCause() instanceof FleetException refused) {
+            return refused;
+        }
         if (e.getCause() instanceof StateStoreUnavailable shared) {
             LOG.errorf("The registry could not be saved to the shared state store; the change was undone");
             return new FleetException(503, StateStoreUnavailable.CODE, shared.getMessage());
