@@ -141,6 +141,27 @@ class RedisMaintenanceLockTest {
     }
 
     @Test
+    void aLeaseThatEndsByItselfIsAnnouncedOnceWhicheverReplicasWatchedIt() throws Exception {
+        try (WebhookReceiver receiver = WebhookReceiver.start(vertx, WebhookReceiver.Mode.OK)) {
+            Webhooks hooks = new Webhooks(vertx, WebhookSettings.of(List.of(receiver.url()), null),
+                    new SimpleMeterRegistry(), MAPPER);
+            List<MaintenanceLock> replicas = new java.util.ArrayList<>();
+            for (String id : List.of("a", "b")) {
+                StateStore store = new StateStore(vertx, StateStoreConfig.Kind.REDIS, Optional.of(redis.url()),
+                        Duration.ofSeconds(2), prefix, id, 1000);
+                replicas.add(new RedisMaintenanceLock(store, audit, hooks, vertx, MAPPER, Duration.ofMinutes(15),
+                        Duration.ofHours(1)));
+            }
+            MaintenanceLock.Grant grant = replicas.get(0).acquire("alice", null, 1L, "ops");
+            replicas.get(1).renew(grant.token(), 1L, "ops");
+            Thread.sleep(2500);
+            List<String> types = receiver.deliveries().stream().map(d -> d.json().path("type").asText()).toList();
+            assertEquals(1, types.stream().filter(EventTypes.LOCK_EXPIRED::equals).count(), types.toString());
+            assertFalse(replicas.get(1).status().held());
+        }
+    }
+
+    @Test
     void aChangeThatCannotBeAuditedIsUndone() throws Exception {
         Path blocked = Files.createDirectories(dir.resolve("blocked"));
         Files.createDirectories(blocked.resolve(AuditLog.FILE));
