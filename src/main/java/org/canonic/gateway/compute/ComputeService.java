@@ -64,7 +64,7 @@ public class ComputeService {
         SpendLedger ledger = store.shared() ? new RedisSpendLedger(store) : new InProcessSpendLedger();
         this.guard = new CostGuard(ledger, config.warnUsd(), config.confirmUsd(), config.dailyCapUsd(), clock);
         this.tracked = new TrackedActions(state.resolve(TrackedActions.FILE), mapper, store);
-        this.keys = new InstanceKeys(state.path());
+        this.keys = new InstanceKeys(state.path(), store);
         this.fleet = fleet;
         this.webhooks = webhooks;
         this.mapper = mapper;
@@ -283,8 +283,14 @@ public class ComputeService {
      */
     private void syncShared() {
         try {
+            String before = sharedCursor;
             sharedCursor = tracked.replayShared(sharedCursor, instances,
                     clock.millis() + config.readinessDeadline().toMillis());
+            if (!sharedCursor.equals(before)) {
+                // Keys of instances launched elsewhere, so that their registrations resolve here too.
+                instances.values().stream().filter(TrackedInstance::live).forEach(i -> keys.read(i.name()));
+                fleet.retryShared();
+            }
         } catch (StateStoreUnavailable e) {
             LOG.debugf("Compute: shared tracked stream unavailable: %s", e.getMessage());
         }

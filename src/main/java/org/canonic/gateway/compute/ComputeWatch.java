@@ -56,10 +56,13 @@ public class ComputeWatch {
         this.vertx = vertx;
         this.replicas = replicas;
         registry.gauge("gateway.compute.leaks", leakCount);
-        pollTimer = vertx.setPeriodic(service.config.pollInterval().toMillis(), id -> run(polling, this::poll));
+        // Followers only read the shared record on this timer (instance keys and registrations follow from it).
+        pollTimer = vertx.setPeriodic(service.config.pollInterval().toMillis(), id -> run(polling,
+                () -> replicas.leader(), this::poll, s::all));
         long leakMs = service.config.leakWatchInterval().toMillis();
         if (leakMs > 0) {
-            leakTimer = vertx.setPeriodic(leakMs, id -> run(reconciling, this::reconcile));
+            leakTimer = vertx.setPeriodic(leakMs, id -> run(reconciling, () -> replicas.leader(), this::reconcile,
+                    () -> { }));
         }
     }
 
@@ -68,13 +71,14 @@ public class ComputeWatch {
         vertx.cancelTimer(leakTimer);
     }
 
-    private void run(AtomicBoolean flag, Runnable task) {
-        if (!replicas.leader() || !flag.compareAndSet(false, true)) {
+    /** Runs {@code task} on the leader, {@code otherwise} elsewhere, as a blocking task that never overlaps itself. */
+    private void run(AtomicBoolean flag, java.util.function.BooleanSupplier leads, Runnable task, Runnable otherwise) {
+        if (!flag.compareAndSet(false, true)) {
             return;
         }
         vertx.executeBlocking(() -> {
             try {
-                task.run();
+                (leads.getAsBoolean() ? task : otherwise).run();
             } catch (RuntimeException e) {
                 LOG.errorf("Compute watch: %s", e.toString());
             } finally {
@@ -201,6 +205,14 @@ public class ComputeWatch {
             routes.addObject().put("route", recipe.route()).put("position", recipe.position());
         }
         body.put("api_key_file", s.keys.path(t.name()).toString());
+        if (s.keys.read(t.name()).isEmpty()) {
+            // Launched on another replica and its key not readable yet (the shared store is away): wait, never
+            // destroy a machine for that; the readiness deadline still applies.
+            synchronized (s) {
+                t.message = "waiting for the instance key from the shared state store";
+            }
+            return;
+        }
         try {
             s.fleet.register(body, null);
             synchronized (s) {

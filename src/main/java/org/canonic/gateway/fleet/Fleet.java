@@ -41,6 +41,10 @@ public final class Fleet {
     private final String fallback;
     private volatile FleetSnapshot snapshot;
     private long version;
+    /** The last shared registry applied, kept while part of it could not be resolved here. */
+    private RegistrationStore.Contents lastShared;
+    private long lastDrainMs;
+    private boolean unresolved;
 
     public Fleet(FleetPlanner.Plan plan, FleetServices services, BackendResolver resolver, RegistrationStore store) {
         this.services = services;
@@ -152,7 +156,9 @@ public final class Fleet {
         live.update(spec);
         publish();
         LOG.infof("Backend %s changed", name);
-        services.events().publish("backend.changed", event(name, fencing, "changed", iterable(body.fieldNames())));
+        List<String> fields = new ArrayList<>();
+        body.fieldNames().forEachRemaining(fields::add);
+        services.events().publish("backend.changed", event(name, fencing, "changed", fields));
         return live;
     }
 
@@ -217,12 +223,15 @@ public final class Fleet {
      * resolve (its key reference is not set here) is left out with an ERROR.
      */
     public synchronized void applyShared(RegistrationStore.Contents shared, long drainMs) {
+        lastShared = shared;
+        lastDrainMs = drainMs;
+        unresolved = false;
         Map<String, BackendRegistration> wanted = new LinkedHashMap<>();
         shared.backends().forEach(r -> wanted.put(r.definition().name(), r));
         boolean changed = false;
         for (String name : List.copyOf(registrations.keySet())) {
             BackendRegistration now = wanted.get(name);
-            if (now == null || !sameSource(registrations.get(name), now)) {
+            if (now == null || !registrations.get(name).sameSource(now)) {
                 LiveBackend live = backends.remove(name);
                 registrations.remove(name);
                 leaving.add(live);
@@ -269,28 +278,28 @@ public final class Fleet {
         }
     }
 
+    /** Applies the last shared registry again if part of it could not be used here (a key may have come since). */
+    public synchronized void retryShared() {
+        if (unresolved && lastShared != null) {
+            applyShared(lastShared, lastDrainMs);
+        }
+    }
+
     /** Stores this replica's registrations again (the shared store lost them); a failure is only logged. */
     public synchronized void storeAgain() {
         try {
             persist();
-            LOG.warnf("The shared state store had lost the registrations; stored this replica's %d again",
-                    registrations.size());
+            LOG.warnf("The shared state store had lost the registrations; stored these %d again", registrations.size());
         } catch (IOException e) {
             LOG.errorf("Could not store the registrations again: %s", e.getMessage());
         }
-    }
-
-    /** Whether two registrations build the same pool and probes (else the backend must be built anew). */
-    private static boolean sameSource(BackendRegistration a, BackendRegistration b) {
-        return java.util.Objects.equals(a.definition().baseUrl(), b.definition().baseUrl())
-                && java.util.Objects.equals(a.definition().model(), b.definition().model())
-                && java.util.Objects.equals(a.definition().probe(), b.definition().probe());
     }
 
     private Optional<Backend> resolved(BackendRegistration registration) {
         List<String> problems = new ArrayList<>();
         Optional<Backend> spec = resolver.resolve(registration.definition(), BackendResolver.apiNaming(), problems);
         if (!problems.isEmpty()) {
+            unresolved = true;
             LOG.errorf("Backend %s registered on another replica cannot be used here: %s",
                     registration.definition().name(), String.join("; ", problems));
             return Optional.empty();
@@ -388,9 +397,4 @@ public final class Fleet {
         return data;
     }
 
-    private static <T> List<T> iterable(java.util.Iterator<T> iterator) {
-        List<T> list = new ArrayList<>();
-        iterator.forEachRemaining(list::add);
-        return list;
-    }
 }

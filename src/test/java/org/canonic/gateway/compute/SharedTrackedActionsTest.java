@@ -20,6 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Tracked actions with a shared store: each replica still appends its own file, and every line also reaches one
@@ -78,6 +79,23 @@ class SharedTrackedActionsTest {
         onA.replayShared("0", onAKnows, 0);
         assertEquals(TrackedInstance.State.READY, onAKnows.get("mg-chat-gw-5ca1ab1e").state(),
                 "the leader's outcome reaches the replica that launched it");
+    }
+
+    @Test
+    void anInstanceKeyCreatedOnOneReplicaIsReadableOnTheOtherAsAnOwnerOnlyFile() throws Exception {
+        Path dirA = Files.createTempDirectory("keys-a");
+        Path dirB = Files.createTempDirectory("keys-b");
+        InstanceKeys onA = new InstanceKeys(dirA, store("a"));
+        InstanceKeys onB = new InstanceKeys(dirB, store("b"));
+        String key = onA.create("mg-chat-gw-00c0ffee");
+        assertFalse(Files.exists(onB.path("mg-chat-gw-00c0ffee")));
+        assertEquals(key, onB.read("mg-chat-gw-00c0ffee").orElseThrow());
+        assertEquals(key, Files.readString(onB.path("mg-chat-gw-00c0ffee")), "written here for api_key_file");
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(onB.path("mg-chat-gw-00c0ffee"))));
+        onA.delete("mg-chat-gw-00c0ffee");
+        assertTrue(new InstanceKeys(Files.createTempDirectory("keys-c"), store("c")).read("mg-chat-gw-00c0ffee")
+                .isEmpty(), "a destroyed instance's key is gone everywhere it was not yet copied");
     }
 
     @Test
