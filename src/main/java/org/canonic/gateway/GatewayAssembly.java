@@ -16,6 +16,8 @@ import org.canonic.gateway.coordination.Webhooks;
 import org.canonic.gateway.fleet.Fleet;
 import org.canonic.gateway.fleet.FleetPlanner;
 import org.canonic.gateway.fleet.FleetServices;
+import org.canonic.gateway.fleet.FileRegistrationStore;
+import org.canonic.gateway.fleet.RedisRegistrationStore;
 import org.canonic.gateway.fleet.RegistrationStore;
 import org.canonic.gateway.ops.AdminAuth;
 import org.canonic.gateway.memory.BodyBudget;
@@ -26,6 +28,8 @@ import org.canonic.gateway.policy.RequestJson;
 import org.canonic.gateway.routing.Dispatcher;
 import org.canonic.gateway.routing.ExchangeServices;
 import org.canonic.gateway.simulator.SimulatorServer;
+import org.canonic.gateway.state.Replicas;
+import org.canonic.gateway.state.StateStore;
 import org.canonic.gateway.telemetry.GatewayMetrics;
 import org.canonic.gateway.telemetry.Ledger;
 import org.canonic.gateway.telemetry.Telemetry;
@@ -57,12 +61,14 @@ public class GatewayAssembly {
     private final Telemetry telemetry;
 
     GatewayAssembly(GatewayConfig config, Vertx vertx, MeterRegistry registry, StateDirectory state,
-                    Webhooks webhooks, ObjectMapper mapper, BodyBudget bodyBudget) {
+                    Webhooks webhooks, ObjectMapper mapper, BodyBudget bodyBudget, StateStore stateStore,
+                    Replicas replicas) {
         this.simulator = config.simulator().enabled() ? SimulatorServer.start(vertx, config.simulator()) : null;
         List<String> problems = new ArrayList<>(BootChecks.check(config, ConfigProvider.getConfig()));
         problems.addAll(AdminAuth.problems(config));
         ClientKeys keys = KeyLoader.load(config.auth(), problems);
-        RegistrationStore store = new RegistrationStore(state, mapper);
+        RedisRegistrationStore shared = stateStore.shared() ? new RedisRegistrationStore(stateStore, mapper) : null;
+        RegistrationStore store = shared != null ? shared : new FileRegistrationStore(state, mapper);
         FleetPlanner planner = new FleetPlanner(config, Optional.ofNullable(simulator).map(SimulatorServer::baseUrl),
                 System::getenv);
         FleetPlanner.Plan plan = planner.plan(store.load(problems), problems);
@@ -74,7 +80,21 @@ public class GatewayAssembly {
         }
         GatewayMetrics metrics = new GatewayMetrics(registry);
         this.fleet = new Fleet(plan, new FleetServices(vertx, config.health(), config.breaker(), metrics,
-                webhooks::publish, config.defaults().adaptiveConcurrency()), planner.resolver(), store);
+                webhooks::publish, config.defaults().adaptiveConcurrency(), replicas::share), planner.resolver(), store);
+        if (shared != null) {
+            // Another replica's change (and everything missed while cut off from Redis) reaches this fleet here.
+            long drainMs = config.drainDeadline().toMillis();
+            stateStore.subscribe(RedisRegistrationStore.CHANNEL, () -> {
+                List<String> unreadable = new ArrayList<>();
+                RegistrationStore.Contents contents = shared.load(unreadable);
+                unreadable.forEach(problem -> LOG.errorf("Shared registrations: %s", problem));
+                if (shared.lost()) {
+                    fleet.storeAgain();
+                } else {
+                    fleet.applyShared(contents, drainMs);
+                }
+            });
+        }
         this.policy = new PolicyChain(fleet, json, keys, config,
                 new Tokenizer(vertx, config.contextFit().tokenizeTimeout().toMillis()));
         GatewayConfig.LedgerConfig ledgerConfig = config.telemetry().ledger();

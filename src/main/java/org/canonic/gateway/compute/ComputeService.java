@@ -13,6 +13,8 @@ import org.canonic.gateway.coordination.StateDirectory;
 import org.canonic.gateway.coordination.Webhooks;
 import org.canonic.gateway.fleet.Fleet;
 import org.canonic.gateway.relay.OpenAiError;
+import org.canonic.gateway.state.StateStore;
+import org.canonic.gateway.state.StateStoreUnavailable;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
@@ -48,18 +50,21 @@ public class ComputeService {
     final org.canonic.gateway.compute.runpod.RunPodServerless serverless;
     final Clock clock = Clock.systemUTC();
     private final Map<String, TrackedInstance> instances = new LinkedHashMap<>();
+    /** The last entry of the shared tracked stream replayed here. */
+    private String sharedCursor = "0";
 
     @Inject
     public ComputeService(GatewayConfig gateway, StateDirectory state, Fleet fleet, Webhooks webhooks,
-                          ObjectMapper mapper) {
+                          ObjectMapper mapper, StateStore store) {
         this.config = gateway.compute();
         this.providers = Providers.build(config, mapper, System::getenv);
         this.serverless = Providers.serverless(config, mapper, System::getenv);
         this.recipes = new Recipes(config.recipes());
-        this.guard = new CostGuard(new InProcessSpendLedger(), config.warnUsd(), config.confirmUsd(),
-                config.dailyCapUsd(), clock);
-        this.tracked = new TrackedActions(state.resolve(TrackedActions.FILE), mapper);
-        this.keys = new InstanceKeys(state.path());
+        // Several replicas must share the day's spend, or each would spend the whole cap.
+        SpendLedger ledger = store.shared() ? new RedisSpendLedger(store) : new InProcessSpendLedger();
+        this.guard = new CostGuard(ledger, config.warnUsd(), config.confirmUsd(), config.dailyCapUsd(), clock);
+        this.tracked = new TrackedActions(state.resolve(TrackedActions.FILE), mapper, store);
+        this.keys = new InstanceKeys(state.path(), store);
         this.fleet = fleet;
         this.webhooks = webhooks;
         this.mapper = mapper;
@@ -256,6 +261,7 @@ public class ComputeService {
 
     /** The tracked instance by name (label) or by provider id. */
     public synchronized TrackedInstance find(String id) {
+        syncShared();
         TrackedInstance byName = instances.get(id);
         if (byName != null) {
             return byName;
@@ -266,7 +272,28 @@ public class ComputeService {
     }
 
     public synchronized List<TrackedInstance> all() {
+        syncShared();
         return List.copyOf(instances.values());
+    }
+
+    /**
+     * Replays what other replicas appended to the shared tracked stream since the last look, so that the leader
+     * watches instances launched anywhere and every replica shows them. A store that does not answer leaves the
+     * last known state (the watch retries next tick; a mutation is refused by the lock's guard first).
+     */
+    private void syncShared() {
+        try {
+            String before = sharedCursor;
+            sharedCursor = tracked.replayShared(sharedCursor, instances,
+                    clock.millis() + config.readinessDeadline().toMillis());
+            if (!sharedCursor.equals(before)) {
+                // Keys of instances launched elsewhere, so that their registrations resolve here too.
+                instances.values().stream().filter(TrackedInstance::live).forEach(i -> keys.read(i.name()));
+                fleet.retryShared();
+            }
+        } catch (StateStoreUnavailable e) {
+            LOG.debugf("Compute: shared tracked stream unavailable: %s", e.getMessage());
+        }
     }
 
     public BackendHandover handover() {

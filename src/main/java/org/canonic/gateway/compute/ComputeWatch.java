@@ -13,6 +13,7 @@ import org.canonic.gateway.compute.runpod.RunPodProvider;
 import org.canonic.gateway.coordination.EventTypes;
 import org.canonic.gateway.fleet.FleetException;
 import org.canonic.gateway.fleet.LiveBackend;
+import org.canonic.gateway.state.Replicas;
 import org.jboss.logging.Logger;
 
 import java.time.Instant;
@@ -28,7 +29,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * The timers off the request path: polls waiting instances until they run with port 8000 mapped, registers them
  * with the fleet (PENDING until probes pass), marks them ready, enforces the readiness deadline, stops idle ones
  * that asked for it, and reconciles the providers' lists (leak watch: reports, never touches). Each tick runs as a
- * blocking task and never overlaps itself.
+ * blocking task and never overlaps itself. With several replicas only the leader ({@link Replicas}) runs them: two
+ * watches would each stop the same idle machine or fail the same late one.
  */
 @Startup
 @Singleton
@@ -39,6 +41,7 @@ public class ComputeWatch {
 
     private final ComputeService s;
     private final Vertx vertx;
+    private final Replicas replicas;
     private final AtomicBoolean polling = new AtomicBoolean();
     private final AtomicBoolean reconciling = new AtomicBoolean();
     private final AtomicInteger leakCount = new AtomicInteger();
@@ -48,14 +51,18 @@ public class ComputeWatch {
     private long leakTimer = -1;
 
     @Inject
-    public ComputeWatch(ComputeService service, Vertx vertx, MeterRegistry registry) {
+    public ComputeWatch(ComputeService service, Vertx vertx, MeterRegistry registry, Replicas replicas) {
         this.s = service;
         this.vertx = vertx;
+        this.replicas = replicas;
         registry.gauge("gateway.compute.leaks", leakCount);
-        pollTimer = vertx.setPeriodic(service.config.pollInterval().toMillis(), id -> run(polling, this::poll));
+        // Followers only read the shared record on this timer (instance keys and registrations follow from it).
+        pollTimer = vertx.setPeriodic(service.config.pollInterval().toMillis(), id -> run(polling,
+                () -> replicas.leader(), this::poll, s::all));
         long leakMs = service.config.leakWatchInterval().toMillis();
         if (leakMs > 0) {
-            leakTimer = vertx.setPeriodic(leakMs, id -> run(reconciling, this::reconcile));
+            leakTimer = vertx.setPeriodic(leakMs, id -> run(reconciling, () -> replicas.leader(), this::reconcile,
+                    () -> { }));
         }
     }
 
@@ -64,13 +71,14 @@ public class ComputeWatch {
         vertx.cancelTimer(leakTimer);
     }
 
-    private void run(AtomicBoolean flag, Runnable task) {
+    /** Runs {@code task} on the leader, {@code otherwise} elsewhere, as a blocking task that never overlaps itself. */
+    private void run(AtomicBoolean flag, java.util.function.BooleanSupplier leads, Runnable task, Runnable otherwise) {
         if (!flag.compareAndSet(false, true)) {
             return;
         }
         vertx.executeBlocking(() -> {
             try {
-                task.run();
+                (leads.getAsBoolean() ? task : otherwise).run();
             } catch (RuntimeException e) {
                 LOG.errorf("Compute watch: %s", e.toString());
             } finally {
@@ -197,6 +205,14 @@ public class ComputeWatch {
             routes.addObject().put("route", recipe.route()).put("position", recipe.position());
         }
         body.put("api_key_file", s.keys.path(t.name()).toString());
+        if (s.keys.read(t.name()).isEmpty()) {
+            // Launched on another replica and its key not readable yet (the shared store is away): wait, never
+            // destroy a machine for that; the readiness deadline still applies.
+            synchronized (s) {
+                t.message = "waiting for the instance key from the shared state store";
+            }
+            return;
+        }
         try {
             s.fleet.register(body, null);
             synchronized (s) {

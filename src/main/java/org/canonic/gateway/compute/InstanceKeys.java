@@ -10,41 +10,66 @@ import java.security.SecureRandom;
 import java.util.Base64;
 import java.util.Optional;
 
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Response;
+import org.canonic.gateway.state.StateStore;
+
 /**
  * The vLLM {@code --api-key} of every rented instance: generated here (SecureRandom, 256 bits), kept as an
  * owner-only file {@code compute-keys/<instance>.key} in the state directory, and referenced by the backend's
- * {@code api_key_file}. The key itself goes to the provider in the launch arguments and nowhere else.
+ * {@code api_key_file}. The key itself goes to the provider in the launch arguments and nowhere else. With a shared
+ * state store it is also kept in Redis ({@code <prefix>:instance-keys}), because the replica that launched an
+ * instance is not always the one that registers it (the leader) or serves it: another replica writes its own
+ * owner-only file from there when it first needs the key.
  */
 public final class InstanceKeys {
 
     private static final SecureRandom RANDOM = new SecureRandom();
     private final Path dir;
+    private final StateStore store;
 
     public InstanceKeys(Path stateDir) {
-        this.dir = stateDir.resolve("compute-keys");
+        this(stateDir, null);
     }
 
-    /** Creates the key file (owner read/write only, in an owner-only directory) and answers the key. */
+    public InstanceKeys(Path stateDir, StateStore store) {
+        this.dir = stateDir.resolve("compute-keys");
+        this.store = store != null && store.shared() ? store : null;
+    }
+
+    /**
+     * Creates the key file (owner read/write only, in an owner-only directory) and answers the key.
+     *
+     * @throws org.canonic.gateway.state.StateStoreUnavailable when a shared store cannot keep it (nothing launched)
+     */
     public String create(String instance) throws IOException {
-        if (!Files.isDirectory(dir)) {
-            Files.createDirectories(dir);
-            posix(dir, "rwx------");
-        }
         byte[] bytes = new byte[32];
         RANDOM.nextBytes(bytes);
         String key = "mg-" + Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
-        Path file = path(instance);
-        Files.deleteIfExists(file);
-        Files.createFile(file);
-        posix(file, "rw-------");
-        Files.writeString(file, key, StandardCharsets.UTF_8, StandardOpenOption.TRUNCATE_EXISTING);
+        write(instance, key);
+        if (store != null) {
+            store.call(Command.HSET, store.key("instance-keys"), instance, key);
+        }
         return key;
     }
 
+    /** The key: this replica's file, else (shared store) the shared copy, written to a file here first. */
     public Optional<String> read(String instance) {
         try {
             return Optional.of(Files.readString(path(instance), StandardCharsets.UTF_8).strip());
         } catch (IOException e) {
+            if (store == null) {
+                return Optional.empty();
+            }
+        }
+        try {
+            Response shared = store.call(Command.HGET, store.key("instance-keys"), instance);
+            if (shared == null) {
+                return Optional.empty();
+            }
+            write(instance, shared.toString());
+            return Optional.of(shared.toString());
+        } catch (IOException | RuntimeException e) {
             return Optional.empty();
         }
     }
@@ -52,9 +77,24 @@ public final class InstanceKeys {
     public void delete(String instance) {
         try {
             Files.deleteIfExists(path(instance));
-        } catch (IOException e) {
+            if (store != null) {
+                store.call(Command.HDEL, store.key("instance-keys"), instance);
+            }
+        } catch (IOException | RuntimeException e) {
             // A stale key of a destroyed instance opens nothing.
         }
+    }
+
+    private void write(String instance, String key) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            Files.createDirectories(dir);
+            posix(dir, "rwx------");
+        }
+        Path file = path(instance);
+        Files.deleteIfExists(file);
+        Files.createFile(file);
+        posix(file, "rw-------");
+        Files.writeString(file, key, StandardCharsets.UTF_8, StandardOpenOption.TRUNCATE_EXISTING);
     }
 
     public Path path(String instance) {

@@ -4,6 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.canonic.gateway.coordination.CoordinationUnavailable;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Response;
+import org.canonic.gateway.state.StateStore;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
@@ -31,12 +34,22 @@ public final class TrackedActions {
     public static final String FILE = "tracked-instances.jsonl";
     private static final Logger LOG = Logger.getLogger(TrackedActions.class);
 
+    /** The shared stream every replica's tracked actions also go to (with the Redis store). */
+    public static final String STREAM = "tracked";
+
     private final Path file;
     private final ObjectMapper mapper;
+    private final StateStore store;
 
     public TrackedActions(Path file, ObjectMapper mapper) {
+        this(file, mapper, null);
+    }
+
+    /** With a shared store, every line also goes to its {@value #STREAM} stream, tagged with this replica. */
+    public TrackedActions(Path file, ObjectMapper mapper, StateStore store) {
         this.file = file;
         this.mapper = mapper;
+        this.store = store != null && store.shared() ? store : null;
     }
 
     /** A new record stamped with the time; the caller fills the rest and {@link #append}s it. */
@@ -89,6 +102,71 @@ public final class TrackedActions {
             throw new CoordinationUnavailable(CoordinationUnavailable.AUDIT, "The tracked-instances file cannot be"
                     + " written, so the compute action was not taken; see the gateway log.", e);
         }
+        if (store != null) {
+            // After the file (this replica's durable record): the stream is how the other replicas, the leader
+            // among them, learn of this instance. Not reaching it stops the action, as the file would.
+            store.append(STREAM, new String(bytes, StandardCharsets.UTF_8).strip());
+        }
+    }
+
+    /**
+     * Replays into {@code instances} the records other replicas appended to the shared stream after {@code after}
+     * (an entry id, "0" for all); an instance first seen waiting gets {@code readinessDeadlineMs}. Returns the id of
+     * the last entry read, where the next call starts.
+     */
+    String replayShared(String after, java.util.Map<String, TrackedInstance> instances, long readinessDeadlineMs) {
+        String cursor = after;
+        for (ObjectNode record : sharedSince(after)) {
+            cursor = record.path("stream_id").asText(cursor);
+            String name = record.path("instance").asText(null);
+            if (name == null) {
+                continue;
+            }
+            TrackedInstance instance = instances.computeIfAbsent(name, n -> new TrackedInstance(n,
+                    record.path("provider").asText(), record.path("recipe").asText()));
+            instance.replay(record);
+            if (instance.state() == TrackedInstance.State.WAITING && instance.readinessDeadlineMs == 0) {
+                instance.readinessDeadlineMs = readinessDeadlineMs;
+            }
+        }
+        return cursor;
+    }
+
+    /**
+     * The tracked actions other replicas appended to the shared stream after {@code after} (an entry id, "0" for
+     * all), in order, each with its entry id in {@code stream_id}; entries of this replica carry only that id.
+     * Empty with the embedded store.
+     */
+    public List<ObjectNode> sharedSince(String after) {
+        List<ObjectNode> records = new ArrayList<>();
+        if (store == null) {
+            return records;
+        }
+        Response entries = store.call(Command.XRANGE, store.key(STREAM), "(" + after, "+", "COUNT", 1000);
+        for (Response entry : entries) {
+            Response fields = entry.get(1);
+            String replica = null;
+            String line = null;
+            for (int i = 0; i + 1 < fields.size(); i += 2) {
+                if ("replica".equals(fields.get(i).toString())) {
+                    replica = fields.get(i + 1).toString();
+                } else if ("line".equals(fields.get(i).toString())) {
+                    line = fields.get(i + 1).toString();
+                }
+            }
+            try {
+                if (line != null && !store.replicaId().equals(replica)
+                        && mapper.readTree(line) instanceof ObjectNode record) {
+                    record.put("stream_id", entry.get(0).toString());
+                    records.add(record);
+                } else {
+                    records.add((ObjectNode) mapper.createObjectNode().put("stream_id", entry.get(0).toString()));
+                }
+            } catch (IOException e) {
+                LOG.warnf("Skipping an unreadable entry of the shared tracked stream");
+            }
+        }
+        return records;
     }
 
     /** Every record, in order; a torn last line (a crash mid-write) is skipped. */

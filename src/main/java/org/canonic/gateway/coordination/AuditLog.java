@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
+import org.canonic.gateway.state.StateStore;
+import org.canonic.gateway.state.StateStoreUnavailable;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
@@ -40,13 +42,23 @@ public class AuditLog {
 
     private static final Logger LOG = Logger.getLogger(AuditLog.class);
 
+    /** The shared stream every replica's audit lines also go to (with the Redis store). */
+    public static final String STREAM = "audit";
+
     private final Path file;
     private final ObjectMapper mapper;
+    private final StateStore store;
+
+    /** The audit log of one replica: the file only. */
+    public AuditLog(StateDirectory state, ObjectMapper mapper) {
+        this(state, mapper, null);
+    }
 
     @Inject
-    public AuditLog(StateDirectory state, ObjectMapper mapper) {
+    public AuditLog(StateDirectory state, ObjectMapper mapper, StateStore store) {
         this.file = state.resolve(FILE);
         this.mapper = mapper;
+        this.store = store != null && store.shared() ? store : null;
     }
 
     /**
@@ -99,6 +111,7 @@ public class AuditLog {
                     "The audit record could not be serialized.", e);
         }
         append(bytes, action);
+        share(bytes, action);
     }
 
     /** Like {@link #record}, for a refused attempt: a failure to write it is logged, never thrown. */
@@ -112,6 +125,22 @@ public class AuditLog {
 
     public Path file() {
         return file;
+    }
+
+    /**
+     * Appends the line to the shared stream, so that every replica's changes are in one ordered record. The file
+     * stays the durable record of this replica and has the line already: a stream that cannot take it is reported
+     * (ERROR, with the action) rather than turning a change that was made and recorded into a failure.
+     */
+    private void share(byte[] bytes, String action) {
+        if (store == null) {
+            return;
+        }
+        try {
+            store.append(STREAM, new String(bytes, StandardCharsets.UTF_8).strip());
+        } catch (StateStoreUnavailable e) {
+            LOG.errorf("Audit line of %s is in %s but not in the shared stream: %s", action, file, e.getMessage());
+        }
     }
 
     private synchronized void append(byte[] bytes, String action) {

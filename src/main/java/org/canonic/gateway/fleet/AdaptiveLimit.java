@@ -62,6 +62,11 @@ final class AdaptiveLimit {
         this.limit = initial;
     }
 
+    /** The ceiling the limit never grows past. */
+    int max() {
+        return max;
+    }
+
     int limit() {
         return (int) limit;
     }

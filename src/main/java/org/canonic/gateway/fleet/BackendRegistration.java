@@ -44,6 +44,13 @@ public record BackendRegistration(BackendDefinition definition, List<Membership>
     /** What a change may not touch: the pool and probes were built from them. */
     private static final Set<String> FIXED = Set.of("name", "base_url", "model", "probe");
 
+    /** Whether {@code other} builds the same pool and probes (URL, model, probe); else it is a new backend. */
+    boolean sameSource(BackendRegistration other) {
+        return java.util.Objects.equals(definition.baseUrl(), other.definition.baseUrl())
+                && java.util.Objects.equals(definition.model(), other.definition.model())
+                && java.util.Objects.equals(definition.probe(), other.definition.probe());
+    }
+
     /** Reads a registration; every problem is added to {@code problems} (the result is then unusable). */
     public static BackendRegistration parse(JsonNode json, List<String> problems) {
         if (json == null || !json.isObject()) {

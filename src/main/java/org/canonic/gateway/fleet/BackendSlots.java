@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
+import java.util.function.IntUnaryOperator;
 
 /**
  * The in-flight limit of one backend, shared fairly between client keys. A slot is held for an attempt's whole life
@@ -43,6 +44,8 @@ public final class BackendSlots {
     /** An explicit limit (no adaptation), or 0 for the adaptive one. */
     private int fixed;
     private final AdaptiveLimit adaptive;
+    /** This replica's part of a limit shared by every replica (identity when alone): see {@link #limit()}. */
+    private final IntUnaryOperator share;
     private int inFlight;
     private final Map<String, Integer> held = new HashMap<>();
     private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
@@ -50,9 +53,10 @@ public final class BackendSlots {
     private final Runnable onIdle;
     private volatile long lastReleaseMs;
 
-    BackendSlots(int fixed, AdaptiveLimit adaptive, Runnable onIdle) {
+    BackendSlots(int fixed, AdaptiveLimit adaptive, IntUnaryOperator share, Runnable onIdle) {
         this.fixed = fixed;
         this.adaptive = adaptive;
+        this.share = share;
         this.onIdle = onIdle;
     }
 
@@ -66,9 +70,15 @@ public final class BackendSlots {
         handOver(granted);
     }
 
-    /** The limit now: the fixed one, or what the adaptive limit learned. */
+    /**
+     * The limit now: this replica's share of the fixed one, or what the adaptive limit learned, at most this
+     * replica's share of the adaptive ceiling. Replicas sharing a state store split what is configured (the explicit
+     * maximum, the ceiling), so together they never admit more than it; within its share each replica's adaptive
+     * limit follows the backend's latency, which already reflects every replica's load. Read at each decision: the
+     * census of replicas changes.
+     */
     public synchronized int limit() {
-        return fixed > 0 ? fixed : adaptive.limit();
+        return fixed > 0 ? share.applyAsInt(fixed) : Math.min(adaptive.limit(), share.applyAsInt(adaptive.max()));
     }
 
     /** Whether the limit adapts to the backend (no explicit maximum configured). */

@@ -2,6 +2,7 @@ package org.canonic.gateway.fleet;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.canonic.gateway.backend.Backend;
+import org.canonic.gateway.state.StateStoreUnavailable;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
@@ -40,6 +41,10 @@ public final class Fleet {
     private final String fallback;
     private volatile FleetSnapshot snapshot;
     private long version;
+    /** The last shared registry applied, kept while part of it could not be resolved here. */
+    private RegistrationStore.Contents lastShared;
+    private long lastDrainMs;
+    private boolean unresolved;
 
     public Fleet(FleetPlanner.Plan plan, FleetServices services, BackendResolver resolver, RegistrationStore store) {
         this.services = services;
@@ -151,7 +156,9 @@ public final class Fleet {
         live.update(spec);
         publish();
         LOG.infof("Backend %s changed", name);
-        services.events().publish("backend.changed", event(name, fencing, "changed", iterable(body.fieldNames())));
+        List<String> fields = new ArrayList<>();
+        body.fieldNames().forEachRemaining(fields::add);
+        services.events().publish("backend.changed", event(name, fencing, "changed", fields));
         return live;
     }
 
@@ -208,6 +215,98 @@ public final class Fleet {
         return live;
     }
 
+    /**
+     * Makes this replica's registered backends what the shared store holds (another replica changed them): new ones
+     * join (PENDING until probed), gone ones leave and drain for up to {@code drainMs}, changed ones take their new
+     * settings (a new URL, model or probe makes a new backend), and the routes take the shared order. Nothing is
+     * stored or announced again: the replica that made the change did both. A registration this replica cannot
+     * resolve (its key reference is not set here) is left out with an ERROR.
+     */
+    public synchronized void applyShared(RegistrationStore.Contents shared, long drainMs) {
+        lastShared = shared;
+        lastDrainMs = drainMs;
+        unresolved = false;
+        Map<String, BackendRegistration> wanted = new LinkedHashMap<>();
+        shared.backends().forEach(r -> wanted.put(r.definition().name(), r));
+        boolean changed = false;
+        for (String name : List.copyOf(registrations.keySet())) {
+            BackendRegistration now = wanted.get(name);
+            if (now == null || !registrations.get(name).sameSource(now)) {
+                LiveBackend live = backends.remove(name);
+                registrations.remove(name);
+                leaving.add(live);
+                live.drain(drainMs, () -> {
+                    live.close();
+                    leaving.remove(live);
+                });
+                changed = true;
+                LOG.infof("Backend %s %s on another replica", name, now == null ? "deregistered" : "replaced");
+            } else if (!now.toJson().equals(registrations.get(name).toJson())) {
+                resolved(now).ifPresent(spec -> {
+                    backends.get(name).update(spec);
+                    registrations.put(name, now);
+                });
+                changed = true;
+            }
+        }
+        for (BackendRegistration registration : wanted.values()) {
+            String name = registration.definition().name();
+            if (registrations.containsKey(name)) {
+                continue;
+            }
+            if (backends.containsKey(name)) {
+                LOG.errorf("Backend %s registered on another replica has the name of a configured backend here; "
+                        + "left out", name);
+                continue;
+            }
+            Optional<Backend> spec = resolved(registration);
+            if (spec.isPresent()) {
+                backends.put(name, new LiveBackend(spec.get(), LiveBackend.Origin.REGISTERED, services));
+                registrations.put(name, registration);
+                changed = true;
+                LOG.infof("Backend %s registered on another replica joins this one", name);
+            }
+        }
+        Map<String, List<String>> order = new LinkedHashMap<>();
+        members.forEach((route, names) -> order.put(route, new ArrayList<>(names.stream()
+                .filter(n -> backends.containsKey(n) && backends.get(n).origin() == LiveBackend.Origin.CONFIGURED)
+                .toList())));
+        FleetPlanner.restoreOrder(order, shared.routeOrder(), registrations);
+        if (changed || !order.equals(members)) {
+            restoreMembers(order);
+            publish();
+        }
+    }
+
+    /** Applies the last shared registry again if part of it could not be used here (a key may have come since). */
+    public synchronized void retryShared() {
+        if (unresolved && lastShared != null) {
+            applyShared(lastShared, lastDrainMs);
+        }
+    }
+
+    /** Stores this replica's registrations again (the shared store lost them); a failure is only logged. */
+    public synchronized void storeAgain() {
+        try {
+            persist();
+            LOG.warnf("The shared state store had lost the registrations; stored these %d again", registrations.size());
+        } catch (IOException e) {
+            LOG.errorf("Could not store the registrations again: %s", e.getMessage());
+        }
+    }
+
+    private Optional<Backend> resolved(BackendRegistration registration) {
+        List<String> problems = new ArrayList<>();
+        Optional<Backend> spec = resolver.resolve(registration.definition(), BackendResolver.apiNaming(), problems);
+        if (!problems.isEmpty()) {
+            unresolved = true;
+            LOG.errorf("Backend %s registered on another replica cannot be used here: %s",
+                    registration.definition().name(), String.join("; ", problems));
+            return Optional.empty();
+        }
+        return spec;
+    }
+
     /** Closes every backend (the process is stopping). */
     public synchronized void close() {
         backends.values().forEach(LiveBackend::close);
@@ -255,11 +354,24 @@ public final class Fleet {
         members.putAll(before);
     }
 
+    /** Stores the registry; a shared store's refusal or silence is reported as an IOException carrying it. */
     private void persist() throws IOException {
-        store.save(List.copyOf(registrations.values()), members);
+        try {
+            store.save(List.copyOf(registrations.values()), members);
+        } catch (StateStoreUnavailable | FleetException e) {
+            // Carried as an IOException so that every caller's undo path runs; unpersisted() answers with it.
+            throw new IOException(e.getMessage(), e);
+        }
     }
 
     private static FleetException unpersisted(IOException e) {
+        if (e.getCause() instanceof FleetException refused) {
+            return refused;
+        }
+        if (e.getCause() instanceof StateStoreUnavailable shared) {
+            LOG.errorf("The registry could not be saved to the shared state store; the change was undone");
+            return new FleetException(503, StateStoreUnavailable.CODE, shared.getMessage());
+        }
         LOG.errorf("The registry could not be saved to the state directory (%s); the change was undone", e.toString());
         return new FleetException(503, "state_unavailable", "The change could not be saved to the state directory,"
                 + " so it was not made. Check that GATEWAY_STATE_DIR is writable and retry.");
@@ -285,9 +397,4 @@ public final class Fleet {
         return data;
     }
 
-    private static <T> List<T> iterable(java.util.Iterator<T> iterator) {
-        List<T> list = new ArrayList<>();
-        iterator.forEachRemaining(list::add);
-        return list;
-    }
 }

@@ -174,8 +174,8 @@ public final class FleetPlanner {
      * Puts registered backends back where they were: the stored order of each route, with configured backends the
      * store does not know (added to configuration since) at the end.
      */
-    private static void restoreOrder(Map<String, List<String>> members, Map<String, List<String>> stored,
-                                     Map<String, BackendRegistration> registrations) {
+    static void restoreOrder(Map<String, List<String>> members, Map<String, List<String>> stored,
+                             Map<String, BackendRegistration> registrations) {
         members.forEach((route, configured) -> {
             List<String> order = new ArrayList<>();
             for (String name : stored.getOrDefault(route, List.of())) {

@@ -4,6 +4,8 @@ import io.vertx.core.Vertx;
 import org.canonic.gateway.config.GatewayConfig;
 import org.canonic.gateway.telemetry.GatewayMetrics;
 
+import java.util.function.IntUnaryOperator;
+
 /**
  * What every live backend is built with.
  *
@@ -12,7 +14,17 @@ import org.canonic.gateway.telemetry.GatewayMetrics;
  * @param metrics where its gauges are registered (and removed again when it closes)
  * @param events  where its state changes are reported
  * @param concurrency the adaptive in-flight limit of backends without an explicit maximum
+ * @param replicaShare this replica's part of a limit that holds across all replicas sharing a state store
+ *                     (identity for one replica): a backend's explicit maximum and its adaptive ceiling are split
+ *                     with it, so N replicas never admit N times a backend's limit
  */
 public record FleetServices(Vertx vertx, GatewayConfig.Health health, GatewayConfig.Breaker breaker,
-                            GatewayMetrics metrics, FleetEvents events, GatewayConfig.AdaptiveConcurrency concurrency) {
+                            GatewayMetrics metrics, FleetEvents events, GatewayConfig.AdaptiveConcurrency concurrency,
+                            IntUnaryOperator replicaShare) {
+
+    /** One replica: every limit is this replica's alone. */
+    public FleetServices(Vertx vertx, GatewayConfig.Health health, GatewayConfig.Breaker breaker,
+                         GatewayMetrics metrics, FleetEvents events, GatewayConfig.AdaptiveConcurrency concurrency) {
+        this(vertx, health, breaker, metrics, events, concurrency, IntUnaryOperator.identity());
+    }
 }

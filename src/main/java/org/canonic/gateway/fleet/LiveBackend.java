@@ -69,7 +69,7 @@ public final class LiveBackend {
         this.pool = new BackendPool(services.vertx(), spec);
         GatewayConfig.AdaptiveConcurrency concurrency = services.concurrency();
         this.slots = new BackendSlots(spec.maxConcurrency(), new AdaptiveLimit(concurrency.initialLimit(),
-                concurrency.minLimit(), concurrency.maxLimit()), this::checkDrained);
+                concurrency.minLimit(), concurrency.maxLimit()), services.replicaShare(), this::checkDrained);
         // Traffic answered within two probe intervals outweighs a probe that timed out (see BackendHealth.onProbe).
         this.health = new BackendHealth(spec, services.health().failuresToDown(), services.health().successesToUp(),
                 services.breaker().delay().toMillis(), 2 * services.health().interval().toMillis());

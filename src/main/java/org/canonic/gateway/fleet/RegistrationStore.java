@@ -1,88 +1,29 @@
 package org.canonic.gateway.fleet;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-
-import org.canonic.gateway.coordination.StateDirectory;
-
 import java.io.IOException;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Optional;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Keeps the backends registered through the admin API, and the order of every route, in {@code backends.json} in
- * the state directory, so that they survive a restart. The file is replaced atomically: a crash leaves the old file
- * or the new one, never half of one. It never holds a key, only references to keys.
+ * Where the backends registered through the admin API, and the order of every route, are kept: the state directory
+ * ({@link FileRegistrationStore}, one replica) or Redis ({@link RedisRegistrationStore}, shared by every replica,
+ * which then also tells the others). Never a key, only references to keys.
  */
-public final class RegistrationStore {
+public interface RegistrationStore {
 
-    /** What the file holds. */
-    public record Contents(List<BackendRegistration> backends, Map<String, List<String>> routeOrder) {
+    /** What the store holds. */
+    record Contents(List<BackendRegistration> backends, Map<String, List<String>> routeOrder) {
         static final Contents EMPTY = new Contents(List.of(), Map.of());
     }
 
-    static final String FILE = "backends.json";
+    /** Reads the registrations; one that cannot be read adds a problem. */
+    Contents load(List<String> problems);
 
-    private final StateDirectory state;
-    private final ObjectMapper mapper;
-
-    public RegistrationStore(StateDirectory state, ObjectMapper mapper) {
-        this.state = state;
-        this.mapper = mapper;
-    }
-
-    public Path file() {
-        return state.resolve(FILE);
-    }
-
-    /** Reads the file (empty when there is none); an unreadable or malformed file adds a problem. */
-    public Contents load(List<String> problems) {
-        Path file = file();
-        JsonNode root;
-        try {
-            Optional<byte[]> stored = state.read(FILE);
-            if (stored.isEmpty()) {
-                return Contents.EMPTY;
-            }
-            root = mapper.readTree(stored.get());
-        } catch (IOException e) {
-            problems.add(file + " cannot be read as JSON (" + e.getClass().getSimpleName()
-                    + "); fix or remove it to start");
-            return Contents.EMPTY;
-        }
-        List<BackendRegistration> backends = new ArrayList<>();
-        for (JsonNode backend : root.path("backends")) {
-            List<String> own = new ArrayList<>();
-            BackendRegistration registration = BackendRegistration.parse(backend, own);
-            if (own.isEmpty()) {
-                backends.add(registration);
-            } else {
-                problems.add("registered backend " + backend.path("name").asText("?") + " in " + file + ": "
-                        + String.join("; ", own));
-            }
-        }
-        Map<String, List<String>> order = new LinkedHashMap<>();
-        root.path("routes").fields().forEachRemaining(route -> {
-            List<String> names = new ArrayList<>();
-            route.getValue().forEach(name -> names.add(name.asText()));
-            order.put(route.getKey(), names);
-        });
-        return new Contents(backends, order);
-    }
-
-    /** Replaces the file with the given registrations and route orders. */
-    public void save(List<BackendRegistration> backends, Map<String, List<String>> routeOrder) throws IOException {
-        ObjectNode root = mapper.createObjectNode();
-        root.put("version", 1);
-        var list = root.putArray("backends");
-        backends.forEach(backend -> list.add(backend.toJson()));
-        ObjectNode routes = root.putObject("routes");
-        routeOrder.forEach((route, names) -> names.forEach(routes.putArray(route)::add));
-        state.writeAtomically(FILE, mapper.writerWithDefaultPrettyPrinter().writeValueAsBytes(root));
-    }
+    /**
+     * Stores this replica's registrations and route orders after a change.
+     *
+     * @throws IOException when they could not be stored (the change is then undone); a shared store that does not
+     *                     answer throws {@link org.canonic.gateway.state.StateStoreUnavailable} instead
+     */
+    void save(List<BackendRegistration> backends, Map<String, List<String>> routeOrder) throws IOException;
 }

@@ -26,6 +26,7 @@ import org.canonic.gateway.fleet.FleetException;
 import org.canonic.gateway.fleet.FleetSnapshot;
 import org.canonic.gateway.fleet.LiveBackend;
 import org.canonic.gateway.relay.OpenAiError;
+import org.canonic.gateway.state.StateStoreUnavailable;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -78,7 +79,7 @@ public class AdminBackendsResource {
         snapshot.backends().values().forEach(backend -> views.add(view(backend, snapshot)));
         fleet.leaving().forEach(backend -> views.add(view(backend, snapshot)));
         ObjectNode answer = mapper.createObjectNode();
-        answer.set("maintenance", lock.toJson(lock.status()));
+        answer.set("maintenance", maintenance());
         answer.set("backends", mapper.valueToTree(views));
         return Response.ok(answer).build();
     }
@@ -168,6 +169,18 @@ public class AdminBackendsResource {
         return audited.make(action, target, actor, token, snapshotOf(target), change,
                 e -> e instanceof FleetException refused ? new AuditedChange.Refused(refused.code(), error(refused))
                         : null, after -> target);
+    }
+
+    /** The lock's state; without the shared store the list still answers (this replica's view of the fleet). */
+    private JsonNode maintenance() {
+        try {
+            return lock.toJson(lock.status());
+        } catch (StateStoreUnavailable e) {
+            ObjectNode unknown = mapper.createObjectNode();
+            unknown.putNull("held");
+            unknown.put("error", StateStoreUnavailable.CODE);
+            return unknown;
+        }
     }
 
     private JsonNode snapshotOf(String name) {

@@ -6,6 +6,7 @@ import org.canonic.gateway.coordination.CoordinationUnavailable;
 import org.canonic.gateway.coordination.LockRequestException;
 import org.canonic.gateway.coordination.Locked;
 import org.canonic.gateway.relay.OpenAiError;
+import org.canonic.gateway.state.StateStoreUnavailable;
 import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
 /**
@@ -29,6 +30,13 @@ public class AdminErrors {
     @ServerExceptionMapper
     public Response unavailable(CoordinationUnavailable e) {
         return respond(OpenAiError.server(503, e.getMessage(), e.code()), 0);
+    }
+
+    /** 503 with Retry-After: the shared state store did not answer, so nothing was changed. */
+    @ServerExceptionMapper
+    public Response storeUnavailable(StateStoreUnavailable e) {
+        return respond(OpenAiError.server(503, e.getMessage(), StateStoreUnavailable.CODE),
+                StateStoreUnavailable.RETRY_AFTER_SECONDS);
     }
 
     static Response respond(OpenAiError error, long retryAfterSeconds) {

@@ -8,6 +8,7 @@ import jakarta.ws.rs.core.Response;
 import org.canonic.gateway.coordination.AuditLog;
 import org.canonic.gateway.coordination.Locked;
 import org.canonic.gateway.coordination.MaintenanceLock;
+import org.canonic.gateway.state.StateStoreUnavailable;
 
 import java.util.function.Function;
 
@@ -62,6 +63,10 @@ public class AuditedChange {
             });
         } catch (Locked e) {
             audit.recordRefusal(caller, action, target, before, Locked.CODE, null);
+            throw e;
+        } catch (StateStoreUnavailable e) {
+            // Refused before anything changed: the shared store could not confirm the lock.
+            audit.recordRefusal(caller, action, target, before, StateStoreUnavailable.CODE, null);
             throw e;
         }
     }

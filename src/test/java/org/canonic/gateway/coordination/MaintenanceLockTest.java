@@ -63,7 +63,7 @@ class MaintenanceLockTest {
     }
 
     private MaintenanceLock newLock() {
-        return new MaintenanceLock(state, audit, noWebhooks, vertx, MAPPER, Duration.ofMinutes(15),
+        return new FileMaintenanceLock(state, audit, noWebhooks, vertx, MAPPER, Duration.ofMinutes(15),
                 Duration.ofHours(24));
     }
 
@@ -100,7 +100,7 @@ class MaintenanceLockTest {
         lock.release(first.token(), "ci");
         MaintenanceLock.Grant second = lock.acquire("b", "r", 60L, "ci");
         assertNotEquals(first.token(), second.token());
-        String encoded = second.token().substring(MaintenanceLock.TOKEN_PREFIX.length());
+        String encoded = second.token().substring(LockRules.TOKEN_PREFIX.length());
         assertTrue(Base64.getUrlDecoder().decode(encoded).length >= 16, "at least 128 random bits");
         assertFalse(second.toString().contains(second.token()));
         assertFalse(lock.toJson(lock.status()).toString().contains(second.token()));
@@ -285,7 +285,7 @@ class MaintenanceLockTest {
 
     @Test
     void ttlBoundsThatContradictEachOtherStopTheStart() {
-        assertThrows(InvalidConfigurationException.class, () -> new MaintenanceLock(state, audit, noWebhooks, vertx,
+        assertThrows(InvalidConfigurationException.class, () -> new FileMaintenanceLock(state, audit, noWebhooks, vertx,
                 MAPPER, Duration.ofHours(2), Duration.ofHours(1)));
     }
 }

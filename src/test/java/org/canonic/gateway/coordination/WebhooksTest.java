@@ -77,7 +77,7 @@ class WebhooksTest {
         WebhookReceiver receiver = receiver(WebhookReceiver.Mode.OK);
         Webhooks hooks = webhooks(SECRET, 3, Duration.ofMillis(50), Duration.ofSeconds(5), 100, 4, receiver);
         StateDirectory state = new StateDirectory(dir);
-        MaintenanceLock lock = new MaintenanceLock(state, new AuditLog(state, MAPPER), hooks, vertx, MAPPER,
+        MaintenanceLock lock = new FileMaintenanceLock(state, new AuditLog(state, MAPPER), hooks, vertx, MAPPER,
                 Duration.ofMinutes(15), Duration.ofHours(24));
 
         List<String> tokens = new ArrayList<>();

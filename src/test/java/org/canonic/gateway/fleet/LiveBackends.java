@@ -22,7 +22,7 @@ public final class LiveBackends {
         java.util.List<String> problems = new java.util.ArrayList<>();
         RegistrationStore store;
         try {
-            store = new RegistrationStore(new org.canonic.gateway.coordination.StateDirectory(
+            store = new FileRegistrationStore(new org.canonic.gateway.coordination.StateDirectory(
                     java.nio.file.Files.createTempDirectory("fleet-state")), new com.fasterxml.jackson.databind.ObjectMapper());
         } catch (java.io.IOException e) {
             throw new IllegalStateException(e);
