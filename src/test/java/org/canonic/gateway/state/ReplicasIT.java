@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Response;
+import org.canonic.gateway.compute.FakeVastAi;
 import org.canonic.gateway.testing.FakeVllm;
 import org.canonic.gateway.testing.GatewayClient;
 import org.canonic.gateway.testing.PackagedGateway;
@@ -21,6 +22,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -48,12 +50,14 @@ class ReplicasIT {
     private static final String ADMIN = "replicas-it-admin-token-0123456789abcdef";
     private static final String MODEL = "fake/replicas-model";
     private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final String VASTAI_KEY = "replicas-it-vastai-key-0123456789";
 
     private static RedisServer redis;
     private static Vertx vertx;
     private static FakeVllm fake;
     private static PackagedGateway a;
     private static PackagedGateway b;
+    private static FakeVastAi vastai;
 
     @BeforeAll
     static void start() throws Exception {
@@ -61,6 +65,8 @@ class ReplicasIT {
         redis = RedisServer.start();
         vertx = Vertx.vertx();
         fake = FakeVllm.start(vertx, MODEL);
+        vastai = new FakeVastAi(vertx, VASTAI_KEY);
+        vastai.offers.add(FakeVastAi.offer(101, "RTX 4090", 24564, 0.40, 0.99));
         CompletableFuture<PackagedGateway> first = CompletableFuture.supplyAsync(() -> launch("replica-a"));
         CompletableFuture<PackagedGateway> second = CompletableFuture.supplyAsync(() -> launch("replica-b"));
         a = first.get(90, TimeUnit.SECONDS);
@@ -73,6 +79,8 @@ class ReplicasIT {
                     "QUARKUS_REDIS_HOSTS", redis.url(), "GATEWAY_STATE_REPLICA_ID", id, "GATEWAY_STATE_LEADER_TTL",
                     "2s", "GATEWAY_AUTH", "none", "GATEWAY_ADMIN_TOKEN", ADMIN,
                     "GATEWAY_STATE_DIR", Files.createTempDirectory(id).toString()));
+            env.put("VASTAI_API_URL", vastai.url());
+            env.put("VASTAI_API_KEY", VASTAI_KEY);
             return PackagedGateway.start(env);
         } catch (Exception e) {
             throw new IllegalStateException(e);
@@ -88,6 +96,9 @@ class ReplicasIT {
         }
         if (redis != null) {
             redis.close();
+        }
+        if (vastai != null) {
+            vastai.close();
         }
         if (vertx != null) {
             vertx.close();
@@ -167,6 +178,37 @@ class ReplicasIT {
 
     @Test
     @Order(4)
+    void twoReplicasRacingForTheLastDollarsOfTheCapCannotBothPass() throws Exception {
+        // $0.40/h for 15 h is a warned estimate (over $5, under $20): each one reserves from the $20 daily cap.
+        String provision = "{\"provider\":\"vastai\",\"recipe\":\"chat\",\"hours\":15,\"offer_id\":\"101\"}";
+        List<CompletableFuture<HttpResponse<String>>> racing = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            PackagedGateway replica = i % 2 == 0 ? a : b;
+            racing.add(CompletableFuture.supplyAsync(() -> admin(replica, "POST", "/admin/compute/instances",
+                    provision)));
+        }
+        int passed = 0;
+        double estimate = 0;
+        for (CompletableFuture<HttpResponse<String>> answer : racing) {
+            HttpResponse<String> response = answer.get(60, TimeUnit.SECONDS);
+            JsonNode body = MAPPER.readTree(response.body());
+            if (response.statusCode() == 201) {
+                passed++;
+                estimate = body.get("estimate_usd").asDouble();
+            } else {
+                assertEquals(409, response.statusCode(), response.body());
+                assertEquals("daily_cap_exceeded", body.at("/error/code").asText(), response.body());
+                estimate = body.at("/error/estimate_usd").asDouble();
+            }
+        }
+        assertTrue(estimate > 5 && estimate <= 20, "a warned estimate: " + estimate);
+        int fits = (int) Math.floor(20 / estimate);
+        assertEquals(fits, passed, "exactly what fits in the $20 cap passes, whichever replica asked");
+        assertEquals(passed, vastai.received("PUT", "/api/v0/asks/").size(), "and only those were launched");
+    }
+
+    @Test
+    @Order(5)
     void everyReplicasAuditLinesAreInOneSharedStream() throws Exception {
         StateStore reader = new StateStore(vertx, StateStoreConfig.Kind.REDIS, Optional.of(redis.url()),
                 Duration.ofSeconds(2), "gateway", "reader", 10);
@@ -193,7 +235,7 @@ class ReplicasIT {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void exactlyOneReplicaLeadsAndTheOtherTakesOverWhenItStops() throws Exception {
         JsonNode onA = MAPPER.readTree(admin(a, "GET", "/admin/replicas", null).body());
         JsonNode onB = MAPPER.readTree(admin(b, "GET", "/admin/replicas", null).body());
@@ -213,7 +255,7 @@ class ReplicasIT {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void withRedisGoneProxyingGoesOnAndEveryChangeIsRefused() throws Exception {
         PackagedGateway survivor = a;
         assertEquals(201, admin(survivor, "POST", "/admin/backends", registration("kept")).statusCode());
@@ -256,7 +298,7 @@ class ReplicasIT {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void aConfiguredRedisThatDoesNotAnswerStopsTheStart() throws Exception {
         int port = PackagedGateway.freePort();
         Process refused = PackagedGateway.launch(Map.of("GATEWAY_STATE_STORE", "redis", "QUARKUS_REDIS_HOSTS",
