@@ -74,10 +74,8 @@ public final class UpstreamAttempt {
 
     private State state = State.CONNECTING;
     private long startNanos;
-    private long lastEventNanos;
     private boolean paused;
-    private long clockTimer = -1;
-    private long totalTimer = -1;
+    private final AttemptClock clock;
     private HttpClientRequest request;
     private HttpClientResponse response;
     private final SseSplitter splitter = new SseSplitter(MAX_PARTIAL_EVENT);
@@ -94,6 +92,7 @@ public final class UpstreamAttempt {
         this.maxBodyBytes = maxBodyBytes;
         this.budget = budget;
         this.listener = listener;
+        this.clock = new AttemptClock(vertx, backend.clocks(), stream, this::fail);
     }
 
     public Backend backend() {
@@ -104,10 +103,7 @@ public final class UpstreamAttempt {
     public void start() {
         startNanos = System.nanoTime();
         Clocks clocks = backend.clocks();
-        totalTimer = vertx.setTimer(clocks.totalMs(), id -> {
-            totalTimer = -1;
-            fail(AttemptOutcome.TOTAL_TIMEOUT, "no complete answer within " + clocks.totalMs() + " ms");
-        });
+        clock.start(startNanos);
         RequestOptions options = new RequestOptions()
                 .setMethod(HttpMethod.POST)
                 .setURI(path)
@@ -144,6 +140,7 @@ public final class UpstreamAttempt {
     public void pause() {
         if (response != null && !paused && state != State.DONE) {
             paused = true;
+            clock.paused(true);
             response.pause();
         }
     }
@@ -151,7 +148,7 @@ public final class UpstreamAttempt {
     public void resume() {
         if (response != null && paused) {
             paused = false;
-            lastEventNanos = System.nanoTime();
+            clock.paused(false);
             response.resume();
         }
     }
@@ -159,7 +156,7 @@ public final class UpstreamAttempt {
     private void onConnected(HttpClientRequest req) {
         request = req;
         state = State.WAITING;
-        startClock(backend.clocks().firstTokenMs());
+        clock.firstToken();
         req.exceptionHandler(this::onTransportFailure);
         req.response().onComplete(ar -> {
             if (state == State.DONE) {
@@ -181,7 +178,7 @@ public final class UpstreamAttempt {
         String contentType = resp.getHeader(HttpHeaderNames.CONTENT_TYPE);
         if (status < 200 || status >= 300) {
             state = State.STREAMING;
-            startClock(backend.clocks().idleMs());
+            clock.idle();
             collectBody(resp, MAX_ERROR_BODY, buffer -> finish(AttemptOutcome.ofStatus(status), status, buffer,
                     contentType, "answered HTTP " + status, null));
             return;
@@ -189,7 +186,7 @@ public final class UpstreamAttempt {
         if (!stream) {
             // vLLM sends a non-stream answer only once generation is over: the head is the "first token".
             state = State.STREAMING;
-            startClock(backend.clocks().idleMs());
+            clock.idle();
             collectBody(resp, maxBodyBytes, buffer -> completeBody(status, buffer, contentType));
             return;
         }
@@ -212,7 +209,7 @@ public final class UpstreamAttempt {
         if (state == State.DONE) {
             return;
         }
-        lastEventNanos = System.nanoTime();
+        clock.event();
         boolean wellFormed = splitter.feed(chunk, this::onStreamEvent);
         if (state == State.DONE) {
             return;
@@ -235,7 +232,7 @@ public final class UpstreamAttempt {
         }
         if (state == State.WAITING) {
             state = State.STREAMING;
-            startClock(backend.clocks().idleMs());
+            clock.idle();
         }
         if (kind == SseEvents.Kind.ERROR) {
             Buffer payload = Buffer.buffer(SseEvents.payload(buffer, start, contentEnd));
@@ -282,7 +279,7 @@ public final class UpstreamAttempt {
     /** Collects a body under {@code limit} and the body budget; the attempt fails rather than the heap. */
     private void collectBody(HttpClientResponse resp, long limit, java.util.function.Consumer<Buffer> onComplete) {
         collector = new AnswerCollector(limit, budget);
-        collector.collect(resp, () -> state == State.DONE, () -> lastEventNanos = System.nanoTime(), this::fail,
+        collector.collect(resp, () -> state == State.DONE, clock::event, this::fail,
                 onComplete);
     }
 
@@ -305,37 +302,6 @@ public final class UpstreamAttempt {
         fail(AttemptOutcome.TRUNCATED, state == State.STREAMING
                 ? "connection lost mid-stream"
                 : "connection lost before the answer (" + cause.getClass().getSimpleName() + ")");
-    }
-
-    /**
-     * One timer serves the first-token and idle clocks: it is not re-armed per event (that would cost a timer
-     * per token) but re-checks the time of the last event when it fires.
-     */
-    private void startClock(long timeoutMs) {
-        if (clockTimer >= 0) {
-            vertx.cancelTimer(clockTimer);
-        }
-        lastEventNanos = System.nanoTime();
-        clockTimer = vertx.setTimer(Math.max(1, timeoutMs), id -> onClock(timeoutMs));
-    }
-
-    private void onClock(long timeoutMs) {
-        clockTimer = -1;
-        if (state == State.DONE) {
-            return;
-        }
-        if (state == State.WAITING) {
-            fail(AttemptOutcome.FIRST_TOKEN_TIMEOUT, stream
-                    ? "no first token within " + timeoutMs + " ms"
-                    : "no answer within " + timeoutMs + " ms");
-            return;
-        }
-        long silentMs = (System.nanoTime() - lastEventNanos) / 1_000_000;
-        if (paused || silentMs < timeoutMs) {
-            clockTimer = vertx.setTimer(Math.max(1, timeoutMs - (paused ? 0 : silentMs)), id -> onClock(timeoutMs));
-            return;
-        }
-        fail(AttemptOutcome.IDLE_TIMEOUT, "silent for " + silentMs + " ms mid-response");
     }
 
     /**
@@ -374,14 +340,7 @@ public final class UpstreamAttempt {
     }
 
     private void cancelTimers() {
-        if (clockTimer >= 0) {
-            vertx.cancelTimer(clockTimer);
-            clockTimer = -1;
-        }
-        if (totalTimer >= 0) {
-            vertx.cancelTimer(totalTimer);
-            totalTimer = -1;
-        }
+        clock.stop();
     }
 
     private void resetUpstream() {

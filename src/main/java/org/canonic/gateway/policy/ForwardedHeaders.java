@@ -3,10 +3,10 @@ package org.canonic.gateway.policy;
 import io.vertx.core.MultiMap;
 import org.jboss.logging.Logger;
 
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * Which client headers travel upstream: an allow-list, not a deny-list. A deny-list forwards whatever a client
@@ -28,7 +28,12 @@ final class ForwardedHeaders {
     /** {@code name: value\r\n}: what a header line adds to a request head besides its name and value. */
     private static final int LINE_OVERHEAD = 4;
 
-    private final Set<String> allowed = new HashSet<>();
+    /**
+     * Case-insensitive, so a client's header name is looked up as sent, without a lower-cased copy per header. Names
+     * arrive decoded as ISO-8859-1, where no other character folds onto an ASCII letter, so this matches exactly the
+     * names the lower-cased lookup matched.
+     */
+    private final Set<String> allowed = new TreeSet<>(String.CASE_INSENSITIVE_ORDER);
     private final long maxBytes;
 
     /**
@@ -53,7 +58,7 @@ final class ForwardedHeaders {
         long bytes = 0;
         for (var header : client) {
             String name = header.getKey();
-            if (!allowed.contains(name.toLowerCase(Locale.ROOT))) {
+            if (!allowed.contains(name)) {
                 continue;
             }
             String value = header.getValue();

@@ -26,6 +26,15 @@ class NonStreamAnswerTest {
     }
 
     @Test
+    void eachChoiceKeepsItsIndexAndFinishReasonAsAParsedTreeWouldHoldThem() throws Exception {
+        String answer = "{\"choices\":[{\"index\":0,\"finish_reason\":null,\"text\":\"a\"},"
+                + "{\"finish_reason\":\"length\",\"index\":3000000000},{\"index\":2,\"finish_reason\":true}]}";
+        ObjectNode summary = NonStreamAnswer.summarize(Buffer.buffer(answer));
+        assertEquals(MAPPER.readTree("[{\"index\":0,\"finish_reason\":null},{\"finish_reason\":\"length\","
+                + "\"index\":3000000000},{\"index\":2,\"finish_reason\":true}]"), summary.get("choices"));
+    }
+
+    @Test
     void whatIsNotOneJsonObjectHasNoSummary() {
         for (String body : new String[] {"<html>502</html>", "[1]", "{\"a\":1} {\"b\":2}", "{\"a\":", ""}) {
             assertNull(NonStreamAnswer.summarize(Buffer.buffer(body)), body);

@@ -118,6 +118,24 @@ class StreamFailureTest extends GatewayTest {
     }
 
     @Test
+    void theIdleClockStillRunsAfterAFirstTokenSlowerThanTheIdleClock() {
+        // The attempt's one timer first fires at the shortest clock (idle) while still waiting for the first token:
+        // it must sleep on, then hand over to the idle clock when the token comes, and still expire it.
+        long firstTokenMs = FakeBackends.ALPHA_IDLE_MS + 200;
+        alpha().then(Behavior.stream(10).firstTokenDelay(firstTokenMs).stallAfter(2));
+
+        long start = System.nanoTime();
+        HttpResponse<String> response = gateway.post("/v1/chat/completions", chat("main-model", true));
+        long elapsedMs = (System.nanoTime() - start) / 1_000_000;
+
+        assertEndsWithErrorThenDone(response.body(), "upstream_stream_interrupted");
+        assertTrue(json(dataPayloads(response.body()).get(dataPayloads(response.body()).size() - 2))
+                .at("/error/message").asText().contains("idle timeout"), response.body());
+        assertTrue(elapsedMs >= firstTokenMs + FakeBackends.ALPHA_IDLE_MS && elapsedMs < FakeBackends.ALPHA_TOTAL_MS,
+                "" + elapsedMs);
+    }
+
+    @Test
     void theTotalClockEndsAStreamThatNeverFinishes() {
         // Tokens keep coming faster than the idle clock, but the whole answer outlasts the total clock.
         alpha().then(Behavior.stream(1000).tokenDelay(FakeBackends.ALPHA_IDLE_MS / 4));
