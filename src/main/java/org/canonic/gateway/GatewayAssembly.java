@@ -10,6 +10,7 @@ import jakarta.inject.Singleton;
 import org.canonic.gateway.backend.Tokenizer;
 import org.canonic.gateway.config.BootChecks;
 import org.canonic.gateway.config.GatewayConfig;
+import org.canonic.gateway.config.OperationsConfig;
 import org.canonic.gateway.config.InvalidConfigurationException;
 import org.canonic.gateway.coordination.StateDirectory;
 import org.canonic.gateway.coordination.Webhooks;
@@ -97,7 +98,7 @@ public class GatewayAssembly {
         }
         this.policy = new PolicyChain(fleet, json, keys, config,
                 new Tokenizer(vertx, config.contextFit().tokenizeTimeout().toMillis()));
-        GatewayConfig.LedgerConfig ledgerConfig = config.telemetry().ledger();
+        OperationsConfig.LedgerConfig ledgerConfig = config.telemetry().ledger();
         this.ledger = new Ledger(ledgerConfig.path().map(String::strip).filter(p -> !p.isEmpty()).map(Path::of),
                 ledgerConfig.queueSize(), ledgerConfig.rotateSize().asLongValue());
         metrics.ledger(ledger);

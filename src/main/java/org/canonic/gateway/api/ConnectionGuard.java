@@ -14,6 +14,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import org.canonic.gateway.config.GatewayConfig;
+import org.canonic.gateway.config.GuardConfig;
 import org.canonic.gateway.policy.Endpoint;
 import org.canonic.gateway.relay.ClientChannel;
 import org.canonic.gateway.relay.GatewayHeaders;
@@ -101,7 +102,7 @@ public class ConnectionGuard {
 
     /** Replaces the server's pre-request clock with this connection's own. Runs on the connection's event loop. */
     private ConnectionClock install(Channel channel) {
-        GatewayConfig.Connections connections = config.connections();
+        GuardConfig.Connections connections = config.connections();
         ConnectionClock clock = new ConnectionClock(connections.headerTimeout().toNanos(),
                 connections.idleTimeout().toNanos());
         IdleStateHandler serverClock = channel.pipeline().get(IdleStateHandler.class);

@@ -34,7 +34,7 @@ public final class BootChecks {
 
     /** The body budget must parse and hold at least one body of each kind, or such bodies could never be served. */
     static void checkLimits(GatewayConfig config, long maxHeapBytes, List<String> problems) {
-        GatewayConfig.Limits limits = config.limits();
+        GuardConfig.Limits limits = config.limits();
         long budget;
         try {
             budget = BodyBudgetSetting.bytes(limits.bodyBudget(), maxHeapBytes);
@@ -67,7 +67,7 @@ public final class BootChecks {
         }
     }
 
-    static void checkConnections(GatewayConfig.Connections connections, List<String> problems) {
+    static void checkConnections(GuardConfig.Connections connections, List<String> problems) {
         if (!positive(connections.headerTimeout())) {
             problems.add("gateway.connections.header-timeout must be positive");
         }
@@ -102,7 +102,7 @@ public final class BootChecks {
         return duration != null && !duration.isZero() && !duration.isNegative();
     }
 
-    static void checkTokens(GatewayConfig.Tokens tokens, List<String> problems) {
+    static void checkTokens(GuardConfig.Tokens tokens, List<String> problems) {
         if (tokens.min() < 1) {
             problems.add("TOKENS_MIN (gateway.tokens.min) must be at least 1, got " + tokens.min());
         }

@@ -1,6 +1,6 @@
 package org.canonic.gateway.coordination;
 
-import org.canonic.gateway.config.GatewayConfig;
+import org.canonic.gateway.config.OperationsConfig;
 import org.canonic.gateway.config.InvalidConfigurationException;
 
 import java.net.URI;
@@ -25,7 +25,7 @@ public record WebhookSettings(List<URI> urls, byte[] secret, int queueSize, Dura
                               Duration initialBackoff, int concurrency) {
 
     /** Reads the configuration; every problem is reported at once, none of them containing a URL or the secret. */
-    public static WebhookSettings from(GatewayConfig.WebhooksConfig config) {
+    public static WebhookSettings from(OperationsConfig.WebhooksConfig config) {
         List<String> problems = new ArrayList<>();
         List<URI> urls = new ArrayList<>();
         List<String> entries = config.urls().orElse(List.of());
@@ -66,7 +66,7 @@ public record WebhookSettings(List<URI> urls, byte[] secret, int queueSize, Dura
                 config.maxAttempts(), config.initialBackoff(), config.concurrency());
     }
 
-    /** Settings for tests and tools: the defaults of {@link GatewayConfig.WebhooksConfig} for the rest. */
+    /** Settings for tests and tools: the defaults of {@link OperationsConfig.WebhooksConfig} for the rest. */
     public static WebhookSettings of(List<URI> urls, String secret) {
         return new WebhookSettings(urls, secret == null ? null : secret.getBytes(StandardCharsets.UTF_8), 1000,
                 Duration.ofSeconds(10), 5, Duration.ofSeconds(1), 4);

@@ -2,6 +2,7 @@ package org.canonic.gateway.fleet;
 
 import io.vertx.core.Vertx;
 import org.canonic.gateway.config.GatewayConfig;
+import org.canonic.gateway.config.OperationsConfig;
 import org.canonic.gateway.telemetry.GatewayMetrics;
 
 import java.util.function.IntUnaryOperator;
@@ -18,12 +19,12 @@ import java.util.function.IntUnaryOperator;
  *                     (identity for one replica): a backend's explicit maximum and its adaptive ceiling are split
  *                     with it, so N replicas never admit N times a backend's limit
  */
-public record FleetServices(Vertx vertx, GatewayConfig.Health health, GatewayConfig.Breaker breaker,
+public record FleetServices(Vertx vertx, OperationsConfig.Health health, OperationsConfig.Breaker breaker,
                             GatewayMetrics metrics, FleetEvents events, GatewayConfig.AdaptiveConcurrency concurrency,
                             IntUnaryOperator replicaShare) {
 
     /** One replica: every limit is this replica's alone. */
-    public FleetServices(Vertx vertx, GatewayConfig.Health health, GatewayConfig.Breaker breaker,
+    public FleetServices(Vertx vertx, OperationsConfig.Health health, OperationsConfig.Breaker breaker,
                          GatewayMetrics metrics, FleetEvents events, GatewayConfig.AdaptiveConcurrency concurrency) {
         this(vertx, health, breaker, metrics, events, concurrency, IntUnaryOperator.identity());
     }

@@ -5,7 +5,7 @@ import io.smallrye.faulttolerance.api.CircuitBreakerState;
 import io.smallrye.faulttolerance.api.Guard;
 import jakarta.enterprise.util.TypeLiteral;
 import org.canonic.gateway.backend.AttemptOutcome;
-import org.canonic.gateway.config.GatewayConfig;
+import org.canonic.gateway.config.OperationsConfig;
 
 import java.time.temporal.ChronoUnit;
 import java.util.concurrent.CompletableFuture;
@@ -59,10 +59,10 @@ public final class BackendBreaker {
     };
 
     private final BackendHealth health;
-    private final GatewayConfig.Breaker config;
+    private final OperationsConfig.Breaker config;
     private volatile Guard guard;
 
-    public BackendBreaker(BackendHealth health, GatewayConfig.Breaker config) {
+    public BackendBreaker(BackendHealth health, OperationsConfig.Breaker config) {
         this.health = health;
         this.config = config;
     }

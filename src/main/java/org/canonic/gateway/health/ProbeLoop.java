@@ -1,7 +1,7 @@
 package org.canonic.gateway.health;
 
 import io.vertx.core.Vertx;
-import org.canonic.gateway.config.GatewayConfig;
+import org.canonic.gateway.config.OperationsConfig;
 
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -20,7 +20,7 @@ public final class ProbeLoop {
     private volatile boolean stopped;
     private volatile long timer = -1;
 
-    public ProbeLoop(Vertx vertx, BackendHealth target, GatewayConfig.Health config) {
+    public ProbeLoop(Vertx vertx, BackendHealth target, OperationsConfig.Health config) {
         this.vertx = vertx;
         this.target = target;
         this.intervalMs = config.interval().toMillis();

@@ -1,6 +1,6 @@
 package org.canonic.gateway.policy;
 
-import org.canonic.gateway.config.GatewayConfig;
+import org.canonic.gateway.config.GuardConfig;
 import org.canonic.gateway.relay.OpenAiError;
 
 import java.util.concurrent.ConcurrentHashMap;
@@ -30,15 +30,15 @@ public final class KeyLimits {
         void settle(long usedTokens);
     }
 
-    private final GatewayConfig.KeyLimits config;
+    private final GuardConfig.KeyLimits config;
     private final ConcurrentMap<String, KeyState> keys = new ConcurrentHashMap<>();
 
-    public KeyLimits(GatewayConfig.KeyLimits config) {
+    public KeyLimits(GuardConfig.KeyLimits config) {
         this.config = config;
     }
 
     Limits limitsOf(String keyId) {
-        GatewayConfig.KeyLimit own = config.keys().get(keyId);
+        GuardConfig.KeyLimit own = config.keys().get(keyId);
         if (own == null) {
             return new Limits(config.concurrent(), config.requestsPerMinute(), config.tokensPerMinute());
         }

@@ -1,6 +1,6 @@
 package org.canonic.gateway.policy;
 
-import org.canonic.gateway.config.GatewayConfig;
+import org.canonic.gateway.config.GuardConfig;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -18,7 +18,7 @@ public final class KeyLoader {
     }
 
     /** The keys, with every problem (never quoting a key) added to {@code problems}. */
-    public static ClientKeys load(GatewayConfig.Auth auth, List<String> problems) {
+    public static ClientKeys load(GuardConfig.Auth auth, List<String> problems) {
         List<ClientKeys.Entry> entries = new ArrayList<>();
         Set<String> ids = new HashSet<>();
         auth.keys().map(String::strip).filter(keys -> !keys.isEmpty()).ifPresent(keys ->
@@ -41,7 +41,7 @@ public final class KeyLoader {
     }
 
     /** Whether requests must carry a key. */
-    public static boolean required(GatewayConfig.Auth auth) {
+    public static boolean required(GuardConfig.Auth auth) {
         return !auth.mode().strip().equalsIgnoreCase("none");
     }
 }

@@ -4,6 +4,7 @@ import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import org.canonic.gateway.backend.Tokenizer;
 import org.canonic.gateway.config.GatewayConfig;
+import org.canonic.gateway.config.GuardConfig;
 import org.canonic.gateway.relay.OpenAiError;
 import org.canonic.gateway.fleet.Fleet;
 import org.jboss.logging.Logger;
@@ -30,7 +31,7 @@ public final class PolicyChain {
     public PolicyChain(Fleet fleet, RequestJson json, ClientKeys keys, GatewayConfig config, Tokenizer tokenizer) {
         this.fleet = fleet;
         this.keyLimits = new KeyLimits(config.keyLimits());
-        GatewayConfig.Tokens tokens = config.tokens();
+        GuardConfig.Tokens tokens = config.tokens();
         this.auth = new AuthFilter(keys, KeyLoader.required(config.auth()));
         this.headerFilters = List.of(
                 auth,
@@ -43,7 +44,7 @@ public final class PolicyChain {
                 new StreamFlagsFilter(),
                 new TokenCeilingFilter(tokens.min(), tokens.max(), tokens.defaultLimit(),
                         tokens.overCeiling().strip().equalsIgnoreCase("refuse")));
-        GatewayConfig.ContextFit fit = config.contextFit();
+        GuardConfig.ContextFit fit = config.contextFit();
         this.contextFit = new ContextFit(tokenizer, json, fit.safetyMargin(), fit.minCompletionTokens());
         this.forwardedHeaders = new ForwardedHeaders(config.forwardHeaders(),
                 config.limits().maxForwardedHeadersSize().asLongValue());

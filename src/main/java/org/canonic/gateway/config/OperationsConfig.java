@@ -1,0 +1,146 @@
+package org.canonic.gateway.config;
+
+import io.smallrye.config.WithConverter;
+import io.smallrye.config.WithDefault;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * How the gateway watches and reports: backend health probes, circuit breaker, telemetry and ledger, admin
+ * access, state directory, maintenance lock, webhooks. Groups of {@link GatewayConfig}.
+ */
+public interface OperationsConfig {
+
+    interface Health {
+        /** Time between two probes of one backend (each one jittered by up to 10% so probes do not align). */
+        @WithDefault("10s")
+        @WithConverter(MillisDurationConverter.class)
+        Duration interval();
+
+        /** A probe that takes longer has failed. */
+        @WithDefault("3s")
+        @WithConverter(MillisDurationConverter.class)
+        Duration timeout();
+
+        /** Consecutive failed probes that take a backend DOWN (fewer make it DEGRADED). */
+        @WithDefault("3")
+        int failuresToDown();
+
+        /** Consecutive good probes a DOWN backend needs before it takes traffic again. */
+        @WithDefault("2")
+        int successesToUp();
+    }
+
+    interface Breaker {
+        /** Size of the rolling window of attempts the failure ratio is computed over. */
+        @WithDefault("10")
+        int requestVolumeThreshold();
+
+        /** Share of backend faults in the window that opens the breaker. */
+        @WithDefault("0.5")
+        double failureRatio();
+
+        /** How long an open breaker keeps the backend out before one trial request is let through. */
+        @WithDefault("30s")
+        @WithConverter(MillisDurationConverter.class)
+        Duration delay();
+
+        /** Successful trials needed to close a half-open breaker. */
+        @WithDefault("1")
+        int successThreshold();
+    }
+
+    interface Telemetry {
+        /**
+         * Add {@code "gateway":{"provider_used","elapsed_ms","attempts"}} to non-stream JSON answers, as the edge
+         * worker this gateway replaces did. Streams carry the same in {@code x-gateway-*} headers.
+         */
+        @WithDefault("true")
+        boolean responseInfo();
+
+        /** The per-request ledger. */
+        LedgerConfig ledger();
+    }
+
+    interface LedgerConfig {
+        /** The JSON Lines file ({@code GATEWAY_LEDGER_PATH}); unset writes the structured log line only. */
+        Optional<String> path();
+
+        /** Records that may wait for the writer; beyond that they are dropped (and counted), never waited for. */
+        @WithDefault("10000")
+        int queueSize();
+
+        /** The file is rotated when it would grow beyond this (and when the UTC day changes). */
+        @WithDefault("100M")
+        io.quarkus.runtime.configuration.MemorySize rotateSize();
+
+        /** Opt-in: also record prompt messages and non-stream completions. Off: only ids, numbers and outcomes. */
+        @WithDefault("false")
+        boolean includeContent();
+    }
+
+    interface AdminAuthConfig {
+        /**
+         * Failed admin attempts one client address may make per minute; beyond that its failures answer 429. A
+         * request with the right token always passes, so a shared address (a tunnel) cannot lock the operator out.
+         */
+        @WithDefault("10")
+        int maxFailuresPerMinute();
+    }
+
+    interface StateConfig {
+        /**
+         * The state directory ({@code GATEWAY_STATE_DIR}); relative paths are relative to the working directory.
+         * Created if missing; start-up fails if it is not a writable directory.
+         */
+        @WithDefault("state")
+        String dir();
+    }
+
+    interface LockConfig {
+        /** Lease of a lock acquired without {@code ttl_seconds}. */
+        @WithDefault("15m")
+        @WithConverter(MillisDurationConverter.class)
+        Duration defaultTtl();
+
+        /** Longest lease a holder may ask for (or renew to): a forgotten lock must end by itself. */
+        @WithDefault("24h")
+        @WithConverter(MillisDurationConverter.class)
+        Duration maxTtl();
+    }
+
+    interface WebhooksConfig {
+        /** Receivers, comma-separated ({@code GATEWAY_WEBHOOK_URLS}); unset sends nothing. */
+        Optional<List<String>> urls();
+
+        /** HMAC key signing every delivery ({@code GATEWAY_WEBHOOK_SECRET}); from the environment only. */
+        Optional<String> secret();
+
+        /** A mounted secret file holding the key ({@code GATEWAY_WEBHOOK_SECRET_FILE}); its content is trimmed. */
+        Optional<String> secretFile();
+
+        /** Events waiting per receiver; beyond that new events are dropped (and counted), never waited for. */
+        @WithDefault("1000")
+        int queueSize();
+
+        /** A delivery attempt that has not answered by then has failed. */
+        @WithDefault("10s")
+        @WithConverter(MillisDurationConverter.class)
+        Duration timeout();
+
+        /** Attempts per event and receiver, the first included; then the event is dropped for that receiver. */
+        @WithDefault("5")
+        int maxAttempts();
+
+        /** Pause before the first retry; doubled for each further one, plus up to half of it again as jitter. */
+        @WithDefault("1s")
+        @WithConverter(MillisDurationConverter.class)
+        Duration initialBackoff();
+
+        /** Deliveries in progress per receiver (a retry waiting for its backoff counts). */
+        @WithDefault("4")
+        int concurrency();
+    }
+}
