@@ -75,13 +75,7 @@ public class ComputeService {
     /** Current state from the tracked file; the watch then reconciles it with the providers. */
     private void rebuild() {
         for (JsonNode record : tracked.readAll()) {
-            String name = record.path("instance").asText(null);
-            if (name == null) {
-                continue;
-            }
-            TrackedInstance instance = instances.computeIfAbsent(name, n -> new TrackedInstance(n,
-                    record.path("provider").asText(), record.path("recipe").asText()));
-            instance.replay(record);
+            TrackedInstance.replay(instances, record);
         }
         long now = clock.millis();
         instances.values().forEach(i -> {

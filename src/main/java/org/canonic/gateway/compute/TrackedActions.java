@@ -118,14 +118,9 @@ public final class TrackedActions {
         String cursor = after;
         for (ObjectNode record : sharedSince(after)) {
             cursor = record.path("stream_id").asText(cursor);
-            String name = record.path("instance").asText(null);
-            if (name == null) {
-                continue;
-            }
-            TrackedInstance instance = instances.computeIfAbsent(name, n -> new TrackedInstance(n,
-                    record.path("provider").asText(), record.path("recipe").asText()));
-            instance.replay(record);
-            if (instance.state() == TrackedInstance.State.WAITING && instance.readinessDeadlineMs == 0) {
+            TrackedInstance instance = TrackedInstance.replay(instances, record);
+            if (instance != null && instance.state() == TrackedInstance.State.WAITING
+                    && instance.readinessDeadlineMs == 0) {
                 instance.readinessDeadlineMs = readinessDeadlineMs;
             }
         }

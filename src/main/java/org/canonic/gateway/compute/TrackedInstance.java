@@ -3,6 +3,7 @@ package org.canonic.gateway.compute;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import java.time.Instant;
+import java.util.Map;
 
 /**
  * What the gateway knows of one instance it rented, named by its label ({@code mg-<recipe>-<gatewayId>-<uuid8>}),
@@ -129,6 +130,23 @@ public final class TrackedInstance {
 
     private static boolean running(State state) {
         return state == State.WAITING || state == State.READY;
+    }
+
+    /**
+     * Replays one tracked record onto the instance it names, created from the record when {@code instances} has
+     * none yet: the start-up rebuild from the file and the replay of the shared stream both read records this way.
+     *
+     * @return that instance, or null for a record that names none
+     */
+    static TrackedInstance replay(Map<String, TrackedInstance> instances, JsonNode record) {
+        String name = record.path("instance").asText(null);
+        if (name == null) {
+            return null;
+        }
+        TrackedInstance instance = instances.computeIfAbsent(name, n -> new TrackedInstance(n,
+                record.path("provider").asText(), record.path("recipe").asText()));
+        instance.replay(record);
+        return instance;
     }
 
     /** Replays one record of the tracked file onto this instance (start-up rebuild). */
