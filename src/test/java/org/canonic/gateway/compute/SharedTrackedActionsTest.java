@@ -3,7 +3,6 @@ package org.canonic.gateway.compute;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vertx.core.Vertx;
 import org.canonic.gateway.state.StateStore;
-import org.canonic.gateway.state.StateStoreConfig;
 import org.canonic.gateway.testing.RedisServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -14,7 +13,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -45,8 +43,7 @@ class SharedTrackedActionsTest {
     }
 
     private static StateStore store(String replica) {
-        return new StateStore(vertx, StateStoreConfig.Kind.REDIS, Optional.of(redis.url()), Duration.ofSeconds(1),
-                "tracked-test", replica, 1000);
+        return redis.store(vertx, "tracked-test", replica, Duration.ofSeconds(1));
     }
 
     @Test
@@ -101,8 +98,7 @@ class SharedTrackedActionsTest {
     @Test
     void aTrackedActionThatCannotReachTheSharedStreamIsNotTaken() throws Exception {
         RedisServer own = RedisServer.start();
-        StateStore store = new StateStore(vertx, StateStoreConfig.Kind.REDIS, Optional.of(own.url()),
-                Duration.ofMillis(500), "down", "a", 1000);
+        StateStore store = own.store(vertx, "down", "a", Duration.ofMillis(500));
         TrackedActions tracked = new TrackedActions(Files.createTempDirectory("down").resolve(TrackedActions.FILE),
                 MAPPER, store);
         own.close();

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.Vertx;
 import org.canonic.gateway.state.StateStore;
-import org.canonic.gateway.state.StateStoreConfig;
 import org.canonic.gateway.state.StateStoreUnavailable;
 import org.canonic.gateway.testing.RedisServer;
 import org.junit.jupiter.api.AfterAll;
@@ -18,7 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -63,8 +61,7 @@ class RedisMaintenanceLockTest {
     }
 
     private MaintenanceLock replica(String id) {
-        StateStore store = new StateStore(vertx, StateStoreConfig.Kind.REDIS, Optional.of(redis.url()),
-                Duration.ofSeconds(2), prefix, id, 1000);
+        StateStore store = redis.store(vertx, prefix, id, Duration.ofSeconds(2));
         return new RedisMaintenanceLock(store, audit, noWebhooks, vertx, MAPPER, Duration.ofMinutes(15),
                 Duration.ofHours(1));
     }
@@ -122,8 +119,7 @@ class RedisMaintenanceLockTest {
     void fencingNumbersKeepGrowingWhenRedisComesBackEmpty() throws Exception {
         RedisServer own = RedisServer.start();
         try {
-            StateStore store = new StateStore(vertx, StateStoreConfig.Kind.REDIS, Optional.of(own.url()),
-                    Duration.ofSeconds(1), prefix, "a", 1000);
+            StateStore store = own.store(vertx, prefix, "a", Duration.ofSeconds(1));
             MaintenanceLock lock = new RedisMaintenanceLock(store, audit, noWebhooks, vertx, MAPPER,
                     Duration.ofMinutes(15), Duration.ofHours(1));
             for (int i = 0; i < 3; i++) {
@@ -147,8 +143,7 @@ class RedisMaintenanceLockTest {
                     new SimpleMeterRegistry(), MAPPER);
             List<MaintenanceLock> replicas = new java.util.ArrayList<>();
             for (String id : List.of("a", "b")) {
-                StateStore store = new StateStore(vertx, StateStoreConfig.Kind.REDIS, Optional.of(redis.url()),
-                        Duration.ofSeconds(2), prefix, id, 1000);
+                StateStore store = redis.store(vertx, prefix, id, Duration.ofSeconds(2));
                 replicas.add(new RedisMaintenanceLock(store, audit, hooks, vertx, MAPPER, Duration.ofMinutes(15),
                         Duration.ofHours(1)));
             }

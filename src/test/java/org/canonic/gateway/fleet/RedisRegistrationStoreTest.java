@@ -2,8 +2,6 @@ package org.canonic.gateway.fleet;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vertx.core.Vertx;
-import org.canonic.gateway.state.StateStore;
-import org.canonic.gateway.state.StateStoreConfig;
 import org.canonic.gateway.testing.RedisServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -13,7 +11,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.UUID;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -41,8 +38,7 @@ class RedisRegistrationStoreTest {
     }
 
     private static RedisRegistrationStore replica(RedisServer server, String prefix, String id) {
-        return new RedisRegistrationStore(new StateStore(vertx, StateStoreConfig.Kind.REDIS,
-                Optional.of(server.url()), Duration.ofSeconds(1), prefix, id, 100), MAPPER);
+        return new RedisRegistrationStore(server.store(vertx, prefix, id, Duration.ofSeconds(1)), MAPPER);
     }
 
     private static BackendRegistration backend(String name) throws Exception {

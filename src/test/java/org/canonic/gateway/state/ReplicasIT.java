@@ -27,7 +27,6 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -210,8 +209,7 @@ class ReplicasIT {
     @Test
     @Order(5)
     void everyReplicasAuditLinesAreInOneSharedStream() throws Exception {
-        StateStore reader = new StateStore(vertx, StateStoreConfig.Kind.REDIS, Optional.of(redis.url()),
-                Duration.ofSeconds(2), "gateway", "reader", 10);
+        StateStore reader = redis.store(vertx, "gateway", "reader", Duration.ofSeconds(2));
         try {
             Set<String> replicas = new HashSet<>();
             Set<String> actions = new HashSet<>();
@@ -287,8 +285,7 @@ class ReplicasIT {
         long back = await(() -> admin(survivor, "POST", "/admin/lock", "{\"holder\":\"dave\",\"ttl_seconds\":5}")
                 .statusCode() == 201, 5000);
         assertTrue(back < 8000, "changes accepted again after " + back + " ms");
-        StateStore reader = new StateStore(vertx, StateStoreConfig.Kind.REDIS, Optional.of(redis.url()),
-                Duration.ofSeconds(2), "gateway", "reader", 10);
+        StateStore reader = redis.store(vertx, "gateway", "reader", Duration.ofSeconds(2));
         try {
             await(() -> reader.call(Command.HEXISTS, reader.key("backends"), "kept").toInteger() == 1, 3000);
         } finally {

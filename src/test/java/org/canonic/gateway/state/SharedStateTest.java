@@ -48,8 +48,7 @@ class SharedStateTest {
     }
 
     private static StateStore store(String prefix, String replica) {
-        return new StateStore(vertx, StateStoreConfig.Kind.REDIS, Optional.of(redis.url()), Duration.ofSeconds(2),
-                prefix, replica, 1000);
+        return redis.store(vertx, prefix, replica, Duration.ofSeconds(2));
     }
 
     @Test
@@ -109,8 +108,7 @@ class SharedStateTest {
     void aReplicaThatCannotReachRedisStopsLeadingAndChangesFailClosed() throws Exception {
         RedisServer own = RedisServer.start();
         try {
-            StateStore store = new StateStore(vertx, StateStoreConfig.Kind.REDIS, Optional.of(own.url()),
-                    Duration.ofMillis(500), "down", "alone", 1000);
+            StateStore store = own.store(vertx, "down", "alone", Duration.ofMillis(500));
             Replicas alone = new Replicas(store, vertx, Duration.ofSeconds(1));
             assertTrue(alone.leader());
             own.stop();

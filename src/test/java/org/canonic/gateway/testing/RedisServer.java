@@ -1,10 +1,16 @@
 package org.canonic.gateway.testing;
 
+import io.vertx.core.Vertx;
+import org.canonic.gateway.state.StateStore;
+import org.canonic.gateway.state.StateStoreConfig;
+
 import java.io.IOException;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -30,6 +36,14 @@ public final class RedisServer implements AutoCloseable {
     /** {@code redis://127.0.0.1:<port>}: what {@code quarkus.redis.hosts} takes. */
     public String url() {
         return "redis://127.0.0.1:" + port;
+    }
+
+    /**
+     * A replica's state store on this server, as {@code gateway.state.store=redis} builds it: keys under
+     * {@code prefix}, streams kept to 1000 entries, each call given {@code timeout}.
+     */
+    public StateStore store(Vertx vertx, String prefix, String replica, Duration timeout) {
+        return new StateStore(vertx, StateStoreConfig.Kind.REDIS, Optional.of(url()), timeout, prefix, replica, 1000);
     }
 
     public int port() {
