@@ -50,14 +50,29 @@ public enum AttemptOutcome {
      * Whose fault an outcome is. {@code GATEWAY}: the gateway's own decision or limit (a drain, its memory budget),
      * held against nobody.
      */
-    public enum Fault { NONE, REQUEST, BACKEND, GATEWAY }
+    public enum Fault {
+        NONE, REQUEST, BACKEND, GATEWAY;
+
+        private final String label = name().toLowerCase(java.util.Locale.ROOT);
+
+        /** The name as the ledger and the metrics write it. */
+        public String label() {
+            return label;
+        }
+    }
 
     private final Fault fault;
     private final String description;
+    private final String label = name().toLowerCase(java.util.Locale.ROOT);
 
     AttemptOutcome(Fault fault, String description) {
         this.fault = fault;
         this.description = description;
+    }
+
+    /** The name as the ledger and the metrics write it ({@code first_token_timeout}). */
+    public String label() {
+        return label;
     }
 
     public Fault fault() {

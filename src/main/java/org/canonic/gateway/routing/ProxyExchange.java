@@ -414,7 +414,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
     private void warnIfFailed(String backend, AttemptOutcome outcome, int status) {
         if (outcome.fault() == AttemptOutcome.Fault.BACKEND || outcome.fault() == AttemptOutcome.Fault.GATEWAY) {
             LOG.warnf("Request %s: attempt %d on backend %s failed: %s%s", request.requestId(), tryOnBackend,
-                    backend, outcome.name().toLowerCase(java.util.Locale.ROOT), status > 0 ? " (HTTP " + status + ")" : "");
+                    backend, outcome.label(), status > 0 ? " (HTTP " + status + ")" : "");
         }
     }
 

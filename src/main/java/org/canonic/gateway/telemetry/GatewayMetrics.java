@@ -105,8 +105,8 @@ public final class GatewayMetrics {
     private void attempts(List<AttemptRecord> attempts, String route) {
         String previous = null;
         for (AttemptRecord attempt : attempts) {
-            String outcome = attempt.outcome().name().toLowerCase(Locale.ROOT);
-            String fault = attempt.outcome().fault().name().toLowerCase(Locale.ROOT);
+            String outcome = attempt.outcome().label();
+            String fault = attempt.outcome().fault().label();
             counter(List.of("gateway.attempts", attempt.backend(), outcome, fault), key -> Counter.builder(key.get(0))
                     .description("Upstream attempts by backend, outcome and whose fault a failure was")
                     .tags("backend", key.get(1), "outcome", key.get(2), "fault", key.get(3))

@@ -28,7 +28,8 @@ import java.util.concurrent.locks.LockSupport;
 public final class Ledger implements AutoCloseable {
 
     private static final Logger LOG = Logger.getLogger(Ledger.class);
-    private static final Logger LEDGER_LOG = Logger.getLogger("gateway.ledger");
+    private static final String LEDGER_CATEGORY = "gateway.ledger";
+    private static final Logger LEDGER_LOG = Logger.getLogger(LEDGER_CATEGORY);
     private static final long DRAIN_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
     private final BlockingQueue<RequestRecord> queue;
@@ -40,6 +41,8 @@ public final class Ledger implements AutoCloseable {
     private final AtomicBoolean queueFullEpisode = new AtomicBoolean();
     private long queueFullReportedUpTo;
     private final Thread writer;
+    /** Used by the writer thread only: one flush of the log per batch instead of one per line. */
+    private final BatchedLogFlush logFlush = new BatchedLogFlush(LEDGER_CATEGORY);
     private volatile boolean running = true;
 
     /**
@@ -126,6 +129,33 @@ public final class Ledger implements AutoCloseable {
         boolean logged = LEDGER_LOG.isInfoEnabled();
         List<String> lines = new ArrayList<>(batch.size());
         List<RequestRecord> records = new ArrayList<>(batch.size());
+        if (logged) {
+            logFlush.begin();
+        }
+        try {
+            logLines(batch, logged, lines, records);
+        } finally {
+            if (logged) {
+                logFlush.end();
+            }
+        }
+        if (file == null) {
+            written.addAndGet(lines.size());
+            return;
+        }
+        int done = lines.isEmpty() ? 0 : file.append(lines);
+        written.addAndGet(done);
+        if (done < lines.size()) {
+            List<RequestRecord> lost = records.subList(done, records.size());
+            droppedUnwritten.addAndGet(lost.size());
+            LOG.errorf("The ledger could not write %d record(s) (requests %s) to %s after retrying (%s): they are in "
+                    + "the gateway.ledger log only", lost.size(), idRange(lost), file.path(),
+                    String.valueOf(file.lastFailure()));
+        }
+    }
+
+    /** Serializes and logs each record; collects the lines (and their records) for the file. */
+    private void logLines(List<RequestRecord> batch, boolean logged, List<String> lines, List<RequestRecord> records) {
         for (RequestRecord record : batch) {
             if (!logged && file == null) {
                 written.incrementAndGet();
@@ -146,19 +176,6 @@ public final class Ledger implements AutoCloseable {
             }
             lines.add(line);
             records.add(record);
-        }
-        if (file == null) {
-            written.addAndGet(lines.size());
-            return;
-        }
-        int done = lines.isEmpty() ? 0 : file.append(lines);
-        written.addAndGet(done);
-        if (done < lines.size()) {
-            List<RequestRecord> lost = records.subList(done, records.size());
-            droppedUnwritten.addAndGet(lost.size());
-            LOG.errorf("The ledger could not write %d record(s) (requests %s) to %s after retrying (%s): they are in "
-                    + "the gateway.ledger log only", lost.size(), idRange(lost), file.path(),
-                    String.valueOf(file.lastFailure()));
         }
     }
 

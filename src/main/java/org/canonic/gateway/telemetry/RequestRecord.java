@@ -213,7 +213,7 @@ public final class RequestRecord {
 
     /** The record as one JSON line. */
     public String toJson() {
-        StringWriter out = new StringWriter(512);
+        StringWriter out = new StringWriter(1024); // a line with one attempt is ~550 characters
         try (JsonGenerator json = JSON.createGenerator(out)) {
             json.setCodec(MAPPER);
             json.writeStartObject();
@@ -231,8 +231,8 @@ public final class RequestRecord {
                 json.writeStartObject();
                 json.writeStringField("backend", attempt.backend());
                 json.writeNumberField("try", attempt.tryNumber());
-                json.writeStringField("outcome", attempt.outcome().name().toLowerCase(java.util.Locale.ROOT));
-                json.writeStringField("fault", attempt.outcome().fault().name().toLowerCase(java.util.Locale.ROOT));
+                json.writeStringField("outcome", attempt.outcome().label());
+                json.writeStringField("fault", attempt.outcome().fault().label());
                 json.writeNumberField("status", attempt.status());
                 json.writeNumberField("elapsed_ms", attempt.elapsedMs());
                 json.writeEndObject();

@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The ledger is complete or says it is not: failed writes are counted and reported, rotation loses nothing. */
 class LedgerWriterTest {
 
-    private static RequestRecord closed(String id) {
+    static RequestRecord closed(String id) {
         RequestRecord record = new RequestRecord(id, System.nanoTime());
         record.request("k", "main", "main-model", "chat", false);
         record.close(Outcome.COMPLETED, 200, null);

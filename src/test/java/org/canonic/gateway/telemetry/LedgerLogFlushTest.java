@@ -1,0 +1,92 @@
+package org.canonic.gateway.telemetry;
+
+import org.jboss.logmanager.ExtHandler;
+import org.jboss.logmanager.ExtLogRecord;
+import org.junit.jupiter.api.Test;
+
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The ledger's log lines reach every handler, but a handler that flushes per record is flushed once per batch
+ * while the ledger writes (one write(2) per request was a measurable share of the gateway's CPU), and gets its
+ * per-record flush back afterwards.
+ */
+class LedgerLogFlushTest {
+
+    /** A handler that flushes per record unless told otherwise, counting both. */
+    static final class CountingHandler extends ExtHandler {
+        final AtomicInteger published = new AtomicInteger();
+        final AtomicInteger flushes = new AtomicInteger();
+
+        @Override
+        protected void doPublish(ExtLogRecord record) {
+            if ("gateway.ledger".equals(record.getLoggerName())) {
+                published.incrementAndGet();
+            }
+            super.doPublish(record); // flushes when auto-flush is on
+        }
+
+        @Override
+        public void flush() {
+            flushes.incrementAndGet();
+        }
+    }
+
+    @Test
+    void everyLineIsLoggedWithOneFlushPerBatchAndTheHandlerFlushesPerRecordAgainAfterwards() throws Exception {
+        Logger ledgerLogger = Logger.getLogger("gateway.ledger");
+        Level before = ledgerLogger.getLevel();
+        CountingHandler handler = new CountingHandler();
+        handler.setAutoFlush(true);
+        ledgerLogger.setLevel(Level.INFO);
+        ledgerLogger.addHandler(handler);
+        int n = 500;
+        try (Ledger ledger = new Ledger(Optional.empty(), 10_000, 1 << 20)) {
+            for (int i = 0; i < n; i++) {
+                assertTrue(ledger.offer(LedgerWriterTest.closed("flush-" + i)));
+            }
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (ledger.written() < n && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertEquals(n, ledger.written());
+        } finally {
+            ledgerLogger.removeHandler(handler);
+            ledgerLogger.setLevel(before);
+        }
+        assertEquals(n, handler.published.get(), "every record's log line reached the handler");
+        assertTrue(handler.flushes.get() <= 20, "flushed per batch, not per line: " + handler.flushes.get()
+                + " flushes for " + n + " lines");
+        assertTrue(handler.flushes.get() >= 1, "the batch was flushed");
+        assertTrue(handler.isAutoFlush(), "the handler flushes per record again once the batch is written");
+    }
+
+    @Test
+    void aHandlerConfiguredNotToFlushPerRecordKeepsItsSetting() throws Exception {
+        Logger ledgerLogger = Logger.getLogger("gateway.ledger");
+        Level before = ledgerLogger.getLevel();
+        CountingHandler handler = new CountingHandler();
+        handler.setAutoFlush(false);
+        ledgerLogger.setLevel(Level.INFO);
+        ledgerLogger.addHandler(handler);
+        try (Ledger ledger = new Ledger(Optional.empty(), 100, 1 << 20)) {
+            ledger.offer(LedgerWriterTest.closed("kept-0"));
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (ledger.written() < 1 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+        } finally {
+            ledgerLogger.removeHandler(handler);
+            ledgerLogger.setLevel(before);
+        }
+        assertEquals(1, handler.published.get());
+        assertFalse(handler.isAutoFlush(), "a handler that did not flush per record is left as it was");
+    }
+}
