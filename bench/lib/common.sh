@@ -12,18 +12,25 @@ read_settings() {
     PACE_MS=${BENCH_PACE_MS:-5}
     WARMUP=${BENCH_WARMUP:-3}
     JVM_WARMUP=${BENCH_JVM_WARMUP:-20}
+    JVM_WARMUP_MAX=${BENCH_JVM_WARMUP_MAX:-180}
+    WARMUP_SLICE=${BENCH_WARMUP_SLICE:-10}
+    WARMUP_SETTLE_PCT=${BENCH_WARMUP_SETTLE_PCT:-5}
     LOWLOAD_REQUESTS=${BENCH_LOWLOAD_REQUESTS:-2000}
     LOWLOAD_WARMUP=${BENCH_LOWLOAD_WARMUP:-1000}
     VERIFY_WRITES=${BENCH_VERIFY_WRITES:-1}
     read -r -a MODES <<<"${BENCH_MODES:-non-stream burst paced lowload}"
     read -r -a TARGETS <<<"${BENCH_TARGETS:-direct nginx floor gateway}"
     local name value m t
-    for name in DURATION CONNECTIONS PACED_CONNECTIONS PACE_MS WARMUP JVM_WARMUP LOWLOAD_REQUESTS LOWLOAD_WARMUP; do
+    for name in DURATION CONNECTIONS PACED_CONNECTIONS PACE_MS WARMUP JVM_WARMUP JVM_WARMUP_MAX WARMUP_SLICE \
+        WARMUP_SETTLE_PCT LOWLOAD_REQUESTS LOWLOAD_WARMUP; do
         value=${!name}
         [[ $value =~ ^[0-9]+$ ]] || die "$name must be a whole number, got '$value'"
     done
     ((DURATION > 0 && DURATION <= 600)) || die "BENCH_DURATION must be 1..600 s, got $DURATION"
     ((WARMUP <= 600 && JVM_WARMUP <= 600)) || die "warm-ups must be at most 600 s"
+    ((JVM_WARMUP_MAX >= JVM_WARMUP && JVM_WARMUP_MAX <= 1200)) || die "BENCH_JVM_WARMUP_MAX must be BENCH_JVM_WARMUP..1200 s"
+    ((WARMUP_SLICE >= 2 && WARMUP_SLICE <= 60)) || die "BENCH_WARMUP_SLICE must be 2..60 s, got $WARMUP_SLICE"
+    ((WARMUP_SETTLE_PCT >= 1 && WARMUP_SETTLE_PCT <= 50)) || die "BENCH_WARMUP_SETTLE_PCT must be 1..50, got $WARMUP_SETTLE_PCT"
     ((CONNECTIONS > 0 && CONNECTIONS <= 1000)) || die "BENCH_CONNECTIONS must be 1..1000, got $CONNECTIONS"
     ((PACED_CONNECTIONS > 0 && PACED_CONNECTIONS <= 1000)) || die "BENCH_PACED_CONNECTIONS must be 1..1000"
     ((PACE_MS > 0 && PACE_MS <= 1000)) || die "BENCH_PACE_MS must be 1..1000 ms, got $PACE_MS"

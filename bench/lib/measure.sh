@@ -68,15 +68,45 @@ parse_wrk() {
     ' "$1"
 }
 
-# warm_up <target> <shape> <seconds> <connections>: a wrk run whose numbers are thrown away.
+# warm_up <target> <shape> <seconds> <connections>: load whose numbers are thrown away. direct and nginx: one wrk run.
+# JVM targets: wrk runs of WARMUP_SLICE s until at least <seconds> have passed and the last two slices' req/s are
+# within WARMUP_SETTLE_PCT of each other (the JIT has settled: on one core a large JVM needs about a minute, and a fixed
+# 20 s measured the gateway while C2 was still compiling it), but no longer than JVM_WARMUP_MAX s in all. The time it
+# took goes to WARMED[<target>/<shape>] and into the report.
 warm_up() {
-    local out="$WORK_DIR/warmup-$1-$2.txt" rps p50 p99 reqs non2xx sockerr
+    local out="$WORK_DIR/warmup-$1-$2.txt" rps p50 p99 reqs non2xx sockerr spent=0 slice previous="" settled=no
     (($3 > 0)) || return 0
-    log "$2 $1: warm-up $3 s (discarded)"
-    start_wrk "$out" "$3" "$4" "$1" "$2"
-    finish_wrk "$out" "warm-up $1 $2"
-    read -r rps p50 p99 reqs non2xx sockerr < <(parse_wrk "$out")
-    log "$2 $1: warm-up gave $rps req/s${non2xx:+, $non2xx non-2xx}, $sockerr socket errors"
+    if ! is_jvm "$1"; then
+        log "$2 $1: warm-up $3 s (discarded)"
+        start_wrk "$out" "$3" "$4" "$1" "$2"
+        finish_wrk "$out" "warm-up $1 $2"
+        read -r rps p50 p99 reqs non2xx sockerr < <(parse_wrk "$out")
+        log "$2 $1: warm-up gave $rps req/s${non2xx:+, $non2xx non-2xx}, $sockerr socket errors"
+        return 0
+    fi
+    log "$2 $1: warm-up (discarded) in ${WARMUP_SLICE} s slices, at least $3 s, until two slices agree within ${WARMUP_SETTLE_PCT}%, at most ${JVM_WARMUP_MAX} s"
+    while ((spent < JVM_WARMUP_MAX)); do
+        slice=$WARMUP_SLICE
+        ((spent + slice <= JVM_WARMUP_MAX)) || slice=$((JVM_WARMUP_MAX - spent))
+        start_wrk "$out" "$slice" "$4" "$1" "$2"
+        finish_wrk "$out" "warm-up $1 $2"
+        spent=$((spent + slice))
+        read -r rps p50 p99 reqs non2xx sockerr < <(parse_wrk "$out")
+        log "$2 $1: warm-up ${spent} s: $rps req/s${non2xx:+, $non2xx non-2xx}, $sockerr socket errors"
+        if ((spent >= $3)) && [[ -n $previous ]] \
+            && awk -v a="$previous" -v b="$rps" -v pct="$WARMUP_SETTLE_PCT" \
+                'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a > 0 && d / a * 100 <= pct) }'; then
+            settled=yes
+            break
+        fi
+        previous=$rps
+    done
+    if [[ $settled == yes ]]; then
+        WARMED["$1/$2"]="${spent}s"
+    else
+        WARMED["$1/$2"]="${spent}s (not settled)"
+        log "$2 $1: still changing after ${spent} s of warm-up; measuring anyway"
+    fi
 }
 
 # measure_wrk <mode> <target>: warm-up (JVMs: JVM_WARMUP, others: WARMUP), then the measured wrk run, with the
