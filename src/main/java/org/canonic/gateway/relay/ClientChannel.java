@@ -22,6 +22,12 @@ public final class ClientChannel {
     private static final CharSequence APPLICATION_JSON = HttpHeaders.createOptimized("application/json");
     private static final CharSequence X_ACCEL_BUFFERING = HttpHeaders.createOptimized("x-accel-buffering");
     private static final CharSequence NO = HttpHeaders.createOptimized("no");
+    // The gateway's own header names, encoded once: a String name is hashed and encoded again on every put.
+    private static final CharSequence REQUEST_ID = HttpHeaders.createOptimized(GatewayHeaders.REQUEST_ID);
+    private static final CharSequence PROVIDER = HttpHeaders.createOptimized(GatewayHeaders.PROVIDER);
+    private static final CharSequence ATTEMPTS = HttpHeaders.createOptimized(GatewayHeaders.ATTEMPTS);
+    private static final CharSequence ELAPSED_MS = HttpHeaders.createOptimized(GatewayHeaders.ELAPSED_MS);
+    private static final CharSequence MAX_TOKENS = HttpHeaders.createOptimized(GatewayHeaders.MAX_TOKENS);
 
     private final HttpServerResponse response;
     private final String requestId;
@@ -175,12 +181,12 @@ public final class ClientChannel {
     }
 
     private void putGatewayHeaders(String provider, int attempts, long elapsedMs) {
-        response.putHeader(GatewayHeaders.REQUEST_ID, requestId);
-        response.putHeader(GatewayHeaders.PROVIDER, provider);
-        response.putHeader(GatewayHeaders.ATTEMPTS, Integer.toString(attempts));
-        response.putHeader(GatewayHeaders.ELAPSED_MS, Long.toString(elapsedMs));
+        response.putHeader(REQUEST_ID, requestId);
+        response.putHeader(PROVIDER, provider);
+        response.putHeader(ATTEMPTS, Integer.toString(attempts));
+        response.putHeader(ELAPSED_MS, Long.toString(elapsedMs));
         if (maxTokens > 0) {
-            response.putHeader(GatewayHeaders.MAX_TOKENS, Integer.toString(maxTokens));
+            response.putHeader(MAX_TOKENS, Integer.toString(maxTokens));
         }
     }
 }

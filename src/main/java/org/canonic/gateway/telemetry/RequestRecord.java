@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -217,46 +216,51 @@ public final class RequestRecord {
         try (JsonGenerator json = JSON.createGenerator(out)) {
             json.setCodec(MAPPER);
             json.writeStartObject();
-            json.writeStringField("request_id", requestId);
-            json.writeStringField("started_at", Instant.ofEpochMilli(startEpochMs).toString());
-            json.writeStringField("ended_at", Instant.ofEpochMilli(endEpochMs).toString());
-            json.writeStringField("key_id", keyId);
-            json.writeStringField("route", route);
-            json.writeStringField("model", model);
-            json.writeStringField("operation", operation);
-            json.writeBooleanField("stream", stream);
-            json.writeStringField("backend", backend);
-            json.writeArrayFieldStart("attempts");
+            LedgerJson.string(json, LedgerJson.REQUEST_ID, requestId);
+            LedgerJson.string(json, LedgerJson.STARTED_AT, LedgerJson.utc(startEpochMs));
+            LedgerJson.string(json, LedgerJson.ENDED_AT, LedgerJson.utc(endEpochMs));
+            LedgerJson.string(json, LedgerJson.KEY_ID, keyId);
+            LedgerJson.string(json, LedgerJson.ROUTE, route);
+            LedgerJson.string(json, LedgerJson.MODEL, model);
+            LedgerJson.string(json, LedgerJson.OPERATION, operation);
+            json.writeFieldName(LedgerJson.STREAM);
+            json.writeBoolean(stream);
+            LedgerJson.string(json, LedgerJson.BACKEND, backend);
+            json.writeFieldName(LedgerJson.ATTEMPTS);
+            json.writeStartArray();
             for (AttemptRecord attempt : attempts) {
                 json.writeStartObject();
-                json.writeStringField("backend", attempt.backend());
-                json.writeNumberField("try", attempt.tryNumber());
-                json.writeStringField("outcome", attempt.outcome().label());
-                json.writeStringField("fault", attempt.outcome().fault().label());
-                json.writeNumberField("status", attempt.status());
-                json.writeNumberField("elapsed_ms", attempt.elapsedMs());
+                LedgerJson.string(json, LedgerJson.BACKEND, attempt.backend());
+                LedgerJson.number(json, LedgerJson.TRY, attempt.tryNumber());
+                LedgerJson.string(json, LedgerJson.OUTCOME, attempt.outcome().label());
+                LedgerJson.string(json, LedgerJson.FAULT, attempt.outcome().fault().label());
+                LedgerJson.number(json, LedgerJson.STATUS, attempt.status());
+                LedgerJson.number(json, LedgerJson.ELAPSED_MS, attempt.elapsedMs());
                 json.writeEndObject();
             }
             json.writeEndArray();
-            writeMillis(json, "ttft_ms", timeToFirstTokenMs());
-            json.writeNumberField("elapsed_ms", elapsedMs);
+            writeTimeToFirstToken(json, timeToFirstTokenMs());
+            LedgerJson.number(json, LedgerJson.ELAPSED_MS, elapsedMs);
             if (maxTokens > 0) {
-                json.writeNumberField("max_tokens", maxTokens);
+                LedgerJson.number(json, LedgerJson.MAX_TOKENS, maxTokens);
             }
+            json.writeFieldName(LedgerJson.USAGE);
             if (promptTokens >= 0 || completionTokens >= 0) {
-                json.writeObjectFieldStart("usage");
-                json.writeNumberField("prompt_tokens", Math.max(0, promptTokens));
-                json.writeNumberField("completion_tokens", Math.max(0, completionTokens));
-                json.writeNumberField("total_tokens", Math.max(0, promptTokens) + Math.max(0, completionTokens));
-                json.writeBooleanField("estimated", usageEstimated);
+                json.writeStartObject();
+                LedgerJson.number(json, LedgerJson.PROMPT_TOKENS, Math.max(0, promptTokens));
+                LedgerJson.number(json, LedgerJson.COMPLETION_TOKENS, Math.max(0, completionTokens));
+                LedgerJson.number(json, LedgerJson.TOTAL_TOKENS,
+                        Math.max(0, promptTokens) + Math.max(0, completionTokens));
+                json.writeFieldName(LedgerJson.ESTIMATED);
+                json.writeBoolean(usageEstimated);
                 json.writeEndObject();
             } else {
-                json.writeNullField("usage");
+                json.writeNull();
             }
-            json.writeStringField("finish_reason", finishReason);
-            json.writeStringField("outcome", outcome == null ? null : outcome.label());
-            json.writeNumberField("status", status);
-            json.writeStringField("error_code", errorCode);
+            LedgerJson.string(json, LedgerJson.FINISH_REASON, finishReason);
+            LedgerJson.string(json, LedgerJson.OUTCOME, outcome == null ? null : outcome.label());
+            LedgerJson.number(json, LedgerJson.STATUS, status);
+            LedgerJson.string(json, LedgerJson.ERROR_CODE, errorCode);
             if (promptContent != null) {
                 json.writeObjectField("prompt", promptContent);
             }
@@ -270,11 +274,12 @@ public final class RequestRecord {
         return out.toString();
     }
 
-    private static void writeMillis(JsonGenerator json, String field, double value) throws IOException {
+    private static void writeTimeToFirstToken(JsonGenerator json, double value) throws IOException {
+        json.writeFieldName(LedgerJson.TTFT_MS);
         if (value < 0) {
-            json.writeNullField(field);
+            json.writeNull();
         } else {
-            json.writeNumberField(field, Math.round(value * 10) / 10.0);
+            json.writeNumber(Math.round(value * 10) / 10.0);
         }
     }
 }
