@@ -72,7 +72,7 @@ parse_wrk() {
 # JVM targets: wrk runs of WARMUP_SLICE s until at least <seconds> have passed and the last two slices' req/s are
 # within WARMUP_SETTLE_PCT of each other (the JIT has settled: on one core a large JVM needs about a minute, and a fixed
 # 20 s measured the gateway while C2 was still compiling it), but no longer than JVM_WARMUP_MAX s in all. The time it
-# took goes to WARMED[<target>/<shape>] and into the report.
+# took is appended to WARMED[<target>/<shape>] and goes into the report.
 warm_up() {
     local out="$WORK_DIR/warmup-$1-$2.txt" rps p50 p99 reqs non2xx sockerr spent=0 slice previous="" settled=no
     (($3 > 0)) || return 0
@@ -101,10 +101,10 @@ warm_up() {
         fi
         previous=$rps
     done
-    if [[ $settled == yes ]]; then
-        WARMED["$1/$2"]="${spent}s"
-    else
-        WARMED["$1/$2"]="${spent}s (not settled)"
+    # Appended: lowload warms the json and burst shapes again after their own modes did.
+    WARMED["$1/$2"]+="${WARMED["$1/$2"]:+ + }${spent}s"
+    if [[ $settled != yes ]]; then
+        WARMED["$1/$2"]+=" (not settled)"
         log "$2 $1: still changing after ${spent} s of warm-up; measuring anyway"
     fi
 }
