@@ -64,7 +64,7 @@ public class GatewayAssembly {
     GatewayAssembly(GatewayConfig config, Vertx vertx, MeterRegistry registry, StateDirectory state,
                     Webhooks webhooks, ObjectMapper mapper, BodyBudget bodyBudget, StateStore stateStore,
                     Replicas replicas) {
-        this.simulator = config.simulator().enabled() ? SimulatorServer.start(vertx, config.simulator()) : null;
+        this.simulator = config.simulator().enabled() ? SimulatorServer.start(vertx, config.simulator(), mapper) : null;
         List<String> problems = new ArrayList<>(BootChecks.check(config, ConfigProvider.getConfig()));
         problems.addAll(AdminAuth.problems(config));
         ClientKeys keys = KeyLoader.load(config.auth(), problems);
@@ -97,7 +97,7 @@ public class GatewayAssembly {
             });
         }
         this.policy = new PolicyChain(fleet, json, keys, config,
-                new Tokenizer(vertx, config.contextFit().tokenizeTimeout().toMillis()));
+                new Tokenizer(vertx, mapper, config.contextFit().tokenizeTimeout().toMillis()));
         OperationsConfig.LedgerConfig ledgerConfig = config.telemetry().ledger();
         this.ledger = new Ledger(ledgerConfig.path().map(String::strip).filter(p -> !p.isEmpty()).map(Path::of),
                 ledgerConfig.queueSize(), ledgerConfig.rotateSize().asLongValue());

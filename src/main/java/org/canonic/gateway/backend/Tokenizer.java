@@ -18,13 +18,13 @@ import io.vertx.core.http.RequestOptions;
  */
 public final class Tokenizer {
 
-    private static final ObjectMapper MAPPER = new ObjectMapper();
-
     private final Vertx vertx;
+    private final ObjectMapper mapper;
     private final long timeoutMs;
 
-    public Tokenizer(Vertx vertx, long timeoutMs) {
+    public Tokenizer(Vertx vertx, ObjectMapper mapper, long timeoutMs) {
         this.vertx = vertx;
+        this.mapper = mapper;
         this.timeoutMs = timeoutMs;
     }
 
@@ -51,7 +51,7 @@ public final class Tokenizer {
                         return;
                     }
                     try {
-                        JsonNode count = MAPPER.readTree(result.result().getBytes()).get("count");
+                        JsonNode count = mapper.readTree(result.result().getBytes()).get("count");
                         if (count == null || !count.canConvertToInt()) {
                             promise.tryFail("tokenize answered without a count");
                         } else {

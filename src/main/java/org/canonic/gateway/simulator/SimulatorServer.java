@@ -27,20 +27,21 @@ public final class SimulatorServer {
 
     private final Vertx vertx;
     private final SimulatorConfig config;
-    private final ObjectMapper mapper = new ObjectMapper();
+    private final ObjectMapper mapper;
     private final HttpServer server;
     private final SimulatedAnswers answers;
 
-    private SimulatorServer(Vertx vertx, SimulatorConfig config) {
+    private SimulatorServer(Vertx vertx, SimulatorConfig config, ObjectMapper mapper) {
         this.vertx = vertx;
+        this.mapper = mapper;
         this.config = config;
         this.answers = new SimulatedAnswers(config.maxModelLen());
         this.server = vertx.createHttpServer().requestHandler(this::handle);
     }
 
     /** Starts the simulator and waits until it listens; start-up fails if it cannot. */
-    public static SimulatorServer start(Vertx vertx, SimulatorConfig config) {
-        SimulatorServer simulator = new SimulatorServer(vertx, config);
+    public static SimulatorServer start(Vertx vertx, SimulatorConfig config, ObjectMapper mapper) {
+        SimulatorServer simulator = new SimulatorServer(vertx, config, mapper);
         try {
             simulator.server.listen(config.port(), "127.0.0.1").toCompletionStage().toCompletableFuture()
                     .get(10, TimeUnit.SECONDS);
