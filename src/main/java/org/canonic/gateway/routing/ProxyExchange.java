@@ -1,7 +1,5 @@
 package org.canonic.gateway.routing;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vertx.core.Context;
 import io.vertx.core.buffer.Buffer;
 import org.canonic.gateway.backend.AttemptOutcome;
@@ -70,11 +68,8 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
     private long nonStreamTimer = -1;
     private final SlotWaits slotWaits;
 
-    /** The last data event relayed: where the finish reason is read from at the end, without parsing every event. */
-    private Buffer lastData;
-    private int lastDataStart;
-    private int lastDataEnd;
-    private boolean usageSeen;
+    /** What the ledger record learns from the answer on its way. */
+    private final AnswerNotes notes;
 
     ProxyExchange(ProxyRequest request, List<Candidate> candidates, ExchangeServices services, ClientChannel client,
                   RequestRecord record) {
@@ -84,6 +79,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         this.client = client;
         this.record = record;
         this.attempts = record.attempts();
+        this.notes = new AnswerNotes(record, request, services.telemetry(), services.json().mapper());
         this.batch = new EventBatch(client, services.vertx(), this::afterWrite);
         this.slotWaits = new SlotWaits(services.vertx(), services.concurrencyWaitMs(), request.keyId());
         this.keepAlive = new KeepAlive(services.vertx(), client, services.keepAliveMs(), this::elapsedMs,
@@ -224,12 +220,9 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
             commitStream();
         }
         if (kind == SseEvents.Kind.DATA) {
-            record.tokenEvent(System.nanoTime());
-            lastData = buffer;
-            lastDataStart = start;
-            lastDataEnd = end;
+            notes.dataEvent(buffer, start, end);
         } else if (kind == SseEvents.Kind.USAGE) {
-            readUsage(SseEvents.payload(buffer, start, end));
+            notes.usageEvent(SseEvents.payload(buffer, start, end));
             if (!request.clientWantsUsage()) {
                 return;
             }
@@ -280,19 +273,12 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         cancelTimers();
         if (request.stream()) {
             client.endStream(batch.take());
-            if (lastData != null) {
-                record.finishReason(SseEvents.finishReason(lastData, lastDataStart, lastDataEnd));
-            }
+            notes.streamCompleted();
             closeRecord(Outcome.COMPLETED, 200, null);
             return;
         }
         committed = true;
-        ObjectNode answer = result.json(); // a summary: usage and finish reasons, never the whole answer
-        usageSeen |= record.usageFrom(answer);
-        record.finishReason(answer.path("choices").path(0).path("finish_reason").asText(null));
-        if (services.telemetry().includeContent()) {
-            record.content(promptContent(), NonStreamAnswer.choices(result.body()));
-        }
+        notes.answerCompleted(result.json(), result.body()); // a summary: usage and finish reasons, not the answer
         Buffer body = result.body();
         if (services.responseInfo()) {
             body = NonStreamAnswer.withGatewayInfo(body, backend.name(), elapsedMs(), totalAttempts());
@@ -310,27 +296,8 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         closeRecord(AllFailed.outcome(committed, attempts), headSent ? 200 : error.status(), error.code());
     }
 
-    /** Closes the request's record; usage the backend never reported is estimated from what was relayed. */
     private void closeRecord(Outcome outcome, int status, String errorCode) {
-        if (!usageSeen && committed) {
-            record.usage(request.promptTokens(), Math.max(0, record.tokenEvents() - 1), true);
-        }
-        if (services.telemetry().includeContent() && outcome != Outcome.COMPLETED) {
-            record.content(promptContent(), null);
-        }
-        services.telemetry().close(record, outcome, status, errorCode);
-    }
-
-    private void readUsage(String usageChunk) {
-        try {
-            usageSeen |= record.usageFrom(services.json().mapper().readTree(usageChunk));
-        } catch (Exception e) {
-            // An unreadable usage chunk is the backend's problem; the estimate stands in.
-        }
-    }
-
-    private JsonNode promptContent() {
-        return request.body().has("messages") ? request.body().get("messages") : request.body().get("prompt");
+        notes.close(committed, outcome, status, errorCode);
     }
 
     // ---- cancellation -------------------------------------------------------------------------------------------
