@@ -39,15 +39,12 @@ class LedgerLogFlushTest {
         }
     }
 
-    @Test
-    void everyLineIsLoggedWithOneFlushPerBatchAndTheHandlerFlushesPerRecordAgainAfterwards() throws Exception {
+    /** Writes {@code n} records through a ledger with {@code handler} on its log category; waits until written. */
+    private static void writeThrough(CountingHandler handler, int n) throws Exception {
         Logger ledgerLogger = Logger.getLogger("gateway.ledger");
         Level before = ledgerLogger.getLevel();
-        CountingHandler handler = new CountingHandler();
-        handler.setAutoFlush(true);
         ledgerLogger.setLevel(Level.INFO);
         ledgerLogger.addHandler(handler);
-        int n = 500;
         try (Ledger ledger = new Ledger(Optional.empty(), 10_000, 1 << 20)) {
             for (int i = 0; i < n; i++) {
                 assertTrue(ledger.offer(LedgerWriterTest.closed("flush-" + i)));
@@ -61,6 +58,14 @@ class LedgerLogFlushTest {
             ledgerLogger.removeHandler(handler);
             ledgerLogger.setLevel(before);
         }
+    }
+
+    @Test
+    void everyLineIsLoggedWithOneFlushPerBatchAndTheHandlerFlushesPerRecordAgainAfterwards() throws Exception {
+        CountingHandler handler = new CountingHandler();
+        handler.setAutoFlush(true);
+        int n = 500;
+        writeThrough(handler, n);
         assertEquals(n, handler.published.get(), "every record's log line reached the handler");
         assertTrue(handler.flushes.get() <= 20, "flushed per batch, not per line: " + handler.flushes.get()
                 + " flushes for " + n + " lines");
@@ -70,22 +75,9 @@ class LedgerLogFlushTest {
 
     @Test
     void aHandlerConfiguredNotToFlushPerRecordKeepsItsSetting() throws Exception {
-        Logger ledgerLogger = Logger.getLogger("gateway.ledger");
-        Level before = ledgerLogger.getLevel();
         CountingHandler handler = new CountingHandler();
         handler.setAutoFlush(false);
-        ledgerLogger.setLevel(Level.INFO);
-        ledgerLogger.addHandler(handler);
-        try (Ledger ledger = new Ledger(Optional.empty(), 100, 1 << 20)) {
-            ledger.offer(LedgerWriterTest.closed("kept-0"));
-            long deadline = System.nanoTime() + 10_000_000_000L;
-            while (ledger.written() < 1 && System.nanoTime() < deadline) {
-                Thread.sleep(10);
-            }
-        } finally {
-            ledgerLogger.removeHandler(handler);
-            ledgerLogger.setLevel(before);
-        }
+        writeThrough(handler, 1);
         assertEquals(1, handler.published.get());
         assertFalse(handler.isAutoFlush(), "a handler that did not flush per record is left as it was");
     }
