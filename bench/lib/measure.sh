@@ -69,12 +69,14 @@ parse_wrk() {
 }
 
 # warm_up <target> <shape> <seconds> <connections>: load whose numbers are thrown away. direct and nginx: one wrk run.
-# JVM targets: wrk runs of WARMUP_SLICE s until at least <seconds> have passed and the last two slices' req/s are
-# within WARMUP_SETTLE_PCT of each other (the JIT has settled: on one core a large JVM needs about a minute, and a fixed
-# 20 s measured the gateway while C2 was still compiling it), but no longer than JVM_WARMUP_MAX s in all. The time it
+# JVM targets: wrk runs of WARMUP_SLICE s until at least <seconds> have passed and the last WARMUP_SETTLE_SLICES
+# slices' req/s lie within WARMUP_SETTLE_PCT of their highest (the JIT has settled: on one core a large JVM needs about
+# a minute, and a fixed 20 s measured the gateway while C2 was still compiling it; two slices alone were fooled by a
+# plateau the JIT later left), but no longer than JVM_WARMUP_MAX s in all. The time it
 # took is appended to WARMED[<target>/<shape>] and goes into the report.
 warm_up() {
-    local out="$WORK_DIR/warmup-$1-$2.txt" rps p50 p99 reqs non2xx sockerr spent=0 slice previous="" settled=no
+    local out="$WORK_DIR/warmup-$1-$2.txt" rps p50 p99 reqs non2xx sockerr spent=0 slice settled=no
+    local -a recent=()
     (($3 > 0)) || return 0
     if ! is_jvm "$1"; then
         log "$2 $1: warm-up $3 s (discarded)"
@@ -84,7 +86,7 @@ warm_up() {
         log "$2 $1: warm-up gave $rps req/s${non2xx:+, $non2xx non-2xx}, $sockerr socket errors"
         return 0
     fi
-    log "$2 $1: warm-up (discarded) in ${WARMUP_SLICE} s slices, at least $3 s, until two slices agree within ${WARMUP_SETTLE_PCT}%, at most ${JVM_WARMUP_MAX} s"
+    log "$2 $1: warm-up (discarded) in ${WARMUP_SLICE} s slices, at least $3 s, until $WARMUP_SETTLE_SLICES slices agree within ${WARMUP_SETTLE_PCT}%, at most ${JVM_WARMUP_MAX} s"
     while ((spent < JVM_WARMUP_MAX)); do
         slice=$WARMUP_SLICE
         ((spent + slice <= JVM_WARMUP_MAX)) || slice=$((JVM_WARMUP_MAX - spent))
@@ -93,13 +95,15 @@ warm_up() {
         spent=$((spent + slice))
         read -r rps p50 p99 reqs non2xx sockerr < <(parse_wrk "$out")
         log "$2 $1: warm-up ${spent} s: $rps req/s${non2xx:+, $non2xx non-2xx}, $sockerr socket errors"
-        if ((spent >= $3)) && [[ -n $previous ]] \
-            && awk -v a="$previous" -v b="$rps" -v pct="$WARMUP_SETTLE_PCT" \
-                'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a > 0 && d / a * 100 <= pct) }'; then
+        recent+=("$rps")
+        ((${#recent[@]} <= WARMUP_SETTLE_SLICES)) || recent=("${recent[@]:1}")
+        if ((spent >= $3 && ${#recent[@]} == WARMUP_SETTLE_SLICES)) \
+            && printf '%s\n' "${recent[@]}" | awk -v pct="$WARMUP_SETTLE_PCT" '
+                NR == 1 { lo = $1; hi = $1 } { if ($1 < lo) lo = $1; if ($1 > hi) hi = $1 }
+                END { exit !(hi > 0 && (hi - lo) / hi * 100 <= pct) }'; then
             settled=yes
             break
         fi
-        previous=$rps
     done
     # Appended: lowload warms the json and burst shapes again after their own modes did.
     WARMED["$1/$2"]+="${WARMED["$1/$2"]:+ + }${spent}s"

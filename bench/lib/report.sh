@@ -115,7 +115,7 @@ settings_lines() {
     echo "affinity: $AFFINITY"
     echo "modes: ${MODES[*]}; targets: ${TARGETS[*]}"
     echo "wrk -t1 --latency --timeout $WRK_TIMEOUT: ${DURATION}s measured; non-stream/burst -c$CONNECTIONS, paced -c$PACED_CONNECTIONS at ${PACE_MS} ms per event"
-    echo "warm-up (discarded): direct and nginx ${WARMUP}s; floor and gateway before each mode ${WARMUP_SLICE}s slices, at least ${JVM_WARMUP}s, until two agree within ${WARMUP_SETTLE_PCT}%, at most ${JVM_WARMUP_MAX}s"
+    echo "warm-up (discarded): direct and nginx ${WARMUP}s; floor and gateway before each mode ${WARMUP_SLICE}s slices, at least ${JVM_WARMUP}s, until ${WARMUP_SETTLE_SLICES} agree within ${WARMUP_SETTLE_PCT}%, at most ${JVM_WARMUP_MAX}s"
     [[ ${#WARMED[@]} -eq 0 ]] || echo "warm-up taken: $(warmed_summary)"
     echo "stream: 36 data chunks (role, $TOKENS tokens, finish, usage) + data: [DONE], one write each; request asks include_usage"
     echo "versions: $(java -version 2>&1 | head -n1); $(nginx -v 2>&1 | sed 's/^nginx version: //'); $(wrk -v 2>&1 | head -n1 | awk '{ print $1, $2 }'); vertx-core + vertx-http-proxy 4.5.28"
@@ -130,8 +130,8 @@ jnum() { [[ $1 =~ ^[+-]?[0-9]+(\.[0-9]+)?$ ]] && printf '%s' "${1#+}" || printf 
 print_json() {
     local mode target key sep="" row v desc val cmp thr
     printf '{\n  "date": %s, "commit": %s,\n' "$(jstr "$STARTED_AT")" "$(jstr "$COMMIT")"
-    printf '  "settings": {"duration_s": %s, "connections": %s, "paced_connections": %s, "pace_ms": %s, "warmup_s": %s, "jvm_warmup_min_s": %s, "jvm_warmup_max_s": %s, "warmup_slice_s": %s, "warmup_settle_pct": %s, "lowload_requests": %s, "lowload_warmup": %s, "cores": %s, "proxy_cpu": %s, "load_cpu": %s, "jvm_heap": %s, "modes": %s, "targets": %s, "gateway_jar": %s, "gateway_java_opts": %s, "java": %s, "nginx": %s, "wrk": %s, "vertx": "4.5.28", "busy_before_pct": %s, "warm_up_taken": %s, "affinity": %s, "upstream_writes": %s},\n' \
-        "$DURATION" "$CONNECTIONS" "$PACED_CONNECTIONS" "$PACE_MS" "$WARMUP" "$JVM_WARMUP" "$JVM_WARMUP_MAX" "$WARMUP_SLICE" "$WARMUP_SETTLE_PCT" "$LOWLOAD_REQUESTS" "$LOWLOAD_WARMUP" \
+    printf '  "settings": {"duration_s": %s, "connections": %s, "paced_connections": %s, "pace_ms": %s, "warmup_s": %s, "jvm_warmup_min_s": %s, "jvm_warmup_max_s": %s, "warmup_slice_s": %s, "warmup_settle_pct": %s, "warmup_settle_slices": %s, "lowload_requests": %s, "lowload_warmup": %s, "cores": %s, "proxy_cpu": %s, "load_cpu": %s, "jvm_heap": %s, "modes": %s, "targets": %s, "gateway_jar": %s, "gateway_java_opts": %s, "java": %s, "nginx": %s, "wrk": %s, "vertx": "4.5.28", "busy_before_pct": %s, "warm_up_taken": %s, "affinity": %s, "upstream_writes": %s},\n' \
+        "$DURATION" "$CONNECTIONS" "$PACED_CONNECTIONS" "$PACE_MS" "$WARMUP" "$JVM_WARMUP" "$JVM_WARMUP_MAX" "$WARMUP_SLICE" "$WARMUP_SETTLE_PCT" "$WARMUP_SETTLE_SLICES" "$LOWLOAD_REQUESTS" "$LOWLOAD_WARMUP" \
         "$CORES" "$(jnum "$PROXY_CPU")" "$(jnum "$LOAD_CPU")" "$(jstr "$JVM_HEAP")" "$(jstr "${MODES[*]}")" "$(jstr "${TARGETS[*]}")" \
         "$(jstr "$GATEWAY_JAR")" "$(jstr "${GATEWAY_JAVA_OPTS:-}")" "$(jstr "$(java -version 2>&1 | head -n1)")" \
         "$(jstr "$(nginx -v 2>&1)")" "$(jstr "$(wrk -v 2>&1 | head -n1)")" "$QUIET_PCT" "$(jstr "$(warmed_summary)")" "$(jstr "$AFFINITY")" "$(jstr "${WRITES_PROOF:-}")"

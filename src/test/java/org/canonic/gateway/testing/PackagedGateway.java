@@ -66,6 +66,8 @@ public final class PackagedGateway {
         int managementPort = freePort();
         Map<String, String> withPort = new HashMap<>(env);
         withPort.put("QUARKUS_HTTP_PORT", Integer.toString(port));
+        // The dev profile names its own port (a profile property, which the plain one does not override).
+        withPort.put("_DEV_QUARKUS_HTTP_PORT", Integer.toString(port));
         withPort.put("QUARKUS_MANAGEMENT_PORT", Integer.toString(managementPort));
         PackagedGateway gateway = new PackagedGateway(launch(withPort),
                 new GatewayClient(URI.create("http://127.0.0.1:" + port + "/")),
