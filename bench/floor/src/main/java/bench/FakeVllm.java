@@ -195,9 +195,9 @@ public final class FakeVllm {
         boolean close;
 
         static Request read(InputStream in) throws IOException {
-            String line = readLine(in);
+            String line = HttpWire.line(in);
             while (line != null && line.isEmpty()) {
-                line = readLine(in);
+                line = HttpWire.line(in);
             }
             if (line == null) {
                 return null;
@@ -215,7 +215,7 @@ public final class FakeVllm {
             long length = 0;
             boolean chunked = false;
             String header;
-            while ((header = readLine(in)) != null && !header.isEmpty()) {
+            while ((header = HttpWire.line(in)) != null && !header.isEmpty()) {
                 int colon = header.indexOf(':');
                 if (colon <= 0) {
                     continue;
@@ -235,39 +235,23 @@ public final class FakeVllm {
             if (chunked) {
                 ByteArrayOutputStream body = new ByteArrayOutputStream();
                 while (true) {
-                    String size = readLine(in);
+                    String size = HttpWire.line(in);
                     if (size == null) {
                         return null;
                     }
-                    int semi = size.indexOf(';');
-                    int n = Integer.parseInt((semi >= 0 ? size.substring(0, semi) : size).trim(), 16);
+                    int n = HttpWire.chunkSize(size);
                     if (n == 0) {
-                        while ((size = readLine(in)) != null && !size.isEmpty()) {
-                            // trailers
-                        }
+                        HttpWire.skipTrailers(in);
                         break;
                     }
                     body.write(in.readNBytes(n));
-                    readLine(in);
+                    HttpWire.line(in);
                 }
                 request.body = body.toByteArray();
             } else if (length > 0) {
                 request.body = in.readNBytes((int) length);
             }
             return request;
-        }
-
-        static String readLine(InputStream in) throws IOException {
-            StringBuilder sb = new StringBuilder();
-            int c;
-            while ((c = in.read()) != -1) {
-                if (c == '\n') {
-                    int n = sb.length();
-                    return n > 0 && sb.charAt(n - 1) == '\r' ? sb.substring(0, n - 1) : sb.toString();
-                }
-                sb.append((char) c);
-            }
-            return sb.length() == 0 ? null : sb.toString();
         }
     }
 }

@@ -129,14 +129,14 @@ public final class LowLoad {
         Result result = new Result();
         long start = System.nanoTime();
         out.write(request);
-        String status = line(in);
+        String status = HttpWire.line(in);
         if (status == null) {
             throw new IOException("connection closed before the status line");
         }
         long length = -1;
         boolean chunked = false;
         String header;
-        while ((header = line(in)) != null && !header.isEmpty()) {
+        while ((header = HttpWire.line(in)) != null && !header.isEmpty()) {
             String lower = header.toLowerCase();
             if (lower.startsWith("content-length:")) {
                 length = Long.parseLong(lower.substring(15).trim());
@@ -150,20 +150,17 @@ public final class LowLoad {
         int scanned = 0;
         if (chunked) {
             while (true) {
-                String size = line(in);
+                String size = HttpWire.line(in);
                 if (size == null) {
                     throw new IOException("connection closed inside a chunked body");
                 }
-                int semi = size.indexOf(';');
-                int n = Integer.parseInt((semi >= 0 ? size.substring(0, semi) : size).trim(), 16);
+                int n = HttpWire.chunkSize(size);
                 if (n == 0) {
-                    while ((size = line(in)) != null && !size.isEmpty()) {
-                        // trailers
-                    }
+                    HttpWire.skipTrailers(in);
                     break;
                 }
                 body.write(in.readNBytes(n));
-                line(in);
+                HttpWire.line(in);
                 if (stream && result.firstNanos == 0) {
                     byte[] seen = body.toByteArray();
                     if (hasContent(seen, Math.max(0, scanned - CONTENT.length - 1))) {
@@ -217,18 +214,5 @@ public final class LowLoad {
             return i;
         }
         return -1;
-    }
-
-    static String line(InputStream in) throws IOException {
-        StringBuilder sb = new StringBuilder();
-        int c;
-        while ((c = in.read()) != -1) {
-            if (c == '\n') {
-                int n = sb.length();
-                return n > 0 && sb.charAt(n - 1) == '\r' ? sb.substring(0, n - 1) : sb.toString();
-            }
-            sb.append((char) c);
-        }
-        return sb.length() == 0 ? null : sb.toString();
     }
 }
