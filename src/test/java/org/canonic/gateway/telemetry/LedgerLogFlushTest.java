@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class LedgerLogFlushTest {
 
     /** A handler that flushes per record unless told otherwise, counting both. */
-    static final class CountingHandler extends ExtHandler {
+    static class CountingHandler extends ExtHandler {
         final AtomicInteger published = new AtomicInteger();
         final AtomicInteger flushes = new AtomicInteger();
 
@@ -80,5 +80,25 @@ class LedgerLogFlushTest {
         writeThrough(handler, 1);
         assertEquals(1, handler.published.get());
         assertFalse(handler.isAutoFlush(), "a handler that did not flush per record is left as it was");
+    }
+
+    @Test
+    void aHandlerThatRefusesTheChangeKeepsFlushingPerRecordAndLosesNothing() throws Exception {
+        CountingHandler locked = new CountingHandler() {
+            @Override
+            public void setAutoFlush(boolean autoFlush) {
+                if (!autoFlush) {
+                    throw new SecurityException("settings locked by their owner");
+                }
+                super.setAutoFlush(true);
+            }
+        };
+        locked.setAutoFlush(true);
+        int flushedBefore = locked.flushes.get();
+        int n = 50;
+        writeThrough(locked, n);
+        assertEquals(n, locked.published.get(), "every line reached the handler");
+        assertEquals(n, locked.flushes.get() - flushedBefore, "flushed per record, as it was configured");
+        assertTrue(locked.isAutoFlush());
     }
 }
