@@ -26,6 +26,7 @@ public final class BootChecks {
         checkLimits(config, Runtime.getRuntime().maxMemory(), problems);
         checkConnections(config.connections(), problems);
         checkConcurrency(config.defaults(), problems);
+        checkBreaker(config.breaker(), problems);
         checkForwardHeaders(config.forwardHeaders(), problems);
         config.telemetry().ledger().path().map(String::strip).filter(p -> !p.isEmpty())
                 .ifPresent(path -> LedgerPathCheck.check(path, problems));
@@ -64,6 +65,18 @@ public final class BootChecks {
         }
         if (defaults.concurrencyWait().isNegative()) {
             problems.add("gateway.defaults.concurrency-wait must not be negative");
+        }
+    }
+
+    /** The breaker needs a window of at least one attempt, a ratio in (0, 1] and at least one trial. */
+    static void checkBreaker(OperationsConfig.Breaker breaker, List<String> problems) {
+        double ratio = breaker.failureRatio();
+        if (breaker.requestVolumeThreshold() < 1 || !(ratio > 0 && ratio <= 1) || breaker.delay().isNegative()
+                || breaker.successThreshold() < 1) {
+            problems.add("gateway.breaker settings must satisfy request-volume-threshold >= 1, 0 < failure-ratio <= 1,"
+                    + " delay >= 0 and success-threshold >= 1, got request-volume-threshold "
+                    + breaker.requestVolumeThreshold() + ", failure-ratio " + ratio + ", delay " + breaker.delay()
+                    + ", success-threshold " + breaker.successThreshold());
         }
     }
 

@@ -6,11 +6,11 @@ import org.canonic.gateway.backend.Backend;
 import org.canonic.gateway.backend.BackendPool;
 import org.canonic.gateway.config.GatewayConfig;
 import org.canonic.gateway.health.BackendBreaker;
+import org.canonic.gateway.health.BreakerState;
 import org.canonic.gateway.health.BackendHealth;
 import org.canonic.gateway.health.BackendState;
 import org.canonic.gateway.health.HealthSnapshot;
 import org.canonic.gateway.health.ProbeLoop;
-import io.smallrye.faulttolerance.api.CircuitBreakerState;
 import org.jboss.logging.Logger;
 
 import java.util.ArrayList;
@@ -34,7 +34,7 @@ public final class LiveBackend {
 
     private static final Logger LOG = Logger.getLogger(LiveBackend.class);
     private static final List<String> STATES = Arrays.stream(BackendState.values()).map(Enum::name).toList();
-    private static final List<String> BREAKER_STATES = Arrays.stream(CircuitBreakerState.values()).map(Enum::name)
+    private static final List<String> BREAKER_STATES = Arrays.stream(BreakerState.values()).map(Enum::name)
             .toList();
 
     /** Where the backend comes from: configuration, or the admin API (kept in the state directory). */
@@ -154,8 +154,13 @@ public final class LiveBackend {
         return health.snapshot();
     }
 
-    public CircuitBreakerState breakerState() {
+    public BreakerState breakerState() {
         return breaker.state();
+    }
+
+    /** Closes the circuit breaker with an empty window. */
+    public void resetBreaker() {
+        breaker.reset();
     }
 
     /** Applies a changed spec (same name, URL, model and probe kind) to requests that start from now on. */
@@ -299,10 +304,10 @@ public final class LiveBackend {
         }
 
         @Override
-        public void breakerChanged(CircuitBreakerState state) {
-            if (state == CircuitBreakerState.OPEN) {
+        public void breakerChanged(BreakerState state) {
+            if (state == BreakerState.OPEN) {
                 services.events().publish("backend.breaker_opened", data());
-            } else if (state == CircuitBreakerState.CLOSED) {
+            } else if (state == BreakerState.CLOSED) {
                 services.events().publish("backend.breaker_closed", data());
             }
         }

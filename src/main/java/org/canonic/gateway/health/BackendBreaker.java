@@ -1,46 +1,34 @@
 package org.canonic.gateway.health;
 
-import io.smallrye.faulttolerance.api.CircuitBreakerMaintenance;
-import io.smallrye.faulttolerance.api.CircuitBreakerState;
-import io.smallrye.faulttolerance.api.Guard;
-import jakarta.enterprise.util.TypeLiteral;
 import org.canonic.gateway.backend.AttemptOutcome;
 import org.canonic.gateway.config.OperationsConfig;
 
-import java.time.temporal.ChronoUnit;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 
 /**
- * The SmallRye Fault Tolerance circuit breaker of one backend, fed by real traffic.
+ * The circuit breaker of one backend, fed by real traffic, with MicroProfile Fault Tolerance's semantics.
  *
- * <p>SmallRye guards {@code CompletionStage}s, not streams, so the guarded action here is the whole attempt: a
- * stage that completes when the attempt ends, however long its stream ran. That is how faults after the first token
- * reach the breaker. Backend faults complete it exceptionally (and count); everything else, request faults and
- * client cancellations included, completes it normally (and never counts against the backend). The breaker is the
- * only strategy in this guard: retries and fallback are the attempt loop's, which must stop at the commit point.
+ * <p>CLOSED: the outcomes of the last {@code requestVolumeThreshold} attempts form a rolling window; once it is full
+ * and at least {@code ceil(failureRatio x window)} of them are backend faults, the breaker opens. OPEN: every attempt
+ * is refused until {@code delay} has passed; the next attempt half-opens it. HALF_OPEN: {@code successThreshold}
+ * trial attempts are let through, one more is refused; a backend fault among them opens the breaker again, that many
+ * completed trials close it with an empty window.
  *
- * <p>Each breaker gets a name that is unique for the process ({@code backend-<name>-<n>}): a backend deregistered
- * and registered again under the same name starts with a fresh breaker, and operators can still reset every breaker
- * at once through {@link CircuitBreakerMaintenance}.
+ * <p>An attempt is the whole exchange, however long its stream runs: its outcome is reported when it ends, so a fault
+ * after the first token counts. Only backend faults count against the backend; request faults and client
+ * cancellations count as neither fault nor success of the backend's (they fill the window as non-faults, as
+ * SmallRye's {@code failOn} did). An outcome counts only in the state its attempt started in: an attempt begun while
+ * CLOSED that ends after the breaker opened changes nothing.
+ *
+ * <p>This used to be a SmallRye Fault Tolerance guard around a {@code CompletionStage} per attempt. Measured on the
+ * non-stream hot path, that guard (a future, context propagation and a task re-dispatched to the event loop per
+ * attempt) took ~5 % of the gateway's CPU; this one is a few field updates under an uncontended lock.
  */
 public final class BackendBreaker {
 
-    private static final TypeLiteral<CompletionStage<Void>> ATTEMPT = new TypeLiteral<>() {
-    };
-    private static final AtomicLong GENERATION = new AtomicLong();
-
-    /** The exception a backend fault completes an attempt with; the only one the breaker counts. */
-    static final class BackendFault extends RuntimeException {
-        BackendFault(AttemptOutcome outcome) {
-            super(outcome.description(), null, false, false);
-        }
-    }
-
     /** One attempt as the breaker sees it. */
     public interface Handle {
-        /** Whether the breaker refused the attempt (open, or its half-open trial already taken). */
+        /** Whether the breaker refused the attempt (open, or its half-open trials already taken). */
         boolean rejected();
 
         /** Reports how the attempt ended; backend faults count against the backend, nothing else does. */
@@ -59,81 +47,177 @@ public final class BackendBreaker {
     };
 
     private final BackendHealth health;
-    private final OperationsConfig.Breaker config;
-    private volatile Guard guard;
+    private final long delayMs;
+    private final int successThreshold;
+    private final int faultsToOpen;
+    private final LongSupplier clockMs;
+
+    // Guarded by this.
+    private BreakerState state = BreakerState.CLOSED;
+    /** Bumped on every state change: an attempt's outcome counts only in the generation it started in. */
+    private long generation;
+    /** The rolling window of CLOSED: true = backend fault. */
+    private final boolean[] window;
+    private int windowNext;
+    private int windowFilled;
+    private int windowFaults;
+    private long openedAtMs;
+    private int trialsStarted;
+    private int trialsSucceeded;
 
     public BackendBreaker(BackendHealth health, OperationsConfig.Breaker config) {
+        this(health, config.requestVolumeThreshold(), config.failureRatio(), config.delay().toMillis(),
+                config.successThreshold(), System::currentTimeMillis);
+    }
+
+    BackendBreaker(BackendHealth health, int windowSize, double failureRatio, long delayMs, int successThreshold,
+                   LongSupplier clockMs) {
+        if (windowSize < 1 || failureRatio <= 0 || failureRatio > 1 || delayMs < 0 || successThreshold < 1) {
+            // BootChecks refuses such settings at start-up with the setting names; this guards other callers.
+            throw new IllegalArgumentException("breaker settings out of range: window " + windowSize
+                    + ", failure ratio " + failureRatio + ", delay " + delayMs + " ms, success threshold "
+                    + successThreshold);
+        }
         this.health = health;
-        this.config = config;
+        this.window = new boolean[windowSize];
+        this.faultsToOpen = (int) Math.ceil(failureRatio * windowSize);
+        this.delayMs = delayMs;
+        this.successThreshold = successThreshold;
+        this.clockMs = clockMs;
+        health.attachBreaker(this::state);
     }
 
-    /**
-     * The guard, built on first use: a backend that never took a request needs none (and unit tests that never
-     * send one need no fault-tolerance runtime). Until then the breaker is, truthfully, closed.
-     */
-    private Guard guard() {
-        Guard built = guard;
-        if (built != null) {
-            return built;
-        }
-        synchronized (this) {
-            if (guard == null) {
-                guard = build();
-            }
-            return guard;
-        }
-    }
-
-    private Guard build() {
-        String backend = health.backend().name();
-        String breakerName = "backend-" + backend + "-" + GENERATION.incrementAndGet();
-        Guard built = Guard.create()
-                .withDescription("attempts on backend " + backend)
-                .withCircuitBreaker()
-                .name(breakerName)
-                .requestVolumeThreshold(config.requestVolumeThreshold())
-                .failureRatio(config.failureRatio())
-                .delay(config.delay().toMillis(), ChronoUnit.MILLIS)
-                .successThreshold(config.successThreshold())
-                .failOn(BackendFault.class)
-                .onStateChange(health::onBreakerState)
-                .done()
-                .withThreadOffload(false)
-                .build();
-        CircuitBreakerMaintenance maintenance = CircuitBreakerMaintenance.get();
-        health.attachBreaker(() -> maintenance.currentState(breakerName));
-        return built;
-    }
-
-    public CircuitBreakerState state() {
-        return health.breakerState();
+    public synchronized BreakerState state() {
+        return state;
     }
 
     /** Opens an attempt under the breaker; check {@link Handle#rejected()} before sending anything. */
     public Handle started() {
-        CompletableFuture<Void> attempt = new CompletableFuture<>();
-        CompletionStage<Void> guarded = guard().get(() -> attempt, ATTEMPT);
-        if (guarded.toCompletableFuture().isCompletedExceptionally()) {
-            return REJECTED;
-        }
-        return new Handle() {
-            @Override
-            public boolean rejected() {
-                return false;
+        BreakerState changedTo = null;
+        Handle handle;
+        synchronized (this) {
+            if (state == BreakerState.OPEN) {
+                if (clockMs.getAsLong() - openedAtMs < delayMs) {
+                    return REJECTED;
+                }
+                changedTo = moveTo(BreakerState.HALF_OPEN);
             }
-
-            @Override
-            public void ended(AttemptOutcome outcome) {
-                if (outcome.isBackendFault()) {
-                    health.onFault(outcome.name());
-                    attempt.completeExceptionally(new BackendFault(outcome));
+            if (state == BreakerState.HALF_OPEN) {
+                if (trialsStarted >= successThreshold) {
+                    handle = REJECTED;
                 } else {
-                    if (outcome == AttemptOutcome.COMPLETED) {
-                        health.onTrafficSuccess();
+                    trialsStarted++;
+                    handle = new Attempt(generation);
+                }
+            } else {
+                handle = new Attempt(generation);
+            }
+        }
+        announce(changedTo);
+        return handle;
+    }
+
+    /** Closes the breaker with an empty window, whatever its state (an operator's or a test's reset). */
+    public void reset() {
+        BreakerState changedTo;
+        synchronized (this) {
+            changedTo = moveTo(BreakerState.CLOSED);
+            if (changedTo == null) {
+                clearWindow();
+                generation++;
+            }
+        }
+        announce(changedTo);
+    }
+
+    private void ended(Attempt attempt, AttemptOutcome outcome) {
+        boolean fault = outcome.isBackendFault();
+        BreakerState changedTo = null;
+        synchronized (this) {
+            if (attempt.ended) {
+                return;
+            }
+            attempt.ended = true;
+            if (attempt.generation == generation) {
+                if (state == BreakerState.CLOSED) {
+                    changedTo = record(fault);
+                } else if (state == BreakerState.HALF_OPEN) {
+                    if (fault) {
+                        changedTo = moveTo(BreakerState.OPEN);
+                    } else if (++trialsSucceeded >= successThreshold) {
+                        changedTo = moveTo(BreakerState.CLOSED);
                     }
-                    attempt.complete(null);
                 }
             }
-        };
+        }
+        if (fault) {
+            health.onFault(outcome.name());
+        } else if (outcome == AttemptOutcome.COMPLETED) {
+            health.onTrafficSuccess();
+        }
+        announce(changedTo);
+    }
+
+    /** One outcome into the CLOSED window; opens the breaker when the full window holds enough faults. */
+    private BreakerState record(boolean fault) {
+        if (windowFilled == window.length && window[windowNext]) {
+            windowFaults--;
+        }
+        window[windowNext] = fault;
+        windowNext = (windowNext + 1) % window.length;
+        windowFilled = Math.min(windowFilled + 1, window.length);
+        if (fault) {
+            windowFaults++;
+        }
+        return windowFilled == window.length && windowFaults >= faultsToOpen ? moveTo(BreakerState.OPEN) : null;
+    }
+
+    /** Changes state (under the lock); returns the new state to announce outside it, or null if unchanged. */
+    private BreakerState moveTo(BreakerState next) {
+        if (state == next) {
+            return null;
+        }
+        state = next;
+        generation++;
+        trialsStarted = 0;
+        trialsSucceeded = 0;
+        if (next == BreakerState.OPEN) {
+            openedAtMs = clockMs.getAsLong();
+        } else if (next == BreakerState.CLOSED) {
+            clearWindow();
+        }
+        return next;
+    }
+
+    private void clearWindow() {
+        windowNext = 0;
+        windowFilled = 0;
+        windowFaults = 0;
+    }
+
+    private void announce(BreakerState changedTo) {
+        if (changedTo != null) {
+            health.onBreakerState(changedTo);
+        }
+    }
+
+    private final class Attempt implements Handle {
+        private final long generation;
+        /** Guarded by the breaker: an attempt reports once. */
+        private boolean ended;
+
+        Attempt(long generation) {
+            this.generation = generation;
+        }
+
+        @Override
+        public boolean rejected() {
+            return false;
+        }
+
+        @Override
+        public void ended(AttemptOutcome outcome) {
+            BackendBreaker.this.ended(this, outcome);
+        }
     }
 }

@@ -1,6 +1,5 @@
 package org.canonic.gateway.health;
 
-import io.smallrye.faulttolerance.api.CircuitBreakerState;
 import org.canonic.gateway.backend.Backend;
 import org.jboss.logging.Logger;
 
@@ -26,7 +25,7 @@ public final class BackendHealth {
     private final long breakerDelayMs;
     private final AtomicReference<HealthSnapshot> snapshot;
     /** The breaker's live state; the breaker itself is the source of truth (an operator may reset it). */
-    private volatile Supplier<CircuitBreakerState> breakerState = () -> CircuitBreakerState.CLOSED;
+    private volatile Supplier<BreakerState> breakerState = () -> BreakerState.CLOSED;
     private volatile long breakerOpenedAtMs;
     private volatile String lastFaultClass;
     private volatile Listener listener = Listener.NONE;
@@ -42,7 +41,7 @@ public final class BackendHealth {
         default void stateChanged(BackendState from, BackendState to, String reason) {
         }
 
-        default void breakerChanged(CircuitBreakerState state) {
+        default void breakerChanged(BreakerState state) {
         }
     }
 
@@ -78,12 +77,12 @@ public final class BackendHealth {
         return snapshot.get();
     }
 
-    public CircuitBreakerState breakerState() {
+    public BreakerState breakerState() {
         return breakerState.get();
     }
 
     /** Connects the backend's circuit breaker, whose live state routing then reads. */
-    void attachBreaker(Supplier<CircuitBreakerState> state) {
+    void attachBreaker(Supplier<BreakerState> state) {
         this.breakerState = state;
     }
 
@@ -99,15 +98,15 @@ public final class BackendHealth {
         if (!snapshot.get().state().routable()) {
             return false;
         }
-        return breakerState.get() != CircuitBreakerState.OPEN
+        return breakerState.get() != BreakerState.OPEN
                 || System.currentTimeMillis() - breakerOpenedAtMs >= breakerDelayMs;
     }
 
     /** Why the backend is not routable, for "no backend available" answers and the admin view. */
     public String describe() {
         HealthSnapshot now = snapshot.get();
-        CircuitBreakerState breakerNow = breakerState.get();
-        String breaker = breakerNow == CircuitBreakerState.CLOSED ? "" : ", breaker " + breakerNow;
+        BreakerState breakerNow = breakerState.get();
+        String breaker = breakerNow == BreakerState.CLOSED ? "" : ", breaker " + breakerNow;
         return backend.name() + " " + now.state() + " (" + now.reason() + breaker + ")";
     }
 
@@ -138,8 +137,8 @@ public final class BackendHealth {
     }
 
     /** Called by the backend's circuit breaker on every state change it makes. */
-    public void onBreakerState(CircuitBreakerState state) {
-        if (state == CircuitBreakerState.OPEN) {
+    public void onBreakerState(BreakerState state) {
+        if (state == BreakerState.OPEN) {
             breakerOpenedAtMs = System.currentTimeMillis();
         }
         LOG.infof("Backend %s: circuit breaker %s", backend.name(), state);

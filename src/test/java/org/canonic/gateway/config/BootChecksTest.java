@@ -25,6 +25,21 @@ class BootChecksTest {
     }
 
     @Test
+    void breakerSettingsMustDescribeABreakerThatCanOpenAndClose() {
+        List<String> problems = new ArrayList<>();
+        BootChecks.checkBreaker(ConfigFixture.with().build().breaker(), problems);
+        assertEquals(List.of(), problems, "the defaults are in range");
+        BootChecks.checkBreaker(ConfigFixture.with("gateway.breaker.failure-ratio", "1.5").build().breaker(), problems);
+        BootChecks.checkBreaker(ConfigFixture.with("gateway.breaker.request-volume-threshold", "0").build().breaker(),
+                problems);
+        BootChecks.checkBreaker(ConfigFixture.with("gateway.breaker.success-threshold", "0").build().breaker(),
+                problems);
+        assertEquals(3, problems.size(), problems.toString());
+        assertTrue(problems.get(0).contains("0 < failure-ratio <= 1") && problems.get(0).contains("failure-ratio 1.5"),
+                problems.get(0));
+    }
+
+    @Test
     void adaptiveConcurrencyBoundsMustBeConsistentAndTheWaitNotNegative() {
         List<String> problems = new ArrayList<>();
         BootChecks.checkConcurrency(ConfigFixture.with().build().defaults(), problems);

@@ -79,8 +79,8 @@ class BackendHealthTest {
     void anUnprobedBackendIsRoutableOnPassiveSignalsAlone() {
         BackendHealth health = new BackendHealth(backend(Backend.ProbeKind.NONE), 3, 2, 1000);
         assertTrue(health.routable());
-        health.attachBreaker(() -> io.smallrye.faulttolerance.api.CircuitBreakerState.OPEN);
-        health.onBreakerState(io.smallrye.faulttolerance.api.CircuitBreakerState.OPEN);
+        health.attachBreaker(() -> BreakerState.OPEN);
+        health.onBreakerState(BreakerState.OPEN);
         assertFalse(health.routable(), "an open breaker keeps it out until the delay passed");
     }
 

@@ -2,7 +2,6 @@ package org.canonic.gateway.health;
 
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
-import io.smallrye.faulttolerance.api.CircuitBreakerMaintenance;
 import org.canonic.gateway.testing.AdminView;
 import org.canonic.gateway.testing.Behavior;
 import org.canonic.gateway.testing.GatewayTest;
@@ -31,7 +30,7 @@ class BreakerTest extends GatewayTest {
 
     @BeforeEach
     void closedBreakers() throws Exception {
-        CircuitBreakerMaintenance.get().resetAll();
+        resetBreakers();
         admin = new AdminView(gateway);
         admin.await("alpha", breaker("CLOSED"), 2000);
     }

@@ -29,7 +29,7 @@ class ProbeTest extends GatewayTest {
     @BeforeEach
     void adminView() {
         // Breakers another test class of this profile opened must not decide these tests' routing.
-        io.smallrye.faulttolerance.api.CircuitBreakerMaintenance.get().resetAll();
+        resetBreakers();
         admin = new AdminView(gateway);
     }
 

@@ -37,7 +37,7 @@ class AdmissionTest extends GatewayTest {
 
     @BeforeEach
     void idle() throws InterruptedException {
-        io.smallrye.faulttolerance.api.CircuitBreakerMaintenance.get().resetAll();
+        resetBreakers();
         admin = new AdminView(gateway);
         for (String name : List.of("alpha", "beta", "omega")) {
             // What an earlier test left in flight has ended (its streams were closed).

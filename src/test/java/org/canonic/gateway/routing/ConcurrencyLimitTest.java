@@ -27,7 +27,7 @@ class ConcurrencyLimitTest extends GatewayTest {
 
     @org.junit.jupiter.api.BeforeEach
     void closedBreakers() {
-        io.smallrye.faulttolerance.api.CircuitBreakerMaintenance.get().resetAll();
+        resetBreakers();
     }
 
     @Test

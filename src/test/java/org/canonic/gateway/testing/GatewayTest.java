@@ -3,7 +3,10 @@ package org.canonic.gateway.testing;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.quarkus.arc.Arc;
 import io.quarkus.test.common.http.TestHTTPResource;
+import org.canonic.gateway.fleet.Fleet;
+import org.canonic.gateway.fleet.LiveBackend;
 import org.junit.jupiter.api.BeforeEach;
 
 import java.net.URI;
@@ -45,6 +48,12 @@ public abstract class GatewayTest {
             }
             Thread.sleep(50);
         }
+    }
+
+    /** Closes every backend's circuit breaker: breakers an earlier test opened must not decide this one's routing. */
+    protected static void resetBreakers() {
+        Arc.container().instance(Fleet.class).get().snapshot().backends().values()
+                .forEach(LiveBackend::resetBreaker);
     }
 
     protected int gatewayPort() {
