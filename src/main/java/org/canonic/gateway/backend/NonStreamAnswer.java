@@ -41,8 +41,7 @@ public final class NonStreamAnswer {
      * when the body is not one well-formed JSON object. String contents are skipped, never decoded.
      */
     public static ObjectNode summarize(Buffer body) {
-        try (InputStream in = new ByteBufInputStream(body.getByteBuf());
-             JsonParser parser = JSON.createParser(in)) {
+        try (JsonParser parser = parserOf(body.getByteBuf())) {
             if (parser.nextToken() != JsonToken.START_OBJECT) {
                 return null;
             }
@@ -65,6 +64,14 @@ public final class NonStreamAnswer {
         } catch (IOException e) {
             return null;
         }
+    }
+
+    /** A parser over the bytes: in place when they are on the heap (as Vert.x hands them over), else as a stream. */
+    private static JsonParser parserOf(ByteBuf bytes) throws IOException {
+        if (bytes.hasArray()) {
+            return JSON.createParser(bytes.array(), bytes.arrayOffset() + bytes.readerIndex(), bytes.readableBytes());
+        }
+        return JSON.createParser((InputStream) new ByteBufInputStream(bytes));
     }
 
     private static void readChoices(JsonParser parser, ArrayNode choices) throws IOException {

@@ -3,8 +3,12 @@ package org.canonic.gateway.backend;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.netty.buffer.Unpooled;
 import io.vertx.core.buffer.Buffer;
 import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -32,6 +36,24 @@ class NonStreamAnswerTest {
         ObjectNode summary = NonStreamAnswer.summarize(Buffer.buffer(answer));
         assertEquals(MAPPER.readTree("[{\"index\":0,\"finish_reason\":null},{\"finish_reason\":\"length\","
                 + "\"index\":3000000000},{\"index\":2,\"finish_reason\":true}]"), summary.get("choices"));
+    }
+
+    @Test
+    void theSummaryIsTheSameWhereverTheBytesLie() {
+        ObjectNode expected = NonStreamAnswer.summarize(Buffer.buffer(ANSWER));
+        byte[] bytes = ANSWER.getBytes(StandardCharsets.UTF_8);
+        // A slice of a larger heap array (the array path must honour its offset) ...
+        byte[] padded = new byte[bytes.length + 20];
+        Arrays.fill(padded, (byte) '{');
+        System.arraycopy(bytes, 0, padded, 7, bytes.length);
+        assertEquals(expected, NonStreamAnswer.summarize(Buffer.buffer(Unpooled.wrappedBuffer(padded)
+                .slice(7, bytes.length))));
+        // ... chunks as they arrived, split inside a string (no backing array: read as a stream) ...
+        int cut = ANSWER.indexOf("there");
+        assertEquals(expected, NonStreamAnswer.summarize(Buffer.buffer(Unpooled.wrappedBuffer(
+                Unpooled.wrappedBuffer(bytes, 0, cut), Unpooled.wrappedBuffer(bytes, cut, bytes.length - cut)))));
+        // ... and off the heap.
+        assertEquals(expected, NonStreamAnswer.summarize(Buffer.buffer(Unpooled.directBuffer().writeBytes(bytes))));
     }
 
     @Test
