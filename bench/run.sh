@@ -38,6 +38,7 @@ FAILURES=()
 DISTURBED=()
 TARGET_ROWS=()
 declare -A RPS P50 P99 REQS NON2XX SOCKERR CPU_PROXY US_PER_REQ RSS CPU_UPSTREAM CPU_WRK CPU_OTHER CPU_OTHER0 CPU_IRQ DISTURBED_KEY
+declare -A ROUND_RPS ROUND_P50 ROUND_P99 ACC_REQS ACC_NON2XX ACC_SOCKERR ACC_TICKS ACC_WRK_S ACC_CPU
 declare -A WARMED LL_JSON_P50 LL_JSON_P99 LL_TTFT_P50 LL_TTFT_P99 LL_STREAM_P50
 
 main() {
@@ -73,9 +74,7 @@ main() {
     AFFINITY=$(affinity_of upstream "$UPSTREAM_PID" nginx "${NGINX_PIDS:-}" floor "${FLOOR_PID:-}" gateway "${GATEWAY_PID:-}")
     verify_answers
 
-    for mode in "${WRK_MODES[@]}"; do
-        for target in "${TARGETS[@]}"; do measure_wrk "$mode" "$target"; done
-    done
+    for mode in "${WRK_MODES[@]}"; do measure_mode "$mode"; done
     if in_list lowload "${MODES[@]}"; then
         for target in "${TARGETS[@]}"; do measure_lowload "$target"; done
     fi

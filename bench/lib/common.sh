@@ -7,6 +7,7 @@ die() { printf '[bench] ERROR: %s\n' "$*" >&2; exit 1; }
 # Reads and checks every knob; sets the upper-case globals the other files use.
 read_settings() {
     DURATION=${BENCH_DURATION:-15}
+    ROUNDS=${BENCH_ROUNDS:-3}
     CONNECTIONS=${BENCH_CONNECTIONS:-32}
     PACED_CONNECTIONS=${BENCH_PACED_CONNECTIONS:-256}
     PACE_MS=${BENCH_PACE_MS:-5}
@@ -22,12 +23,13 @@ read_settings() {
     read -r -a MODES <<<"${BENCH_MODES:-non-stream burst paced lowload}"
     read -r -a TARGETS <<<"${BENCH_TARGETS:-direct nginx floor gateway}"
     local name value m t
-    for name in DURATION CONNECTIONS PACED_CONNECTIONS PACE_MS WARMUP JVM_WARMUP JVM_WARMUP_MAX WARMUP_SLICE \
+    for name in DURATION ROUNDS CONNECTIONS PACED_CONNECTIONS PACE_MS WARMUP JVM_WARMUP JVM_WARMUP_MAX WARMUP_SLICE \
         WARMUP_SETTLE_PCT WARMUP_SETTLE_SLICES LOWLOAD_REQUESTS LOWLOAD_WARMUP; do
         value=${!name}
         [[ $value =~ ^[0-9]+$ ]] || die "$name must be a whole number, got '$value'"
     done
     ((DURATION > 0 && DURATION <= 600)) || die "BENCH_DURATION must be 1..600 s, got $DURATION"
+    ((ROUNDS >= 1 && ROUNDS <= 20)) || die "BENCH_ROUNDS must be 1..20, got $ROUNDS"
     ((WARMUP <= 600 && JVM_WARMUP <= 600)) || die "warm-ups must be at most 600 s"
     ((JVM_WARMUP_MAX >= JVM_WARMUP && JVM_WARMUP_MAX <= 1200)) || die "BENCH_JVM_WARMUP_MAX must be BENCH_JVM_WARMUP..1200 s"
     ((WARMUP_SLICE >= 2 && WARMUP_SLICE <= 60)) || die "BENCH_WARMUP_SLICE must be 2..60 s, got $WARMUP_SLICE"

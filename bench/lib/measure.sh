@@ -113,47 +113,98 @@ warm_up() {
     fi
 }
 
-# measure_wrk <mode> <target>: warm-up (JVMs: JVM_WARMUP, others: WARMUP), then the measured wrk run, with the
-# proxy's CPU (utime + stime from /proc/<pid>/stat over the window) and its RSS sampled half-way.
-measure_wrk() {
-    local mode=$1 target=$2 key="$1/$2" shape conns out pids warm rps p50 p99 reqs non2xx sockerr
+# measure_mode <mode>: every target is warmed up for the mode (JVMs: JVM_WARMUP until settled, others: WARMUP), then
+# measured in ROUNDS interleaved rounds: each round runs every target for DURATION s in turn, starting one target
+# later each round. On a shared VM the machine's speed drifts by tens of percent over minutes; measured back to back,
+# a target that happened to run in a slow minute looked slow. Interleaved, the targets share the drift, and the
+# per-round ratios show how much of a difference is noise.
+measure_mode() {
+    local mode=$1 shape conns target warm round i n=${#TARGETS[@]}
     shape=$(shape_of "$mode")
     [[ $mode == paced ]] && conns=$PACED_CONNECTIONS || conns=$CONNECTIONS
-    pids=$(proxy_pids_of "$target")
-    is_jvm "$target" && warm=$JVM_WARMUP || warm=$WARMUP
-    warm_up "$target" "$shape" "$warm" "$conns"
+    for target in "${TARGETS[@]}"; do
+        is_jvm "$target" && warm=$JVM_WARMUP || warm=$WARMUP
+        warm_up "$target" "$shape" "$warm" "$conns"
+    done
+    for ((round = 1; round <= ROUNDS; round++)); do
+        for ((i = 0; i < n; i++)); do
+            target=${TARGETS[(i + round - 1) % n]}
+            measure_slice "$mode" "$target" "$shape" "$conns" "$round"
+        done
+    done
+    for target in "${TARGETS[@]}"; do summarize_rounds "$mode" "$target"; done
+}
 
-    log "$mode $target: measuring ${DURATION}s, $conns connections"
-    out="$WORK_DIR/wrk-$target-$mode.txt"
+# measure_slice <mode> <target> <shape> <connections> <round>: one measured wrk run, with the proxy's CPU (utime +
+# stime from /proc/<pid>/stat over the window) and, in the first round, its RSS sampled half-way. Adds to the mode's
+# totals for the target (ACC_*).
+measure_slice() {
+    local mode=$1 target=$2 shape=$3 conns=$4 round=$5 key="$1/$2" out pids rps p50 p99 reqs non2xx sockerr
+    pids=$(proxy_pids_of "$target")
+    log "$mode $target: measuring round $round of $ROUNDS, ${DURATION}s, $conns connections"
+    out="$WORK_DIR/wrk-$target-$mode-$round.txt"
     window_begin "$pids"
     start_wrk "$out" "$DURATION" "$conns" "$target" "$shape"
     sleep "$(awk -v d="$DURATION" 'BEGIN { print d / 2 }')"
-    # shellcheck disable=SC2086
-    [[ -n $pids ]] && RSS[$key]=$(rss_mib $pids) || RSS[$key]=-
-    finish_wrk "$out" "$target $mode"
+    if ((round == 1)); then
+        # shellcheck disable=SC2086
+        [[ -n $pids ]] && RSS[$key]=$(rss_mib $pids) || RSS[$key]=-
+    fi
+    finish_wrk "$out" "$target $mode round $round"
     window_end "$pids"
 
     read -r rps p50 p99 reqs non2xx sockerr < <(parse_wrk "$out")
-    RPS[$key]=$rps P50[$key]=$p50 P99[$key]=$p99 REQS[$key]=$reqs NON2XX[$key]=$non2xx SOCKERR[$key]=$sockerr
-    CPU_UPSTREAM[$key]=$W_UPSTREAM_PCT CPU_WRK[$key]=$W_TOOLS_PCT CPU_OTHER[$key]=$W_OTHER_PCT
-    CPU_OTHER0[$key]=$W_OTHER_PROXY_CORE_PCT CPU_IRQ[$key]=$W_IRQ_PCT
-    CPU_PROXY[$key]=- US_PER_REQ[$key]=-
-    if [[ -n $pids ]]; then
-        CPU_PROXY[$key]=$(cpu_percent "$W_PROXY_TICKS" "$W_ELAPSED")
-        # CPU time per completed request: what the proxy costs, whatever share of its core it got.
-        US_PER_REQ[$key]=$(awk -v t="$W_PROXY_TICKS" -v hz="$CLK_TCK" -v r="$reqs" \
-            'BEGIN { printf "%.1f", (r > 0 ? t / hz / r * 1e6 : 0) }')
-    fi
-    flag_disturbed_key "$mode $target" "$key"
+    ROUND_RPS[$key]+="${ROUND_RPS[$key]:+ }$rps"
+    ROUND_P50[$key]+="${ROUND_P50[$key]:+ }$p50"
+    ROUND_P99[$key]+="${ROUND_P99[$key]:+ }$p99"
+    ACC_REQS[$key]=$((${ACC_REQS[$key]:-0} + reqs))
+    ACC_NON2XX[$key]=$((${ACC_NON2XX[$key]:-0} + non2xx))
+    ACC_SOCKERR[$key]=$((${ACC_SOCKERR[$key]:-0} + sockerr))
+    ACC_TICKS[$key]=$((${ACC_TICKS[$key]:-0} + W_PROXY_TICKS))
+    # wrk's own seconds (requests / its req/s) for req/s; the window's for the CPU shares, weighted by its length.
+    ACC_WRK_S[$key]=$(awk -v a="${ACC_WRK_S[$key]:-0}" -v r="$reqs" -v q="$rps" 'BEGIN { printf "%.3f", a + (q > 0 ? r / q : 0) }')
+    ACC_CPU[$key]=$(awk -v acc="${ACC_CPU[$key]:-0 0 0 0 0 0}" -v e="$W_ELAPSED" -v u="$W_UPSTREAM_PCT" -v w="$W_TOOLS_PCT" \
+        -v o="$W_OTHER_PCT" -v z="$W_OTHER_PROXY_CORE_PCT" -v i="$W_IRQ_PCT" 'BEGIN {
+            split(acc, a, " "); if (z == "-") z = 0
+            printf "%.3f %.3f %.3f %.3f %.3f %.3f", a[1] + e, a[2] + u * e, a[3] + w * e, a[4] + o * e, a[5] + z * e, a[6] + i * e }')
+    if flag_disturbed "$mode $target round $round"; then DISTURBED_KEY[$key]=1; fi
     if ((non2xx + sockerr > 0)); then
         local codes
         codes=$(awk '/^status / && $2 !~ /^2/ { printf "%s%s x%s", sep, $2, $3; sep = ", " }' "$out")
-        FAILURES+=("$mode $target: $non2xx non-2xx responses${codes:+ ($codes)}, $sockerr socket errors")
-        log "ERROR: $mode $target had $non2xx non-2xx responses and $sockerr socket errors:"
+        FAILURES+=("$mode $target round $round: $non2xx non-2xx responses${codes:+ ($codes)}, $sockerr socket errors")
+        log "ERROR: $mode $target had $non2xx non-2xx responses and $sockerr socket errors in round $round:"
         cat "$out" >&2
     fi
-    log "$mode $target: $rps req/s, p50 $p50 ms, p99 $p99 ms, ${US_PER_REQ[$key]} us CPU/req"
+    log "$mode $target round $round: $rps req/s, p50 $p50 ms, p99 $p99 ms, $(awk -v t="$W_PROXY_TICKS" -v hz="$CLK_TCK" \
+        -v r="$reqs" 'BEGIN { printf "%.1f", (r > 0 ? t / hz / r * 1e6 : 0) }') us CPU/req"
 }
+
+# summarize_rounds <mode> <target>: the mode's numbers for the target over all its rounds: req/s = requests / wrk
+# seconds, CPU us/req = CPU time / requests, p50 and p99 = the median of the rounds', CPU shares weighted by time.
+summarize_rounds() {
+    local key="$1/$2" pids elapsed up wr ot ot0 irq
+    [[ -n ${ACC_REQS[$key]:-} ]] || return 0
+    pids=$(proxy_pids_of "$2")
+    REQS[$key]=${ACC_REQS[$key]} NON2XX[$key]=${ACC_NON2XX[$key]} SOCKERR[$key]=${ACC_SOCKERR[$key]}
+    RPS[$key]=$(awk -v r="${ACC_REQS[$key]}" -v s="${ACC_WRK_S[$key]}" 'BEGIN { printf "%.2f", (s > 0 ? r / s : 0) }')
+    P50[$key]=$(median ${ROUND_P50[$key]}) P99[$key]=$(median ${ROUND_P99[$key]})
+    read -r elapsed up wr ot ot0 irq <<<"${ACC_CPU[$key]}"
+    CPU_UPSTREAM[$key]=$(per_second "$up" "$elapsed") CPU_WRK[$key]=$(per_second "$wr" "$elapsed")
+    CPU_OTHER[$key]=$(per_second "$ot" "$elapsed") CPU_IRQ[$key]=$(per_second "$irq" "$elapsed")
+    [[ -n $PROXY_CPU ]] && CPU_OTHER0[$key]=$(per_second "$ot0" "$elapsed") || CPU_OTHER0[$key]=-
+    DISTURBED_KEY[$key]=${DISTURBED_KEY[$key]:-0}
+    CPU_PROXY[$key]=- US_PER_REQ[$key]=-
+    if [[ -n $pids ]]; then
+        CPU_PROXY[$key]=$(awk -v t="${ACC_TICKS[$key]}" -v hz="$CLK_TCK" -v e="$elapsed" 'BEGIN { printf "%.0f", (e > 0 ? t / hz / e * 100 : 0) }')
+        # CPU time per completed request: what the proxy costs, whatever share of its core it got.
+        US_PER_REQ[$key]=$(awk -v t="${ACC_TICKS[$key]}" -v hz="$CLK_TCK" -v r="${ACC_REQS[$key]}" \
+            'BEGIN { printf "%.1f", (r > 0 ? t / hz / r * 1e6 : 0) }')
+    fi
+    log "$1 $2: $ROUNDS rounds: ${RPS[$key]} req/s (rounds: ${ROUND_RPS[$key]}), ${US_PER_REQ[$key]} us CPU/req"
+}
+
+per_second() { awk -v x="$1" -v e="$2" 'BEGIN { printf "%.0f", (e > 0 ? x / e : 0) }'; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 flag_disturbed_key() { if flag_disturbed "$1"; then DISTURBED_KEY[$2]=1; else DISTURBED_KEY[$2]=0; fi; }
 

@@ -4,6 +4,13 @@
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "-" && b != "-" && a != "" && b != "" && b > 0) printf "%.2f", a / b; else printf "n/a" }'; }
 diff_ms() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b != "" && a > 0 && b > 0) printf "%+.3f", a - b; else printf "n/a" }'; }
 has() { [[ -n ${RPS[$1]:-} ]]; }
+# round_ratios <key> <reference key>: the req/s ratio of each round ("0.84 0.91 0.87"), or n/a.
+round_ratios() {
+    [[ -n ${ROUND_RPS[$1]:-} && -n ${ROUND_RPS[$2]:-} ]] || { printf 'n/a'; return; }
+    awk -v a="${ROUND_RPS[$1]}" -v b="${ROUND_RPS[$2]}" 'BEGIN {
+        n = split(a, x, " "); split(b, y, " ")
+        for (i = 1; i <= n; i++) printf "%s%s", (i > 1 ? " " : ""), (y[i] > 0 ? sprintf("%.2f", x[i] / y[i]) : "n/a") }'
+}
 in_list() { local x=$1; shift; [[ " $* " == *" $x "* ]]; }
 
 # target_line <description> <value> <comparison: ge|le> <threshold> <unit>: one PASS/MISS line (n/a without data).
@@ -38,16 +45,20 @@ print_report() {
             done
         done
         echo "  CPU us/req = the proxy's utime+stime over the measured window / completed requests; proxy%, upstr%, wrk%,"
-        echo "  other% = share of one core; RSS = proxy VmRSS MiB half-way through the run; other = processes not started here"
+        echo "  other% = share of one core; RSS = proxy VmRSS MiB half-way through round 1; other = processes not started here"
         echo "  (other0 = the same on the proxy core alone); irq = irq + softirq + steal time of the machine (loopback TCP work)."
         echo
-        printf '%-10s %16s %16s %19s %19s\n' mode "gw/nginx req/s" "gw/floor req/s" "gw/nginx CPU/req" "gw/floor CPU/req"
+        printf '%-10s %16s %16s %19s %19s   %s\n' mode "gw/nginx req/s" "gw/floor req/s" "gw/nginx CPU/req" "gw/floor CPU/req" \
+            "req/s by round: gw/nginx; gw/floor"
         for mode in "${WRK_MODES[@]}"; do
-            printf '%-10s %16s %16s %19s %19s\n' "$mode" \
+            printf '%-10s %16s %16s %19s %19s   %s; %s\n' "$mode" \
                 "$(ratio "${RPS[$mode/gateway]:-}" "${RPS[$mode/nginx]:-}")" "$(ratio "${RPS[$mode/gateway]:-}" "${RPS[$mode/floor]:-}")" \
                 "$(ratio "${US_PER_REQ[$mode/gateway]:-}" "${US_PER_REQ[$mode/nginx]:-}")" \
-                "$(ratio "${US_PER_REQ[$mode/gateway]:-}" "${US_PER_REQ[$mode/floor]:-}")"
+                "$(ratio "${US_PER_REQ[$mode/gateway]:-}" "${US_PER_REQ[$mode/floor]:-}")" \
+                "$(round_ratios "$mode/gateway" "$mode/nginx")" "$(round_ratios "$mode/gateway" "$mode/floor")"
         done
+        echo "  Each target ran $ROUNDS rounds of ${DURATION}s, interleaved with the others; req/s = all rounds' requests / their"
+        echo "  time, CPU us/req = all rounds' CPU / their requests, p50/p99 = the median of the rounds'."
         echo
     fi
     if in_list lowload "${MODES[@]}"; then
@@ -114,7 +125,7 @@ settings_lines() {
     fi
     echo "affinity: $AFFINITY"
     echo "modes: ${MODES[*]}; targets: ${TARGETS[*]}"
-    echo "wrk -t1 --latency --timeout $WRK_TIMEOUT: ${DURATION}s measured; non-stream/burst -c$CONNECTIONS, paced -c$PACED_CONNECTIONS at ${PACE_MS} ms per event"
+    echo "wrk -t1 --latency --timeout $WRK_TIMEOUT: $ROUNDS interleaved rounds of ${DURATION}s per target and mode; non-stream/burst -c$CONNECTIONS, paced -c$PACED_CONNECTIONS at ${PACE_MS} ms per event"
     echo "warm-up (discarded): direct and nginx ${WARMUP}s; floor and gateway before each mode ${WARMUP_SLICE}s slices, at least ${JVM_WARMUP}s, until ${WARMUP_SETTLE_SLICES} agree within ${WARMUP_SETTLE_PCT}%, at most ${JVM_WARMUP_MAX}s"
     [[ ${#WARMED[@]} -eq 0 ]] || echo "warm-up taken: $(warmed_summary)"
     echo "stream: 36 data chunks (role, $TOKENS tokens, finish, usage) + data: [DONE], one write each; request asks include_usage"
@@ -130,8 +141,8 @@ jnum() { [[ $1 =~ ^[+-]?[0-9]+(\.[0-9]+)?$ ]] && printf '%s' "${1#+}" || printf 
 print_json() {
     local mode target key sep="" row v desc val cmp thr
     printf '{\n  "date": %s, "commit": %s,\n' "$(jstr "$STARTED_AT")" "$(jstr "$COMMIT")"
-    printf '  "settings": {"duration_s": %s, "connections": %s, "paced_connections": %s, "pace_ms": %s, "warmup_s": %s, "jvm_warmup_min_s": %s, "jvm_warmup_max_s": %s, "warmup_slice_s": %s, "warmup_settle_pct": %s, "warmup_settle_slices": %s, "lowload_requests": %s, "lowload_warmup": %s, "cores": %s, "proxy_cpu": %s, "load_cpu": %s, "jvm_heap": %s, "modes": %s, "targets": %s, "gateway_jar": %s, "gateway_java_opts": %s, "java": %s, "nginx": %s, "wrk": %s, "vertx": "4.5.28", "busy_before_pct": %s, "warm_up_taken": %s, "affinity": %s, "upstream_writes": %s},\n' \
-        "$DURATION" "$CONNECTIONS" "$PACED_CONNECTIONS" "$PACE_MS" "$WARMUP" "$JVM_WARMUP" "$JVM_WARMUP_MAX" "$WARMUP_SLICE" "$WARMUP_SETTLE_PCT" "$WARMUP_SETTLE_SLICES" "$LOWLOAD_REQUESTS" "$LOWLOAD_WARMUP" \
+    printf '  "settings": {"duration_s": %s, "rounds": %s, "connections": %s, "paced_connections": %s, "pace_ms": %s, "warmup_s": %s, "jvm_warmup_min_s": %s, "jvm_warmup_max_s": %s, "warmup_slice_s": %s, "warmup_settle_pct": %s, "warmup_settle_slices": %s, "lowload_requests": %s, "lowload_warmup": %s, "cores": %s, "proxy_cpu": %s, "load_cpu": %s, "jvm_heap": %s, "modes": %s, "targets": %s, "gateway_jar": %s, "gateway_java_opts": %s, "java": %s, "nginx": %s, "wrk": %s, "vertx": "4.5.28", "busy_before_pct": %s, "warm_up_taken": %s, "affinity": %s, "upstream_writes": %s},\n' \
+        "$DURATION" "$ROUNDS" "$CONNECTIONS" "$PACED_CONNECTIONS" "$PACE_MS" "$WARMUP" "$JVM_WARMUP" "$JVM_WARMUP_MAX" "$WARMUP_SLICE" "$WARMUP_SETTLE_PCT" "$WARMUP_SETTLE_SLICES" "$LOWLOAD_REQUESTS" "$LOWLOAD_WARMUP" \
         "$CORES" "$(jnum "$PROXY_CPU")" "$(jnum "$LOAD_CPU")" "$(jstr "$JVM_HEAP")" "$(jstr "${MODES[*]}")" "$(jstr "${TARGETS[*]}")" \
         "$(jstr "$GATEWAY_JAR")" "$(jstr "${GATEWAY_JAVA_OPTS:-}")" "$(jstr "$(java -version 2>&1 | head -n1)")" \
         "$(jstr "$(nginx -v 2>&1)")" "$(jstr "$(wrk -v 2>&1 | head -n1)")" "$QUIET_PCT" "$(jstr "$(warmed_summary)")" "$(jstr "$AFFINITY")" "$(jstr "${WRITES_PROOF:-}")"
@@ -140,8 +151,8 @@ print_json() {
         for target in "${TARGETS[@]}"; do
             key="$mode/$target"
             has "$key" || continue
-            printf '%s\n    {"mode": "%s", "target": "%s", "rps": %s, "p50_ms": %s, "p99_ms": %s, "requests": %s, "non_2xx": %s, "socket_errors": %s, "proxy_cpu_us_per_req": %s, "proxy_cpu_pct": %s, "proxy_rss_mib": %s, "upstream_cpu_pct": %s, "wrk_cpu_pct": %s, "other_cpu_pct": %s, "other_cpu_proxy_core_pct": %s, "irq_softirq_steal_pct": %s, "disturbed": %s}' \
-                "$sep" "$mode" "$target" "$(jnum "${RPS[$key]}")" "$(jnum "${P50[$key]}")" "$(jnum "${P99[$key]}")" "${REQS[$key]}" \
+            printf '%s\n    {"mode": "%s", "target": "%s", "rps": %s, "rps_by_round": [%s], "p50_ms": %s, "p99_ms": %s, "requests": %s, "non_2xx": %s, "socket_errors": %s, "proxy_cpu_us_per_req": %s, "proxy_cpu_pct": %s, "proxy_rss_mib": %s, "upstream_cpu_pct": %s, "wrk_cpu_pct": %s, "other_cpu_pct": %s, "other_cpu_proxy_core_pct": %s, "irq_softirq_steal_pct": %s, "disturbed": %s}' \
+                "$sep" "$mode" "$target" "$(jnum "${RPS[$key]}")" "$(tr ' ' ',' <<<"${ROUND_RPS[$key]:-}")" "$(jnum "${P50[$key]}")" "$(jnum "${P99[$key]}")" "${REQS[$key]}" \
                 "${NON2XX[$key]}" "${SOCKERR[$key]}" "$(jnum "${US_PER_REQ[$key]}")" "$(jnum "${CPU_PROXY[$key]}")" \
                 "$(jnum "${RSS[$key]}")" "${CPU_UPSTREAM[$key]}" "${CPU_WRK[$key]}" "${CPU_OTHER[$key]}" \
                 "$(jnum "${CPU_OTHER0[$key]}")" "${CPU_IRQ[$key]}" "$([[ ${DISTURBED_KEY[$key]} == 1 ]] && echo true || echo false)"
