@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -30,8 +31,21 @@ public final class LedgerLines {
         }
     }
 
-    /** Lines whose request id starts with {@code prefix}, by id, across every file in {@code dir}. */
+    /**
+     * Lines whose request id starts with {@code prefix}, by id, across every file in {@code dir}. A file the writer
+     * rotates between listing and reading is gone under its old name: the whole directory is read again.
+     */
     public static Map<String, List<JsonNode>> read(Path dir, String prefix) throws IOException {
+        while (true) {
+            try {
+                return readOnce(dir, prefix);
+            } catch (NoSuchFileException rotatedAway) {
+                // listed as ledger.jsonl, renamed to a rotated name before it was read: list again
+            }
+        }
+    }
+
+    private static Map<String, List<JsonNode>> readOnce(Path dir, String prefix) throws IOException {
         Map<String, List<JsonNode>> lines = new HashMap<>();
         for (Path file : files(dir)) {
             for (String line : Files.readAllLines(file)) {
