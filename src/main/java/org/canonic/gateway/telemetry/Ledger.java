@@ -147,10 +147,11 @@ public final class Ledger implements AutoCloseable {
         written.addAndGet(done);
         if (done < lines.size()) {
             List<RequestRecord> lost = records.subList(done, records.size());
-            droppedUnwritten.addAndGet(lost.size());
+            // Said before counted: whoever sees the count (a test, the metrics) can already read why.
             LOG.errorf("The ledger could not write %d record(s) (requests %s) to %s after retrying (%s): they are in "
                     + "the gateway.ledger log only", lost.size(), idRange(lost), file.path(),
                     String.valueOf(file.lastFailure()));
+            droppedUnwritten.addAndGet(lost.size());
         }
     }
 
@@ -165,9 +166,9 @@ public final class Ledger implements AutoCloseable {
             try {
                 line = record.toJson();
             } catch (RuntimeException e) {
-                droppedUnwritten.incrementAndGet();
                 LOG.errorf("The ledger could not serialize request %s (%s): it is not in the ledger",
                         record.requestId(), e.toString());
+                droppedUnwritten.incrementAndGet();
                 continue;
             }
             // The log line first: whatever happens to the file, the record is not lost with its batch.
