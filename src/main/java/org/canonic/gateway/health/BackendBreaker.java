@@ -15,10 +15,10 @@ import java.util.function.LongSupplier;
  * completed trials close it with an empty window.
  *
  * <p>An attempt is the whole exchange, however long its stream runs: its outcome is reported when it ends, so a fault
- * after the first token counts. Only backend faults count against the backend; request faults and client
- * cancellations count as neither fault nor success of the backend's (they fill the window as non-faults, as
- * SmallRye's {@code failOn} did). An outcome counts only in the state its attempt started in: an attempt begun while
- * CLOSED that ends after the breaker opened changes nothing.
+ * after the first token counts. Only backend faults count against the backend: request faults, client cancellations
+ * and withdrawals fill the window as non-faults (as they did under SmallRye's {@code failOn}). An outcome counts only
+ * in the state its attempt started in: an attempt begun while CLOSED that ends after the breaker opened changes
+ * nothing.
  *
  * <p>This used to be a SmallRye Fault Tolerance guard around a {@code CompletionStage} per attempt. Measured on the
  * non-stream hot path, that guard (a future, context propagation and a task re-dispatched to the event loop per
@@ -52,8 +52,9 @@ public final class BackendBreaker {
     private final int faultsToOpen;
     private final LongSupplier clockMs;
 
-    // Guarded by this.
-    private BreakerState state = BreakerState.CLOSED;
+    /** Written under the lock, read without it (routing reads it for every candidate of every request). */
+    private volatile BreakerState state = BreakerState.CLOSED;
+    // The rest is guarded by this.
     /** Bumped on every state change: an attempt's outcome counts only in the generation it started in. */
     private long generation;
     /** The rolling window of CLOSED: true = backend fault. */
@@ -87,7 +88,7 @@ public final class BackendBreaker {
         health.attachBreaker(this::state);
     }
 
-    public synchronized BreakerState state() {
+    public BreakerState state() {
         return state;
     }
 
