@@ -5,7 +5,6 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -26,8 +25,9 @@ import java.nio.charset.StandardCharsets;
  */
 public final class NonStreamAnswer {
 
-    private static final ObjectMapper MAPPER = new ObjectMapper();
-    private static final JsonFactory JSON = MAPPER.getFactory();
+    /** A parser factory, not a mapper: the few nodes kept are built by hand (see {@link #tree}). */
+    private static final JsonFactory JSON = new JsonFactory();
+    private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
     private static final byte[] GATEWAY_MEMBER = "\"gateway\":{\"provider_used\":\"".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] ELAPSED_MS = "\",\"elapsed_ms\":".getBytes(StandardCharsets.US_ASCII);
@@ -45,12 +45,12 @@ public final class NonStreamAnswer {
             if (parser.nextToken() != JsonToken.START_OBJECT) {
                 return null;
             }
-            ObjectNode summary = MAPPER.createObjectNode();
+            ObjectNode summary = NODES.objectNode();
             while (parser.nextToken() == JsonToken.FIELD_NAME) {
                 String name = parser.currentName();
                 JsonToken value = parser.nextToken();
                 if (name.equals("usage") && value == JsonToken.START_OBJECT) {
-                    summary.set("usage", MAPPER.readTree(parser));
+                    summary.set("usage", tree(parser, value));
                 } else if (name.equals("choices") && value == JsonToken.START_ARRAY) {
                     readChoices(parser, summary.putArray("choices"));
                 } else {
@@ -99,24 +99,45 @@ public final class NonStreamAnswer {
      * (two per choice had been most of the cost of reading an answer's summary).
      */
     private static JsonNode scalar(JsonParser parser, JsonToken value) throws IOException {
-        JsonNodeFactory nodes = MAPPER.getNodeFactory();
         return switch (value) {
-            case VALUE_STRING -> nodes.textNode(parser.getText());
+            case VALUE_STRING -> NODES.textNode(parser.getText());
             case VALUE_NUMBER_INT -> switch (parser.getNumberType()) {
-                case INT -> nodes.numberNode(parser.getIntValue());
-                case LONG -> nodes.numberNode(parser.getLongValue());
-                default -> nodes.numberNode(parser.getBigIntegerValue());
+                case INT -> NODES.numberNode(parser.getIntValue());
+                case LONG -> NODES.numberNode(parser.getLongValue());
+                default -> NODES.numberNode(parser.getBigIntegerValue());
             };
-            case VALUE_NUMBER_FLOAT -> nodes.numberNode(parser.getDoubleValue());
-            case VALUE_TRUE, VALUE_FALSE -> nodes.booleanNode(value == JsonToken.VALUE_TRUE);
-            default -> nodes.nullNode();
+            case VALUE_NUMBER_FLOAT -> NODES.numberNode(parser.getDoubleValue());
+            case VALUE_TRUE, VALUE_FALSE -> NODES.booleanNode(value == JsonToken.VALUE_TRUE);
+            default -> NODES.nullNode();
         };
+    }
+
+    /** The value under the parser (its first token already read) as the tree {@code readTree} would build. */
+    private static JsonNode tree(JsonParser parser, JsonToken value) throws IOException {
+        if (value == JsonToken.START_OBJECT) {
+            ObjectNode object = NODES.objectNode();
+            while (parser.nextToken() == JsonToken.FIELD_NAME) {
+                String name = parser.currentName();
+                object.set(name, tree(parser, parser.nextToken()));
+            }
+            return object;
+        }
+        if (value == JsonToken.START_ARRAY) {
+            ArrayNode array = NODES.arrayNode();
+            JsonToken element;
+            while ((element = parser.nextToken()) != JsonToken.END_ARRAY) {
+                array.add(tree(parser, element));
+            }
+            return array;
+        }
+        return scalar(parser, value);
     }
 
     /** The answer's {@code choices} as a tree: only for ledgers that opted in to recording content. */
     public static JsonNode choices(Buffer body) {
-        try (InputStream in = new ByteBufInputStream(body.getByteBuf())) {
-            return MAPPER.readTree(in).get("choices");
+        try (JsonParser parser = parserOf(body.getByteBuf())) {
+            JsonToken start = parser.nextToken();
+            return start == null ? null : tree(parser, start).get("choices");
         } catch (IOException e) {
             return null;
         }

@@ -3,7 +3,6 @@ package org.canonic.gateway.telemetry;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
 import java.io.StringWriter;
@@ -21,7 +20,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class RequestRecord {
 
     private static final JsonFactory JSON = new JsonFactory();
-    private static final ObjectMapper MAPPER = new ObjectMapper();
 
     private final String requestId;
     private final long startNanos;
@@ -214,7 +212,6 @@ public final class RequestRecord {
     public String toJson() {
         StringWriter out = new StringWriter(1024); // a line with one attempt is ~550 characters
         try (JsonGenerator json = JSON.createGenerator(out)) {
-            json.setCodec(MAPPER);
             json.writeStartObject();
             LedgerJson.string(json, LedgerJson.REQUEST_ID, requestId);
             LedgerJson.string(json, LedgerJson.STARTED_AT, LedgerJson.utc(startEpochMs));
@@ -261,11 +258,14 @@ public final class RequestRecord {
             LedgerJson.string(json, LedgerJson.OUTCOME, outcome == null ? null : outcome.label());
             LedgerJson.number(json, LedgerJson.STATUS, status);
             LedgerJson.string(json, LedgerJson.ERROR_CODE, errorCode);
+            // Opted-in content: trees as JSON text (a generator without a mapper cannot write a tree itself).
             if (promptContent != null) {
-                json.writeObjectField("prompt", promptContent);
+                json.writeFieldName("prompt");
+                json.writeRawValue(promptContent.toString());
             }
             if (completionContent != null) {
-                json.writeObjectField("completion", completionContent);
+                json.writeFieldName("completion");
+                json.writeRawValue(completionContent.toString());
             }
             json.writeEndObject();
         } catch (IOException e) {

@@ -39,6 +39,18 @@ class NonStreamAnswerTest {
     }
 
     @Test
+    void usageAndRecordedChoicesAreTheTreesAFullParseWouldBuild() throws Exception {
+        String answer = "{\"choices\":[{\"index\":0,\"message\":{\"content\":\"a\\nb\",\"tool_calls\":[]},"
+                + "\"logprobs\":{\"content\":[{\"token\":\"a\",\"logprob\":-0.000123,\"top\":[1,2.5,null,true]}]}}],"
+                + "\"usage\":{\"prompt_tokens\":3000000000,\"completion_tokens\":2,\"total_tokens\":3000000002,"
+                + "\"prompt_tokens_details\":{\"cached_tokens\":1},\"cost\":1.5e-3,\"tags\":[\"x\",{}]}}";
+        JsonNode full = MAPPER.readTree(answer);
+        assertEquals(full.get("usage"), NonStreamAnswer.summarize(Buffer.buffer(answer)).get("usage"));
+        assertEquals(full.get("choices"), NonStreamAnswer.choices(Buffer.buffer(answer)));
+        assertNull(NonStreamAnswer.choices(Buffer.buffer("")));
+    }
+
+    @Test
     void theSummaryIsTheSameWhereverTheBytesLie() {
         ObjectNode expected = NonStreamAnswer.summarize(Buffer.buffer(ANSWER));
         byte[] bytes = ANSWER.getBytes(StandardCharsets.UTF_8);
