@@ -71,13 +71,18 @@ public final class BootChecks {
     /** The breaker needs a window of at least one attempt, a ratio in (0, 1] and at least one trial. */
     static void checkBreaker(OperationsConfig.Breaker breaker, List<String> problems) {
         double ratio = breaker.failureRatio();
-        if (breaker.requestVolumeThreshold() < 1 || !(ratio > 0 && ratio <= 1) || breaker.delay().isNegative()
-                || breaker.successThreshold() < 1) {
+        if (!breakerSettingsValid(breaker.requestVolumeThreshold(), ratio, breaker.delay().toMillis(),
+                breaker.successThreshold())) {
             problems.add("gateway.breaker settings must satisfy request-volume-threshold >= 1, 0 < failure-ratio <= 1,"
                     + " delay >= 0 and success-threshold >= 1, got request-volume-threshold "
                     + breaker.requestVolumeThreshold() + ", failure-ratio " + ratio + ", delay " + breaker.delay()
                     + ", success-threshold " + breaker.successThreshold());
         }
+    }
+
+    /** The one rule for breaker settings: start-up applies it to the configuration, the breaker to its arguments. */
+    public static boolean breakerSettingsValid(int window, double failureRatio, long delayMs, int successThreshold) {
+        return window >= 1 && failureRatio > 0 && failureRatio <= 1 && delayMs >= 0 && successThreshold >= 1;
     }
 
     static void checkConnections(GuardConfig.Connections connections, List<String> problems) {

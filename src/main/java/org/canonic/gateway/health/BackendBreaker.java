@@ -1,6 +1,7 @@
 package org.canonic.gateway.health;
 
 import org.canonic.gateway.backend.AttemptOutcome;
+import org.canonic.gateway.config.BootChecks;
 import org.canonic.gateway.config.OperationsConfig;
 
 import java.util.function.LongSupplier;
@@ -73,7 +74,7 @@ public final class BackendBreaker {
 
     BackendBreaker(BackendHealth health, int windowSize, double failureRatio, long delayMs, int successThreshold,
                    LongSupplier clockMs) {
-        if (windowSize < 1 || failureRatio <= 0 || failureRatio > 1 || delayMs < 0 || successThreshold < 1) {
+        if (!BootChecks.breakerSettingsValid(windowSize, failureRatio, delayMs, successThreshold)) {
             // BootChecks refuses such settings at start-up with the setting names; this guards other callers.
             throw new IllegalArgumentException("breaker settings out of range: window " + windowSize
                     + ", failure ratio " + failureRatio + ", delay " + delayMs + " ms, success threshold "
