@@ -175,8 +175,7 @@ measure_slice() {
         log "ERROR: $mode $target had $non2xx non-2xx responses and $sockerr socket errors in round $round:"
         cat "$out" >&2
     fi
-    log "$mode $target round $round: $rps req/s, p50 $p50 ms, p99 $p99 ms, $(awk -v t="$W_PROXY_TICKS" -v hz="$CLK_TCK" \
-        -v r="$reqs" 'BEGIN { printf "%.1f", (r > 0 ? t / hz / r * 1e6 : 0) }') us CPU/req"
+    log "$mode $target round $round: $rps req/s, p50 $p50 ms, p99 $p99 ms, $(us_per_request "$W_PROXY_TICKS" "$reqs") us CPU/req"
 }
 
 # summarize_rounds <mode> <target>: the mode's numbers for the target over all its rounds: req/s = requests / wrk
@@ -197,12 +196,13 @@ summarize_rounds() {
     if [[ -n $pids ]]; then
         CPU_PROXY[$key]=$(awk -v t="${ACC_TICKS[$key]}" -v hz="$CLK_TCK" -v e="$elapsed" 'BEGIN { printf "%.0f", (e > 0 ? t / hz / e * 100 : 0) }')
         # CPU time per completed request: what the proxy costs, whatever share of its core it got.
-        US_PER_REQ[$key]=$(awk -v t="${ACC_TICKS[$key]}" -v hz="$CLK_TCK" -v r="${ACC_REQS[$key]}" \
-            'BEGIN { printf "%.1f", (r > 0 ? t / hz / r * 1e6 : 0) }')
+        US_PER_REQ[$key]=$(us_per_request "${ACC_TICKS[$key]}" "${ACC_REQS[$key]}")
     fi
     log "$1 $2: $ROUNDS rounds: ${RPS[$key]} req/s (rounds: ${ROUND_RPS[$key]}), ${US_PER_REQ[$key]} us CPU/req"
 }
 
+# us_per_request <ticks> <requests>: CPU microseconds per completed request.
+us_per_request() { awk -v t="$1" -v hz="$CLK_TCK" -v r="$2" 'BEGIN { printf "%.1f", (r > 0 ? t / hz / r * 1e6 : 0) }'; }
 per_second() { awk -v x="$1" -v e="$2" 'BEGIN { printf "%.0f", (e > 0 ? x / e : 0) }'; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
