@@ -37,6 +37,10 @@ class BootChecksTest {
         assertEquals(3, problems.size(), problems.toString());
         assertTrue(problems.get(0).contains("0 < failure-ratio <= 1") && problems.get(0).contains("failure-ratio 1.5"),
                 problems.get(0));
+        // Start-up runs this check with the others.
+        List<String> atStartUp = BootChecks.check(ConfigFixture.with("gateway.breaker.failure-ratio", "0").build(),
+                new SmallRyeConfigBuilder().build());
+        assertTrue(atStartUp.stream().anyMatch(p -> p.startsWith("gateway.breaker settings")), atStartUp.toString());
     }
 
     @Test
