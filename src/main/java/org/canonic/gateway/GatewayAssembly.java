@@ -34,7 +34,6 @@ import org.canonic.gateway.state.StateStore;
 import org.canonic.gateway.telemetry.GatewayMetrics;
 import org.canonic.gateway.telemetry.Ledger;
 import org.canonic.gateway.telemetry.Telemetry;
-import org.canonic.gateway.timing.Deadlines;
 import org.eclipse.microprofile.config.ConfigProvider;
 import org.jboss.logging.Logger;
 
@@ -110,18 +109,13 @@ public class GatewayAssembly {
                 config.defaults().concurrencyWait().toMillis(),
                 Math.max(1, config.health().interval().toSeconds()),
                 config.clientStallTimeout().toMillis(), bodyBudget,
-                nonStreamTotal(vertx, config.defaults().clocks().nonStreamTotal().toMillis()));
+                config.defaults().clocks().nonStreamTotal().toMillis());
         this.dispatcher = new Dispatcher(services);
         fleet.snapshot().routes().forEach(route -> LOG.infof("Route %s serves %s via %s%s", route.name(),
                 route.modelNames(), route.backends().isEmpty() ? "no backend yet"
                         : route.backends().stream().map(b -> b.name() + " (" + b.spec().endpoint().origin() + ")")
                         .toList(),
                 fleet.snapshot().fallback().map(f -> ", fallback " + f.name()).orElse("")));
-    }
-
-    /** The non-stream clock's deadlines; a zero clock means no bound. */
-    private static Deadlines nonStreamTotal(Vertx vertx, long totalMs) {
-        return totalMs > 0 ? new Deadlines(vertx, totalMs) : null;
     }
 
     @Produces

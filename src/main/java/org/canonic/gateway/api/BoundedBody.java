@@ -4,11 +4,11 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import org.canonic.gateway.memory.BodyBudget;
-import org.canonic.gateway.timing.Deadlines;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -48,10 +48,10 @@ final class BoundedBody {
 
     /**
      * @param lease     where the body's bytes are reserved; its owner releases it when the request ends
-     * @param deadlines how long the whole body may take to arrive, from now
+     * @param timeoutMs how long the whole body may take to arrive, from now
      */
-    static Future<Buffer> read(HttpServerRequest request, long limit, BodyBudget budget, BodyBudget.Lease lease,
-                               Deadlines deadlines) {
+    static Future<Buffer> read(Vertx vertx, HttpServerRequest request, long limit, BodyBudget budget,
+                               BodyBudget.Lease lease, long timeoutMs) {
         Promise<Buffer> promise = Promise.promise();
         long declaredLength = parseLength(request.getHeader(HttpHeaders.CONTENT_LENGTH));
         if (declaredLength > limit) {
@@ -64,9 +64,9 @@ final class BoundedBody {
         }
         List<ByteBuf> chunks = new ArrayList<>();
         long[] size = {0};
-        Deadlines.Deadline deadline = deadlines.start(v -> promise.tryFail(new TimedOut()));
+        long timer = vertx.setTimer(Math.max(1, timeoutMs), id -> promise.tryFail(new TimedOut()));
         promise.future().onComplete(done -> {
-            deadline.cancel();
+            vertx.cancelTimer(timer);
             if (done.failed()) {
                 chunks.clear();
             }

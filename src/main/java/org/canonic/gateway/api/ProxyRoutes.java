@@ -24,7 +24,6 @@ import org.canonic.gateway.routing.Dispatcher;
 import org.canonic.gateway.telemetry.Outcome;
 import org.canonic.gateway.telemetry.RequestRecord;
 import org.canonic.gateway.telemetry.Telemetry;
-import org.canonic.gateway.timing.Deadlines;
 import org.jboss.logging.Logger;
 
 /**
@@ -64,14 +63,7 @@ public class ProxyRoutes {
     @Inject
     BodyBudget bodyBudget;
 
-    @Inject
-    Vertx vertx;
-
-    /** Every request body's read deadline: set and cancelled per request, reached only by slow clients. */
-    private Deadlines bodyDeadlines;
-
     void register(@Observes Router router) {
-        bodyDeadlines = new Deadlines(vertx, config.limits().bodyReadTimeout().toMillis());
         router.post(Endpoint.CHAT_COMPLETIONS.clientPath()).handler(ctx -> handle(ctx, Endpoint.CHAT_COMPLETIONS));
         router.post(Endpoint.COMPLETIONS.clientPath()).handler(ctx -> handle(ctx, Endpoint.COMPLETIONS));
         for (Endpoint endpoint : Endpoint.values()) {
@@ -114,8 +106,8 @@ public class ProxyRoutes {
         // The body's bytes count against the budget for as long as the request lives, in whatever form it takes.
         BodyBudget.Lease lease = bodyBudget.lease();
         ctx.addEndHandler(ended -> lease.release());
-        long maxBody = config.limits().maxBodySize().asLongValue();
-        BoundedBody.read(request, maxBody, bodyBudget, lease, bodyDeadlines).onComplete(read -> {
+        BoundedBody.read(context.owner(), request, config.limits().maxBodySize().asLongValue(), bodyBudget, lease,
+                config.limits().bodyReadTimeout().toMillis()).onComplete(read -> {
             if (read.failed()) {
                 bodyFailed(ctx, admission, record, endpoint, read.cause());
                 return;
@@ -168,6 +160,7 @@ public class ProxyRoutes {
                                  OpenAiError error) {
         HttpServerRequest request = ctx.request();
         if (!request.isEnded()) {
+            Vertx vertx = Vertx.currentContext().owner();
             long timer = vertx.setTimer(LINGER_MS, id -> request.connection().close());
             request.handler(discarded -> {
             });

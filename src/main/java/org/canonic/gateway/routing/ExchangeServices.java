@@ -4,7 +4,6 @@ import io.vertx.core.Vertx;
 import org.canonic.gateway.memory.BodyBudget;
 import org.canonic.gateway.policy.RequestJson;
 import org.canonic.gateway.telemetry.Telemetry;
-import org.canonic.gateway.timing.Deadlines;
 
 /**
  * What every exchange shares: the event loops, the JSON mapper, telemetry and the relay settings. Everything about a
@@ -18,9 +17,9 @@ import org.canonic.gateway.timing.Deadlines;
  * @param retryAfterSeconds   the {@code Retry-After} hint when nothing is routable (about one probe interval)
  * @param clientStallMs       how long a stream's client may read nothing before it loses its slot and upstream
  * @param bodyBudget          the bytes all bodies may hold together; non-stream answers are collected under it
- * @param nonStreamTotal      bound on a whole non-stream request, all tries included (null: none)
+ * @param nonStreamTotalMs    bound on a whole non-stream request, all tries included (0: none)
  */
 public record ExchangeServices(Vertx vertx, RequestJson json, Telemetry telemetry, boolean responseInfo,
                                long keepAliveMs, long maxUpstreamBody, long concurrencyWaitMs, long retryAfterSeconds,
-                               long clientStallMs, BodyBudget bodyBudget, Deadlines nonStreamTotal) {
+                               long clientStallMs, BodyBudget bodyBudget, long nonStreamTotalMs) {
 }

@@ -20,7 +20,6 @@ import org.canonic.gateway.telemetry.AttemptRecord;
 import org.canonic.gateway.telemetry.Outcome;
 import org.canonic.gateway.telemetry.RequestRecord;
 
-import org.canonic.gateway.timing.Deadlines;
 import org.jboss.logging.Logger;
 
 import java.util.ArrayList;
@@ -66,7 +65,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
     private final KeepAlive keepAlive;
     private final EventBatch batch;
     private long retryTimer = -1;
-    private Deadlines.Deadline nonStreamDeadline;
+    private long nonStreamTimer = -1;
     private final SlotWaits slotWaits;
 
     /** What the ledger record learns from the answer on its way. */
@@ -92,8 +91,8 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         client.onClientGone(this::onClientGone);
         if (request.stream()) {
             keepAlive.start();
-        } else if (services.nonStreamTotal() != null) {
-            nonStreamDeadline = services.nonStreamTotal().start(v -> nonStreamExpired());
+        } else if (services.nonStreamTotalMs() > 0) {
+            nonStreamTimer = services.vertx().setTimer(services.nonStreamTotalMs(), id -> nonStreamExpired());
         }
         nextTry();
     }
@@ -354,7 +353,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
      * front would answer 524 with nothing a client can act on.
      */
     private void nonStreamExpired() {
-        nonStreamDeadline = null;
+        nonStreamTimer = -1;
         if (finished) {
             return;
         }
@@ -370,7 +369,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
             warnIfFailed(backend.name(), AttemptOutcome.TOTAL_TIMEOUT, 0);
         }
         finish(OpenAiError.server(504, "No answer within the non-stream time limit of "
-                + services.nonStreamTotal().lengthMs() / 1000.0 + " s (clock gateway.defaults.clocks.non-stream-total, "
+                + services.nonStreamTotalMs() / 1000.0 + " s (clock gateway.defaults.clocks.non-stream-total, "
                 + totalAttempts() + " attempt(s)). Send \"stream\": true for long generations: a stream has no such"
                 + " limit.", "non_stream_timeout"), provider);
     }
@@ -389,9 +388,9 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
     private void cancelTimers() {
         keepAlive.stop();
         slotWaits.cancel();
-        if (nonStreamDeadline != null) {
-            nonStreamDeadline.cancel();
-            nonStreamDeadline = null;
+        if (nonStreamTimer >= 0) {
+            services.vertx().cancelTimer(nonStreamTimer);
+            nonStreamTimer = -1;
         }
         if (retryTimer >= 0) {
             services.vertx().cancelTimer(retryTimer);
