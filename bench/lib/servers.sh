@@ -133,6 +133,7 @@ start_floor() {
 # sent by every request as Authorization: Bearer), three backends and routes pointing at the upstream, the ports
 # (loopback, management on a free port), the state directory (in the temp dir) and the heap the previous script
 # gave it. The deployment variables are removed from its environment so a developer's shell adds nothing.
+# GATEWAY_NAME (default gateway) names its log and state directory, so bench/ab.sh can start two.
 start_gateway() {
     local -a env_unset=() extra=() props=() shape
     local var start
@@ -155,14 +156,15 @@ start_gateway() {
             -Dgateway.routes.bench-$shape.backends=bench-$shape
         )
     done
-    mkdir -p "$WORK_DIR/gateway-state"
+    local name=${GATEWAY_NAME:-gateway}
+    mkdir -p "$WORK_DIR/$name-state"
     start=$(date +%s%N)
-    env "${env_unset[@]}" GATEWAY_API_KEYS="bench:$CLIENT_KEY" GATEWAY_STATE_DIR="$WORK_DIR/gateway-state" \
+    env "${env_unset[@]}" GATEWAY_API_KEYS="bench:$CLIENT_KEY" GATEWAY_STATE_DIR="$WORK_DIR/$name-state" \
         "${PIN_PROXY[@]}" java "${props[@]}" "${extra[@]}" -jar "$GATEWAY_JAR" \
-        >"$WORK_DIR/gateway.log" 2>&1 &
+        >"$WORK_DIR/$name.log" 2>&1 &
     GATEWAY_PID=$!
     STARTED_PIDS+=("$GATEWAY_PID")
-    GATEWAY_START_MS=$(wait_ready gateway "$start" 90 "$GATEWAY_PID" "$WORK_DIR/gateway.log")
+    GATEWAY_START_MS=$(wait_ready gateway "$start" 90 "$GATEWAY_PID" "$WORK_DIR/$name.log")
     GATEWAY_RSS_IDLE=$(rss_mib "$GATEWAY_PID")
-    log "gateway: pid $GATEWAY_PID on 127.0.0.1:$GW_PORT${PROXY_CPU:+, CPU $PROXY_CPU}; first answer after ${GATEWAY_START_MS} ms; RSS ${GATEWAY_RSS_IDLE} MiB"
+    log "$name: pid $GATEWAY_PID on 127.0.0.1:$GW_PORT${PROXY_CPU:+, CPU $PROXY_CPU}; first answer after ${GATEWAY_START_MS} ms; RSS ${GATEWAY_RSS_IDLE} MiB"
 }

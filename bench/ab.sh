@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# A/B of two gateway builds (or one build with two sets of JVM options): CPU per non-stream request, B against A.
+#
+# Why not two runs of run.sh: on a shared VM the host's load moves a proxy's CPU per request by 15-30 % between
+# minutes, more than most changes to the request path. Here both gateways are pinned to the same core and loaded at
+# the same time, each by its own wrk on the load core, so whatever the host does hits both alike: the ratio of their
+# CPU microseconds per request stays within ~3 % round to round, and the median of 6 rounds within ~1 % (the same jar
+# against itself: median 0.990, rounds 0.976-1.034). A change worth less than ~2 % cannot be told from nothing.
+#
+# Valid for variants with the same threads and about the same footprint (a code change on the request path). Not for
+# comparing against the floor or nginx (a smaller process keeps more of the shared caches), nor for thread-count
+# settings (the scheduler shares the core by thread, so the process with more threads gets more of it): run.sh
+# measures those one after another.
+#
+# Usage: bench/ab.sh <jar-A> <jar-B>      (a jar is target/quarkus-app/quarkus-run.jar of a build; copy the
+#                                          quarkus-app directory of each build somewhere first)
+# Knobs: AB_ROUNDS (6) rounds of AB_SECONDS (20) after AB_WARMUP (80) seconds of both under load; AB_OPTS_A / AB_OPTS_B
+# extra JVM options for each; BENCH_CONNECTIONS (32) per gateway; BENCH_PROXY_CPU / BENCH_LOAD_CPU as for run.sh.
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$BENCH_DIR/.." && pwd)
+RESULTS_DIR="$BENCH_DIR/results"
+
+# shellcheck source=lib/common.sh
+source "$BENCH_DIR/lib/common.sh"
+# shellcheck source=lib/servers.sh
+source "$BENCH_DIR/lib/servers.sh"
+# shellcheck source=lib/checks.sh
+source "$BENCH_DIR/lib/checks.sh"
+# shellcheck source=lib/measure.sh
+source "$BENCH_DIR/lib/measure.sh"
+
+WRK_TIMEOUT=5s
+JVM_HEAP=512m
+WORK_DIR=""
+WRK_PID=""
+STARTED_PIDS=()
+
+# run_both <seconds> <out-prefix>: both gateways under load at once; prints "reqs_a ticks_a reqs_b ticks_b".
+run_both() {
+    local seconds=$1 out=$2 a0 b0 a1 b1 pid_a pid_b rc=0
+    a0=$(cpu_ticks "$PID_A")
+    b0=$(cpu_ticks "$PID_B")
+    timeout $((seconds + 60)) "${PIN_LOAD[@]}" wrk -t1 -c"$CONNECTIONS" -d"${seconds}s" --timeout "$WRK_TIMEOUT" \
+        -s "$LUA" "http://127.0.0.1:$PORT_A/v1/chat/completions" >"$out-a.txt" 2>&1 &
+    pid_a=$!
+    timeout $((seconds + 60)) "${PIN_LOAD[@]}" wrk -t1 -c"$CONNECTIONS" -d"${seconds}s" --timeout "$WRK_TIMEOUT" \
+        -s "$LUA" "http://127.0.0.1:$PORT_B/v1/chat/completions" >"$out-b.txt" 2>&1 &
+    pid_b=$!
+    wait "$pid_a" || rc=$?
+    wait "$pid_b" || rc=$?
+    a1=$(cpu_ticks "$PID_A")
+    b1=$(cpu_ticks "$PID_B")
+    ((rc == 0)) || { cat "$out-a.txt" "$out-b.txt" >&2; die "wrk failed (exit code $rc)"; }
+    local f
+    for f in "$out-a.txt" "$out-b.txt"; do
+        ! grep -q -E 'Non-2xx|Socket errors' "$f" || { cat "$f" >&2; die "errors under load: every answer must be a 200"; }
+    done
+    echo "$(awk '/requests in/ { print $1 }' "$out-a.txt") $((a1 - a0)) $(awk '/requests in/ { print $1 }' "$out-b.txt") $((b1 - b0))"
+}
+
+main() {
+    (($# == 2)) || die "usage: bench/ab.sh <jar-A> <jar-B>"
+    local jar_a jar_b
+    jar_a=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+    jar_b=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+    [[ -f $jar_a && -f $jar_b ]] || die "both jars must exist"
+    local rounds=${AB_ROUNDS:-6} seconds=${AB_SECONDS:-20} warmup=${AB_WARMUP:-80}
+    [[ $rounds =~ ^[0-9]+$ && $seconds =~ ^[0-9]+$ && $warmup =~ ^[0-9]+$ ]] || die "AB_ROUNDS, AB_SECONDS, AB_WARMUP: whole numbers"
+    ((rounds >= 1 && seconds >= 5 && warmup >= 20)) || die "at least 1 round of 5 s after 20 s of warm-up"
+    read_settings
+    VERIFY_WRITES=0 # strace is not needed: run.sh proves the upstream's per-event writes
+    ((CORES >= 2)) || die "an A/B needs 2 cores: the gateways on one, the load on another"
+    ensure_tools
+    CLK_TCK=$(getconf CLK_TCK)
+    WORK_DIR=$(mktemp -d /tmp/gateway-ab.XXXXXX)
+    trap cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    build_helpers
+    read -r UP_PORT PORT_A PORT_B <<<"$(free_ports 3)"
+    CLIENT_KEY="sk-bench-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+    start_upstream
+    GW_PORT=$PORT_A GATEWAY_JAR=$jar_a GATEWAY_NAME=gateway-a GATEWAY_JAVA_OPTS=${AB_OPTS_A:-} start_gateway
+    PID_A=$GATEWAY_PID
+    GW_PORT=$PORT_B GATEWAY_JAR=$jar_b GATEWAY_NAME=gateway-b GATEWAY_JAVA_OPTS=${AB_OPTS_B:-} start_gateway
+    PID_B=$GATEWAY_PID
+    GW_PORT=$PORT_A
+    LUA=$(lua_file gateway json)
+
+    log "warm-up: both under load for ${warmup} s"
+    local left=$warmup
+    while ((left > 0)); do
+        run_both $((left < 20 ? left : 20)) "$WORK_DIR/warm" >/dev/null
+        left=$((left - 20))
+    done
+
+    local stamp i ra ta rb tb ua ub ratio
+    local -a ratios=() lines=()
+    stamp=$(date -u +%Y%m%dT%H%M%SZ)
+    for ((i = 1; i <= rounds; i++)); do
+        read -r ra ta rb tb <<<"$(run_both "$seconds" "$WORK_DIR/round")"
+        ua=$(us_per_request "$ta" "$ra")
+        ub=$(us_per_request "$tb" "$rb")
+        ratio=$(awk -v a="$ua" -v b="$ub" 'BEGIN { printf "%.3f", b / a }')
+        ratios+=("$ratio")
+        lines+=("$(printf 'round %d: A %6d req/s %6.1f us/req   B %6d req/s %6.1f us/req   B/A CPU per request %s' \
+            "$i" "$(per_second "$ra" "$seconds")" "$ua" "$(per_second "$rb" "$seconds")" "$ub" "$ratio")")
+        log "${lines[-1]}"
+    done
+    mkdir -p "$RESULTS_DIR"
+    {
+        echo "gateway A/B, $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+        echo "A: $jar_a ${AB_OPTS_A:+(options: $AB_OPTS_A)}"
+        echo "B: $jar_b ${AB_OPTS_B:+(options: $AB_OPTS_B)}"
+        echo "both on CPU $PROXY_CPU at once, wrk x2 + upstream on CPU $LOAD_CPU, $CONNECTIONS connections each, non-stream,"
+        echo "warm-up ${warmup} s, $rounds rounds of ${seconds} s, client key on, -Xms$JVM_HEAP -Xmx$JVM_HEAP"
+        printf '%s\n' "${lines[@]}"
+        echo "B/A CPU per request: median $(median "${ratios[@]}"), rounds ${ratios[*]} (below 1: B is cheaper)"
+    } | tee "$RESULTS_DIR/ab-$stamp.txt"
+    log "written to bench/results/ab-$stamp.txt"
+}
+
+main "$@"
