@@ -96,11 +96,12 @@ main() {
         left=$((left - 20))
     done
 
-    local stamp i ra ta rb tb ua ub ratio
+    local stamp i counts ra ta rb tb ua ub ratio
     local -a ratios=() lines=()
     stamp=$(date -u +%Y%m%dT%H%M%SZ)
     for ((i = 1; i <= rounds; i++)); do
-        read -r ra ta rb tb <<<"$(run_both "$seconds" "$WORK_DIR/round")"
+        counts=$(run_both "$seconds" "$WORK_DIR/round") # an assignment, so that a failed round stops the script
+        read -r ra ta rb tb <<<"$counts"
         ua=$(us_per_request "$ta" "$ra")
         ub=$(us_per_request "$tb" "$rb")
         ratio=$(awk -v a="$ua" -v b="$ub" 'BEGIN { printf "%.3f", b / a }')
