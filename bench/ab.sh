@@ -31,22 +31,20 @@ source "$BENCH_DIR/lib/checks.sh"
 # shellcheck source=lib/measure.sh
 source "$BENCH_DIR/lib/measure.sh"
 
-WRK_TIMEOUT=5s
-JVM_HEAP=512m
-WORK_DIR=""
-WRK_PID=""
-STARTED_PIDS=()
+# load_gateway <port> <seconds> <out>: one wrk on the load core against one gateway, in the background ($! is it).
+load_gateway() {
+    timeout $(($2 + 60)) "${PIN_LOAD[@]}" wrk -t1 -c"$CONNECTIONS" -d"$2s" --timeout "$WRK_TIMEOUT" \
+        -s "$LUA" "http://127.0.0.1:$1/v1/chat/completions" >"$3" 2>&1 &
+}
 
 # run_both <seconds> <out-prefix>: both gateways under load at once; prints "reqs_a ticks_a reqs_b ticks_b".
 run_both() {
     local seconds=$1 out=$2 a0 b0 a1 b1 pid_a pid_b rc=0
     a0=$(cpu_ticks "$PID_A")
     b0=$(cpu_ticks "$PID_B")
-    timeout $((seconds + 60)) "${PIN_LOAD[@]}" wrk -t1 -c"$CONNECTIONS" -d"${seconds}s" --timeout "$WRK_TIMEOUT" \
-        -s "$LUA" "http://127.0.0.1:$PORT_A/v1/chat/completions" >"$out-a.txt" 2>&1 &
+    load_gateway "$PORT_A" "$seconds" "$out-a.txt"
     pid_a=$!
-    timeout $((seconds + 60)) "${PIN_LOAD[@]}" wrk -t1 -c"$CONNECTIONS" -d"${seconds}s" --timeout "$WRK_TIMEOUT" \
-        -s "$LUA" "http://127.0.0.1:$PORT_B/v1/chat/completions" >"$out-b.txt" 2>&1 &
+    load_gateway "$PORT_B" "$seconds" "$out-b.txt"
     pid_b=$!
     wait "$pid_a" || rc=$?
     wait "$pid_b" || rc=$?

@@ -27,13 +27,6 @@ source "$BENCH_DIR/lib/measure.sh"
 # shellcheck source=lib/report.sh
 source "$BENCH_DIR/lib/report.sh"
 
-WRK_TIMEOUT=5s      # wrk counts a slower answer as a socket error (which fails the run)
-JVM_HEAP=512m       # the gateway's heap as the previous bench gave it; the floor gets the same
-OTHER_CPU_LIMIT=15  # % of one core other processes may use in a measured window before it is flagged disturbed
-
-WORK_DIR=""
-WRK_PID=""
-STARTED_PIDS=()
 FAILURES=()
 DISTURBED=()
 TARGET_ROWS=()

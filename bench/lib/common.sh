@@ -4,6 +4,15 @@
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { printf '[bench] ERROR: %s\n' "$*" >&2; exit 1; }
 
+WRK_TIMEOUT=5s      # wrk counts a slower answer as a socket error (which fails the run)
+JVM_HEAP=512m       # the gateway's heap as the previous bench gave it; the floor gets the same
+OTHER_CPU_LIMIT=15  # % of one core other processes may use in a measured window before it is flagged disturbed
+
+# What cleanup() stops and removes: the temp dir, a running wrk, every process a script started.
+WORK_DIR=""
+WRK_PID=""
+STARTED_PIDS=()
+
 # Reads and checks every knob; sets the upper-case globals the other files use.
 read_settings() {
     DURATION=${BENCH_DURATION:-15}
