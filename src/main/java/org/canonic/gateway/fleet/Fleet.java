@@ -261,6 +261,8 @@ public final class Fleet {
             }
             Optional<Backend> spec = resolved(registration);
             if (spec.isPresent()) {
+                // A predecessor of the same name may still drain here: the name's meters pass to the successor.
+                leaving.stream().filter(b -> b.name().equals(name)).forEach(LiveBackend::yieldMeters);
                 backends.put(name, new LiveBackend(spec.get(), LiveBackend.Origin.REGISTERED, services));
                 registrations.put(name, registration);
                 changed = true;

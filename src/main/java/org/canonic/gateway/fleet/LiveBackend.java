@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * One backend while it serves, and the single owner of everything that belongs to it: its spec, connection pool,
@@ -52,6 +53,8 @@ public final class LiveBackend {
     private final BackendBreaker breaker;
     private final ProbeLoop probes;
     private final List<Meter> gauges;
+    /** Whether the meters labelled with this backend's name are still its own (see {@link #yieldMeters()}). */
+    private final AtomicBoolean ownsMeters = new AtomicBoolean(true);
     /** How to end each attempt in flight at once, should a drain deadline pass. */
     private final Set<Runnable> active = ConcurrentHashMap.newKeySet();
 
@@ -278,8 +281,22 @@ public final class LiveBackend {
             probes.stop();
         }
         pool.close();
-        services.metrics().remove(gauges);
-        services.metrics().forgetBackend(spec.name());
+        if (ownsMeters.compareAndSet(true, false)) {
+            services.metrics().remove(gauges);
+            services.metrics().forgetBackend(spec.name());
+        }
+    }
+
+    /**
+     * Gives the meters labelled with this backend's name to a successor of the same name, while this one drains
+     * (another replica replaced it: a new URL, model or probe). Its gauges go now, so that the successor's register
+     * (a meter registry keeps the first of two same-named gauges and ignores the second), and closing this one later
+     * leaves the successor's meters alone. Its requests still in flight count under the name, as the successor's do.
+     */
+    void yieldMeters() {
+        if (ownsMeters.compareAndSet(true, false)) {
+            services.metrics().remove(gauges);
+        }
     }
 
     boolean closed() {

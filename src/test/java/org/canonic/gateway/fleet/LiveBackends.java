@@ -19,6 +19,12 @@ public final class LiveBackends {
      * problem. Backends are not probed here unless the configuration asks for probes.
      */
     public static Fleet fleet(org.canonic.gateway.config.GatewayConfig config) {
+        return fleet(config, new SimpleMeterRegistry());
+    }
+
+    /** As {@link #fleet(org.canonic.gateway.config.GatewayConfig)}, its meters in {@code registry}. */
+    public static Fleet fleet(org.canonic.gateway.config.GatewayConfig config,
+                              io.micrometer.core.instrument.MeterRegistry registry) {
         java.util.List<String> problems = new java.util.ArrayList<>();
         RegistrationStore store;
         try {
@@ -33,7 +39,7 @@ public final class LiveBackends {
             throw new org.canonic.gateway.config.InvalidConfigurationException(problems);
         }
         return new Fleet(plan, new FleetServices(VERTX, config.health(), config.breaker(),
-                new GatewayMetrics(new SimpleMeterRegistry()), FleetEvents.NONE,
+                new GatewayMetrics(registry), FleetEvents.NONE,
                 config.defaults().adaptiveConcurrency()), planner.resolver(), store);
     }
 
