@@ -13,6 +13,7 @@ import org.jboss.logging.Logger;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -50,6 +51,9 @@ public class Replicas {
             end
             return 0
             """;
+
+    /** The longest a shutdown waits for a heartbeat in flight (a few calls, each bounded by the store's timeout). */
+    private static final long HEARTBEAT_WAIT_NANOS = TimeUnit.SECONDS.toNanos(10);
 
     private final StateStore store;
     private final Vertx vertx;
@@ -179,6 +183,9 @@ public class Replicas {
             vertx.cancelTimer(timer);
         }
         if (store.shared()) {
+            // A heartbeat still running would renew the key just after the resignation, and the others would wait a
+            // whole TTL for it to expire: wait for that one to end, and let no other start.
+            holdHeartbeats();
             try {
                 // Hand over at once rather than after the TTL; the census forgets this replica at once too.
                 store.eval(RESIGN, List.of(store.key("leader")), store.replicaId());
@@ -187,6 +194,23 @@ public class Replicas {
                 LOG.debugf("Could not resign at shutdown: %s", e.toString());
             }
             leader = false;
+        }
+    }
+
+    /** Takes the heartbeat's turn for good (each of its calls is bounded by the store's timeout; so is this wait). */
+    private void holdHeartbeats() {
+        long deadline = System.nanoTime() + HEARTBEAT_WAIT_NANOS;
+        while (!beating.compareAndSet(false, true)) {
+            if (System.nanoTime() - deadline > 0) {
+                LOG.debugf("A heartbeat was still running at shutdown; resigning anyway");
+                return;
+            }
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
         }
     }
 }

@@ -105,6 +105,24 @@ class SharedStateTest {
     }
 
     @Test
+    void aHeartbeatInFlightWhenTheLeaderStopsDoesNotClaimTheKeyAgain() throws Exception {
+        String prefix = "resign-" + UUID.randomUUID();
+        StateStore leaderStore = store(prefix, "leaving");
+        Replicas leader = new Replicas(leaderStore, vertx, Duration.ofSeconds(1));
+        assertTrue(leader.leader());
+        // Redis holds every command for 800 ms: the leader's next heartbeat (every 333 ms) is caught mid-flight.
+        StateStore pauser = store(prefix, "pauser");
+        pauser.call(io.vertx.redis.client.Command.CLIENT, "PAUSE", "800");
+        Thread.sleep(450);
+        leader.stop(null);
+        Thread.sleep(200); // what a heartbeat still running would do, it has done by now
+        assertEquals(null, leaderStore.call(io.vertx.redis.client.Command.GET, leaderStore.key("leader")),
+                "the leader key stays given up");
+        pauser.close();
+        leaderStore.close();
+    }
+
+    @Test
     void aReplicaThatCannotReachRedisStopsLeadingAndChangesFailClosed() throws Exception {
         RedisServer own = RedisServer.start();
         try {
