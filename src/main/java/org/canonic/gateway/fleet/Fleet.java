@@ -32,8 +32,7 @@ public final class Fleet {
     private final BackendResolver resolver;
     private final RegistrationStore store;
     private final Map<String, List<String>> aliases;
-    /** Each route's backends in order (names). */
-    private final Map<String, List<String>> members = new LinkedHashMap<>();
+    private final RouteMembers members;
     private final Map<String, LiveBackend> backends = new LinkedHashMap<>();
     private final Map<String, BackendRegistration> registrations = new LinkedHashMap<>();
     /** Backends that left the fleet and are draining before they close. */
@@ -52,7 +51,7 @@ public final class Fleet {
         this.store = store;
         this.aliases = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(plan.aliases()));
         this.fallback = plan.fallback();
-        plan.members().forEach((route, names) -> members.put(route, new ArrayList<>(names)));
+        this.members = new RouteMembers(plan.members());
         plan.backends().forEach((name, spec) -> backends.put(name, new LiveBackend(spec,
                 plan.registrations().containsKey(name) ? LiveBackend.Origin.REGISTERED : LiveBackend.Origin.CONFIGURED,
                 services)));
@@ -96,23 +95,23 @@ public final class Fleet {
             throw new FleetException(409, "backend_exists", "A backend named '" + name + "' already exists"
                     + (backends.containsKey(name) ? "" : " (it is still draining out)") + "; choose another name.");
         }
-        checkRoutes(registration, problems);
+        members.check(registration, problems);
         Backend spec = resolver.resolve(registration.definition(), BackendResolver.apiNaming(), problems)
                 .orElse(null);
         if (!problems.isEmpty()) {
             throw FleetException.invalid(problems);
         }
-        Map<String, List<String>> before = copyMembers();
+        Map<String, List<String>> before = members.copy();
         LiveBackend live = new LiveBackend(spec, LiveBackend.Origin.REGISTERED, services);
         backends.put(name, live);
         registrations.put(name, registration);
-        join(name, registration.routes());
+        members.join(name, registration.routes());
         try {
             persist();
         } catch (IOException e) {
             backends.remove(name);
             registrations.remove(name);
-            restoreMembers(before);
+            members.restore(before);
             live.close();
             throw unpersisted(e);
         }
@@ -131,7 +130,7 @@ public final class Fleet {
         List<String> problems = new ArrayList<>();
         BackendRegistration changed = current.patched(body, problems);
         if (problems.isEmpty()) {
-            checkRoutes(changed, problems);
+            members.check(changed, problems);
         }
         Backend spec = problems.isEmpty()
                 ? resolver.resolve(changed.definition(), BackendResolver.apiNaming(), problems).orElse(null)
@@ -139,18 +138,17 @@ public final class Fleet {
         if (!problems.isEmpty()) {
             throw FleetException.invalid(problems);
         }
-        Map<String, List<String>> before = copyMembers();
-        Backend previous = live.spec();
+        Map<String, List<String>> before = members.copy();
         registrations.put(name, changed);
         if (body.has("routes")) {
-            members.values().forEach(names -> names.remove(name));
-            join(name, changed.routes());
+            members.leave(name);
+            members.join(name, changed.routes());
         }
         try {
             persist();
         } catch (IOException e) {
             registrations.put(name, current);
-            restoreMembers(before);
+            members.restore(before);
             throw unpersisted(e);
         }
         live.update(spec);
@@ -168,16 +166,16 @@ public final class Fleet {
      */
     public synchronized LiveBackend deregister(String name, long deadlineMs, Long fencing) {
         LiveBackend live = registered(name);
-        Map<String, List<String>> before = copyMembers();
+        Map<String, List<String>> before = members.copy();
         BackendRegistration registration = registrations.remove(name);
         backends.remove(name);
-        members.values().forEach(names -> names.remove(name));
+        members.leave(name);
         try {
             persist();
         } catch (IOException e) {
             registrations.put(name, registration);
             backends.put(name, live);
-            restoreMembers(before);
+            members.restore(before);
             throw unpersisted(e);
         }
         leaving.add(live);
@@ -270,12 +268,12 @@ public final class Fleet {
             }
         }
         Map<String, List<String>> order = new LinkedHashMap<>();
-        members.forEach((route, names) -> order.put(route, new ArrayList<>(names.stream()
+        members.view().forEach((route, names) -> order.put(route, new ArrayList<>(names.stream()
                 .filter(n -> backends.containsKey(n) && backends.get(n).origin() == LiveBackend.Origin.CONFIGURED)
                 .toList())));
         FleetPlanner.restoreOrder(order, shared.routeOrder(), registrations);
-        if (changed || !order.equals(members)) {
-            restoreMembers(order);
+        if (changed || !order.equals(members.view())) {
+            members.restore(order);
             publish();
         }
     }
@@ -327,39 +325,10 @@ public final class Fleet {
         return live;
     }
 
-    private void checkRoutes(BackendRegistration registration, List<String> problems) {
-        for (BackendRegistration.Membership membership : registration.routes()) {
-            if (!members.containsKey(membership.route())) {
-                problems.add("routes names '" + membership.route() + "', which is not a route; routes: "
-                        + members.keySet());
-            }
-        }
-    }
-
-    /** Inserts a backend into each route it joins, at its position (clamped to the route's length) or last. */
-    private void join(String name, List<BackendRegistration.Membership> memberships) {
-        for (BackendRegistration.Membership membership : memberships) {
-            List<String> names = members.get(membership.route());
-            int position = membership.position() == null ? names.size() : Math.min(membership.position(), names.size());
-            names.add(position, name);
-        }
-    }
-
-    private Map<String, List<String>> copyMembers() {
-        Map<String, List<String>> copy = new LinkedHashMap<>();
-        members.forEach((route, names) -> copy.put(route, new ArrayList<>(names)));
-        return copy;
-    }
-
-    private void restoreMembers(Map<String, List<String>> before) {
-        members.clear();
-        members.putAll(before);
-    }
-
     /** Stores the registry; a shared store's refusal or silence is reported as an IOException carrying it. */
     private void persist() throws IOException {
         try {
-            store.save(List.copyOf(registrations.values()), members);
+            store.save(List.copyOf(registrations.values()), members.view());
         } catch (StateStoreUnavailable | FleetException e) {
             // Carried as an IOException so that every caller's undo path runs; unpersisted() answers with it.
             throw new IOException(e.getMessage(), e);
@@ -381,7 +350,7 @@ public final class Fleet {
 
     private void publish() {
         Map<String, List<LiveBackend>> live = new LinkedHashMap<>();
-        members.forEach((route, names) -> live.put(route, names.stream().map(backends::get).toList()));
+        members.view().forEach((route, names) -> live.put(route, names.stream().map(backends::get).toList()));
         snapshot = new FleetSnapshot(++version, FleetSnapshot.routes(aliases, live), backends,
                 fallback == null ? null : backends.get(fallback));
     }
