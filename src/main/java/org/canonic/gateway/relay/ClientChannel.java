@@ -19,15 +19,8 @@ public final class ClientChannel {
     private static final Buffer DONE = Buffer.buffer("data: [DONE]\n\n");
     private static final CharSequence EVENT_STREAM = HttpHeaders.createOptimized("text/event-stream; charset=utf-8");
     private static final CharSequence NO_CACHE = HttpHeaders.createOptimized("no-cache, no-transform");
-    private static final CharSequence APPLICATION_JSON = HttpHeaders.createOptimized("application/json");
     private static final CharSequence X_ACCEL_BUFFERING = HttpHeaders.createOptimized("x-accel-buffering");
     private static final CharSequence NO = HttpHeaders.createOptimized("no");
-    // The gateway's own header names, encoded once: a String name is hashed and encoded again on every put.
-    private static final CharSequence REQUEST_ID = HttpHeaders.createOptimized(GatewayHeaders.REQUEST_ID);
-    private static final CharSequence PROVIDER = HttpHeaders.createOptimized(GatewayHeaders.PROVIDER);
-    private static final CharSequence ATTEMPTS = HttpHeaders.createOptimized(GatewayHeaders.ATTEMPTS);
-    private static final CharSequence ELAPSED_MS = HttpHeaders.createOptimized(GatewayHeaders.ELAPSED_MS);
-    private static final CharSequence MAX_TOKENS = HttpHeaders.createOptimized(GatewayHeaders.MAX_TOKENS);
 
     private final HttpServerResponse response;
     private final String requestId;
@@ -122,7 +115,7 @@ public final class ClientChannel {
             return Future.succeededFuture();
         }
         response.setStatusCode(status);
-        response.putHeader(HttpHeaders.CONTENT_TYPE, APPLICATION_JSON);
+        response.putHeader(HttpHeaders.CONTENT_TYPE, GatewayHeaders.APPLICATION_JSON);
         putGatewayHeaders(provider, attempts, elapsedMs);
         return response.end(body);
     }
@@ -181,12 +174,12 @@ public final class ClientChannel {
     }
 
     private void putGatewayHeaders(String provider, int attempts, long elapsedMs) {
-        response.putHeader(REQUEST_ID, requestId);
-        response.putHeader(PROVIDER, provider);
-        response.putHeader(ATTEMPTS, Integer.toString(attempts));
-        response.putHeader(ELAPSED_MS, Long.toString(elapsedMs));
+        response.putHeader(GatewayHeaders.Encoded.REQUEST_ID, requestId);
+        response.putHeader(GatewayHeaders.Encoded.PROVIDER, provider);
+        response.putHeader(GatewayHeaders.Encoded.ATTEMPTS, Integer.toString(attempts));
+        response.putHeader(GatewayHeaders.Encoded.ELAPSED_MS, Long.toString(elapsedMs));
         if (maxTokens > 0) {
-            response.putHeader(MAX_TOKENS, Integer.toString(maxTokens));
+            response.putHeader(GatewayHeaders.Encoded.MAX_TOKENS, Integer.toString(maxTokens));
         }
     }
 }

@@ -22,10 +22,8 @@ final class UpstreamBody {
     private static final String MAX_TOKENS = "max_tokens";
     private static final String MAX_COMPLETION_TOKENS = "max_completion_tokens";
     // Header names and values encoded once (a String is hashed and encoded again on every request).
-    private static final CharSequence APPLICATION_JSON = HttpHeaders.createOptimized("application/json");
     private static final CharSequence EVENT_STREAM = HttpHeaders.createOptimized("text/event-stream");
     private static final CharSequence IDENTITY = HttpHeaders.createOptimized("identity");
-    private static final CharSequence REQUEST_ID = HttpHeaders.createOptimized(GatewayHeaders.REQUEST_ID);
 
     private UpstreamBody() {
     }
@@ -36,10 +34,10 @@ final class UpstreamBody {
      */
     static MultiMap headers(ProxyRequest request, Backend backend) {
         MultiMap headers = MultiMap.caseInsensitiveMultiMap().addAll(request.forwardHeaders());
-        headers.set(HttpHeaders.CONTENT_TYPE, APPLICATION_JSON);
-        headers.set(HttpHeaders.ACCEPT, request.stream() ? EVENT_STREAM : APPLICATION_JSON);
+        headers.set(HttpHeaders.CONTENT_TYPE, GatewayHeaders.APPLICATION_JSON);
+        headers.set(HttpHeaders.ACCEPT, request.stream() ? EVENT_STREAM : GatewayHeaders.APPLICATION_JSON);
         headers.set(HttpHeaders.ACCEPT_ENCODING, IDENTITY);
-        headers.set(REQUEST_ID, request.requestId());
+        headers.set(GatewayHeaders.Encoded.REQUEST_ID, request.requestId());
         backend.authorization().ifPresent(value -> headers.set(HttpHeaders.AUTHORIZATION, value));
         return headers;
     }
