@@ -31,6 +31,12 @@ read_settings() {
     VERIFY_WRITES=${BENCH_VERIFY_WRITES:-1}
     read -r -a MODES <<<"${BENCH_MODES:-non-stream burst paced lowload}"
     read -r -a TARGETS <<<"${BENCH_TARGETS:-direct nginx floor gateway}"
+    FLOOR_KIND=${BENCH_FLOOR:-vertx}
+    case $FLOOR_KIND in
+        vertx) FLOOR_MAIN=bench.Floor FLOOR_DESC="Vert.x HttpProxy.reverseProxy, pool 1024" ;;
+        netty) FLOOR_MAIN=bench.NettyFloor FLOOR_DESC="Netty codecs only (bench.NettyFloor), pool per event loop" ;;
+        *) die "BENCH_FLOOR must be vertx or netty, got '$FLOOR_KIND'" ;;
+    esac
     local name value m t
     for name in DURATION ROUNDS CONNECTIONS PACED_CONNECTIONS PACE_MS WARMUP JVM_WARMUP JVM_WARMUP_MAX WARMUP_SLICE \
         WARMUP_SETTLE_PCT WARMUP_SETTLE_SLICES LOWLOAD_REQUESTS LOWLOAD_WARMUP; do

@@ -131,7 +131,7 @@ settings_lines() {
     echo "stream: 36 data chunks (role, $TOKENS tokens, finish, usage) + data: [DONE], one write each; request asks include_usage"
     echo "versions: $(java -version 2>&1 | head -n1); $(nginx -v 2>&1 | sed 's/^nginx version: //'); $(wrk -v 2>&1 | head -n1 | awk '{ print $1, $2 }'); vertx-core + vertx-http-proxy 4.5.28"
     echo "gateway: $GATEWAY_JAR, -Xms$JVM_HEAP -Xmx$JVM_HEAP, production profile, client key on ${GATEWAY_JAVA_OPTS:+, extra: $GATEWAY_JAVA_OPTS}"
-    echo "nginx: 1 worker, proxy_buffering off, HTTP/1.1 keep-alive pool (keepalive 1024); floor: HttpProxy.reverseProxy, pool 1024, -Xmx$JVM_HEAP"
+    echo "nginx: 1 worker, proxy_buffering off, HTTP/1.1 keep-alive pool (keepalive 1024); floor ($FLOOR_KIND): $FLOOR_DESC, -Xmx$JVM_HEAP"
     echo "upstream writes: ${WRITES_PROOF:-not verified (BENCH_VERIFY_WRITES=0)}"
 }
 
@@ -141,11 +141,11 @@ jnum() { [[ $1 =~ ^[+-]?[0-9]+(\.[0-9]+)?$ ]] && printf '%s' "${1#+}" || printf 
 print_json() {
     local mode target key sep="" row v desc val cmp thr
     printf '{\n  "date": %s, "commit": %s,\n' "$(jstr "$STARTED_AT")" "$(jstr "$COMMIT")"
-    printf '  "settings": {"duration_s": %s, "rounds": %s, "connections": %s, "paced_connections": %s, "pace_ms": %s, "warmup_s": %s, "jvm_warmup_min_s": %s, "jvm_warmup_max_s": %s, "warmup_slice_s": %s, "warmup_settle_pct": %s, "warmup_settle_slices": %s, "lowload_requests": %s, "lowload_warmup": %s, "cores": %s, "proxy_cpu": %s, "load_cpu": %s, "jvm_heap": %s, "modes": %s, "targets": %s, "gateway_jar": %s, "gateway_java_opts": %s, "java": %s, "nginx": %s, "wrk": %s, "vertx": "4.5.28", "busy_before_pct": %s, "warm_up_taken": %s, "affinity": %s, "upstream_writes": %s},\n' \
+    printf '  "settings": {"duration_s": %s, "rounds": %s, "connections": %s, "paced_connections": %s, "pace_ms": %s, "warmup_s": %s, "jvm_warmup_min_s": %s, "jvm_warmup_max_s": %s, "warmup_slice_s": %s, "warmup_settle_pct": %s, "warmup_settle_slices": %s, "lowload_requests": %s, "lowload_warmup": %s, "cores": %s, "proxy_cpu": %s, "load_cpu": %s, "jvm_heap": %s, "modes": %s, "targets": %s, "gateway_jar": %s, "gateway_java_opts": %s, "java": %s, "nginx": %s, "wrk": %s, "vertx": "4.5.28", "floor": %s, "busy_before_pct": %s, "warm_up_taken": %s, "affinity": %s, "upstream_writes": %s},\n' \
         "$DURATION" "$ROUNDS" "$CONNECTIONS" "$PACED_CONNECTIONS" "$PACE_MS" "$WARMUP" "$JVM_WARMUP" "$JVM_WARMUP_MAX" "$WARMUP_SLICE" "$WARMUP_SETTLE_PCT" "$WARMUP_SETTLE_SLICES" "$LOWLOAD_REQUESTS" "$LOWLOAD_WARMUP" \
         "$CORES" "$(jnum "$PROXY_CPU")" "$(jnum "$LOAD_CPU")" "$(jstr "$JVM_HEAP")" "$(jstr "${MODES[*]}")" "$(jstr "${TARGETS[*]}")" \
         "$(jstr "$GATEWAY_JAR")" "$(jstr "${GATEWAY_JAVA_OPTS:-}")" "$(jstr "$(java -version 2>&1 | head -n1)")" \
-        "$(jstr "$(nginx -v 2>&1)")" "$(jstr "$(wrk -v 2>&1 | head -n1)")" "$QUIET_PCT" "$(jstr "$(warmed_summary)")" "$(jstr "$AFFINITY")" "$(jstr "${WRITES_PROOF:-}")"
+        "$(jstr "$(nginx -v 2>&1)")" "$(jstr "$(wrk -v 2>&1 | head -n1)")" "$(jstr "$FLOOR_KIND")" "$QUIET_PCT" "$(jstr "$(warmed_summary)")" "$(jstr "$AFFINITY")" "$(jstr "${WRITES_PROOF:-}")"
     printf '  "results": ['
     for mode in "${WRK_MODES[@]}"; do
         for target in "${TARGETS[@]}"; do

@@ -120,7 +120,7 @@ start_nginx() {
 start_floor() {
     local start
     start=$(date +%s%N)
-    "${PIN_PROXY[@]}" java -Xms"$JVM_HEAP" -Xmx"$JVM_HEAP" -cp "$HELPER_JAR" bench.Floor "$FLOOR_PORT" "$UP_PORT" \
+    "${PIN_PROXY[@]}" java -Xms"$JVM_HEAP" -Xmx"$JVM_HEAP" -cp "$HELPER_JAR" "$FLOOR_MAIN" "$FLOOR_PORT" "$UP_PORT" \
         >"$WORK_DIR/floor.log" 2>&1 &
     FLOOR_PID=$!
     STARTED_PIDS+=("$FLOOR_PID")
