@@ -54,7 +54,7 @@ final class RouteMembers {
         before.forEach((route, names) -> routes.put(route, new ArrayList<>(names)));
     }
 
-    /** The routes as they are now, read-only (what is saved and published). */
+    /** The routes as they are now, to read (what is saved and published); changes go through the methods above. */
     Map<String, List<String>> view() {
         return Collections.unmodifiableMap(routes);
     }
