@@ -65,6 +65,7 @@ public class Replicas {
     private volatile int count = 1;
     private volatile boolean reachable = true;
     private long timer = -1;
+    private boolean stopped;
 
     @Inject
     Replicas(StateStore store, StateStoreConfig config, Vertx vertx) {
@@ -178,7 +179,11 @@ public class Replicas {
         return Math.max(1, found);
     }
 
-    void stop(@Observes ShutdownEvent event) {
+    synchronized void stop(@Observes ShutdownEvent event) {
+        if (stopped) {
+            return; // the heartbeats are held already: a second wait for them would only run out
+        }
+        stopped = true;
         if (timer >= 0) {
             vertx.cancelTimer(timer);
         }

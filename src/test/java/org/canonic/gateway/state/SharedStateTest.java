@@ -118,6 +118,9 @@ class SharedStateTest {
         Thread.sleep(200); // what a heartbeat still running would do, it has done by now
         assertEquals(null, leaderStore.call(io.vertx.redis.client.Command.GET, leaderStore.key("leader")),
                 "the leader key stays given up");
+        long again = System.nanoTime();
+        leader.stop(null);
+        assertTrue(System.nanoTime() - again < 1_000_000_000L, "a second stop does not wait for held heartbeats");
         pauser.close();
         leaderStore.close();
     }
