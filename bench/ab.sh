@@ -18,18 +18,8 @@
 # extra JVM options for each; BENCH_CONNECTIONS (32) per gateway; BENCH_PROXY_CPU / BENCH_LOAD_CPU as for run.sh.
 set -euo pipefail
 
-BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO_DIR=$(cd "$BENCH_DIR/.." && pwd)
-RESULTS_DIR="$BENCH_DIR/results"
-
-# shellcheck source=lib/common.sh
-source "$BENCH_DIR/lib/common.sh"
-# shellcheck source=lib/servers.sh
-source "$BENCH_DIR/lib/servers.sh"
-# shellcheck source=lib/checks.sh
-source "$BENCH_DIR/lib/checks.sh"
-# shellcheck source=lib/measure.sh
-source "$BENCH_DIR/lib/measure.sh"
+# shellcheck source=lib/load.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/load.sh"
 
 # load_gateway <port> <seconds> <out>: one wrk on the load core against one gateway, in the background ($! is it).
 load_gateway() {
@@ -70,15 +60,9 @@ main() {
     read_settings
     VERIFY_WRITES=0 # strace is not needed: run.sh proves the upstream's per-event writes
     ((CORES >= 2)) || die "an A/B needs 2 cores: the gateways on one, the load on another"
-    ensure_tools
-    CLK_TCK=$(getconf CLK_TCK)
-    WORK_DIR=$(mktemp -d /tmp/gateway-ab.XXXXXX)
-    trap cleanup EXIT
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
+    begin_run ab
     build_helpers
     read -r UP_PORT PORT_A PORT_B <<<"$(free_ports 3)"
-    CLIENT_KEY="sk-bench-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
     start_upstream
     GW_PORT=$PORT_A GATEWAY_JAR=$jar_a GATEWAY_NAME=gateway-a GATEWAY_JAVA_OPTS=${AB_OPTS_A:-} start_gateway
     PID_A=$GATEWAY_PID

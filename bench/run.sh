@@ -7,23 +7,13 @@
 # token). Targets: direct (the upstream itself), nginx, floor, gateway. With 2+ cores the proxies run pinned to one
 # core, wrk + the upstream on another. See bench/README.md for what is measured, the knobs and how to read it.
 #
-# Files: lib/common.sh (settings, tools, CPU accounting, cleanup), lib/servers.sh (building and starting),
+# Files: lib/load.sh (paths; sources the rest), lib/common.sh (settings, tools, CPU accounting, cleanup), lib/servers.sh (building and starting),
 # lib/checks.sh (requests, the per-write proof, answer checks), lib/measure.sh (wrk and low-load runs),
 # lib/report.sh (tables, targets, results files), floor/ (Maven project: Floor, FakeVllm, LowLoad).
 set -euo pipefail
 
-BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO_DIR=$(cd "$BENCH_DIR/.." && pwd)
-RESULTS_DIR="$BENCH_DIR/results"
-
-# shellcheck source=lib/common.sh
-source "$BENCH_DIR/lib/common.sh"
-# shellcheck source=lib/servers.sh
-source "$BENCH_DIR/lib/servers.sh"
-# shellcheck source=lib/checks.sh
-source "$BENCH_DIR/lib/checks.sh"
-# shellcheck source=lib/measure.sh
-source "$BENCH_DIR/lib/measure.sh"
+# shellcheck source=lib/load.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/load.sh"
 # shellcheck source=lib/report.sh
 source "$BENCH_DIR/lib/report.sh"
 
@@ -36,18 +26,12 @@ declare -A WARMED LL_JSON_P50 LL_JSON_P99 LL_TTFT_P50 LL_TTFT_P99 LL_STREAM_P50
 
 main() {
     read_settings
-    ensure_tools
-    CLK_TCK=$(getconf CLK_TCK)
+    begin_run bench
     STARTED_AT=$(date -u +%Y-%m-%dT%H:%M:%SZ)
     local stamp mode target
     stamp=$(date -u +%Y%m%dT%H%M%SZ)
     WRK_MODES=()
     for mode in "${MODES[@]}"; do [[ $mode == lowload ]] || WRK_MODES+=("$mode"); done
-
-    WORK_DIR=$(mktemp -d /tmp/gateway-bench.XXXXXX)
-    trap cleanup EXIT
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
 
     if in_list gateway "${TARGETS[@]}"; then resolve_gateway_jar; else GATEWAY_JAR="(not run)"; fi
     COMMIT="$(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)"
@@ -56,7 +40,6 @@ main() {
     check_machine_quiet
 
     read -r UP_PORT NGINX_PORT FLOOR_PORT GW_PORT <<<"$(free_ports 4)"
-    CLIENT_KEY="sk-bench-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
     start_upstream
     ((VERIFY_WRITES)) && verify_upstream_writes
     in_list nginx "${TARGETS[@]}" && start_nginx

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# bench/lib/common.sh: settings, tools, ports, CPU pinning, CPU accounting and cleanup for bench/run.sh.
+# bench/lib/common.sh: settings, tools, ports, CPU pinning, CPU accounting and cleanup for bench/run.sh and bench/ab.sh.
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { printf '[bench] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -12,6 +12,18 @@ OTHER_CPU_LIMIT=15  # % of one core other processes may use in a measured window
 WORK_DIR=""
 WRK_PID=""
 STARTED_PIDS=()
+
+# begin_run <name>: what every bench script does once its settings are read: the tools, the clock tick, a work
+# directory (/tmp/gateway-<name>.*) that cleanup removes however the script ends, and a fresh client key.
+begin_run() {
+    ensure_tools
+    CLK_TCK=$(getconf CLK_TCK)
+    WORK_DIR=$(mktemp -d "/tmp/gateway-$1.XXXXXX")
+    trap cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    CLIENT_KEY="sk-bench-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+}
 
 # Reads and checks every knob; sets the upper-case globals the other files use.
 read_settings() {
