@@ -7,9 +7,10 @@
 # token). Targets: direct (the upstream itself), nginx, floor, gateway. With 2+ cores the proxies run pinned to one
 # core, wrk + the upstream on another. See bench/README.md for what is measured, the knobs and how to read it.
 #
-# Files: lib/load.sh (paths; sources the rest), lib/common.sh (settings, tools, CPU accounting, cleanup), lib/servers.sh (building and starting),
-# lib/checks.sh (requests, the per-write proof, answer checks), lib/measure.sh (wrk and low-load runs),
-# lib/report.sh (tables, targets, results files), floor/ (Maven project: Floor, FakeVllm, LowLoad).
+# Files: lib/load.sh (paths; sources the rest), lib/common.sh (settings, tools, CPU accounting, cleanup),
+# lib/servers.sh (building and starting), lib/checks.sh (requests, the per-write proof, answer checks),
+# lib/measure.sh (wrk and low-load runs), lib/report.sh (tables, targets, results files), floor/ (Maven project:
+# Floor, NettyFloor, FakeVllm, LowLoad).
 set -euo pipefail
 
 # shellcheck source=lib/load.sh
