@@ -25,6 +25,7 @@ import org.canonic.gateway.memory.BodyBudget;
 import org.canonic.gateway.policy.ClientKeys;
 import org.canonic.gateway.policy.KeyLoader;
 import org.canonic.gateway.policy.PolicyChain;
+import org.canonic.gateway.placement.Placements;
 import org.canonic.gateway.policy.RequestJson;
 import org.canonic.gateway.routing.Dispatcher;
 import org.canonic.gateway.routing.ExchangeServices;
@@ -81,7 +82,7 @@ public class GatewayAssembly {
         }
         GatewayMetrics metrics = new GatewayMetrics(registry);
         this.fleet = new Fleet(plan, new FleetServices(vertx, config.health(), config.breaker(), metrics,
-                webhooks::publish, config.defaults().adaptiveConcurrency(), replicas::share), planner.resolver(), store);
+                webhooks::publish, config.defaults().adaptiveConcurrency(), config.routing(), replicas::share), planner.resolver(), store);
         if (shared != null) {
             // Another replica's change (and everything missed while cut off from Redis) reaches this fleet here.
             long drainMs = config.drainDeadline().toMillis();
@@ -109,8 +110,8 @@ public class GatewayAssembly {
                 config.defaults().concurrencyWait().toMillis(),
                 Math.max(1, config.health().interval().toSeconds()),
                 config.clientStallTimeout().toMillis(), bodyBudget,
-                config.defaults().clocks().nonStreamTotal().toMillis());
-        this.dispatcher = new Dispatcher(services);
+                config.defaults().clocks().nonStreamTotal().toMillis(), config.routing());
+        this.dispatcher = new Dispatcher(services, new Placements(config, metrics));
         fleet.snapshot().routes().forEach(route -> LOG.infof("Route %s serves %s via %s%s", route.name(),
                 route.modelNames(), route.backends().isEmpty() ? "no backend yet"
                         : route.backends().stream().map(b -> b.name() + " (" + b.spec().endpoint().origin() + ")")

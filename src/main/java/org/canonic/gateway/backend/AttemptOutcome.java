@@ -16,6 +16,11 @@ public enum AttemptOutcome {
     REJECTED_BY_BACKEND(Fault.REQUEST, "rejected the request"),
     /** The client went away; the upstream request was closed. */
     CLIENT_CANCELLED(Fault.REQUEST, "client cancelled"),
+    /**
+     * A hedged request's other attempt delivered the first token first; this one was closed at once. Nobody's fault:
+     * it was slower, not wrong.
+     */
+    HEDGE_LOST(Fault.NONE, "closed: a hedge answered first"),
     /** The gateway took the backend out of service while the attempt ran (a drain deadline passed). */
     WITHDRAWN(Fault.GATEWAY, "withdrawn: the backend was drained"),
 

@@ -17,10 +17,11 @@ import java.util.Optional;
  * @param contextWindow  configured context window in tokens, 0 when unknown (probes may learn it)
  * @param tokensMax      the largest completion limit it accepts, 0 for no own ceiling
  * @param apiKey         the key sent upstream as a Bearer token, or null
+ * @param loadSignals    whether its {@code /metrics} page is read for live load signals (vLLM's own queue)
  */
 public record Backend(String name, UpstreamEndpoint endpoint, String model, int tries, long retryDelayMs,
                       Clocks clocks, int maxConcurrency, ProbeKind probe, int contextWindow, int tokensMax,
-                      Secret apiKey) {
+                      Secret apiKey, boolean loadSignals) {
 
     /** How a backend's health is probed. */
     public enum ProbeKind {

@@ -11,4 +11,9 @@ public record Clocks(long connectMs, long firstTokenMs, long idleMs, long totalM
     public static Clocks of(Duration connect, Duration firstToken, Duration idle, Duration total) {
         return new Clocks(connect.toMillis(), firstToken.toMillis(), idle.toMillis(), total.toMillis());
     }
+
+    /** The same clocks with another first-token clock (an attempt's own, sized for its prompt). */
+    public Clocks withFirstToken(long firstTokenMs) {
+        return new Clocks(connectMs, firstTokenMs, idleMs, totalMs);
+    }
 }

@@ -62,6 +62,7 @@ public final class UpstreamAttempt {
     private final Vertx vertx;
     private final HttpClient client;
     private final Backend backend;
+    private final Clocks clocks;
     private final String path;
     private final MultiMap headers;
     private final Buffer body;
@@ -80,11 +81,16 @@ public final class UpstreamAttempt {
     private HttpClientResponse response;
     private final SseSplitter splitter = new SseSplitter(MAX_PARTIAL_EVENT);
 
-    public UpstreamAttempt(Vertx vertx, HttpClient client, Backend backend, String path, MultiMap headers,
-                           Buffer body, boolean stream, long maxBodyBytes, BodyBudget budget, Listener listener) {
+    /**
+     * @param clocks the attempt's four clocks: the backend's, or with a first-token clock sized for this prompt
+     */
+    public UpstreamAttempt(Vertx vertx, HttpClient client, Backend backend, Clocks clocks, String path,
+                           MultiMap headers, Buffer body, boolean stream, long maxBodyBytes, BodyBudget budget,
+                           Listener listener) {
         this.vertx = vertx;
         this.client = client;
         this.backend = backend;
+        this.clocks = clocks;
         this.path = path;
         this.headers = headers;
         this.body = body;
@@ -92,7 +98,7 @@ public final class UpstreamAttempt {
         this.maxBodyBytes = maxBodyBytes;
         this.budget = budget;
         this.listener = listener;
-        this.clock = new AttemptClock(vertx, backend.clocks(), stream, this::fail);
+        this.clock = new AttemptClock(vertx, clocks, stream, this::fail);
     }
 
     public Backend backend() {
@@ -102,7 +108,6 @@ public final class UpstreamAttempt {
     /** Starts the exchange. The connect clock is enforced by the client; the total clock starts now. */
     public void start() {
         startNanos = System.nanoTime();
-        Clocks clocks = backend.clocks();
         clock.start(startNanos);
         RequestOptions options = new RequestOptions()
                 .setMethod(HttpMethod.POST)
@@ -285,7 +290,7 @@ public final class UpstreamAttempt {
 
     private void onConnectFailure(Throwable cause) {
         if (cause instanceof TimeoutException || cause.getClass().getSimpleName().contains("Timeout")) {
-            fail(AttemptOutcome.CONNECT_TIMEOUT, "not connected within " + backend.clocks().connectMs() + " ms");
+            fail(AttemptOutcome.CONNECT_TIMEOUT, "not connected within " + clocks.connectMs() + " ms");
         } else if (cause instanceof ConnectException) {
             fail(AttemptOutcome.CONNECT_FAILED, "connection refused");
         } else if (cause instanceof UnknownHostException) {

@@ -110,6 +110,9 @@ public interface GatewayConfig {
     /** How long connections may take and how many one client address may hold. */
     GuardConfig.Connections connections();
 
+    /** How requests are placed on a route's backends: prefix-cache affinity, load signals, hedging. */
+    RoutingConfig.Routing routing();
+
     interface Defaults {
         /** Attempts per backend before moving to the next candidate (the first try included). */
         @WithDefault("2")
@@ -220,6 +223,16 @@ public interface GatewayConfig {
          * registered for it through the admin API.
          */
         Optional<List<String>> backends();
+
+        /**
+         * How a request picks among the route's backends: {@code ordered} (the order above, after health),
+         * {@code least-loaded} or {@code cache-aware} (the backend holding the longest part of the prompt in its
+         * prefix cache, within a load bound). Unset: {@code cache-aware} while the route has more than one backend.
+         */
+        Optional<RoutingConfig.Policy> policy();
+
+        /** Hedging of this route's streams (a second attempt when the first token is late). */
+        RoutingConfig.RouteHedging hedging();
     }
 
     interface BackendConfig {
@@ -273,6 +286,13 @@ public interface GatewayConfig {
 
         /** The largest completion limit this backend accepts ({@code VASTAI_TOKENS_MAX}); lower limits win. */
         OptionalInt tokensMax();
+
+        /**
+         * Read the backend's {@code /metrics} for its own queue and cache use ({@code gateway.routing.load-signals}).
+         * Unset: on for backends probed as vLLM, off otherwise (RunPod serverless and OpenAI-compatible APIs have no
+         * vLLM metrics page).
+         */
+        Optional<Boolean> loadSignals();
     }
 
     /** Per-backend clock overrides; unset values fall back to {@code gateway.defaults.clocks}. */

@@ -86,7 +86,15 @@ final class AdaptiveLimit {
      * requests on the backend (itself included). Returns whether the limit changed.
      */
     boolean onFirstToken(long startNanos, long nowNanos, int inFlight) {
-        double sample = Math.max(0, nowNanos - startNanos);
+        return onFirstToken(startNanos, nowNanos, 0, inFlight);
+    }
+
+    /**
+     * As {@link #onFirstToken(long, long, int)}, with {@code explainedNanos} of the wait due to the prompt itself (its
+     * prefill): only the rest is the sample, so a long prompt's TTFT is not read as the backend queueing.
+     */
+    boolean onFirstToken(long startNanos, long nowNanos, long explainedNanos, int inFlight) {
+        double sample = Math.max(0, nowNanos - startNanos - Math.max(0, explainedNanos));
         if (Double.isNaN(baseline)) {
             baseline = sample;
             recent = sample;

@@ -20,9 +20,10 @@ import java.time.Duration;
  * @param probe          how it is probed ({@code auto}, {@code vllm}, {@code models}, {@code runpod-serverless}, {@code none})
  * @param contextWindow  its context window in tokens until probes learn it
  * @param tokensMax      its own completion-limit ceiling
+ * @param loadSignals    whether its {@code /metrics} is read for load signals (null: for vLLM-probed backends)
  */
 public record BackendDefinition(String name, String baseUrl, String model, ApiKeyRef apiKey, Integer tries,
                                 Duration retryDelay, Duration connect, Duration firstToken, Duration idle,
                                 Duration total, Integer maxConcurrency, String probe, Integer contextWindow,
-                                Integer tokensMax) {
+                                Integer tokensMax, Boolean loadSignals) {
 }

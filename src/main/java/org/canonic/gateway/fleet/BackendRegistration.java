@@ -39,16 +39,17 @@ public record BackendRegistration(BackendDefinition definition, List<Membership>
 
     private static final Set<String> FIELDS = Set.of("name", "base_url", "model", "routes", "api_key_env",
             "api_key_file", "tries", "retry_delay_ms", "max_concurrency", "probe", "context_window", "tokens_max",
-            "clocks");
+            "clocks", "load_signals");
     private static final Set<String> CLOCKS = Set.of("connect_ms", "first_token_ms", "idle_ms", "total_ms");
     /** What a change may not touch: the pool and probes were built from them. */
-    private static final Set<String> FIXED = Set.of("name", "base_url", "model", "probe");
+    private static final Set<String> FIXED = Set.of("name", "base_url", "model", "probe", "load_signals");
 
     /** Whether {@code other} builds the same pool and probes (URL, model, probe); else it is a new backend. */
     boolean sameSource(BackendRegistration other) {
         return java.util.Objects.equals(definition.baseUrl(), other.definition.baseUrl())
                 && java.util.Objects.equals(definition.model(), other.definition.model())
-                && java.util.Objects.equals(definition.probe(), other.definition.probe());
+                && java.util.Objects.equals(definition.probe(), other.definition.probe())
+                && java.util.Objects.equals(definition.loadSignals(), other.definition.loadSignals());
     }
 
     /** Reads a registration; every problem is added to {@code problems} (the result is then unusable). */
@@ -83,7 +84,7 @@ public record BackendRegistration(BackendDefinition definition, List<Membership>
                 millis(clocks, "first_token_ms", problems), millis(clocks, "idle_ms", problems),
                 millis(clocks, "total_ms", problems), integer(json, "max_concurrency", problems),
                 text(json, "probe", problems), integer(json, "context_window", problems),
-                integer(json, "tokens_max", problems));
+                integer(json, "tokens_max", problems), bool(json, "load_signals", problems));
         return new BackendRegistration(definition, routes == null ? List.of() : routes);
     }
 
@@ -148,6 +149,9 @@ public record BackendRegistration(BackendDefinition definition, List<Membership>
         }
         putIfSet(json, "context_window", d.contextWindow());
         putIfSet(json, "tokens_max", d.tokensMax());
+        if (d.loadSignals() != null) {
+            json.put("load_signals", d.loadSignals());
+        }
         if (d.connect() != null || d.firstToken() != null || d.idle() != null || d.total() != null) {
             ObjectNode clocks = json.putObject("clocks");
             putIfSet(clocks, "connect_ms", d.connect());
@@ -230,6 +234,18 @@ public record BackendRegistration(BackendDefinition definition, List<Membership>
             return null;
         }
         return value.asText();
+    }
+
+    private static Boolean bool(JsonNode json, String field, List<String> problems) {
+        JsonNode value = json.get(field);
+        if (value == null || value.isNull()) {
+            return null;
+        }
+        if (!value.isBoolean()) {
+            problems.add(field + " must be true or false");
+            return null;
+        }
+        return value.booleanValue();
     }
 
     private static Integer integer(JsonNode json, String field, List<String> problems) {

@@ -109,8 +109,12 @@ public final class BackendResolver {
         if (problems.size() > before) {
             return Optional.empty();
         }
+        // vLLM serves /metrics; RunPod serverless and other OpenAI-compatible APIs do not.
+        boolean loadSignals = definition.loadSignals() != null ? definition.loadSignals()
+                : probe == Backend.ProbeKind.VLLM;
         return Optional.of(new Backend(definition.name(), endpoint, model, tries, retryDelay.toMillis(),
-                Clocks.of(connect, firstToken, idle, total), maxConcurrency, probe, contextWindow, tokensMax, apiKey));
+                Clocks.of(connect, firstToken, idle, total), maxConcurrency, probe, contextWindow, tokensMax, apiKey,
+                loadSignals));
     }
 
     /** Reads the probe setting; {@code auto} recognises RunPod serverless endpoints by their URL. */

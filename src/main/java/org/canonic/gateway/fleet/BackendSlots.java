@@ -42,11 +42,16 @@ public final class BackendSlots {
     }
 
     /** An explicit limit (no adaptation), or 0 for the adaptive one. */
-    private int fixed;
+    private volatile int fixed;
     private final AdaptiveLimit adaptive;
+    /** What the adaptive limit learned, published for readers that take no lock (routing). */
+    private volatile int adaptiveLimit;
     /** This replica's part of a limit shared by every replica (identity when alone): see {@link #limit()}. */
     private final IntUnaryOperator share;
-    private int inFlight;
+    /** Changed under the monitor only; volatile so that routing reads it without taking the monitor. */
+    private volatile int inFlight;
+    /** The queue's length, published the same way. */
+    private volatile int queued;
     private final Map<String, Integer> held = new HashMap<>();
     private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
     /** Called whenever the last request in flight gave its slot back (a drain waits for that). */
@@ -56,6 +61,7 @@ public final class BackendSlots {
     BackendSlots(int fixed, AdaptiveLimit adaptive, IntUnaryOperator share, Runnable onIdle) {
         this.fixed = fixed;
         this.adaptive = adaptive;
+        this.adaptiveLimit = adaptive.limit();
         this.share = share;
         this.onIdle = onIdle;
     }
@@ -77,22 +83,29 @@ public final class BackendSlots {
      * limit follows the backend's latency, which already reflects every replica's load. Read at each decision: the
      * census of replicas changes.
      */
-    public synchronized int limit() {
-        return fixed > 0 ? share.applyAsInt(fixed) : Math.min(adaptive.limit(), share.applyAsInt(adaptive.max()));
+    public int limit() {
+        int explicit = fixed;
+        return explicit > 0 ? share.applyAsInt(explicit) : Math.min(adaptiveLimit, share.applyAsInt(adaptive.max()));
     }
 
     /** Whether the limit adapts to the backend (no explicit maximum configured). */
-    public synchronized boolean adaptive() {
+    public boolean adaptive() {
         return fixed <= 0;
     }
 
-    public synchronized int inFlight() {
+    /** Requests in flight now; read without a lock, so it may be a moment old. */
+    public int inFlight() {
         return inFlight;
     }
 
-    /** Requests waiting for a slot now. */
-    public synchronized int waiting() {
-        return waiters.size();
+    /** Requests waiting for a slot now; read without a lock. */
+    public int waiting() {
+        return queued;
+    }
+
+    /** Whether a request would get a slot at once (below the limit, nobody queued); read without a lock. */
+    public boolean hasRoom() {
+        return queued == 0 && inFlight < limit();
     }
 
     /** When a request on this backend last ended (epoch ms, 0 = never): "served recently" for lifecycle guards. */
@@ -114,6 +127,7 @@ public final class BackendSlots {
             } else if (waitMs > 0) {
                 waiter = new Waiter(vertx.getOrCreateContext(), key, granted);
                 waiters.add(waiter);
+                queued = waiters.size();
             }
         }
         if (waiter == null) {
@@ -124,7 +138,7 @@ public final class BackendSlots {
         queued.timer = vertx.setTimer(waitMs, id -> {
             boolean expired;
             synchronized (this) {
-                expired = waiters.remove(queued);
+                expired = leave(queued);
             }
             if (expired) {
                 granted.accept(false);
@@ -133,13 +147,22 @@ public final class BackendSlots {
         return () -> {
             boolean removed;
             synchronized (this) {
-                removed = waiters.remove(queued);
+                removed = leave(queued);
             }
             if (removed) {
                 vertx.cancelTimer(queued.timer);
             }
             return removed;
         };
+    }
+
+    /** Takes a slot for {@code key} if one is free now (never queues); true when taken. */
+    public synchronized boolean tryAcquire(String key) {
+        if (!mayTake(key)) {
+            return false;
+        }
+        take(key);
+        return true;
     }
 
     /** Gives {@code key}'s slot back: to the fairest waiter if there is one, otherwise to the pool. */
@@ -159,12 +182,18 @@ public final class BackendSlots {
         }
     }
 
-    /** An attempt started at {@code startNanos} received its first token now: a sample for the adaptive limit. */
-    public void firstToken(long startNanos) {
+    /**
+     * An attempt started at {@code startNanos} received its first token now: a sample for the adaptive limit.
+     * {@code expectedNanos} is the part of the wait the prompt explains (its prefill): only the rest is read as
+     * congestion, so that a long prompt is not taken for an overloaded backend.
+     */
+    public void firstToken(long startNanos, long expectedNanos) {
         long now = System.nanoTime();
         List<Waiter> granted;
         synchronized (this) {
-            if (!adaptive.onFirstToken(startNanos, now, inFlight) || fixed > 0) {
+            boolean changed = adaptive.onFirstToken(startNanos, now, expectedNanos, inFlight);
+            adaptiveLimit = adaptive.limit();
+            if (!changed || fixed > 0) {
                 return;
             }
             granted = grantFree();
@@ -175,6 +204,14 @@ public final class BackendSlots {
     /** The backend signalled overload (a clock expired, 429, 503) for an attempt started at {@code startNanos}. */
     public synchronized void overloaded(long startNanos) {
         adaptive.onOverload(startNanos, System.nanoTime());
+        adaptiveLimit = adaptive.limit();
+    }
+
+    /** Leaves the queue (under the monitor); false when the waiter was no longer in it. */
+    private boolean leave(Waiter waiter) {
+        boolean removed = waiters.remove(waiter);
+        queued = waiters.size();
+        return removed;
     }
 
     private boolean mayTake(String key) {
@@ -231,7 +268,7 @@ public final class BackendSlots {
                 fewest = count;
             }
         }
-        waiters.remove(best);
+        leave(best);
         return best;
     }
 

@@ -108,7 +108,8 @@ public final class FleetPlanner {
                 backend.maxConcurrency().isPresent() ? backend.maxConcurrency().getAsInt() : null,
                 backend.probe(),
                 backend.contextWindow().isPresent() ? backend.contextWindow().getAsInt() : null,
-                backend.tokensMax().isPresent() ? backend.tokensMax().getAsInt() : null);
+                backend.tokensMax().isPresent() ? backend.tokensMax().getAsInt() : null,
+                backend.loadSignals().orElse(null));
         return resolver.resolve(definition, BackendResolver.configNaming(name), problems);
     }
 

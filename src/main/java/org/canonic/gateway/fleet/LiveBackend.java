@@ -11,6 +11,7 @@ import org.canonic.gateway.health.BackendState;
 import org.canonic.gateway.health.BreakerState;
 import org.canonic.gateway.health.HealthSnapshot;
 import org.canonic.gateway.health.ProbeLoop;
+import org.canonic.gateway.signals.LoadScraper;
 import org.jboss.logging.Logger;
 
 import java.util.ArrayList;
@@ -52,6 +53,10 @@ public final class LiveBackend {
     private final BackendHealth health;
     private final BackendBreaker breaker;
     private final ProbeLoop probes;
+    private final TtftModel ttft;
+    private final BackendLoad load;
+    /** Reads vLLM's own queue and cache use from its /metrics; null when the backend has none. */
+    private final LoadScraper scraper;
     private final List<Meter> gauges;
     /** Whether the meters labelled with this backend's name are still its own (see {@link #yieldMeters()}). */
     private final AtomicBoolean ownsMeters = new AtomicBoolean(true);
@@ -80,8 +85,24 @@ public final class LiveBackend {
         this.health.listener(new HealthEvents());
         this.probes = spec.probe() == Backend.ProbeKind.NONE ? null
                 : new ProbeLoop(services.vertx(), health, services.health());
-        this.gauges = services.metrics().backend(spec.name(), STATES, () -> health.snapshot().state().name(),
-                BREAKER_STATES, () -> breaker.state().name(), slots::inFlight, slots::limit, slots::waiting);
+        this.ttft = new TtftModel(services.routing().assumedPrefillRate());
+        long scrapeMs = services.routing().loadSignals().interval().toMillis();
+        this.load = new BackendLoad(slots, ttft,
+                scrapeMs * 1_000_000L * Math.max(1, services.routing().loadSignals().staleAfterIntervals()));
+        this.scraper = !spec.loadSignals() ? null : new LoadScraper(services.vertx(), pool::client,
+                spec.endpoint().rootPath("/metrics"), scrapeMs,
+                services.routing().loadSignals().timeout().toMillis(), load::scraped);
+        this.gauges = new ArrayList<>(services.metrics().backend(spec.name(), STATES,
+                () -> health.snapshot().state().name(), BREAKER_STATES, () -> breaker.state().name(), slots::inFlight,
+                slots::limit, slots::waiting));
+        if (scraper != null) {
+            gauges.addAll(services.metrics().backendSignals(spec.name(),
+                    () -> load.signals() == null ? Double.NaN : load.signals().running(),
+                    () -> load.signals() == null ? Double.NaN : load.signals().waiting(),
+                    () -> load.signals() == null ? Double.NaN : load.signals().kvCacheUsage(),
+                    load::prefixHitRatio));
+            scraper.start();
+        }
         if (probes != null) {
             probes.start();
         }
@@ -111,6 +132,32 @@ public final class LiveBackend {
 
     public BackendHealth health() {
         return health;
+    }
+
+    /** Its load as routing reads it (no lock): this gateway's counts and vLLM's own, and its TTFT model. */
+    public BackendLoad load() {
+        return load;
+    }
+
+    /** How the last read of its {@code /metrics} went, or null when it is not read. */
+    public LoadScraper.Status loadSignalsStatus() {
+        return scraper == null ? null : scraper.status();
+    }
+
+    /**
+     * An attempt that started at {@code startNanos}, with {@code uncachedTokens} of prompt to prefill here, got its
+     * first token now (a non-stream answer: its whole answer). A stream's TTFT teaches the backend's TTFT model; the
+     * adaptive limit gets the sample with the prefill that model expects taken out, so that a long cold prompt is not
+     * read as congestion.
+     */
+    public void firstToken(long startNanos, long uncachedTokens, boolean stream) {
+        if (!stream) {
+            slots.firstToken(startNanos, 0);
+            return;
+        }
+        long expected = (long) ttft.fit().prefillNanos(uncachedTokens);
+        ttft.sample(uncachedTokens, System.nanoTime() - startNanos);
+        slots.firstToken(startNanos, expected);
     }
 
     /** Opens an attempt under the backend's circuit breaker. */
@@ -279,6 +326,9 @@ public final class LiveBackend {
         }
         if (probes != null) {
             probes.stop();
+        }
+        if (scraper != null) {
+            scraper.stop();
         }
         pool.close();
         if (ownsMeters.compareAndSet(true, false)) {

@@ -1,10 +1,13 @@
 package org.canonic.gateway.ops;
 
 import io.quarkus.runtime.annotations.RegisterForReflection;
+import org.canonic.gateway.fleet.BackendLoad;
 import org.canonic.gateway.fleet.BackendRegistration;
 import org.canonic.gateway.fleet.FleetSnapshot;
 import org.canonic.gateway.fleet.LiveBackend;
+import org.canonic.gateway.fleet.TtftModel;
 import org.canonic.gateway.health.HealthSnapshot;
+import org.canonic.gateway.signals.VllmSignals;
 
 import java.time.Instant;
 import java.util.List;
@@ -32,11 +35,51 @@ import java.util.Optional;
  * @param lastProbe      when it was last probed (null = never)
  * @param lastFault      the class of the last backend fault seen in traffic
  * @param apiKey         the reference its key is read from ({@code configured} for configured backends), or null
+ * @param load           what routing reads of its load: its score, vLLM's own signals, its learned TTFT model
  */
 @RegisterForReflection
 public record BackendView(String name, String source, String origin, String model, List<String> routes, String probe,
                           String state, String reason, String breaker, String drain, int inFlight,
-                          int maxConcurrency, String concurrency, int waiting, int maxModelLen, String lastProbe, String lastFault, String apiKey) {
+                          int maxConcurrency, String concurrency, int waiting, int maxModelLen, String lastProbe,
+                          String lastFault, String apiKey, LoadView load) {
+
+    /**
+     * A backend's load as routing sees it.
+     *
+     * @param score        requests on or waiting for it: this gateway's in flight and queued plus outside traffic
+     * @param outside      requests vLLM counted beyond this gateway's own at the last fresh read
+     * @param signals      how the last read of its {@code /metrics} went ({@code OK}, {@code MISSING}, {@code SLOW},
+     *                     {@code GARBAGE}, {@code FAILED}, {@code PENDING}), or {@code OFF} when it is not read
+     * @param running      sequences in vLLM's batch at the last fresh read (null: none)
+     * @param waiting      requests queued inside vLLM at the last fresh read (null: none)
+     * @param kvCacheUsage share of vLLM's KV cache in use at the last fresh read (null: none)
+     * @param prefixHitRatio vLLM's prefix-cache hit ratio between its last two reads (null: unknown)
+     * @param ttftBaseMs   its learned TTFT with nothing to prefill
+     * @param ttftMsPer1kTokens its learned TTFT per 1000 prompt tokens to prefill
+     * @param ttftSamples  first tokens the model learned from
+     */
+    @RegisterForReflection
+    public record LoadView(double score, int outside, String signals, Integer running, Integer waiting,
+                           Double kvCacheUsage, Double prefixHitRatio, double ttftBaseMs, double ttftMsPer1kTokens,
+                           int ttftSamples) {
+
+        static LoadView of(LiveBackend backend) {
+            BackendLoad load = backend.load();
+            VllmSignals signals = load.signals();
+            TtftModel.Fit ttft = load.ttft();
+            double hits = load.prefixHitRatio();
+            return new LoadView(load.score(), load.outside(),
+                    backend.loadSignalsStatus() == null ? "OFF" : backend.loadSignalsStatus().name(),
+                    signals == null ? null : signals.running(), signals == null ? null : signals.waiting(),
+                    signals == null || Double.isNaN(signals.kvCacheUsage()) ? null : signals.kvCacheUsage(),
+                    Double.isNaN(hits) ? null : hits, round(ttft.baseNanos() / 1e6),
+                    round(ttft.nanosPerToken() * 1000 / 1e6), ttft.samples());
+        }
+
+        private static double round(double value) {
+            return Math.round(value * 100) / 100.0;
+        }
+    }
 
     static BackendView of(LiveBackend backend, FleetSnapshot snapshot, Optional<BackendRegistration> registration) {
         HealthSnapshot health = backend.snapshot();
@@ -52,6 +95,6 @@ public record BackendView(String name, String source, String origin, String mode
                 backend.slots().inFlight(), backend.slots().limit(),
                 backend.slots().adaptive() ? "adaptive" : "fixed", backend.slots().waiting(), health.maxModelLen(),
                 health.lastProbeEpochMs() == 0 ? null : Instant.ofEpochMilli(health.lastProbeEpochMs()).toString(),
-                backend.health().lastFaultClass(), apiKey);
+                backend.health().lastFaultClass(), apiKey, LoadView.of(backend));
     }
 }

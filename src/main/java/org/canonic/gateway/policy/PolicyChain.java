@@ -27,6 +27,9 @@ public final class PolicyChain {
     private final ContextFit contextFit;
     private final KeyLimits keyLimits;
     private final ForwardedHeaders forwardedHeaders;
+    /** The header naming a client's session (Kilo Code's {@code x-session-id}). */
+    private final String sessionHeader;
+    private static final int MAX_SESSION_LENGTH = 256;
 
     public PolicyChain(Fleet fleet, RequestJson json, ClientKeys keys, GatewayConfig config, Tokenizer tokenizer) {
         this.fleet = fleet;
@@ -48,6 +51,16 @@ public final class PolicyChain {
         this.contextFit = new ContextFit(tokenizer, json, fit.safetyMargin(), fit.minCompletionTokens());
         this.forwardedHeaders = new ForwardedHeaders(config.forwardHeaders(),
                 config.limits().maxForwardedHeadersSize().asLongValue());
+        this.sessionHeader = config.routing().affinity().sessionHeader().strip();
+    }
+
+    /**
+     * The session the client names, for routing only (it never becomes a label or a log field): a header value of
+     * sane length, else none.
+     */
+    private String sessionOf(PolicyContext request) {
+        String value = sessionHeader.isEmpty() ? null : request.headers().get(sessionHeader);
+        return value == null || value.isBlank() || value.length() > MAX_SESSION_LENGTH ? null : value;
     }
 
     /**
@@ -90,7 +103,8 @@ public final class PolicyChain {
                 .map(plan -> new ProxyRequest(request.requestId(), request.keyId, request.endpoint(), request.body,
                         request.stream, request.clientWantsUsage, request.model, request.route, plan.candidates(),
                         request.limitField, plan.promptTokens(), plan.promptExact(),
-                        forwardedHeaders.select(request.headers(), request.requestId()), request.startNanos(),
+                        forwardedHeaders.select(request.headers(), request.requestId()), sessionOf(request),
+                        request.startNanos(),
                         keyLimits.admit(request.keyId, cost(request, plan.promptTokens()))))
                 .recover(failure -> Future.failedFuture(asRefusal(request.requestId(), failure)));
     }

@@ -23,11 +23,12 @@ import java.util.List;
  * @param promptTokens     the prompt size the fit was decided on
  * @param promptExact      whether that size is a backend's exact count rather than an upper estimate
  * @param forwardHeaders   the allow-listed client headers that travel upstream ({@link ForwardedHeaders})
+ * @param sessionId        the client's session, from {@code gateway.routing.affinity.session-header} (null: none)
  * @param startNanos       when the request arrived
  * @param reservation      what the request holds of its key's limits until it ends (settle it exactly once)
  */
 public record ProxyRequest(String requestId, String keyId, Endpoint endpoint, ObjectNode body, boolean stream,
                            boolean clientWantsUsage, String requestedModel, Route route, List<Candidate> candidates,
                            String limitField, int promptTokens, boolean promptExact, MultiMap forwardHeaders,
-                           long startNanos, KeyLimits.Reservation reservation) {
+                           String sessionId, long startNanos, KeyLimits.Reservation reservation) {
 }

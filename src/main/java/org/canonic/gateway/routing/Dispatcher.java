@@ -1,5 +1,7 @@
 package org.canonic.gateway.routing;
 
+import org.canonic.gateway.placement.Placement;
+import org.canonic.gateway.placement.Placements;
 import org.canonic.gateway.policy.Candidate;
 import org.canonic.gateway.policy.ProxyRequest;
 import org.canonic.gateway.relay.ClientChannel;
@@ -13,15 +15,17 @@ import java.util.List;
 import java.util.stream.Collectors;
 
 /**
- * Entry to the routing stage: orders a request's fitted candidates by health and runs its exchange. Routing reads
- * health; it never probes inline.
+ * Entry to the routing stage: keeps a request's routable candidates (healthiest first), has its route's placement
+ * rank them, and runs its exchange. Routing reads health; it never probes inline.
  */
 public final class Dispatcher {
 
     private final ExchangeServices services;
+    private final Placements placements;
 
-    public Dispatcher(ExchangeServices services) {
+    public Dispatcher(ExchangeServices services, Placements placements) {
         this.services = services;
+        this.placements = placements;
     }
 
     /** Starts an admitted request on its way; must be called on the client request's event loop. */
@@ -33,7 +37,8 @@ public final class Dispatcher {
             services.telemetry().close(record, Outcome.UNAVAILABLE, error.status(), error.code());
             return;
         }
-        new ProxyExchange(request, candidates, services, client, record).start();
+        Placement placement = placements.of(request.route().name()).place(request, candidates);
+        new ProxyExchange(request, placement, services, client, record).start();
     }
 
     /** Routable backends only; healthy before degraded before cold, route order otherwise (the sort is stable). */

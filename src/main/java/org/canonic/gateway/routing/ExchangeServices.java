@@ -1,6 +1,7 @@
 package org.canonic.gateway.routing;
 
 import io.vertx.core.Vertx;
+import org.canonic.gateway.config.RoutingConfig;
 import org.canonic.gateway.memory.BodyBudget;
 import org.canonic.gateway.policy.RequestJson;
 import org.canonic.gateway.telemetry.Telemetry;
@@ -18,8 +19,10 @@ import org.canonic.gateway.telemetry.Telemetry;
  * @param clientStallMs       how long a stream's client may read nothing before it loses its slot and upstream
  * @param bodyBudget          the bytes all bodies may hold together; non-stream answers are collected under it
  * @param nonStreamTotalMs    bound on a whole non-stream request, all tries included (0: none)
+ * @param routing             hedging and the prompt-sized first-token clock
  */
 public record ExchangeServices(Vertx vertx, RequestJson json, Telemetry telemetry, boolean responseInfo,
                                long keepAliveMs, long maxUpstreamBody, long concurrencyWaitMs, long retryAfterSeconds,
-                               long clientStallMs, BodyBudget bodyBudget, long nonStreamTotalMs) {
+                               long clientStallMs, BodyBudget bodyBudget, long nonStreamTotalMs,
+                               RoutingConfig.Routing routing) {
 }

@@ -7,10 +7,11 @@ import org.canonic.gateway.health.BackendBreaker;
 /**
  * What one attempt in flight holds of its backend until it ends: a slot of the backend's concurrency limit (taken
  * for the request's client key), a handle of its circuit breaker, and a registration for its drain deadline. Given
- * back exactly once, whatever ended the attempt (its answer, its client, a clock, a drain).
+ * back exactly once, whatever ended the attempt (its answer, its client, a clock, a drain, a hedge that won).
  *
- * <p>It also tells the backend's adaptive limit how the attempt went: its time to first token (the first data event
- * of a stream, the whole answer of a non-stream request), or that the backend was overloaded.
+ * <p>It also tells the backend how the attempt went: its time to first token (the first data event of a stream, the
+ * whole answer of a non-stream request) with the prompt tokens the backend had to prefill, or that the backend was
+ * overloaded.
  */
 final class HeldAttempt {
 
@@ -18,18 +19,24 @@ final class HeldAttempt {
     private final String keyId;
     private final BackendBreaker.Handle breaker;
     private final Runnable untrack;
+    private final long uncachedTokens;
+    private final boolean stream;
     private final long startNanos = System.nanoTime();
     private boolean sampled;
     private boolean released;
 
     /**
-     * @param withdraw how to end the attempt should the backend's drain deadline pass
+     * @param withdraw       how to end the attempt should the backend's drain deadline pass
+     * @param uncachedTokens the prompt tokens the backend is expected to prefill (not in its prefix cache)
      */
-    HeldAttempt(LiveBackend backend, String keyId, BackendBreaker.Handle breaker, Runnable withdraw) {
+    HeldAttempt(LiveBackend backend, String keyId, BackendBreaker.Handle breaker, Runnable withdraw,
+                long uncachedTokens, boolean stream) {
         this.backend = backend;
         this.keyId = keyId;
         this.breaker = breaker;
         this.untrack = backend.track(withdraw);
+        this.uncachedTokens = uncachedTokens;
+        this.stream = stream;
     }
 
     LiveBackend backend() {
@@ -40,11 +47,11 @@ final class HeldAttempt {
         return (System.nanoTime() - startNanos) / 1_000_000;
     }
 
-    /** The attempt's first token arrived: its time to first token is a sample for the backend's limit. */
+    /** The attempt's first token arrived: a sample of the backend's time to first token. */
     void firstToken() {
         if (!sampled && !released) {
             sampled = true;
-            backend.slots().firstToken(startNanos);
+            backend.firstToken(startNanos, uncachedTokens, stream);
         }
     }
 

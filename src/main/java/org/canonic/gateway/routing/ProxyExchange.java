@@ -3,78 +3,74 @@ package org.canonic.gateway.routing;
 import io.vertx.core.Context;
 import io.vertx.core.buffer.Buffer;
 import org.canonic.gateway.backend.AttemptOutcome;
-import org.canonic.gateway.backend.Backend;
 import org.canonic.gateway.backend.NonStreamAnswer;
 import org.canonic.gateway.backend.SseEvents;
 import org.canonic.gateway.backend.UpstreamAttempt;
 import org.canonic.gateway.fleet.LiveBackend;
-import org.canonic.gateway.health.BackendBreaker;
+import org.canonic.gateway.placement.Placement;
 import org.canonic.gateway.policy.Candidate;
 import org.canonic.gateway.policy.ProxyRequest;
 import org.canonic.gateway.relay.ClientChannel;
 import org.canonic.gateway.relay.EventBatch;
-import org.canonic.gateway.relay.KeepAlive;
 import org.canonic.gateway.relay.GatewayHeaders;
+import org.canonic.gateway.relay.KeepAlive;
 import org.canonic.gateway.relay.OpenAiError;
 import org.canonic.gateway.telemetry.AttemptRecord;
 import org.canonic.gateway.telemetry.Outcome;
 import org.canonic.gateway.telemetry.RequestRecord;
 
-import org.jboss.logging.Logger;
-
-import java.util.ArrayList;
 import java.util.List;
 
 /**
- * One client request on its way through its candidates: the attempt loop and the commit point.
+ * One client request on its way through its candidates: the attempt loop, hedging and the commit point.
  *
  * <p>Until the commit point (the first upstream {@code data:} event relayed, or a whole non-stream body received)
- * any backend fault moves on: another try on the same backend after its retry delay, then the next candidate. The
- * status line waits for that moment, unless the keep-alive interval passes first; then the 200 head and
- * {@code : keep-alive} comments go out ({@link KeepAlive}: comments carry no data, so moving on is still safe) and a
- * final failure becomes an error event. After the commit point a failure can only end the stream with an error event and
- * {@code [DONE]}.
+ * any backend fault moves on: another try on the same backend after its retry delay, then the next candidate
+ * ({@link CandidateWalk}). The status line waits for that moment, unless the keep-alive interval passes first; then
+ * the 200 head and {@code : keep-alive} comments go out ({@link KeepAlive}: comments carry no data, so moving on is
+ * still safe) and a final failure becomes an error event. After the commit point a failure can only end the stream
+ * with an error event and {@code [DONE]}.
  *
- * <p>Each attempt holds a slot of its backend's concurrency limit, runs under the backend's circuit breaker from
- * start to end, and is registered with the backend so that a drain deadline can end it. Everything runs on the client request's event loop: the upstream
- * attempt, its timers and the client's callbacks all land there, so the state below needs no locks.
+ * <p>A stream whose first token is late for its prompt on its backend may be hedged ({@link Hedging}): a second
+ * attempt starts on an idle candidate, and the first of the two to deliver a data event is the one committed; the
+ * other is closed at once (its upstream connection reset, its slot given back). At most two attempts run at a time.
+ *
+ * <p>Each attempt holds a slot of its backend's concurrency limit, runs under the backend's circuit breaker from start
+ * to end, and is registered with the backend so that a drain deadline can end it. Everything runs on the client
+ * request's event loop: the upstream attempts, their timers and the client's callbacks all land there, so the state
+ * below needs no locks.
  */
-final class ProxyExchange implements UpstreamAttempt.Listener {
-
-    private static final Logger LOG = Logger.getLogger(ProxyExchange.class);
+final class ProxyExchange implements Attempt.Owner {
 
     private final ProxyRequest request;
-    private final List<Candidate> candidates;
+    private final Placement placement;
     private final ExchangeServices services;
     private final ClientChannel client;
     private final RequestRecord record;
     private final List<AttemptRecord> attempts;
-    /** Candidates passed over without an attempt (full, breaker open, gone out of rotation), for messages. */
-    private final List<String> skipped = new ArrayList<>();
-    private boolean skippedForCapacity;
-
-    private int candidateIndex;
-    private int tryOnBackend;
-    private UpstreamAttempt current;
-    /** What the current attempt holds of its backend (slot, breaker handle, drain registration). */
-    private HeldAttempt held;
-    private Context context;
-    private Buffer currentBody;
-    private boolean committed;
-    private boolean finished;
+    private final CandidateWalk walk;
+    private final Hedging hedging;
+    private final SlotWaits slotWaits;
     private final KeepAlive keepAlive;
     private final EventBatch batch;
-    private long retryTimer = -1;
-    private long nonStreamTimer = -1;
-    private final SlotWaits slotWaits;
-
     /** What the ledger record learns from the answer on its way. */
     private final AnswerNotes notes;
 
-    ProxyExchange(ProxyRequest request, List<Candidate> candidates, ExchangeServices services, ClientChannel client,
+    private final Race race = new Race();
+    /** The last primary attempt that failed, while its retry waits (its delay, its slot); null otherwise. */
+    private Attempt retryOf;
+    /** The body sent to the primary's candidate, kept for its retries. */
+    private Buffer primaryBody;
+    private Context context;
+    private boolean committed;
+    private boolean finished;
+    private long retryTimer = -1;
+    private long nonStreamTimer = -1;
+
+    ProxyExchange(ProxyRequest request, Placement placement, ExchangeServices services, ClientChannel client,
                   RequestRecord record) {
         this.request = request;
-        this.candidates = candidates;
+        this.placement = placement;
         this.services = services;
         this.client = client;
         this.record = record;
@@ -82,6 +78,9 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         this.notes = new AnswerNotes(record, request, services.telemetry(), services.json().mapper());
         this.batch = new EventBatch(client, services.vertx(), this::afterWrite);
         this.slotWaits = new SlotWaits(services.vertx(), services.concurrencyWaitMs(), request.keyId());
+        this.walk = new CandidateWalk(placement.candidates(), placement.fallbacks(), placement.queuesAtEachCandidate(),
+                slotWaits, request.keyId());
+        this.hedging = new Hedging(services, placement, request.stream(), this::hedgeNow);
         this.keepAlive = new KeepAlive(services.vertx(), client, services.keepAliveMs(), this::elapsedMs,
                 () -> client.startStream(GatewayHeaders.PROVIDER_PENDING, totalAttempts(), elapsedMs()));
     }
@@ -94,106 +93,117 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         } else if (services.nonStreamTotalMs() > 0) {
             nonStreamTimer = services.vertx().setTimer(services.nonStreamTotalMs(), id -> nonStreamExpired());
         }
-        nextTry();
+        walk.next(this::launchPrimary);
     }
 
     // ---- the attempt loop -------------------------------------------------------------------------------------
 
-    /** Tries the current candidate once more, taking a slot of its concurrency limit first. */
-    private void nextTry() {
+    /** Starts the primary attempt on candidate {@code index}, whose slot is taken; {@code NONE}: nothing is left. */
+    private void launchPrimary(int index) {
         retryTimer = -1;
         if (finished) {
-            return;
-        }
-        if (candidateIndex >= candidates.size()) {
-            finish(AllFailed.answer(request, attempts, skipped, skippedForCapacity), GatewayHeaders.PROVIDER_NONE);
-            return;
-        }
-        Candidate candidate = candidates.get(candidateIndex);
-        LiveBackend backend = candidate.backend();
-        if (tryOnBackend == 0 && candidateIndex > 0 && !backend.routable()) {
-            // Health may have changed since the candidates were ordered.
-            skip(backend.describe());
-            return;
-        }
-        slotWaits.acquire(backend, granted -> {
-            if (finished) {
-                if (granted) {
-                    backend.slots().release(request.keyId());
-                }
-                return;
+            if (index != CandidateWalk.NONE) {
+                walk.candidate(index).backend().slots().release(request.keyId());
             }
-            if (!granted) {
-                skippedForCapacity = true;
-                skip(backend.name() + " at its concurrency limit");
-            } else if (!backend.accepting()) {
-                // Drained while this request waited for (or retried on) it: a drain lets nothing new in.
-                backend.slots().release(request.keyId());
-                skip(backend.describe());
-            } else {
-                launch(candidate);
-            }
-        });
-    }
-
-    private void launch(Candidate candidate) {
-        LiveBackend backend = candidate.backend();
-        Backend spec = backend.spec();
-        BackendBreaker.Handle handle = backend.startAttempt();
-        if (handle.rejected()) {
-            backend.slots().release(request.keyId());
-            skip(backend.name() + " circuit breaker open");
             return;
         }
-        if (tryOnBackend == 0) {
-            currentBody = UpstreamBody.forCandidate(request, candidate, services.json());
+        if (index == CandidateWalk.NONE) {
+            finish(AllFailed.answer(request, attempts, walk.skipped(), walk.skippedForCapacity()),
+                    GatewayHeaders.PROVIDER_NONE);
+            return;
         }
-        tryOnBackend++;
-        held = new HeldAttempt(backend, request.keyId(), handle, this::withdraw);
-        client.maxTokens(candidate.maxTokens());
-        record.backend(backend.name(), candidate.maxTokens());
-        current = new UpstreamAttempt(services.vertx(), backend.client(), spec,
-                spec.endpoint().apiPath(request.endpoint().path()), UpstreamBody.headers(request, spec), currentBody,
-                request.stream(), services.maxUpstreamBody(), services.bodyBudget(), this);
-        current.start();
+        boolean retry = retryOf != null && retryOf.index == index;
+        int tryNumber = retry ? retryOf.tryNumber + 1 : 1;
+        retryOf = null;
+        Buffer body = retry ? primaryBody : UpstreamBody.forCandidate(request, walk.candidate(index), services.json());
+        Attempt attempt = launch(index, tryNumber, false, body);
+        if (attempt == null) {
+            walk.next(this::launchPrimary);
+            return;
+        }
+        race.startPrimary(attempt);
+        primaryBody = body;
+        client.maxTokens(attempt.candidate.maxTokens());
+        record.backend(attempt.name(), attempt.candidate.maxTokens());
+        record.routing(placement.policy(), placement.reason(index).label(), placement.matchedBlocks(index),
+                placement.promptBlocks());
+        if (race.hedge() == null) {
+            hedging.arm(attempt);
+        }
     }
 
-    private void skip(String why) {
-        skipped.add(why);
-        nextCandidate();
+    /**
+     * Starts an attempt on candidate {@code index} (its slot taken) under the backend's breaker; null when the breaker
+     * refused it (the slot is then given back and the candidate passed over).
+     */
+    private Attempt launch(int index, int tryNumber, boolean isHedge, Buffer body) {
+        Candidate candidate = walk.candidate(index);
+        long uncached = placement.uncachedTokens(index);
+        Attempt attempt = new Attempt(this, index, candidate, tryNumber, isHedge, uncached);
+        if (!attempt.start(services, request, hedging.clocks(candidate.backend(), uncached), body,
+                () -> withdraw(attempt))) {
+            walk.skip(candidate.backend().name() + " circuit breaker open");
+            return null;
+        }
+        placement.sent(candidate.backend());
+        return attempt;
     }
 
-    private void nextCandidate() {
-        candidateIndex++;
-        tryOnBackend = 0;
-        nextTry();
+    /** The hedge timer fired: the primary's first token is late. Race it on an idle candidate, if the budget allows. */
+    private void hedgeNow() {
+        if (finished || committed || race.hedge() != null || race.primary() == null) {
+            return;
+        }
+        int index = walk.takeIdle();
+        if (index == CandidateWalk.NONE) {
+            return;
+        }
+        if (!hedging.budgetAllows()) {
+            walk.candidate(index).backend().slots().release(request.keyId());
+            return;
+        }
+        Attempt attempt = launch(index, 1, true, UpstreamBody.forCandidate(request, walk.candidate(index),
+                services.json()));
+        if (attempt != null) {
+            race.startHedge(attempt);
+            record.hedge(attempt.name());
+        }
     }
 
     @Override
-    public void onEnd(UpstreamAttempt.Result result) {
-        Backend backend = current.backend();
-        releaseAttempt(result.outcome(), result.status());
-        attempts.add(new AttemptRecord(backend.name(), tryOnBackend, result.outcome(), result.status(),
-                result.elapsedMs(), result.detail()));
-        warnIfFailed(backend.name(), result.outcome(), result.status());
+    public void onEnd(Attempt attempt, UpstreamAttempt.Result result) {
+        attempt.held.release(result.outcome(), result.status());
+        attempts.add(new AttemptRecord(attempt.name(), attempt.tryNumber, result.outcome(), result.status(),
+                result.elapsedMs(), result.detail(), attempt.hedge));
+        attempt.warnIfFailed(request.requestId(), result.outcome(), result.status());
+        Attempt other = race.forget(attempt);
         if (finished) {
             return;
         }
-        switch (result.outcome()) {
-            case COMPLETED -> complete(backend, result);
-            case REJECTED_BY_BACKEND -> finish(UpstreamErrors.rejected(result.status(), result.body(),
-                    services.json().mapper()), backend.name());
-            default -> onBackendFault(backend, result);
+        if (result.outcome() == AttemptOutcome.COMPLETED) {
+            complete(attempt, result);
+        } else if (result.outcome() == AttemptOutcome.REJECTED_BY_BACKEND) {
+            // The request itself is bad: another backend would refuse it too.
+            end(other, AttemptOutcome.HEDGE_LOST, "the other attempt's answer decided the request");
+            finish(UpstreamErrors.rejected(result.status(), result.body(), services.json().mapper()), attempt.name());
+        } else if (!committed && other != null) {
+            // The race goes on with the other attempt alone: it becomes the one the loop drives.
+            if (attempt.hedge) {
+                record.hedgeOutcome("failed");
+            }
+            race.carryOn(other);
+        } else {
+            onBackendFault(attempt, result);
         }
     }
 
-    private void onBackendFault(Backend backend, UpstreamAttempt.Result result) {
+    private void onBackendFault(Attempt attempt, UpstreamAttempt.Result result) {
         if (result.outcome() == AttemptOutcome.WITHDRAWN) {
             if (committed) {
                 finish(OpenAiError.server(502, "The answer was ended before it was complete: " + result.detail()
-                        + ". The answer above is incomplete.", "backend_withdrawn"), backend.name());
+                        + ". The answer above is incomplete.", "backend_withdrawn"), attempt.name());
             } else {
-                nextCandidate();
+                walk.next(this::launchPrimary);
             }
             return;
         }
@@ -202,22 +212,25 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
                     ? UpstreamErrors.streamErrorMessage(result.body(), services.json().mapper())
                     : "The backend failed mid-stream: " + result.outcome().description() + " (" + result.detail()
                     + "). The answer above is incomplete.";
-            finish(OpenAiError.server(502, message, "upstream_stream_interrupted"), backend.name());
+            finish(OpenAiError.server(502, message, "upstream_stream_interrupted"), attempt.name());
             return;
         }
-        if (tryOnBackend < backend.tries()) {
-            retryTimer = services.vertx().setTimer(Math.max(1, backend.retryDelayMs()), id -> nextTry());
+        LiveBackend backend = attempt.backend();
+        if (attempt.tryNumber < backend.spec().tries()) {
+            retryOf = attempt;
+            retryTimer = services.vertx().setTimer(Math.max(1, backend.spec().retryDelayMs()),
+                    id -> walk.retry(attempt.index, this::launchPrimary));
             return;
         }
-        nextCandidate();
+        walk.next(this::launchPrimary);
     }
 
     // ---- relaying ---------------------------------------------------------------------------------------------
 
     @Override
-    public void onEvent(Buffer buffer, int start, int end, SseEvents.Kind kind) {
+    public void onEvent(Attempt attempt, Buffer buffer, int start, int end, SseEvents.Kind kind) {
         if (!committed) {
-            commitStream();
+            commitStream(attempt);
         }
         if (kind == SseEvents.Kind.DATA) {
             notes.dataEvent(buffer, start, end);
@@ -231,14 +244,15 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
     }
 
     @Override
-    public void onChunkEnd() {
+    public void onChunkEnd(Attempt attempt) {
         batch.flushSoon();
     }
 
     /** After each write of relayed events: a client that cannot keep up pauses the upstream. */
     private void afterWrite() {
-        if (current != null && client.writeQueueFull()) {
-            UpstreamAttempt paused = current;
+        Attempt winner = race.winner();
+        if (winner != null && !finished && client.writeQueueFull()) {
+            UpstreamAttempt paused = winner.upstream;
             paused.pause();
             // A client that reads nothing must not hold a backend slot (and a GPU sequence) until the total clock.
             long stall = services.vertx().setTimer(services.clientStallMs(), id -> onClientStalled());
@@ -254,21 +268,43 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         endForClient("client read nothing for " + services.clientStallMs() + " ms", "client_stalled");
     }
 
-    /** The commit point of a stream: the first data event is about to be relayed. */
-    private void commitStream() {
+    /**
+     * The commit point of a stream: the first data event of {@code attempt} is about to be relayed. A hedge race ends
+     * here: the other attempt is closed at once.
+     */
+    private void commitStream(Attempt attempt) {
         committed = true;
-        held.firstToken();
-        String provider = candidates.get(candidateIndex).backend().name();
+        hedging.disarm();
+        Attempt loser = race.commit(attempt);
+        if (loser != null || attempt.hedge) {
+            record.hedgeOutcome(attempt.hedge ? "won" : "cancelled");
+        }
+        if (loser != null) {
+            attempts.add(loser.cancel(AttemptOutcome.HEDGE_LOST, "the other attempt's first token came first"));
+        }
+        attempt.held.firstToken();
+        record.backend(attempt.name(), attempt.candidate.maxTokens());
+        record.routing(placement.policy(), placement.reason(attempt.index).label(),
+                placement.matchedBlocks(attempt.index), placement.promptBlocks());
+        client.maxTokens(attempt.candidate.maxTokens());
         if (client.headersSent()) {
             // The head left early with "pending"; name the provider in-band, where clients ignore it.
-            client.write(Buffer.buffer(": provider=" + provider + " attempts=" + totalAttempts() + " max_tokens="
-                    + candidates.get(candidateIndex).maxTokens() + "\n\n"));
+            client.write(Buffer.buffer(": provider=" + attempt.name() + " attempts=" + totalAttempts()
+                    + " max_tokens=" + attempt.candidate.maxTokens() + "\n\n"));
         } else {
-            client.startStream(provider, totalAttempts(), elapsedMs());
+            client.startStream(attempt.name(), totalAttempts(), elapsedMs());
         }
     }
 
-    private void complete(Backend backend, UpstreamAttempt.Result result) {
+    /** Closes an attempt that runs but is no longer wanted (a race's loser, the client left), recording why. */
+    private void end(Attempt running, AttemptOutcome why, String detail) {
+        if (race.running(running)) {
+            race.forget(running);
+            attempts.add(running.cancel(why, detail));
+        }
+    }
+
+    private void complete(Attempt attempt, UpstreamAttempt.Result result) {
         finished = true;
         cancelTimers();
         if (request.stream()) {
@@ -281,9 +317,9 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         notes.answerCompleted(result.json(), result.body()); // a summary: usage and finish reasons, not the answer
         Buffer body = result.body();
         if (services.responseInfo()) {
-            body = NonStreamAnswer.withGatewayInfo(body, backend.name(), elapsedMs(), totalAttempts());
+            body = NonStreamAnswer.withGatewayInfo(body, attempt.name(), elapsedMs(), totalAttempts());
         }
-        client.sendJson(200, body, result.bodyLease(), backend.name(), totalAttempts(), elapsedMs());
+        client.sendJson(200, body, result.bodyLease(), attempt.name(), totalAttempts(), elapsedMs());
         closeRecord(Outcome.COMPLETED, 200, null);
     }
 
@@ -306,45 +342,34 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
         endForClient("client disconnected", "client_cancelled");
     }
 
-    /** Ends the request because of its client: the upstream request is closed at once, so vLLM frees the GPU. */
+    /** Ends the request because of its client: every upstream request is closed at once, so vLLM frees the GPU. */
     private void endForClient(String why, String code) {
         if (finished) {
             return;
         }
         finished = true;
         cancelTimers();
-        if (current != null) {
-            Backend backend = current.backend();
-            current.cancel();
-            releaseAttempt(AttemptOutcome.CLIENT_CANCELLED, 0);
-            attempts.add(new AttemptRecord(backend.name(), tryOnBackend, AttemptOutcome.CLIENT_CANCELLED, 0, 0, why));
-        }
+        end(race.hedge(), AttemptOutcome.CLIENT_CANCELLED, why);
+        end(race.primary(), AttemptOutcome.CLIENT_CANCELLED, why);
         if (!client.isGone()) {
             client.abort();
         }
         closeRecord(Outcome.CANCELLED, client.headersSent() ? 200 : 499, code);
     }
 
-    /** Gives back what the attempt held of its backend. */
-    private void releaseAttempt(AttemptOutcome outcome, int status) {
-        held.release(outcome, status);
-        current = null;
-        held = null;
-    }
-
     /**
-     * The backend's drain deadline passed while this attempt ran: end the attempt now (on the request's own event
-     * loop). Before the commit point the request moves on to the next candidate; after it, the stream ends with an
-     * error event and {@code [DONE]}.
+     * The backend's drain deadline passed while {@code attempt} ran: end it now (on the request's own event loop).
+     * Before the commit point the request moves on (to the other attempt of a race, or the next candidate); after it,
+     * the stream ends with an error event and {@code [DONE]}.
      */
-    private void withdraw() {
+    private void withdraw(Attempt attempt) {
         context.runOnContext(v -> {
-            if (finished || current == null) {
+            if (finished || !race.running(attempt)) {
                 return;
             }
-            current.cancel();
-            onEnd(new UpstreamAttempt.Result(AttemptOutcome.WITHDRAWN, 0, null, null, held.backend().drainReason(),
-                    held.elapsedMs(), null, null));
+            attempt.upstream.cancel();
+            onEnd(attempt, new UpstreamAttempt.Result(AttemptOutcome.WITHDRAWN, 0, null, null,
+                    attempt.backend().drainReason(), attempt.held.elapsedMs(), null, null));
         });
     }
 
@@ -358,15 +383,11 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
             return;
         }
         String provider = GatewayHeaders.PROVIDER_NONE;
-        if (current != null) {
-            Backend backend = current.backend();
-            provider = backend.name();
-            current.cancel();
-            long elapsed = held.elapsedMs();
-            releaseAttempt(AttemptOutcome.TOTAL_TIMEOUT, 0);
-            attempts.add(new AttemptRecord(backend.name(), tryOnBackend, AttemptOutcome.TOTAL_TIMEOUT, 0, elapsed,
-                    "non-stream-total clock"));
-            warnIfFailed(backend.name(), AttemptOutcome.TOTAL_TIMEOUT, 0);
+        Attempt running = race.primary();
+        if (running != null) {
+            provider = running.name();
+            running.warnIfFailed(request.requestId(), AttemptOutcome.TOTAL_TIMEOUT, 0);
+            end(running, AttemptOutcome.TOTAL_TIMEOUT, "non-stream-total clock");
         }
         finish(OpenAiError.server(504, "No answer within the non-stream time limit of "
                 + services.nonStreamTotalMs() / 1000.0 + " s (clock gateway.defaults.clocks.non-stream-total, "
@@ -374,20 +395,10 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
                 + " limit.", "non_stream_timeout"), provider);
     }
 
-    /**
-     * One WARN line per attempt the backend or the gateway failed (a request's own fault is the client's business):
-     * request id, backend name and outcome only. The detail is left out because it may quote the backend's URL.
-     */
-    private void warnIfFailed(String backend, AttemptOutcome outcome, int status) {
-        if (outcome.fault() == AttemptOutcome.Fault.BACKEND || outcome.fault() == AttemptOutcome.Fault.GATEWAY) {
-            LOG.warnf("Request %s: attempt %d on backend %s failed: %s%s", request.requestId(), tryOnBackend,
-                    backend, outcome.label(), status > 0 ? " (HTTP " + status + ")" : "");
-        }
-    }
-
     private void cancelTimers() {
         keepAlive.stop();
         slotWaits.cancel();
+        hedging.disarm();
         if (nonStreamTimer >= 0) {
             services.vertx().cancelTimer(nonStreamTimer);
             nonStreamTimer = -1;
@@ -401,7 +412,7 @@ final class ProxyExchange implements UpstreamAttempt.Listener {
     // ---- helpers ----------------------------------------------------------------------------------------------
 
     private int totalAttempts() {
-        return attempts.size() + (current != null ? 1 : 0);
+        return attempts.size() + race.count();
     }
 
     private long elapsedMs() {

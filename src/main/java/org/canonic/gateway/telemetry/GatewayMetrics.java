@@ -17,6 +17,7 @@ import java.util.Locale;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.DoubleSupplier;
 import java.util.function.IntSupplier;
 import java.util.function.Supplier;
 import java.util.function.ToDoubleFunction;
@@ -71,6 +72,46 @@ public final class GatewayMetrics {
             meters.outputTokens().record(record.completionTokens());
         }
         attempts(record.attempts(), route);
+        routing(record, route);
+    }
+
+    /**
+     * Routing decisions by policy and reason, the prompt blocks the prefix index found cached against all blocks
+     * routed (their ratio is the estimated prefix-cache hit ratio), and hedges by how they ended.
+     */
+    private void routing(RequestRecord record, String route) {
+        if (record.policy() == null) {
+            return;
+        }
+        counter(List.of("gateway.routing.decisions", route, record.policy(), record.reason()), key -> Counter
+                .builder(key.get(0)).description("Routing decisions by policy and why the backend was chosen")
+                .tags("route", key.get(1), "policy", key.get(2), "reason", key.get(3)).register(registry)).increment();
+        if (record.promptBlocks() > 0) {
+            counter(List.of("gateway.routing.prompt.blocks", route, "matched"), this::blocks)
+                    .increment(record.matchedBlocks());
+            counter(List.of("gateway.routing.prompt.blocks", route, "routed"), this::blocks)
+                    .increment(record.promptBlocks());
+        }
+        if (record.hedged()) {
+            hedge(route, "started");
+            if (record.hedgeOutcome() != null) {
+                hedge(route, record.hedgeOutcome());
+            }
+        }
+    }
+
+    private Counter blocks(List<String> key) {
+        return Counter.builder(key.get(0))
+                .description("Prompt blocks routed, and of those the ones the route's index believed the chosen"
+                        + " backend held (matched / routed = estimated prefix-cache hit ratio)")
+                .tags("route", key.get(1), "kind", key.get(2)).register(registry);
+    }
+
+    private void hedge(String route, String event) {
+        counter(List.of("gateway.hedges", route, event), key -> Counter.builder(key.get(0))
+                .description("Hedged streams by event: started, won (the hedge answered first), cancelled (the"
+                        + " first attempt did), failed")
+                .tags("route", key.get(1), "event", key.get(2)).register(registry)).increment();
     }
 
     private RequestMeters requestMeters(List<String> key) {
@@ -111,6 +152,10 @@ public final class GatewayMetrics {
                     .description("Upstream attempts by backend, outcome and whose fault a failure was")
                     .tags("backend", key.get(1), "outcome", key.get(2), "fault", key.get(3))
                     .register(registry)).increment();
+            if (attempt.hedge()) {
+                // A hedge races the attempt before it; it is neither a retry nor a move to the next candidate.
+                continue;
+            }
             if (attempt.tryNumber() > 1) {
                 counter(List.of("gateway.retries", attempt.backend()), key -> Counter.builder(key.get(0))
                         .description("Further tries on the same backend")
@@ -156,6 +201,38 @@ public final class GatewayMetrics {
                 .description("Requests waiting for a slot on the backend")
                 .tags("backend", name).register(registry));
         return gauges;
+    }
+
+    /**
+     * Gauges of what a vLLM backend says of itself on {@code /metrics} (NaN while it says nothing fresh): sequences
+     * running and waiting in its engine, the share of its KV cache in use, and its prefix-cache hit ratio between the
+     * last two reads.
+     */
+    public List<Meter> backendSignals(String name, DoubleSupplier running, DoubleSupplier waiting,
+                                      DoubleSupplier kvCacheUsage, DoubleSupplier prefixHitRatio) {
+        return List.of(
+                Gauge.builder("gateway.backend.vllm.running", running, DoubleSupplier::getAsDouble).strongReference(true)
+                        .description("Sequences running in the backend's engine (vllm:num_requests_running)")
+                        .tags("backend", name).register(registry),
+                Gauge.builder("gateway.backend.vllm.waiting", waiting, DoubleSupplier::getAsDouble).strongReference(true)
+                        .description("Requests queued inside the backend's engine (vllm:num_requests_waiting)")
+                        .tags("backend", name).register(registry),
+                Gauge.builder("gateway.backend.vllm.kv.cache.usage", kvCacheUsage, DoubleSupplier::getAsDouble).strongReference(true)
+                        .description("Share of the backend's KV-cache blocks in use (vllm:kv_cache_usage_perc)")
+                        .tags("backend", name).register(registry),
+                Gauge.builder("gateway.backend.vllm.prefix.cache.hit.ratio", prefixHitRatio, DoubleSupplier::getAsDouble).strongReference(true)
+                        .description("Share of prompt tokens the backend found in its prefix cache, between reads")
+                        .tags("backend", name).register(registry));
+    }
+
+    /** Gauges of a route's prefix index: the bytes its tables take (bounded by its ceiling) and the blocks it holds. */
+    public void prefixIndex(String route, DoubleSupplier bytes, DoubleSupplier blocks) {
+        Gauge.builder("gateway.routing.prefix.index.size", bytes, DoubleSupplier::getAsDouble).strongReference(true)
+                .baseUnit(BaseUnits.BYTES).description("Bytes the route's prefix index takes")
+                .tags("route", route).register(registry);
+        Gauge.builder("gateway.routing.prefix.index.blocks", blocks, DoubleSupplier::getAsDouble).strongReference(true)
+                .description("Prompt blocks the route's prefix index remembers")
+                .tags("route", route).register(registry);
     }
 
     /** Removes meters of something that is gone (a deregistered backend's gauges). */

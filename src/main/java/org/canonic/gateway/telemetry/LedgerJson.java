@@ -40,6 +40,12 @@ final class LedgerJson {
     static final SerializableString ESTIMATED = name("estimated");
     static final SerializableString FINISH_REASON = name("finish_reason");
     static final SerializableString ERROR_CODE = name("error_code");
+    static final SerializableString ROUTING = name("routing");
+    static final SerializableString POLICY = name("policy");
+    static final SerializableString REASON = name("reason");
+    static final SerializableString MATCHED_BLOCKS = name("matched_blocks");
+    static final SerializableString PROMPT_BLOCKS = name("prompt_blocks");
+    static final SerializableString HEDGE = name("hedge");
 
     private LedgerJson() {
     }

@@ -36,6 +36,14 @@ public final class RequestRecord {
     private boolean stream;
     private String backend;
     private int maxTokens;
+    /** How routing placed it: the policy, why the backend that served it was chosen, the prefix it held. */
+    private String policy;
+    private String reason;
+    private int matchedBlocks;
+    private int promptBlocks;
+    /** The backend a hedge raced on, and how the race ended ({@code won}, {@code cancelled}, {@code failed}). */
+    private String hedgeBackend;
+    private String hedgeOutcome;
     private long firstTokenNanos;
     private long lastTokenNanos;
     private int tokenEvents;
@@ -77,6 +85,28 @@ public final class RequestRecord {
     public void backend(String backend, int maxTokens) {
         this.backend = backend;
         this.maxTokens = maxTokens;
+    }
+
+    /**
+     * How routing placed the request on its backend: the route's policy, why this backend ({@code prefix},
+     * {@code session}, {@code least_loaded}, {@code ordered}, {@code fallback}), how many leading prompt blocks the
+     * route's index believed it held and how many the prompt has.
+     */
+    public void routing(String policy, String reason, int matchedBlocks, int promptBlocks) {
+        this.policy = policy;
+        this.reason = reason;
+        this.matchedBlocks = matchedBlocks;
+        this.promptBlocks = promptBlocks;
+    }
+
+    /** A hedge was started on {@code backend}. */
+    public void hedge(String backend) {
+        this.hedgeBackend = backend;
+    }
+
+    /** How the hedge race ended: {@code won} (the hedge answered first), {@code cancelled}, {@code failed}. */
+    public void hedgeOutcome(String outcome) {
+        this.hedgeOutcome = outcome;
     }
 
     /** A data event was relayed; the first one is the time to first token. */
@@ -177,6 +207,34 @@ public final class RequestRecord {
         return attempts;
     }
 
+    /** The routing policy that placed it (null when it never reached routing). */
+    public String policy() {
+        return policy;
+    }
+
+    /** Why its backend was chosen (null when it never reached routing). */
+    public String reason() {
+        return reason;
+    }
+
+    public int matchedBlocks() {
+        return matchedBlocks;
+    }
+
+    public int promptBlocks() {
+        return promptBlocks;
+    }
+
+    /** Whether a hedge was started for it. */
+    public boolean hedged() {
+        return hedgeBackend != null;
+    }
+
+    /** How its hedge race ended, or null. */
+    public String hedgeOutcome() {
+        return hedgeOutcome;
+    }
+
     public int promptTokens() {
         return promptTokens;
     }
@@ -233,9 +291,16 @@ public final class RequestRecord {
                 LedgerJson.string(json, LedgerJson.FAULT, attempt.outcome().fault().label());
                 LedgerJson.number(json, LedgerJson.STATUS, attempt.status());
                 LedgerJson.number(json, LedgerJson.ELAPSED_MS, attempt.elapsedMs());
+                if (attempt.hedge()) {
+                    json.writeFieldName(LedgerJson.HEDGE);
+                    json.writeBoolean(true);
+                }
                 json.writeEndObject();
             }
             json.writeEndArray();
+            if (policy != null) {
+                writeRouting(json);
+            }
             writeTimeToFirstToken(json, timeToFirstTokenMs());
             LedgerJson.number(json, LedgerJson.ELAPSED_MS, elapsedMs);
             if (maxTokens > 0) {
@@ -272,6 +337,23 @@ public final class RequestRecord {
             throw new UncheckedIOException(e);
         }
         return out.toString();
+    }
+
+    private void writeRouting(JsonGenerator json) throws IOException {
+        json.writeFieldName(LedgerJson.ROUTING);
+        json.writeStartObject();
+        LedgerJson.string(json, LedgerJson.POLICY, policy);
+        LedgerJson.string(json, LedgerJson.REASON, reason);
+        LedgerJson.number(json, LedgerJson.MATCHED_BLOCKS, matchedBlocks);
+        LedgerJson.number(json, LedgerJson.PROMPT_BLOCKS, promptBlocks);
+        if (hedgeBackend != null) {
+            json.writeFieldName(LedgerJson.HEDGE);
+            json.writeStartObject();
+            LedgerJson.string(json, LedgerJson.BACKEND, hedgeBackend);
+            LedgerJson.string(json, LedgerJson.OUTCOME, hedgeOutcome == null ? "pending" : hedgeOutcome);
+            json.writeEndObject();
+        }
+        json.writeEndObject();
     }
 
     private static void writeTimeToFirstToken(JsonGenerator json, double value) throws IOException {

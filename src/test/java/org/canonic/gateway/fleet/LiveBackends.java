@@ -40,7 +40,7 @@ public final class LiveBackends {
         }
         return new Fleet(plan, new FleetServices(VERTX, config.health(), config.breaker(),
                 new GatewayMetrics(registry), FleetEvents.NONE,
-                config.defaults().adaptiveConcurrency()), planner.resolver(), store);
+                config.defaults().adaptiveConcurrency(), config.routing()), planner.resolver(), store);
     }
 
     /** A configured backend around {@code spec}; give it {@code probe=NONE} to have it routable at once. */
@@ -48,6 +48,6 @@ public final class LiveBackends {
         var config = ConfigFixture.with().build();
         return new LiveBackend(spec, LiveBackend.Origin.CONFIGURED, new FleetServices(VERTX, config.health(),
                 config.breaker(), new GatewayMetrics(new SimpleMeterRegistry()), FleetEvents.NONE,
-                config.defaults().adaptiveConcurrency()));
+                config.defaults().adaptiveConcurrency(), config.routing()));
     }
 }

@@ -21,7 +21,7 @@ class BackendHealthTest {
 
     static Backend backend(Backend.ProbeKind probe) {
         return new Backend("b", UpstreamEndpoint.parse("http://127.0.0.1:9/v1"), "m", 1, 0,
-                new Clocks(1, 1, 1, 1), 1, probe, 0, 0, null);
+                new Clocks(1, 1, 1, 1), 1, probe, 0, 0, null, false);
     }
 
     private static void assertStates(List<ProbeResult> probes, List<BackendState> expected) {

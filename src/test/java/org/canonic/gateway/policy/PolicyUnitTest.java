@@ -68,7 +68,7 @@ class PolicyUnitTest {
 
     private static LiveBackend backend(String name, int window, int tokensMax) {
         return LiveBackends.of(new Backend(name, UpstreamEndpoint.parse("http://127.0.0.1:9/v1"), "m", 1, 0,
-                new Clocks(1, 1, 1, 1), 1, Backend.ProbeKind.NONE, window, tokensMax, null));
+                new Clocks(1, 1, 1, 1), 1, Backend.ProbeKind.NONE, window, tokensMax, null, false));
     }
 
     private ContextFit.Plan plan(String text, int limit, List<LiveBackend> backends) throws Exception {

@@ -55,6 +55,9 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
     private static FakeVllm small;
     private static FakeVllm medium;
     private static FakeVllm large;
+    /** The routing profile's replicas of one model (route {@code spread}). */
+    private static java.util.List<FakeVllm> replicas;
+    public static final String SPREAD_MODEL = "fake/spread-model";
     public static final String VASTAI_KEY = "vast-fake-provider-key-7a1c93e0";
     public static final String RUNPOD_KEY = "runpod-fake-provider-key-5b2d84f1";
     /** The model the compute tests' recipe {@code main} serves. */
@@ -108,7 +111,15 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
     }
 
     public static java.util.List<FakeVllm> all() {
-        return java.util.List.of(alpha, beta, omega, small, medium, large);
+        java.util.List<FakeVllm> all = new java.util.ArrayList<>(java.util.List.of(alpha, beta, omega, small, medium,
+                large));
+        all.addAll(replicas);
+        return all;
+    }
+
+    /** Replica {@code n} (1-3) of route {@code spread} (the routing profile's backends {@code r1}..{@code r3}). */
+    public static FakeVllm replica(int n) {
+        return replicas.get(n - 1);
     }
 
     /** The webhook receiver every event of the gateway under test goes to (signed with {@link #WEBHOOK_SECRET}). */
@@ -135,6 +146,8 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
         small = FakeVllm.start(vertx, FIT_MODEL, 8192);
         medium = FakeVllm.start(vertx, FIT_MODEL, 16384);
         large = FakeVllm.start(vertx, FIT_MODEL, 65536);
+        replicas = java.util.List.of(FakeVllm.start(vertx, SPREAD_MODEL, 65536),
+                FakeVllm.start(vertx, SPREAD_MODEL, 65536), FakeVllm.start(vertx, SPREAD_MODEL, 65536));
         webhooks = org.canonic.gateway.coordination.WebhookReceiver.start(vertx,
                 org.canonic.gateway.coordination.WebhookReceiver.Mode.OK);
 
@@ -198,6 +211,21 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
         config.put("%health.gateway.defaults.max-concurrency", "1");
         config.put("%health.gateway.defaults.concurrency-wait", "100ms");
 
+        // The routing profile (see RoutingProfile): three replicas of one model on route spread, read often.
+        for (int n = 1; n <= 3; n++) {
+            config.put("%routing.gateway.backends.r" + n + ".base-url", replicas.get(n - 1).baseUrl());
+            config.put("%routing.gateway.backends.r" + n + ".model", SPREAD_MODEL);
+            config.put("%routing.gateway.backends.r" + n + ".tries", "1");
+            config.put("%routing.gateway.backends.r" + n + ".max-concurrency", "1");
+        }
+        // spread: hedging with a generous budget; budget: hedging rationed; steady: no hedging (the clock tests).
+        for (String route : java.util.List.of("spread", "budget", "steady")) {
+            config.put("%routing.gateway.routes." + route + ".models", route + "-model");
+            config.put("%routing.gateway.routes." + route + ".backends", "r1,r2,r3");
+        }
+        org.canonic.gateway.routing.RoutingProfile.settings().forEach((key, value) -> config.put("%routing." + key,
+                value));
+
         config.put("gateway.backends.alpha.base-url", alpha.baseUrl());
         config.put("gateway.backends.alpha.model", ALPHA_MODEL);
         config.put("gateway.backends.alpha.api-key", ALPHA_KEY);
@@ -235,6 +263,12 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
 
         config.put("gateway.routes.main.models", "main-model");
         config.put("gateway.routes.main.backends", "alpha,beta");
+        // The behaviour tests on route main script alpha, then beta: the order they were written for is the ordered
+        // policy's (before routing policies existed, the only one). They also stall alpha on purpose to watch its
+        // clocks, tries and the fallback, where a hedge would answer from beta first. Placement and hedging have tests
+        // of their own (RoutingTest, the routing profile); route fit keeps the default policy.
+        config.put("gateway.routes.main.policy", "ordered");
+        config.put("gateway.routes.main.hedging.enabled", "false");
         config.put("gateway.routes.refused.models", "refused-model");
         config.put("gateway.routes.refused.backends", "dead,beta");
         config.put("gateway.routes.solo.models", "solo-model");

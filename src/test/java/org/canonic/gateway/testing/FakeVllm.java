@@ -29,6 +29,9 @@ public final class FakeVllm implements AutoCloseable {
     private final int defaultMaxModelLen;
     private volatile int maxModelLen;
     private volatile int healthStatus = 200;
+    /** What {@code GET /metrics} answers (null: 404, as a server without a metrics page), and after how long. */
+    private volatile String metricsPage;
+    private volatile long metricsDelayMs;
     /** Completions whose headers carry a value longer than this get 431, as a proxy in front of vLLM answers. */
     private volatile int headerValueLimit;
     private static final java.util.Map<Integer, Buffer> BIG_ANSWERS = new java.util.concurrent.ConcurrentHashMap<>();
@@ -72,6 +75,51 @@ public final class FakeVllm implements AutoCloseable {
         healthStatus = 200;
         maxModelLen = defaultMaxModelLen;
         headerValueLimit = 0;
+        metricsPage = null;
+        metricsDelayMs = 0;
+    }
+
+    /** {@code GET /metrics} answers {@code page} (Prometheus text; null: 404). */
+    public FakeVllm metrics(String page) {
+        this.metricsPage = page;
+        return this;
+    }
+
+    /** {@code GET /metrics} answers only after {@code ms}. */
+    public FakeVllm metricsDelay(long ms) {
+        this.metricsDelayMs = ms;
+        return this;
+    }
+
+    /**
+     * A metrics page as vLLM V1 serves it (trimmed to a few families, with the HELP and TYPE lines, an unrelated
+     * histogram and the {@code _created} samples of counters): {@code running} and {@code waiting} requests, the KV
+     * cache {@code usage} and the prefix-cache counters.
+     */
+    public static String vllmMetrics(int running, int waiting, double usage, long prefixQueries, long prefixHits) {
+        String labels = "{engine=\"0\",model_name=\"Qwen/Qwen2.5-7B-Instruct\"}";
+        return "# HELP vllm:num_requests_running Number of requests in model execution batches.\n"
+                + "# TYPE vllm:num_requests_running gauge\n"
+                + "vllm:num_requests_running" + labels + " " + running + ".0\n"
+                + "# HELP vllm:num_requests_waiting Number of requests waiting to be processed.\n"
+                + "# TYPE vllm:num_requests_waiting gauge\n"
+                + "vllm:num_requests_waiting" + labels + " " + waiting + ".0\n"
+                + "# HELP vllm:kv_cache_usage_perc KV-cache usage. 1 means 100 percent usage.\n"
+                + "# TYPE vllm:kv_cache_usage_perc gauge\n"
+                + "vllm:kv_cache_usage_perc" + labels + " " + usage + "\n"
+                + "# HELP vllm:prefix_cache_queries_total Prefix cache queries, in terms of number of queried tokens.\n"
+                + "# TYPE vllm:prefix_cache_queries_total counter\n"
+                + "vllm:prefix_cache_queries_total" + labels + " " + prefixQueries + ".0\n"
+                + "vllm:prefix_cache_queries_created" + labels + " 1.7648e+09\n"
+                + "# HELP vllm:prefix_cache_hits_total Prefix cache hits, in terms of number of cached tokens.\n"
+                + "# TYPE vllm:prefix_cache_hits_total counter\n"
+                + "vllm:prefix_cache_hits_total" + labels + " " + prefixHits + ".0\n"
+                + "# HELP vllm:time_to_first_token_seconds Histogram of time to first token in seconds.\n"
+                + "# TYPE vllm:time_to_first_token_seconds histogram\n"
+                + "vllm:time_to_first_token_seconds_bucket{engine=\"0\",le=\"0.001\",model_name=\"Qwen/Qwen2.5-7B-Instruct\"} 0.0\n"
+                + "vllm:time_to_first_token_seconds_bucket{engine=\"0\",le=\"+Inf\",model_name=\"Qwen/Qwen2.5-7B-Instruct\"} 12.0\n"
+                + "vllm:time_to_first_token_seconds_count" + labels + " 12.0\n"
+                + "vllm:time_to_first_token_seconds_sum" + labels + " 3.25\n";
     }
 
     /** The next completion requests get these behaviours, in order. */
@@ -160,6 +208,7 @@ public final class FakeVllm implements AutoCloseable {
                 case "/v1/models" -> json(response, 200, "{\"object\":\"list\",\"data\":[{\"id\":\"" + servedModel
                         + "\",\"object\":\"model\",\"created\":1,\"owned_by\":\"vllm\",\"root\":\"" + servedModel
                         + "\",\"parent\":null,\"max_model_len\":" + maxModelLen + "}]}");
+                case "/metrics" -> metricsPage(response);
                 case "/tokenize" -> json(response, 200, "{\"count\":" + Math.max(1, body.length() / 4)
                         + ",\"max_model_len\":" + maxModelLen + ",\"tokens\":[]}");
                 case "/v1/chat/completions", "/v1/completions" -> {
@@ -208,6 +257,20 @@ public final class FakeVllm implements AutoCloseable {
                 }
             }
         }
+    }
+
+    private void metricsPage(HttpServerResponse response) {
+        String page = metricsPage;
+        if (page == null) {
+            json(response, 404, "{\"detail\":\"Not Found\"}");
+            return;
+        }
+        vertx.setTimer(Math.max(1, metricsDelayMs), id -> {
+            if (!response.closed()) {
+                response.setStatusCode(200).putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8")
+                        .end(page);
+            }
+        });
     }
 
     private boolean headerTooLarge(HttpServerRequest request) {
