@@ -32,8 +32,8 @@ final class BatchScheduler {
     private final int maxNumSeqs;
     private final int maxBatchedTokens;
     private final ArrayDeque<Sequence> waiting = new ArrayDeque<>();
+    /** In admission order, so the last one is the one a preemption takes. */
     private final List<Sequence> running = new ArrayList<>();
-    private long admissions;
     private boolean preemptedInPlan;
     private long prefixQueries;
     private long prefixHits;
@@ -184,7 +184,6 @@ final class BatchScheduler {
         sequence.target = target;
         sequence.decoding = false;
         sequence.state = Sequence.State.RUNNING;
-        sequence.admission = ++admissions;
         prefixQueries += target;
         prefixHits += cached;
         running.add(sequence);

@@ -13,20 +13,11 @@ import java.util.Map;
 final class KvBlockPool {
 
     static final class Block {
-        private final int id;
         private int holders;
         private long hash;
         private boolean indexed;
         private Block newer;
         private Block older;
-
-        private Block(int id) {
-            this.id = id;
-        }
-
-        int id() {
-            return id;
-        }
 
         boolean free() {
             return holders == 0;
@@ -42,8 +33,8 @@ final class KvBlockPool {
 
     KvBlockPool(int capacity) {
         this.capacity = capacity;
-        for (int id = 0; id < capacity; id++) {
-            append(new Block(id));
+        for (int i = 0; i < capacity; i++) {
+            append(new Block());
         }
     }
 

@@ -25,8 +25,6 @@ final class Sequence {
     int target;
     /** True once this admission sampled a token: each step then computes one token and samples the next. */
     boolean decoding;
-    /** When this request was (last) admitted: preemption takes the latest. */
-    long admission;
     /** Whether its prompt tokens were counted (once, at its first token, as vLLM's counter does). */
     boolean promptCounted;
     final List<KvBlockPool.Block> blocks = new ArrayList<>();
