@@ -18,10 +18,6 @@ final class BatchScheduler {
     }
 
     record Step(List<Work> work, int prefillTokens, int decodeTokens) {
-
-        boolean isEmpty() {
-            return work.isEmpty();
-        }
     }
 
     /** What one step produced for one sequence; see {@link TokenSink#emit}. */

@@ -8,8 +8,6 @@ record EngineStats(int running, int waiting, int blocksInUse, int blocks, long p
                    long prefixCacheHits, long promptTokens, long generationTokens, long requestSuccesses,
                    long preemptions) {
 
-    static final EngineStats EMPTY = new EngineStats(0, 0, 0, 1, 0, 0, 0, 0, 0, 0);
-
     /** Share of the KV blocks held by running requests, 0..1; cached blocks nobody holds are free. */
     double kvCacheUsage() {
         return (double) blocksInUse / blocks;
