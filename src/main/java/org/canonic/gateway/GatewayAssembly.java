@@ -30,6 +30,7 @@ import org.canonic.gateway.policy.RequestJson;
 import org.canonic.gateway.routing.Dispatcher;
 import org.canonic.gateway.routing.ExchangeServices;
 import org.canonic.gateway.simulator.SimulatorServer;
+import org.canonic.gateway.simulator.SimulatorSettings;
 import org.canonic.gateway.state.Replicas;
 import org.canonic.gateway.state.StateStore;
 import org.canonic.gateway.telemetry.GatewayMetrics;
@@ -65,9 +66,9 @@ public class GatewayAssembly {
     GatewayAssembly(GatewayConfig config, Vertx vertx, MeterRegistry registry, StateDirectory state,
                     Webhooks webhooks, ObjectMapper mapper, BodyBudget bodyBudget, StateStore stateStore,
                     Replicas replicas) {
-        this.simulator = config.simulator().enabled() ? SimulatorServer.start(vertx, config.simulator(), mapper) : null;
         List<String> problems = new ArrayList<>(BootChecks.check(config, ConfigProvider.getConfig()));
         problems.addAll(AdminAuth.problems(config));
+        this.simulator = startSimulator(config.simulator(), vertx, mapper, problems);
         ClientKeys keys = KeyLoader.load(config.auth(), problems);
         RedisRegistrationStore shared = stateStore.shared() ? new RedisRegistrationStore(stateStore, mapper) : null;
         RegistrationStore store = shared != null ? shared : new FileRegistrationStore(state, mapper);
@@ -117,6 +118,27 @@ public class GatewayAssembly {
                         : route.backends().stream().map(b -> b.name() + " (" + b.spec().endpoint().origin() + ")")
                         .toList(),
                 fleet.snapshot().fallback().map(f -> ", fallback " + f.name()).orElse("")));
+    }
+
+    /**
+     * The embedded simulator when it is enabled; with invalid settings, start-up stops here with every problem found so
+     * far (the fleet would only add that its {@code simulator:} backends have nothing to point at).
+     */
+    private static SimulatorServer startSimulator(GatewayConfig.SimulatorConfig config, Vertx vertx,
+                                                  ObjectMapper mapper, List<String> problems) {
+        if (!config.enabled()) {
+            return null;
+        }
+        SimulatorSettings settings = SimulatorSettings.of(config);
+        List<String> invalid = settings.problems("gateway.simulator.");
+        if (!invalid.isEmpty()) {
+            problems.addAll(invalid);
+            throw new InvalidConfigurationException(problems);
+        }
+        SimulatorServer simulator = SimulatorServer.start(vertx, settings, mapper);
+        LOG.warnf("SIMULATOR: the embedded simulated vLLM backend serves %s at %s. It generates canned text; "
+                + "never enable it in production.", settings.models(), simulator.baseUrl());
+        return simulator;
     }
 
     @Produces

@@ -1,69 +1,85 @@
 package org.canonic.gateway.simulator;
 
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.vertx.core.Vertx;
+import io.vertx.core.Context;
 import io.vertx.core.http.HttpServerResponse;
 
 /**
- * Streams an answer the way vLLM does: a role chunk, one chunk per token at a steady pace, a chunk with the finish
- * reason, the usage chunk when asked, then {@code data: [DONE]}. Stops as soon as the client goes away.
+ * Streams an answer the way vLLM does: the 200 head as soon as the request is accepted, then, once the engine samples
+ * the first token, a role chunk (chat only) and that token's chunk, one chunk per later token, a chunk with the finish
+ * reason, the usage chunk when asked, and {@code data: [DONE]}. Each SSE event is its own write, as vLLM sends them.
+ * Tokens arrive on the engine's thread and are written on the response's own context.
  */
-final class SimulatedStream {
+final class SimulatedStream implements TokenSink {
 
-    private final Vertx vertx;
+    private final Context context;
     private final ObjectMapper mapper;
     private final HttpServerResponse response;
     private final String model;
     private final SimulatedAnswers.Answer answer;
     private final boolean chat;
     private final boolean includeUsage;
-    private final long intervalMs;
     private final String id = "chatcmpl-sim-" + System.nanoTime();
-    private int next;
-    private boolean gone;
+    private final long created = System.currentTimeMillis() / 1000;
+    /** A token's event is this, the token as a JSON string, and {@link #tokenEventEnd}: a tree per token costs more. */
+    private final String tokenEventStart;
+    private final String tokenEventEnd;
+    private boolean roleSent;
 
-    SimulatedStream(Vertx vertx, ObjectMapper mapper, HttpServerResponse response, String model,
-                    SimulatedAnswers.Answer answer, boolean chat, boolean includeUsage, long intervalMs) {
-        this.vertx = vertx;
+    SimulatedStream(Context context, ObjectMapper mapper, HttpServerResponse response, String model,
+                    SimulatedAnswers.Answer answer, boolean chat, boolean includeUsage) {
+        this.context = context;
         this.mapper = mapper;
         this.response = response;
         this.model = model;
         this.answer = answer;
         this.chat = chat;
         this.includeUsage = includeUsage;
-        this.intervalMs = intervalMs;
+        String head = base().toString();
+        this.tokenEventStart = "data: " + head.substring(0, head.length() - 1)
+                + (chat ? ",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" : ",\"choices\":[{\"index\":0,\"text\":\"");
+        this.tokenEventEnd = chat ? "\"},\"logprobs\":null,\"finish_reason\":null}]}\n\n"
+                : "\",\"logprobs\":null,\"finish_reason\":null}]}\n\n";
     }
 
-    void start() {
+    /** Sends the head now: vLLM does before prefill, so the first {@code data:} event is the only first-token signal. */
+    void open() {
         response.setStatusCode(200).setChunked(true).putHeader("content-type", "text/event-stream");
-        response.closeHandler(v -> gone = true);
-        if (chat) {
-            send(chunk("", true, null));
-        }
-        vertx.setTimer(Math.max(1, intervalMs), id -> tick());
+        response.writeHead();
     }
 
-    private void tick() {
-        if (gone) {
-            return;
-        }
-        if (next < answer.tokens().size()) {
-            send(chunk(answer.tokens().get(next++), false, null));
-            vertx.setTimer(Math.max(1, intervalMs), id -> tick());
-            return;
-        }
-        send(chunk("", false, answer.finishReason()));
-        if (includeUsage) {
-            ObjectNode usage = base();
-            usage.putArray("choices");
-            usage.set("usage", answer.usage(mapper));
-            send(usage);
-        }
-        response.end("data: [DONE]\n\n");
+    @Override
+    public void emit(int token, boolean finished) {
+        context.runOnContext(v -> deliver(token, finished));
     }
 
-    private ObjectNode chunk(String text, boolean role, String finishReason) {
+    private void deliver(int token, boolean finished) {
+        if (response.closed() || response.ended()) {
+            return;
+        }
+        if (chat && !roleSent) {
+            roleSent = true;
+            send(chunk(true, null));
+        }
+        if (token >= 0) {
+            response.write(tokenEventStart + new String(JsonStringEncoder.getInstance().quoteAsString(answer.token(token)))
+                    + tokenEventEnd);
+        }
+        if (finished) {
+            send(chunk(false, answer.finishReason()));
+            if (includeUsage) {
+                ObjectNode usage = base();
+                usage.putArray("choices");
+                usage.set("usage", answer.usage(mapper));
+                send(usage);
+            }
+            response.end("data: [DONE]\n\n");
+        }
+    }
+
+    private ObjectNode chunk(boolean role, String finishReason) {
         ObjectNode chunk = base();
         ObjectNode choice = chunk.putArray("choices").addObject().put("index", 0);
         if (chat) {
@@ -71,9 +87,9 @@ final class SimulatedStream {
             if (role) {
                 delta.put("role", "assistant");
             }
-            delta.put("content", text);
+            delta.put("content", "");
         } else {
-            choice.put("text", text);
+            choice.put("text", "");
         }
         choice.putNull("logprobs");
         if (finishReason == null) {
@@ -87,12 +103,10 @@ final class SimulatedStream {
     private ObjectNode base() {
         return mapper.createObjectNode().put("id", id)
                 .put("object", chat ? "chat.completion.chunk" : "text_completion")
-                .put("created", System.currentTimeMillis() / 1000).put("model", model);
+                .put("created", created).put("model", model);
     }
 
     private void send(ObjectNode chunk) {
-        if (!gone) {
-            response.write("data: " + chunk + "\n\n");
-        }
+        response.write("data: " + chunk + "\n\n");
     }
 }
