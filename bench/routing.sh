@@ -29,12 +29,19 @@ declare -A ROW_DRIVER_JSON ROW_QUERIES ROW_HITS ROW_UPSTREAM ROW_SPLIT ROW_HIT R
 declare -A ROW_HEDGES ROW_FRONT_CPU ROW_LOAD_CPU ROW_DISTURBED ROW_READY_MS ROW_SIM_ARGS ROW_GATEWAY_PROPS AFFINITY_BY_KEY
 
 main() {
+    local stamp variant front
+    local -a plan=()
     read_routing_settings
+    for variant in "${VARIANTS[@]}"; do
+        for front in $(variant_fronts "$variant"); do
+            in_list "$front" "${FRONTS[@]}" && plan+=("$variant/$front")
+        done
+    done
+    ((${#plan[@]})) || die "no front of BENCH_ROUTING_FRONTS (${FRONTS[*]}) runs in BENCH_ROUTING_VARIANTS (${VARIANTS[*]})"
     VERIFY_WRITES=0
     NEEDED_TOOLS=(nginx curl java javap ps taskset timeout)
     begin_run routing
     STARTED_AT=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-    local stamp variant front
     stamp=$(date -u +%Y%m%dT%H%M%SZ)
 
     resolve_gateway_jar
@@ -44,13 +51,6 @@ main() {
     build_helpers
     check_machine_quiet
 
-    local -a plan=()
-    for variant in "${VARIANTS[@]}"; do
-        for front in $(variant_fronts "$variant"); do
-            in_list "$front" "${FRONTS[@]}" && plan+=("$variant/$front")
-        done
-    done
-    ((${#plan[@]})) || die "no front of BENCH_ROUTING_FRONTS (${FRONTS[*]}) runs in BENCH_ROUTING_VARIANTS (${VARIANTS[*]})"
     log "${#plan[@]} runs (${plan[*]}), about $((${#plan[@]} * (DURATION + 20) / 60 + 1)) minutes"
     local i=0 began=$SECONDS key
     for key in "${plan[@]}"; do
