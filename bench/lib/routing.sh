@@ -115,7 +115,7 @@ start_simulator() {
     until grep -qs '^READY' "$dir/simulator.log"; do
         if ! kill -0 "$SIM_PID" 2>/dev/null; then
             show_log "$dir/simulator.log"
-            START_ERROR="the simulator exited before READY ($dir/simulator.log)"
+            START_ERROR="the simulator exited before READY: $(log_cause "$dir/simulator.log")"
             return 1
         fi
         if ((SECONDS >= deadline)); then
@@ -147,7 +147,7 @@ poll_chat_ready() {
     while ((SECONDS < deadline)); do
         if ! kill -0 "$pid" 2>/dev/null; then
             show_log "$logfile"
-            START_ERROR="exited before it answered ($logfile)"
+            START_ERROR="exited before it answered: $(log_cause "$logfile")"
             return 1
         fi
         code=$(curl -sS --max-time 10 -o "$out.body" -w '%{http_code}' -H 'content-type: application/json' \
@@ -165,6 +165,13 @@ poll_chat_ready() {
     show_log "$logfile"
     START_ERROR="no chat completion answered 200 within $4 s (last: $code $(head -c 300 "$out.body" 2>/dev/null))"
     return 1
+}
+
+# log_cause <log>: the line of a log that most likely says why a process ended (a configuration error, the first
+# ERROR or exception, else the last line), on one line.
+log_cause() {
+    { grep -m1 -E 'SRCFG[0-9]+|\[emerg\]|ERROR|Exception' "$1" 2>/dev/null || tail -n1 "$1" 2>/dev/null; } \
+        | tr -s '\t\r\n' ' ' | cut -c1-300
 }
 
 # nginx's upstream block for a front: round-robin (nothing), least_conn or a consistent hash of x-session-id.
