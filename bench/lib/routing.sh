@@ -51,7 +51,7 @@ read_routing_settings() {
     ((OUT_MIN >= 1 && OUT_MIN <= OUT_MAX)) || die "BENCH_ROUTING_OUT_MIN must be 1..BENCH_ROUTING_OUT_MAX"
     ((THINK_MIN_MS <= THINK_MAX_MS)) || die "BENCH_ROUTING_THINK_MIN_MS must be at most BENCH_ROUTING_THINK_MAX_MS"
     # The first turn: the shared prefix, a task of up to 300 tokens, the answer, role markers (AgenticLoad's estimate).
-    ((SYSTEM_TOKENS + 300 + OUT_MAX + 24 <= MAX_MODEL_LEN)) \
+    ((SYSTEM_TOKENS + 300 + OUT_MAX + 32 <= MAX_MODEL_LEN)) \
         || die "the first turn (BENCH_ROUTING_SYSTEM_TOKENS + 300 + BENCH_ROUTING_OUT_MAX) does not fit in BENCH_ROUTING_MAX_MODEL_LEN"
     ((${#VARIANTS[@]})) || die "BENCH_ROUTING_VARIANTS is empty"
     ((${#FRONTS[@]})) || die "BENCH_ROUTING_FRONTS is empty"

@@ -59,7 +59,7 @@ import java.util.concurrent.TimeUnit;
 public final class AgenticLoad {
 
     static final int CHARS_PER_TOKEN = 4;
-    static final int TOKENS_PER_MESSAGE = 8; // role markers a chat template adds, counted in the estimate
+    static final int TOKENS_PER_MESSAGE = 8; // a chat template's markers per block (ChatML: ~7), counted in the estimate
     static final long REQUEST_TIMEOUT_MS = 300_000;
     static final long GRACE_MS = 120_000;
     static final long START_SPREAD_MS = 2_000;
@@ -118,7 +118,7 @@ public final class AgenticLoad {
         if (s.resultMin > s.resultMax || s.outMin > s.outMax || s.thinkMinMs > s.thinkMaxMs) {
             usage("each min must be at most its max");
         }
-        if (s.systemTokens + Task.MAX_TOKENS + s.outMax + 3 * TOKENS_PER_MESSAGE > s.maxContext) {
+        if (s.systemTokens + Task.MAX_TOKENS + s.outMax + 4 * TOKENS_PER_MESSAGE > s.maxContext) {
             usage("the first turn (system " + s.systemTokens + " + task up to " + Task.MAX_TOKENS + " + out up to "
                     + s.outMax + " tokens) does not fit in --max-context " + s.maxContext);
         }
@@ -528,7 +528,8 @@ public final class AgenticLoad {
         boolean counted = false;
         for (int turn = 1; ; turn++) {
             int maxTokens = settings.outMin + r.nextInt(settings.outMax - settings.outMin + 1);
-            long estimate = promptChars / CHARS_PER_TOKEN + (long) TOKENS_PER_MESSAGE * messages.size();
+            // The chat template's markers: one block per message, one for the tools, the generation prompt.
+            long estimate = promptChars / CHARS_PER_TOKEN + (long) TOKENS_PER_MESSAGE * (messages.size() + 2);
             if (estimate + maxTokens > settings.maxContext) {
                 return true; // the next prompt would not fit: a new session (a new task)
             }
