@@ -171,7 +171,7 @@ poll_chat_ready() {
 # ERROR or exception, else the last line), on one line.
 log_cause() {
     { grep -m1 -E 'SRCFG[0-9]+|\[emerg\]|ERROR|Exception' "$1" 2>/dev/null || tail -n1 "$1" 2>/dev/null; } \
-        | tr -s '\t\r\n' ' ' | cut -c1-300
+        | tr -s '\t\r\n' ' ' | sed 's/^ *//; s/ *$//' | cut -c1-300
 }
 
 # nginx's upstream block for a front: round-robin (nothing), least_conn or a consistent hash of x-session-id.
