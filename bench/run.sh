@@ -23,7 +23,7 @@ DISTURBED=()
 TARGET_ROWS=()
 declare -A RPS P50 P99 REQS NON2XX SOCKERR CPU_PROXY US_PER_REQ RSS CPU_UPSTREAM CPU_WRK CPU_OTHER CPU_OTHER0 CPU_IRQ DISTURBED_KEY
 declare -A ROUND_RPS ROUND_P50 ROUND_P99 ACC_REQS ACC_NON2XX ACC_SOCKERR ACC_TICKS ACC_WRK_S ACC_CPU
-declare -A WARMED LL_JSON_P50 LL_JSON_P99 LL_TTFT_P50 LL_TTFT_P99 LL_STREAM_P50
+declare -A WARMED=() LL_JSON_P50 LL_JSON_P99 LL_TTFT_P50 LL_TTFT_P99 LL_STREAM_P50
 
 main() {
     read_settings
@@ -58,7 +58,9 @@ main() {
 
     mkdir -p "$RESULTS_DIR"
     echo
-    print_report | tee "$RESULTS_DIR/$stamp.txt"
+    # Not through a pipe: the report fills TARGET_ROWS, which the JSON needs, so it must run in this shell.
+    print_report >"$RESULTS_DIR/$stamp.txt"
+    cat "$RESULTS_DIR/$stamp.txt"
     print_json >"$RESULTS_DIR/$stamp.json"
     log "results written to bench/results/$stamp.txt and .json"
     if ((${#FAILURES[@]})); then

@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# bench/lib/common.sh: settings, tools, ports, CPU pinning, CPU accounting and cleanup for bench/run.sh and bench/ab.sh.
+# bench/lib/common.sh: settings, tools, ports, CPU pinning, CPU accounting and cleanup for bench/run.sh, bench/ab.sh
+# and bench/routing.sh.
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { printf '[bench] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -75,8 +76,13 @@ read_settings() {
     for t in "${TARGETS[@]}"; do
         [[ $t =~ ^(direct|nginx|floor|gateway)$ ]] || die "unknown target '$t' in BENCH_TARGETS (direct nginx floor gateway)"
     done
-    # Pinning: with 2+ cores the proxies get one core and the load side (wrk, the upstream, the low-load client)
-    # another. Started under taskset, a JVM sees 1 CPU and sizes its GC and thread pools for it.
+    read_pinning
+}
+
+# Pinning: with 2+ cores the proxies get one core (BENCH_PROXY_CPU) and the load side (wrk, the upstream, the load
+# clients) another (BENCH_LOAD_CPU). Started under taskset, a JVM sees 1 CPU and sizes its GC and thread pools for it.
+# Sets CORES, PROXY_CPU, LOAD_CPU (empty on 1 core) and the PIN_PROXY / PIN_LOAD command prefixes.
+read_pinning() {
     CORES=$(nproc)
     if ((CORES >= 2)); then
         PROXY_CPU=${BENCH_PROXY_CPU:-0}
@@ -92,16 +98,28 @@ read_settings() {
     fi
 }
 
+# The commands a script needs (strace too when VERIFY_WRITES is 1); bench/routing.sh sets its own before begin_run.
+NEEDED_TOOLS=(wrk nginx curl java ps taskset)
+
+# The Debian package that provides a command.
+package_of() {
+    case $1 in
+        nginx) echo nginx-light ;;
+        java | javap) echo openjdk-17-jdk-headless ;;
+        ps) echo procps ;;
+        taskset) echo util-linux ;;
+        *) echo "$1" ;;
+    esac
+}
+
 # Installs the Debian packages that are missing (apt-get update only once, and only if something is missing).
 ensure_tools() {
     local missing=() tool
-    command -v wrk >/dev/null || missing+=(wrk)
-    command -v nginx >/dev/null || missing+=(nginx-light)
-    command -v curl >/dev/null || missing+=(curl)
-    command -v java >/dev/null || missing+=(openjdk-17-jdk-headless)
-    command -v ps >/dev/null || missing+=(procps)
-    command -v taskset >/dev/null || missing+=(util-linux)
-    if ((VERIFY_WRITES)); then command -v strace >/dev/null || missing+=(strace); fi
+    local -a tools=("${NEEDED_TOOLS[@]}")
+    if ((VERIFY_WRITES)); then tools+=(strace); fi
+    for tool in "${tools[@]}"; do
+        command -v "$tool" >/dev/null || missing+=("$(package_of "$tool")")
+    done
     if ((${#missing[@]})); then
         log "installing ${missing[*]} (apt-get)"
         local sudo=()
@@ -110,10 +128,33 @@ ensure_tools() {
         # Debian's nginx package may start a system nginx on port 80; the benchmark never uses it.
         DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
     fi
-    for tool in wrk nginx curl java ps taskset; do
+    for tool in "${NEEDED_TOOLS[@]}"; do
         command -v "$tool" >/dev/null || die "$tool is required and could not be installed"
     done
     if ((VERIFY_WRITES)); then command -v strace >/dev/null || die "strace is required (or BENCH_VERIFY_WRITES=0)"; fi
+}
+
+# stop_pids <pid>...: TERM, then KILL after 10 s, and forget them (cleanup no longer signals their numbers, which the
+# kernel may give to other processes). For servers a script stops before its end (bench/routing.sh: one per front).
+stop_pids() {
+    local pid i alive keep=()
+    (($#)) || return 0
+    for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for ((i = 0; i < 100; i++)); do
+        alive=0
+        for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+        ((alive)) || break
+        sleep 0.1
+    done
+    for pid in "$@"; do
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    for pid in "${STARTED_PIDS[@]}"; do
+        [[ " $* " == *" $pid "* ]] || keep+=("$pid")
+    done
+    STARTED_PIDS=("${keep[@]}")
+    return 0
 }
 
 # Prints N distinct free loopback TCP ports (python holds all sockets open at once, so they differ).

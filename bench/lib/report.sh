@@ -139,7 +139,14 @@ settings_lines() {
     echo "upstream writes: ${WRITES_PROOF:-not verified (BENCH_VERIFY_WRITES=0)}"
 }
 
-jstr() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; printf '"%s"' "$s"; }
+jstr() {
+    local s=${1//\\/\\\\}
+    s=${s//\"/\\\"}
+    s=${s//$'\n'/\\n}
+    s=${s//$'\r'/\\r}
+    s=${s//$'\t'/\\t}
+    printf '"%s"' "$s"
+}
 jnum() { [[ $1 =~ ^[+-]?[0-9]+(\.[0-9]+)?$ ]] && printf '%s' "${1#+}" || printf 'null'; }
 
 print_json() {

@@ -60,26 +60,57 @@ start_upstream() {
     log "upstream: fake vLLM pid $UPSTREAM_PID on 127.0.0.1:$UP_PORT${LOAD_CPU:+, CPU $LOAD_CPU}, pace ${PACE_MS} ms"
 }
 
-write_nginx_conf() {
-    local dir=$WORK_DIR/nginx
-    mkdir -p "$dir"
-    cat >"$dir/nginx.conf" <<CONF
-# Reference proxy for bench/run.sh (generated): one worker, unbuffered, keep-alive pool to the upstream.
+# nginx_conf_head <dir> <comment>: the start of every benchmark nginx.conf, up to the open http block: one worker in
+# the foreground, no access log, client keep-alive without a request cap, pid, logs and temp files in <dir>.
+nginx_conf_head() {
+    cat <<CONF
+# $2 (generated)
 daemon off;
 worker_processes 1;
-pid $dir/nginx.pid;
-error_log $dir/error.log warn;
+pid $1/nginx.pid;
+error_log $1/error.log warn;
 events { worker_connections 4096; }
 http {
     access_log off;
     # Never close a client or upstream connection every 1000 requests (the default); the others never do.
     keepalive_requests 1000000;
     keepalive_timeout 75s;
-    client_body_temp_path $dir/client_body;
-    proxy_temp_path $dir/proxy;
-    fastcgi_temp_path $dir/fastcgi;
-    uwsgi_temp_path $dir/uwsgi;
-    scgi_temp_path $dir/scgi;
+    client_body_temp_path $1/client_body;
+    proxy_temp_path $1/proxy;
+    fastcgi_temp_path $1/fastcgi;
+    uwsgi_temp_path $1/uwsgi;
+    scgi_temp_path $1/scgi;
+CONF
+}
+
+# launch_nginx <dir>: checks <dir>/nginx.conf and starts nginx with it on the proxy CPU, in the background; sets
+# NGINX_PID (the master). Its output goes to <dir>/stderr.log, its error log to <dir>/error.log.
+launch_nginx() {
+    local dir=$1
+    nginx -t -q -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" 2>"$dir/stderr.log" \
+        || { cat "$dir/stderr.log" >&2; die "the nginx config is invalid ($dir/nginx.conf)"; }
+    "${PIN_PROXY[@]}" nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" >"$dir/stderr.log" 2>&1 &
+    NGINX_PID=$!
+    STARTED_PIDS+=("$NGINX_PID")
+}
+
+# nginx_workers <master>: sets NGINX_PIDS to the master and its workers (space-separated) and adds the workers to
+# STARTED_PIDS. Not in a command substitution: the list must grow in this shell.
+nginx_workers() {
+    local worker
+    NGINX_PIDS=$1
+    for worker in $(ps -o pid= --ppid "$1"); do
+        STARTED_PIDS+=("$worker")
+        NGINX_PIDS+=" $worker"
+    done
+}
+
+write_nginx_conf() {
+    local dir=$WORK_DIR/nginx
+    mkdir -p "$dir"
+    {
+        nginx_conf_head "$dir" "Reference proxy for bench/run.sh: one worker, unbuffered, keep-alive pool to the upstream."
+        cat <<CONF
     upstream fake_vllm {
         server 127.0.0.1:$UP_PORT;
         # Idle connections kept per worker: above the paced connection count, so none is closed after its stream.
@@ -97,23 +128,16 @@ http {
     }
 }
 CONF
+    } >"$dir/nginx.conf"
 }
 
 start_nginx() {
-    local dir=$WORK_DIR/nginx start worker
+    local dir=$WORK_DIR/nginx start
     write_nginx_conf
-    nginx -t -q -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" 2>"$dir/stderr.log" \
-        || { cat "$dir/stderr.log" >&2; die "the nginx config is invalid ($dir/nginx.conf)"; }
     start=$(date +%s%N)
-    "${PIN_PROXY[@]}" nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" >"$dir/stderr.log" 2>&1 &
-    NGINX_PID=$!
-    STARTED_PIDS+=("$NGINX_PID")
+    launch_nginx "$dir"
     wait_ready nginx "$start" 10 "$NGINX_PID" "$dir/stderr.log" >/dev/null
-    NGINX_PIDS=$NGINX_PID
-    for worker in $(ps -o pid= --ppid "$NGINX_PID"); do
-        STARTED_PIDS+=("$worker")
-        NGINX_PIDS+=" $worker"
-    done
+    nginx_workers "$NGINX_PID"
     log "nginx: master+worker $NGINX_PIDS on 127.0.0.1:$NGINX_PORT${PROXY_CPU:+, CPU $PROXY_CPU}"
 }
 
@@ -129,19 +153,27 @@ start_floor() {
     log "floor: pid $FLOOR_PID on 127.0.0.1:$FLOOR_PORT${PROXY_CPU:+, CPU $PROXY_CPU}; first answer after ${FLOOR_START_MS} ms ($(head -n1 "$WORK_DIR/floor.log"))"
 }
 
+# Sets GATEWAY_ENV_UNSET to the `env -u` options that remove the deployment variables (RUNPOD_*, VASTAI_*, GATEWAY_*,
+# QUARKUS_*, ...) from a gateway's environment, so a developer's shell adds nothing to the configuration measured.
+gateway_env_unset() {
+    local var
+    GATEWAY_ENV_UNSET=()
+    for var in $(compgen -e); do
+        case $var in
+            RUNPOD_* | VASTAI_* | GATEWAY_* | QUARKUS_* | FALLBACK_PROVIDER | MODEL | MAX_TOKENS | TOKENS_*) GATEWAY_ENV_UNSET+=(-u "$var") ;;
+        esac
+    done
+}
+
 # The gateway in its production profile with its default configuration, except: a client key (GATEWAY_API_KEYS,
 # sent by every request as Authorization: Bearer), three backends and routes pointing at the upstream, the ports
 # (loopback, management on a free port), the state directory (in the temp dir) and the heap the previous script
 # gave it. The deployment variables are removed from its environment so a developer's shell adds nothing.
 # GATEWAY_NAME (default gateway) names its log and state directory, so bench/ab.sh can start two.
 start_gateway() {
-    local -a env_unset=() extra=() props=() shape
-    local var start
-    for var in $(compgen -e); do
-        case $var in
-            RUNPOD_* | VASTAI_* | GATEWAY_* | QUARKUS_* | FALLBACK_PROVIDER | MODEL | MAX_TOKENS | TOKENS_*) env_unset+=(-u "$var") ;;
-        esac
-    done
+    local -a extra=() props=() shape
+    local start
+    gateway_env_unset
     read -r -a extra <<<"${GATEWAY_JAVA_OPTS:-}"
     props=(
         -Xms"$JVM_HEAP" -Xmx"$JVM_HEAP"
@@ -159,7 +191,7 @@ start_gateway() {
     local name=${GATEWAY_NAME:-gateway}
     mkdir -p "$WORK_DIR/$name-state"
     start=$(date +%s%N)
-    env "${env_unset[@]}" GATEWAY_API_KEYS="bench:$CLIENT_KEY" GATEWAY_STATE_DIR="$WORK_DIR/$name-state" \
+    env "${GATEWAY_ENV_UNSET[@]}" GATEWAY_API_KEYS="bench:$CLIENT_KEY" GATEWAY_STATE_DIR="$WORK_DIR/$name-state" \
         "${PIN_PROXY[@]}" java "${props[@]}" "${extra[@]}" -jar "$GATEWAY_JAR" \
         >"$WORK_DIR/$name.log" 2>&1 &
     GATEWAY_PID=$!
