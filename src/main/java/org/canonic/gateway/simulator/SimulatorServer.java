@@ -114,8 +114,8 @@ public final class SimulatorServer {
     private void metrics(HttpServerResponse response) {
         Map<String, EngineStats> stats = new LinkedHashMap<>();
         gpus.forEach((model, gpu) -> stats.put(model, gpu.stats()));
-        response.setStatusCode(200).putHeader("content-type", PrometheusText.CONTENT_TYPE)
-                .end(PrometheusText.render(stats, received.get()));
+        response.setStatusCode(200).putHeader("content-type", MetricsPage.CONTENT_TYPE)
+                .end(MetricsPage.render(stats, received.get()));
     }
 
     private void tokenize(HttpServerResponse response, Buffer body) {

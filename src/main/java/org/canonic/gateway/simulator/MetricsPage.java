@@ -10,7 +10,7 @@ import java.util.function.ToDoubleFunction;
  * ({@code engine="0"} and the model), one series per model: a router or benchmark reads the simulator as it would read
  * vLLM. Values are printed as vLLM's Python client prints them ({@code 12.0}), never in exponent notation.
  */
-final class PrometheusText {
+final class MetricsPage {
 
     static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -37,7 +37,7 @@ final class PrometheusText {
             new Family("vllm:num_preemptions_total", "counter", "Cumulative number of preemption from the engine.",
                     EngineStats::preemptions));
 
-    private PrometheusText() {
+    private MetricsPage() {
     }
 
     /** The page: every vLLM family with a series per model, then the simulator's own request counter. */
