@@ -29,6 +29,13 @@ package org.canonic.gateway.fleet;
  * Growing by one per sample while requests wait means the limit can double once per round of first tokens (as TCP's
  * slow start), so a burst far above the initial limit is admitted within a few TTFTs when the backend keeps up.
  *
+ * <p>Where the backend's {@code /metrics} says how many requests wait inside vLLM, that queue decides instead of TTFT:
+ * TTFT also rises when the batch is busy prefilling other prompts (chunked prefill shares the GPU's steps), which more
+ * concurrency does not make worse, only differently shared; a request that waits in vLLM's own queue is what the
+ * limit exists to prevent. While a reading is fresh, the limit grows (by one per first token, when used) only while
+ * vLLM's queue is empty, and shrinks by {@link #QUEUE_FACTOR} when two readings in a row show a queue; TTFT samples
+ * do not shrink it. Overload signals (clocks, 429, 503) halve it either way.
+ *
  * <p>Not thread-safe: its owner ({@link BackendSlots}) calls it under its monitor.
  */
 final class AdaptiveLimit {
@@ -40,6 +47,7 @@ final class AdaptiveLimit {
     static final double MIN_FACTOR = 0.5;
     static final double MAX_FACTOR = 0.9;
     static final long NOISE_FLOOR_NANOS = 25_000_000L;
+    static final double QUEUE_FACTOR = 0.9;
     private static final double RECENT_WEIGHT = 0.1;
     private static final double BASELINE_UP_WEIGHT = 0.005;
     private static final double BASELINE_DOWN_WEIGHT = 0.2;
@@ -51,8 +59,20 @@ final class AdaptiveLimit {
     private double baseline = Double.NaN;
     private boolean decreased;
     private long lastDecreaseNanos;
+    /** How long a reading of vLLM's queue stays fresh (0: readings are never used). */
+    private final long queueFreshNanos;
+    /** vLLM's queue at the last reading (-1: none yet), when it was read, and readings in a row with a queue. */
+    private int queue = -1;
+    private long queueAtNanos;
+    private int queuedReadings;
 
     AdaptiveLimit(int initial, int min, int max) {
+        this(initial, min, max, 0);
+    }
+
+    /** @param queueFreshNanos how long a reading of vLLM's queue ({@link #onQueue}) decides instead of TTFT */
+    AdaptiveLimit(int initial, int min, int max, long queueFreshNanos) {
+        this.queueFreshNanos = queueFreshNanos;
         if (min < 1 || min > max || initial < min || initial > max) {
             throw new IllegalArgumentException("need 1 <= min <= initial <= max, got " + min + ", " + initial + ", "
                     + max);
@@ -102,17 +122,45 @@ final class AdaptiveLimit {
             recent += (sample - recent) * RECENT_WEIGHT;
             baseline += (sample - baseline) * (sample < baseline ? BASELINE_DOWN_WEIGHT : BASELINE_UP_WEIGHT);
         }
+        if (queue >= 0 && nowNanos - queueAtNanos <= queueFreshNanos) {
+            return queue == 0 && grow(inFlight);
+        }
         double usual = Math.max(baseline, NOISE_FLOOR_NANOS);
         if (recent > TOLERANCE * usual && sample > TOLERANCE * usual) {
             double factor = Math.max(MIN_FACTOR, Math.min(MAX_FACTOR, TOLERANCE * usual / recent));
             return decrease(startNanos, nowNanos, factor);
         }
-        if (recent <= GROW_BELOW * usual && inFlight >= USED * limit && limit < max) {
-            int before = limit();
-            limit = Math.min(max, limit + 1);
-            return limit() != before;
+        return recent <= GROW_BELOW * usual && grow(inFlight);
+    }
+
+    /**
+     * vLLM's own queue was read: {@code waiting} requests it has not scheduled. Two readings in a row with a queue
+     * shrink the limit by {@link #QUEUE_FACTOR} (one could be a moment's burst). Returns whether the limit changed.
+     */
+    boolean onQueue(int waiting, long nowNanos) {
+        queue = waiting;
+        queueAtNanos = nowNanos;
+        if (waiting == 0) {
+            queuedReadings = 0;
+            return false;
         }
-        return false;
+        if (++queuedReadings < 2) {
+            return false;
+        }
+        queuedReadings = 0;
+        int before = limit();
+        limit = Math.max(min, limit * QUEUE_FACTOR);
+        return limit() != before;
+    }
+
+    /** One more, if the limit is being used (a limit that is never reached proves nothing). */
+    private boolean grow(int inFlight) {
+        if (inFlight < USED * limit || limit >= max) {
+            return false;
+        }
+        int before = limit();
+        limit = Math.min(max, limit + 1);
+        return limit() != before;
     }
 
     /** The backend said it is overloaded (a clock expired, 429 or 503) for an attempt started at {@code startNanos}. */

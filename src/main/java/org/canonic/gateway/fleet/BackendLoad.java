@@ -17,6 +17,8 @@ public final class BackendLoad {
     private final BackendSlots slots;
     private final TtftModel ttft;
     private final long staleAfterNanos;
+    /** Prompt tokens this gateway sent there whose prefill has not ended yet (their first token has not come). */
+    private final java.util.concurrent.atomic.AtomicLong pendingPrefill = new java.util.concurrent.atomic.AtomicLong();
     private volatile Reading reading;
     private volatile Reading previous;
 
@@ -55,6 +57,33 @@ public final class BackendLoad {
      */
     public double score() {
         return inFlight() + queued() + outside();
+    }
+
+    /**
+     * Prompt tokens the backend still has to prefill for this gateway's requests (estimated: what its prefix cache
+     * was not believed to hold). vLLM prefills in arrival order, so a new request waits behind them: a replica busy
+     * with a 20k-token cold prompt is a second away from a new first token, however few requests it holds.
+     */
+    public long pendingPrefillTokens() {
+        return pendingPrefill.get();
+    }
+
+    /** A request with {@code tokens} to prefill was sent; {@link #prefillEnded} is called once when that is over. */
+    public void prefillStarted(long tokens) {
+        pendingPrefill.addAndGet(Math.max(0, tokens));
+    }
+
+    /** The prefill of a request's {@code tokens} ended (its first token came, or it ended before). */
+    public void prefillEnded(long tokens) {
+        pendingPrefill.addAndGet(-Math.max(0, tokens));
+    }
+
+    /**
+     * The time to first token a request with {@code uncachedTokens} of its own can expect here: the backend's learned
+     * TTFT for the prefill queued before it plus its own.
+     */
+    public double expectedTtftNanos(long uncachedTokens) {
+        return ttft.fit().predictNanos(pendingPrefill.get() + Math.max(0, uncachedTokens));
     }
 
     /** Requests vLLM counted (running and waiting) beyond this gateway's own, at the last fresh scrape. */

@@ -201,6 +201,12 @@ public final class BackendSlots {
         handOver(granted);
     }
 
+    /** vLLM's own queue was read from the backend's metrics: {@code waiting} requests it has not scheduled. */
+    public synchronized void vllmQueue(int waiting) {
+        adaptive.onQueue(waiting, System.nanoTime());
+        adaptiveLimit = adaptive.limit();
+    }
+
     /** The backend signalled overload (a clock expired, 429, 503) for an attempt started at {@code startNanos}. */
     public synchronized void overloaded(long startNanos) {
         adaptive.onOverload(startNanos, System.nanoTime());

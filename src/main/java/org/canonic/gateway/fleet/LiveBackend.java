@@ -76,8 +76,12 @@ public final class LiveBackend {
         this.services = services;
         this.pool = new BackendPool(services.vertx(), spec);
         GatewayConfig.AdaptiveConcurrency concurrency = services.concurrency();
+        long scrapeMs = services.routing().loadSignals().interval().toMillis();
+        long signalsFreshNanos = scrapeMs * 1_000_000L * Math.max(1, services.routing().loadSignals()
+                .staleAfterIntervals());
         this.slots = new BackendSlots(spec.maxConcurrency(), new AdaptiveLimit(concurrency.initialLimit(),
-                concurrency.minLimit(), concurrency.maxLimit()), services.replicaShare(), this::checkDrained);
+                concurrency.minLimit(), concurrency.maxLimit(), signalsFreshNanos), services.replicaShare(),
+                this::checkDrained);
         // Traffic answered within two probe intervals outweighs a probe that timed out (see BackendHealth.onProbe).
         this.health = new BackendHealth(spec, services.health().failuresToDown(), services.health().successesToUp(),
                 services.breaker().delay().toMillis(), 2 * services.health().interval().toMillis());
@@ -86,12 +90,13 @@ public final class LiveBackend {
         this.probes = spec.probe() == Backend.ProbeKind.NONE ? null
                 : new ProbeLoop(services.vertx(), health, services.health());
         this.ttft = new TtftModel(services.routing().assumedPrefillRate());
-        long scrapeMs = services.routing().loadSignals().interval().toMillis();
-        this.load = new BackendLoad(slots, ttft,
-                scrapeMs * 1_000_000L * Math.max(1, services.routing().loadSignals().staleAfterIntervals()));
+        this.load = new BackendLoad(slots, ttft, signalsFreshNanos);
         this.scraper = !spec.loadSignals() ? null : new LoadScraper(services.vertx(), pool::client,
                 spec.endpoint().rootPath("/metrics"), scrapeMs,
-                services.routing().loadSignals().timeout().toMillis(), load::scraped);
+                services.routing().loadSignals().timeout().toMillis(), signals -> {
+                    load.scraped(signals);
+                    slots.vllmQueue(signals.waiting());
+                });
         this.gauges = new ArrayList<>(services.metrics().backend(spec.name(), STATES,
                 () -> health.snapshot().state().name(), BREAKER_STATES, () -> breaker.state().name(), slots::inFlight,
                 slots::limit, slots::waiting));
@@ -145,18 +150,19 @@ public final class LiveBackend {
     }
 
     /**
-     * An attempt that started at {@code startNanos}, with {@code uncachedTokens} of prompt to prefill here, got its
+     * An attempt that started at {@code startNanos}, with {@code prefillTokens} of prompt to prefill before it here (its
+     * own uncached tokens and those queued before it), got its
      * first token now (a non-stream answer: its whole answer). A stream's TTFT teaches the backend's TTFT model; the
      * adaptive limit gets the sample with the prefill that model expects taken out, so that a long cold prompt is not
      * read as congestion.
      */
-    public void firstToken(long startNanos, long uncachedTokens, boolean stream) {
+    public void firstToken(long startNanos, long prefillTokens, boolean stream) {
         if (!stream) {
             slots.firstToken(startNanos, 0);
             return;
         }
-        long expected = (long) ttft.fit().prefillNanos(uncachedTokens);
-        ttft.sample(uncachedTokens, System.nanoTime() - startNanos);
+        long expected = (long) ttft.fit().prefillNanos(prefillTokens);
+        ttft.sample(prefillTokens, System.nanoTime() - startNanos);
         slots.firstToken(startNanos, expected);
     }
 

@@ -25,9 +25,14 @@ import java.util.Optional;
  *   <li>{@code least-loaded}: within each health class, the least {@link org.canonic.gateway.fleet.BackendLoad#score()
  *       load} first (configuration order among equals).</li>
  *   <li>{@code cache-aware}: among the backends of the best health class whose load is within the bound of the least
- *       loaded one (load at most {@code least + max(max-imbalance, max-imbalance-ratio x least)}), the one holding
- *       the longest prefix of the prompt; among equals, the session's last backend, then the least loaded. A cold
- *       prompt (held nowhere) therefore goes to the least-loaded backend. The rest follow by load.</li>
+ *       loaded one (load at most {@code least + max(max-imbalance, max-imbalance-ratio x least)}), the one where the
+ *       prompt can expect its first token soonest: the backend's learned TTFT ({@link
+ *       org.canonic.gateway.fleet.TtftModel}) for the prefill already queued there plus the part of this prompt its
+ *       cache is not believed to hold. That is the longest prefix, made quantitative: it wins unless the prefill
+ *       queued in front of it costs more than the prefix saves (a replica busy with a 20k-token cold prompt is a
+ *       second away from any first token). Within {@link #EQUIVALENT_NANOS} or 10 % of each other, the longer
+ *       prefix, then the session's last backend, then the lighter load win. A cold prompt (held nowhere) therefore
+ *       goes where the least prefill waits. The rest follow by load.</li>
  * </ul>
  * The bound is SGLang's imbalance gate applied per candidate rather than consistent hashing with bounded loads: a
  * hash ring places a key by its hash, but here the key (the prompt's prefix) is found in an index, and the ring's
@@ -36,6 +41,9 @@ import java.util.Optional;
  * The global fallback is always last, whatever the policy.
  */
 public final class RoutePlacement {
+
+    /** Expected first tokens this close are equivalent: the models behind them are not finer than that. */
+    static final double EQUIVALENT_NANOS = 20_000_000;
 
     private final String route;
     private final Optional<RoutingConfig.Policy> configured;
@@ -131,10 +139,15 @@ public final class RoutePlacement {
         for (int i = 0; i < own.size(); i++) {
             eligible[i] = health[i] == bestHealth && load[i] <= bound;
         }
+        double[] expected = new double[own.size()];
+        for (int i = 0; i < own.size(); i++) {
+            expected[i] = backends.get(i).load().expectedTtftNanos(prompt.uncachedTokens(matched[i]));
+        }
         String sessionBackend = sessions.backendOf(request.sessionId());
         int chosen = -1;
         for (int i = 0; i < own.size(); i++) {
-            if (eligible[i] && (chosen < 0 || better(i, chosen, matched, load, backends, sessionBackend))) {
+            if (eligible[i] && (chosen < 0
+                    || better(i, chosen, expected, matched, load, backends, sessionBackend))) {
                 chosen = i;
             }
         }
@@ -152,9 +165,12 @@ public final class RoutePlacement {
                 prompt, rankedMatched);
     }
 
-    /** Whether candidate {@code i} is a better first choice than {@code j}: more prefix, the session's, less load. */
-    private static boolean better(int i, int j, int[] matched, double[] load, List<LiveBackend> backends,
-                                  String sessionBackend) {
+    /**
+     * Whether candidate {@code i} is a better first choice than {@code j}: more prefix; else the session's; else a
+     * clearly sooner first token (less prefill queued); else less load.
+     */
+    private static boolean better(int i, int j, double[] expected, int[] matched, double[] load,
+                                  List<LiveBackend> backends, String sessionBackend) {
         if (matched[i] != matched[j]) {
             return matched[i] > matched[j];
         }
@@ -163,19 +179,29 @@ public final class RoutePlacement {
         if (iSession != jSession) {
             return iSession;
         }
+        double margin = Math.max(EQUIVALENT_NANOS, 0.1 * Math.min(expected[i], expected[j]));
+        if (Math.abs(expected[i] - expected[j]) > margin) {
+            return expected[i] < expected[j];
+        }
         return load[i] < load[j];
     }
 
     /**
-     * Why the chosen one won: its prefix, if some other eligible backend held less of the prompt; else the session, if
-     * it is the session's; else its load.
+     * Why the chosen one won: its prefix, if it holds the longest among the eligible and some other held less; else
+     * the session, if it is the session's; else its load (requests, or prefill queued there).
      */
     private static Placement.Reason reasonFor(int chosen, int[] matched, boolean[] eligible, List<LiveBackend> backends,
                                               String sessionBackend) {
+        boolean longest = true;
+        boolean someLess = false;
         for (int i = 0; i < matched.length; i++) {
-            if (eligible[i] && matched[i] < matched[chosen]) {
-                return Placement.Reason.PREFIX;
+            if (eligible[i]) {
+                longest &= matched[i] <= matched[chosen];
+                someLess |= matched[i] < matched[chosen];
             }
+        }
+        if (longest && someLess) {
+            return Placement.Reason.PREFIX;
         }
         return backends.get(chosen).name().equals(sessionBackend) ? Placement.Reason.SESSION
                 : Placement.Reason.LEAST_LOADED;

@@ -39,17 +39,21 @@ final class Attempt implements UpstreamAttempt.Listener {
     final boolean hedge;
     /** Prompt tokens the backend is expected to prefill (what its prefix cache is not believed to hold). */
     final long uncachedTokens;
+    /** Those, plus the prefill this gateway had queued on the backend before: what stands before its first token. */
+    final long prefillTokens;
     /** Set by {@link #start}. */
     UpstreamAttempt upstream;
     HeldAttempt held;
 
-    Attempt(Owner owner, int index, Candidate candidate, int tryNumber, boolean hedge, long uncachedTokens) {
+    Attempt(Owner owner, int index, Candidate candidate, int tryNumber, boolean hedge, long uncachedTokens,
+            long prefillTokens) {
         this.owner = owner;
         this.index = index;
         this.candidate = candidate;
         this.tryNumber = tryNumber;
         this.hedge = hedge;
         this.uncachedTokens = uncachedTokens;
+        this.prefillTokens = prefillTokens;
     }
 
     /**
@@ -64,7 +68,8 @@ final class Attempt implements UpstreamAttempt.Listener {
             backend.slots().release(request.keyId());
             return false;
         }
-        held = new HeldAttempt(backend, request.keyId(), handle, withdraw, uncachedTokens, request.stream());
+        held = new HeldAttempt(backend, request.keyId(), handle, withdraw, uncachedTokens, prefillTokens,
+                request.stream());
         upstream = new UpstreamAttempt(services.vertx(), backend.client(), spec, clocks,
                 spec.endpoint().apiPath(request.endpoint().path()), UpstreamBody.headers(request, spec), body,
                 request.stream(), services.maxUpstreamBody(), services.bodyBudget(), this);

@@ -43,11 +43,10 @@ final class Hedging {
         if (!stream || budget == null || spent) {
             return;
         }
-        long uncached = attempt.uncachedTokens;
         TtftModel.Fit fit = attempt.backend().load().ttft();
         long lateMs = Math.max(settings.minDelay().toMillis(), (long) (settings.lateFactor()
-                * fit.predictNanos(uncached) / 1_000_000));
-        if (lateMs >= clocks(attempt.backend(), uncached).firstTokenMs()) {
+                * fit.predictNanos(attempt.prefillTokens) / 1_000_000));
+        if (lateMs >= clocks(attempt.backend(), attempt.prefillTokens).firstTokenMs()) {
             // The first-token clock moves on earlier than a hedge would start.
             return;
         }
@@ -73,8 +72,8 @@ final class Hedging {
         return true;
     }
 
-    /** The clocks of an attempt on {@code backend} with {@code uncachedTokens} to prefill. */
-    Clocks clocks(LiveBackend backend, long uncachedTokens) {
-        return firstTokenClock.clocks(backend, uncachedTokens, stream);
+    /** The clocks of an attempt on {@code backend} whose first token waits for {@code prefillTokens} of prefill. */
+    Clocks clocks(LiveBackend backend, long prefillTokens) {
+        return firstTokenClock.clocks(backend, prefillTokens, stream);
     }
 }

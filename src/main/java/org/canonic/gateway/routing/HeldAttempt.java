@@ -11,7 +11,7 @@ import org.canonic.gateway.health.BackendBreaker;
  *
  * <p>It also tells the backend how the attempt went: its time to first token (the first data event of a stream, the
  * whole answer of a non-stream request) with the prompt tokens the backend had to prefill, or that the backend was
- * overloaded.
+ * overloaded; and, until the first token, those tokens count as prefill queued there.
  */
 final class HeldAttempt {
 
@@ -20,6 +20,7 @@ final class HeldAttempt {
     private final BackendBreaker.Handle breaker;
     private final Runnable untrack;
     private final long uncachedTokens;
+    private final long prefillTokens;
     private final boolean stream;
     private final long startNanos = System.nanoTime();
     private boolean sampled;
@@ -28,15 +29,18 @@ final class HeldAttempt {
     /**
      * @param withdraw       how to end the attempt should the backend's drain deadline pass
      * @param uncachedTokens the prompt tokens the backend is expected to prefill (not in its prefix cache)
+     * @param prefillTokens  those, plus the prefill queued there before it: what its first token waits for
      */
     HeldAttempt(LiveBackend backend, String keyId, BackendBreaker.Handle breaker, Runnable withdraw,
-                long uncachedTokens, boolean stream) {
+                long uncachedTokens, long prefillTokens, boolean stream) {
         this.backend = backend;
         this.keyId = keyId;
         this.breaker = breaker;
         this.untrack = backend.track(withdraw);
         this.uncachedTokens = uncachedTokens;
+        this.prefillTokens = prefillTokens;
         this.stream = stream;
+        backend.load().prefillStarted(uncachedTokens);
     }
 
     LiveBackend backend() {
@@ -51,7 +55,8 @@ final class HeldAttempt {
     void firstToken() {
         if (!sampled && !released) {
             sampled = true;
-            backend.firstToken(startNanos, uncachedTokens, stream);
+            backend.load().prefillEnded(uncachedTokens);
+            backend.firstToken(startNanos, prefillTokens, stream);
         }
     }
 
@@ -67,6 +72,9 @@ final class HeldAttempt {
             backend.slots().overloaded(startNanos);
         } else if (outcome == AttemptOutcome.COMPLETED) {
             firstToken();
+        }
+        if (!sampled) {
+            backend.load().prefillEnded(uncachedTokens);
         }
         released = true;
         untrack.run();

@@ -139,8 +139,10 @@ final class ProxyExchange implements Attempt.Owner {
     private Attempt launch(int index, int tryNumber, boolean isHedge, Buffer body) {
         Candidate candidate = walk.candidate(index);
         long uncached = placement.uncachedTokens(index);
-        Attempt attempt = new Attempt(this, index, candidate, tryNumber, isHedge, uncached);
-        if (!attempt.start(services, request, hedging.clocks(candidate.backend(), uncached), body,
+        // vLLM prefills in arrival order: the first token waits for what this gateway queued there before it too.
+        long prefill = candidate.backend().load().pendingPrefillTokens() + uncached;
+        Attempt attempt = new Attempt(this, index, candidate, tryNumber, isHedge, uncached, prefill);
+        if (!attempt.start(services, request, hedging.clocks(candidate.backend(), prefill), body,
                 () -> withdraw(attempt))) {
             walk.skip(candidate.backend().name() + " circuit breaker open");
             return null;
