@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# A/B of two gateway builds (or one build with two sets of JVM options): CPU per non-stream request, B against A.
+# A/B of two gateway builds (or one build with two sets of JVM options): CPU per request, B against A, on non-stream
+# requests (AB_MODE=json, the default) or burst streams (AB_MODE=burst: 36 SSE events each, every one its own write).
 #
 # Why not two runs of run.sh: on a shared VM the host's load moves a proxy's CPU per request by 15-30 % between
 # minutes, more than most changes to the request path. Here both gateways are pinned to the same core and loaded at
@@ -14,7 +15,7 @@
 #
 # Usage: bench/ab.sh <jar-A> <jar-B>      (a jar is target/quarkus-app/quarkus-run.jar of a build; copy the
 #                                          quarkus-app directory of each build somewhere first)
-# Knobs: AB_ROUNDS (6) rounds of AB_SECONDS (20) after AB_WARMUP (80) seconds of both under load; AB_OPTS_A / AB_OPTS_B
+# Knobs: AB_MODE (json or burst); AB_ROUNDS (6) rounds of AB_SECONDS (20) after AB_WARMUP (80) seconds of both under load; AB_OPTS_A / AB_OPTS_B
 # extra JVM options for each; BENCH_CONNECTIONS (32) per gateway; BENCH_PROXY_CPU / BENCH_LOAD_CPU as for run.sh.
 set -euo pipefail
 
@@ -54,7 +55,8 @@ main() {
     jar_a=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
     jar_b=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
     [[ -f $jar_a && -f $jar_b ]] || die "both jars must exist"
-    local rounds=${AB_ROUNDS:-6} seconds=${AB_SECONDS:-20} warmup=${AB_WARMUP:-80}
+    local rounds=${AB_ROUNDS:-6} seconds=${AB_SECONDS:-20} warmup=${AB_WARMUP:-80} mode=${AB_MODE:-json}
+    [[ $mode == json || $mode == burst ]] || die "AB_MODE must be json or burst, got '$mode'"
     [[ $rounds =~ ^[0-9]+$ && $seconds =~ ^[0-9]+$ && $warmup =~ ^[0-9]+$ ]] || die "AB_ROUNDS, AB_SECONDS, AB_WARMUP: whole numbers"
     ((rounds >= 1 && seconds >= 5 && warmup >= 20)) || die "at least 1 round of 5 s after 20 s of warm-up"
     read_settings
@@ -69,7 +71,7 @@ main() {
     GW_PORT=$PORT_B GATEWAY_JAR=$jar_b GATEWAY_NAME=gateway-b GATEWAY_JAVA_OPTS=${AB_OPTS_B:-} start_gateway
     PID_B=$GATEWAY_PID
     GW_PORT=$PORT_A
-    LUA=$(lua_file gateway json)
+    LUA=$(lua_file gateway "$mode")
 
     log "warm-up: both under load for ${warmup} s"
     local left=$warmup
@@ -97,7 +99,7 @@ main() {
         echo "gateway A/B, $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)"
         echo "A: $jar_a ${AB_OPTS_A:+(options: $AB_OPTS_A)}"
         echo "B: $jar_b ${AB_OPTS_B:+(options: $AB_OPTS_B)}"
-        echo "both on CPU $PROXY_CPU at once, wrk x2 + upstream on CPU $LOAD_CPU, $CONNECTIONS connections each, non-stream,"
+        echo "both on CPU $PROXY_CPU at once, wrk x2 + upstream on CPU $LOAD_CPU, $CONNECTIONS connections each, mode $mode,"
         echo "warm-up ${warmup} s, $rounds rounds of ${seconds} s, client key on, -Xms$JVM_HEAP -Xmx$JVM_HEAP"
         printf '%s\n' "${lines[@]}"
         echo "B/A CPU per request: median $(median "${ratios[@]}"), rounds ${ratios[*]} (below 1: B is cheaper)"

@@ -78,12 +78,9 @@ public final class BackendLoad {
         pendingPrefill.addAndGet(-Math.max(0, tokens));
     }
 
-    /**
-     * The time to first token a request with {@code uncachedTokens} of its own can expect here: the backend's learned
-     * TTFT for the prefill queued before it plus its own.
-     */
-    public double expectedTtftNanos(long uncachedTokens) {
-        return ttft.fit().predictNanos(pendingPrefill.get() + Math.max(0, uncachedTokens));
+    /** How long the prefill queued here takes, at the backend's learned cost per token: a new prompt waits for it. */
+    public double queuedPrefillNanos() {
+        return ttft.fit().prefillNanos(pendingPrefill.get());
     }
 
     /** Requests vLLM counted (running and waiting) beyond this gateway's own, at the last fresh scrape. */

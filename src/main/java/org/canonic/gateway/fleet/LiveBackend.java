@@ -89,7 +89,8 @@ public final class LiveBackend {
         this.health.listener(new HealthEvents());
         this.probes = spec.probe() == Backend.ProbeKind.NONE ? null
                 : new ProbeLoop(services.vertx(), health, services.health());
-        this.ttft = new TtftModel(services.routing().assumedPrefillRate());
+        this.ttft = new TtftModel(services.routing().assumedPrefillRate(),
+                services.routing().hedging().latePercentile());
         this.load = new BackendLoad(slots, ttft, signalsFreshNanos);
         this.scraper = !spec.loadSignals() ? null : new LoadScraper(services.vertx(), pool::client,
                 spec.endpoint().rootPath("/metrics"), scrapeMs,

@@ -89,6 +89,11 @@ public final class Placement {
         return reasons[index];
     }
 
+    /** Leading prompt blocks the index believes each candidate holds, aligned with {@link #candidates()}. */
+    public int[] matchedBlocks() {
+        return matched.clone();
+    }
+
     /** Leading prompt blocks the index believes candidate {@code index} holds (0 when unknown). */
     public int matchedBlocks(int index) {
         return matched[index];

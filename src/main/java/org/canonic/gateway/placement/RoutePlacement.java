@@ -25,14 +25,14 @@ import java.util.Optional;
  *   <li>{@code least-loaded}: within each health class, the least {@link org.canonic.gateway.fleet.BackendLoad#score()
  *       load} first (configuration order among equals).</li>
  *   <li>{@code cache-aware}: among the backends of the best health class whose load is within the bound of the least
- *       loaded one (load at most {@code least + max(max-imbalance, max-imbalance-ratio x least)}), the one where the
- *       prompt can expect its first token soonest: the backend's learned TTFT ({@link
- *       org.canonic.gateway.fleet.TtftModel}) for the prefill already queued there plus the part of this prompt its
- *       cache is not believed to hold. That is the longest prefix, made quantitative: it wins unless the prefill
- *       queued in front of it costs more than the prefix saves (a replica busy with a 20k-token cold prompt is a
- *       second away from any first token). Within {@link #EQUIVALENT_NANOS} or 10 % of each other, the longer
- *       prefix, then the session's last backend, then the lighter load win. A cold prompt (held nowhere) therefore
- *       goes where the least prefill waits. The rest follow by load.</li>
+ *       loaded one (load at most {@code least + max(max-imbalance, max-imbalance-ratio x least)}), the one holding the
+ *       longest prefix of the prompt; among equals the session's last backend, then the one with the least prefill
+ *       queued before it (at the backend's learned cost per token: {@link
+ *       org.canonic.gateway.fleet.BackendLoad#queuedPrefillNanos}, equal within {@link #EQUIVALENT_NANOS} or 10 %),
+ *       then the lighter load. A cold prompt (held nowhere) therefore goes where the least prefill waits. A new
+ *       session (a session id not seen before) is placed by load first: its prompt shares only the system prompt
+ *       with the others, and following that shared prefix would pile every session onto the replicas that happened to
+ *       compute it first, while a replica that holds none would never get one. The rest follow by load.</li>
  * </ul>
  * The bound is SGLang's imbalance gate applied per candidate rather than consistent hashing with bounded loads: a
  * hash ring places a key by its hash, but here the key (the prompt's prefix) is found in an index, and the ring's
@@ -42,7 +42,7 @@ import java.util.Optional;
  */
 public final class RoutePlacement {
 
-    /** Expected first tokens this close are equivalent: the models behind them are not finer than that. */
+    /** Queued prefill this close is equivalent: the models behind it are not finer than that. */
     static final double EQUIVALENT_NANOS = 20_000_000;
 
     private final String route;
@@ -139,19 +139,23 @@ public final class RoutePlacement {
         for (int i = 0; i < own.size(); i++) {
             eligible[i] = health[i] == bestHealth && load[i] <= bound;
         }
-        double[] expected = new double[own.size()];
+        double[] queued = new double[own.size()];
         for (int i = 0; i < own.size(); i++) {
-            expected[i] = backends.get(i).load().expectedTtftNanos(prompt.uncachedTokens(matched[i]));
+            queued[i] = backends.get(i).load().queuedPrefillNanos();
         }
         String sessionBackend = sessions.backendOf(request.sessionId());
+        // A session's first request places the session: by load, or every new session would follow the shared
+        // system prompt to the replicas that already hold it, and a replica that holds none would never get one.
+        boolean sessionStarts = request.sessionId() != null && sessionBackend == null;
         int chosen = -1;
         for (int i = 0; i < own.size(); i++) {
-            if (eligible[i] && (chosen < 0
-                    || better(i, chosen, expected, matched, load, backends, sessionBackend))) {
+            if (eligible[i] && (chosen < 0 || (sessionStarts ? lighter(i, chosen, load, matched, queued)
+                    : better(i, chosen, queued, matched, load, backends, sessionBackend)))) {
                 chosen = i;
             }
         }
-        Placement.Reason why = reasonFor(chosen, matched, eligible, backends, sessionBackend);
+        Placement.Reason why = sessionStarts ? Placement.Reason.LEAST_LOADED
+                : reasonFor(chosen, matched, eligible, backends, sessionBackend);
         List<Candidate> rest = new ArrayList<>(own);
         Candidate first = rest.remove(chosen);
         List<Candidate> ranked = new ArrayList<>(own.size());
@@ -165,11 +169,27 @@ public final class RoutePlacement {
                 prompt, rankedMatched);
     }
 
+    /** For a new session: less load; else more prefix; else clearly less prefill queued. */
+    private static boolean lighter(int i, int j, double[] load, int[] matched, double[] queued) {
+        if (load[i] != load[j]) {
+            return load[i] < load[j];
+        }
+        if (matched[i] != matched[j]) {
+            return matched[i] > matched[j];
+        }
+        return clearlyLess(queued[i], queued[j]);
+    }
+
+    /** Whether {@code a} is less than {@code b} by more than the models behind them can tell apart. */
+    private static boolean clearlyLess(double a, double b) {
+        return a < b - Math.max(EQUIVALENT_NANOS, 0.1 * Math.min(a, b));
+    }
+
     /**
-     * Whether candidate {@code i} is a better first choice than {@code j}: more prefix; else the session's; else a
-     * clearly sooner first token (less prefill queued); else less load.
+     * Whether candidate {@code i} is a better first choice than {@code j}: more prefix; else the session's; else
+     * clearly less prefill queued; else less load.
      */
-    private static boolean better(int i, int j, double[] expected, int[] matched, double[] load,
+    private static boolean better(int i, int j, double[] queued, int[] matched, double[] load,
                                   List<LiveBackend> backends, String sessionBackend) {
         if (matched[i] != matched[j]) {
             return matched[i] > matched[j];
@@ -179,9 +199,8 @@ public final class RoutePlacement {
         if (iSession != jSession) {
             return iSession;
         }
-        double margin = Math.max(EQUIVALENT_NANOS, 0.1 * Math.min(expected[i], expected[j]));
-        if (Math.abs(expected[i] - expected[j]) > margin) {
-            return expected[i] < expected[j];
+        if (clearlyLess(queued[i], queued[j]) || clearlyLess(queued[j], queued[i])) {
+            return queued[i] < queued[j];
         }
         return load[i] < load[j];
     }

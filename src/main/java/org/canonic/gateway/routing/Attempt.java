@@ -37,6 +37,8 @@ final class Attempt implements UpstreamAttempt.Listener {
     final Candidate candidate;
     final int tryNumber;
     final boolean hedge;
+    /** What is sent: the request's body for this candidate (kept for a retry on it). */
+    final Buffer body;
     /** Prompt tokens the backend is expected to prefill (what its prefix cache is not believed to hold). */
     final long uncachedTokens;
     /** Those, plus the prefill this gateway had queued on the backend before: what stands before its first token. */
@@ -45,13 +47,14 @@ final class Attempt implements UpstreamAttempt.Listener {
     UpstreamAttempt upstream;
     HeldAttempt held;
 
-    Attempt(Owner owner, int index, Candidate candidate, int tryNumber, boolean hedge, long uncachedTokens,
-            long prefillTokens) {
+    Attempt(Owner owner, int index, Candidate candidate, int tryNumber, boolean hedge, Buffer body,
+            long uncachedTokens, long prefillTokens) {
         this.owner = owner;
         this.index = index;
         this.candidate = candidate;
         this.tryNumber = tryNumber;
         this.hedge = hedge;
+        this.body = body;
         this.uncachedTokens = uncachedTokens;
         this.prefillTokens = prefillTokens;
     }
@@ -60,7 +63,7 @@ final class Attempt implements UpstreamAttempt.Listener {
      * Sends the attempt, its backend slot already taken, under the backend's circuit breaker; false when the breaker
      * refused it (the slot is then given back and nothing was sent).
      */
-    boolean start(ExchangeServices services, ProxyRequest request, Clocks clocks, Buffer body, Runnable withdraw) {
+    boolean start(ExchangeServices services, ProxyRequest request, Clocks clocks, Runnable withdraw) {
         LiveBackend backend = candidate.backend();
         Backend spec = backend.spec();
         BackendBreaker.Handle handle = backend.startAttempt();

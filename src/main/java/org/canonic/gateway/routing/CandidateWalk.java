@@ -4,6 +4,7 @@ import org.canonic.gateway.fleet.LiveBackend;
 import org.canonic.gateway.policy.Candidate;
 
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.function.IntConsumer;
 
@@ -31,6 +32,8 @@ final class CandidateWalk {
     private final boolean[] taken;
     /** Candidates that are not the route's own (the global fallback): last, in turn, never for a hedge. */
     private final boolean[] spare;
+    /** The prompt blocks each candidate is believed to hold: a hedge looks where most of the prompt is cached. */
+    private final int[] matched;
     private final SlotWaits waits;
     private final String keyId;
     private final List<String> skipped = new ArrayList<>();
@@ -38,11 +41,17 @@ final class CandidateWalk {
     /** Whether any candidate was taken yet (the first one is never re-checked: it was just found routable). */
     private boolean started;
 
-    CandidateWalk(List<Candidate> candidates, boolean[] spare, boolean queueAtEach, SlotWaits waits, String keyId) {
+    /**
+     * @param spare   which candidates are not the route's own (the fallback)
+     * @param matched the prompt blocks each candidate is believed to hold (a hedge prefers the most)
+     */
+    CandidateWalk(List<Candidate> candidates, boolean[] spare, int[] matched, boolean queueAtEach, SlotWaits waits,
+                  String keyId) {
         this.candidates = candidates;
         this.queueAtEach = queueAtEach;
         this.taken = new boolean[candidates.size()];
         this.spare = spare;
+        this.matched = matched;
         this.waits = waits;
         this.keyId = keyId;
     }
@@ -90,18 +99,30 @@ final class CandidateWalk {
 
     /**
      * A candidate other than the running ones with a slot free right now (for a hedge), taken; or {@link #NONE}. Never
-     * queues: a hedge is only worth it where a replica is idle enough to start at once.
+     * queues: a hedge is only worth it where a replica is idle enough to start at once. Among those, the one believed
+     * to hold most of the prompt: a hedge repeats the prefill, and a cached prefix makes it short.
      */
     int takeIdle() {
+        List<Integer> order = new ArrayList<>();
         for (int i = 0; i < candidates.size(); i++) {
+            if (!taken[i] && !spare[i]) {
+                order.add(i);
+            }
+        }
+        order.sort(Comparator.comparingInt((Integer i) -> -matched[i]).thenComparingInt(i -> i));
+        for (int i : order) {
             LiveBackend backend = candidates.get(i).backend();
-            if (!taken[i] && !spare[i] && backend.routable() && backend.accepting()
-                    && backend.slots().tryAcquire(keyId)) {
+            if (backend.routable() && backend.accepting() && backend.slots().tryAcquire(keyId)) {
                 taken[i] = true;
                 return i;
             }
         }
         return NONE;
+    }
+
+    /** A candidate taken for a hedge that was not started after all: it may be tried later. */
+    void giveBack(int index) {
+        taken[index] = false;
     }
 
     private void nextInTurn(IntConsumer granted) {

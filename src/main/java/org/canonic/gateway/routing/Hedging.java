@@ -44,8 +44,8 @@ final class Hedging {
             return;
         }
         TtftModel.Fit fit = attempt.backend().load().ttft();
-        long lateMs = Math.max(settings.minDelay().toMillis(), (long) (settings.lateFactor()
-                * fit.predictNanos(attempt.prefillTokens) / 1_000_000));
+        long lateMs = Math.max(settings.minDelay().toMillis(), (long) (fit.predictNanos(attempt.prefillTokens)
+                * fit.lateRatio() / 1_000_000));
         if (lateMs >= clocks(attempt.backend(), attempt.prefillTokens).firstTokenMs()) {
             // The first-token clock moves on earlier than a hedge would start.
             return;

@@ -59,8 +59,6 @@ final class ProxyExchange implements Attempt.Owner {
     private final Race race = new Race();
     /** The last primary attempt that failed, while its retry waits (its delay, its slot); null otherwise. */
     private Attempt retryOf;
-    /** The body sent to the primary's candidate, kept for its retries. */
-    private Buffer primaryBody;
     private Context context;
     private boolean committed;
     private boolean finished;
@@ -78,8 +76,8 @@ final class ProxyExchange implements Attempt.Owner {
         this.notes = new AnswerNotes(record, request, services.telemetry(), services.json().mapper());
         this.batch = new EventBatch(client, services.vertx(), this::afterWrite);
         this.slotWaits = new SlotWaits(services.vertx(), services.concurrencyWaitMs(), request.keyId());
-        this.walk = new CandidateWalk(placement.candidates(), placement.fallbacks(), placement.queuesAtEachCandidate(),
-                slotWaits, request.keyId());
+        this.walk = new CandidateWalk(placement.candidates(), placement.fallbacks(), placement.matchedBlocks(),
+                placement.queuesAtEachCandidate(), slotWaits, request.keyId());
         this.hedging = new Hedging(services, placement, request.stream(), this::hedgeNow);
         this.keepAlive = new KeepAlive(services.vertx(), client, services.keepAliveMs(), this::elapsedMs,
                 () -> client.startStream(GatewayHeaders.PROVIDER_PENDING, totalAttempts(), elapsedMs()));
@@ -114,15 +112,14 @@ final class ProxyExchange implements Attempt.Owner {
         }
         boolean retry = retryOf != null && retryOf.index == index;
         int tryNumber = retry ? retryOf.tryNumber + 1 : 1;
+        Buffer body = retry ? retryOf.body : UpstreamBody.forCandidate(request, walk.candidate(index), services.json());
         retryOf = null;
-        Buffer body = retry ? primaryBody : UpstreamBody.forCandidate(request, walk.candidate(index), services.json());
         Attempt attempt = launch(index, tryNumber, false, body);
         if (attempt == null) {
             walk.next(this::launchPrimary);
             return;
         }
         race.startPrimary(attempt);
-        primaryBody = body;
         client.maxTokens(attempt.candidate.maxTokens());
         record.backend(attempt.name(), attempt.candidate.maxTokens());
         record.routing(placement.policy(), placement.reason(index).label(), placement.matchedBlocks(index),
@@ -141,9 +138,8 @@ final class ProxyExchange implements Attempt.Owner {
         long uncached = placement.uncachedTokens(index);
         // vLLM prefills in arrival order: the first token waits for what this gateway queued there before it too.
         long prefill = candidate.backend().load().pendingPrefillTokens() + uncached;
-        Attempt attempt = new Attempt(this, index, candidate, tryNumber, isHedge, uncached, prefill);
-        if (!attempt.start(services, request, hedging.clocks(candidate.backend(), prefill), body,
-                () -> withdraw(attempt))) {
+        Attempt attempt = new Attempt(this, index, candidate, tryNumber, isHedge, body, uncached, prefill);
+        if (!attempt.start(services, request, hedging.clocks(candidate.backend(), prefill), () -> withdraw(attempt))) {
             walk.skip(candidate.backend().name() + " circuit breaker open");
             return null;
         }
@@ -162,6 +158,7 @@ final class ProxyExchange implements Attempt.Owner {
         }
         if (!hedging.budgetAllows()) {
             walk.candidate(index).backend().slots().release(request.keyId());
+            walk.giveBack(index);
             return;
         }
         Attempt attempt = launch(index, 1, true, UpstreamBody.forCandidate(request, walk.candidate(index),

@@ -122,4 +122,44 @@ class AdaptiveLimitTest {
         assertThrows(IllegalArgumentException.class, () -> new AdaptiveLimit(32, 0, 1024));
         assertThrows(IllegalArgumentException.class, () -> new AdaptiveLimit(32, 4, 16));
     }
+    @Test
+    void whereVllmsQueueIsKnownItDecidesAndSlowFirstTokensDoNotShrinkTheLimit() {
+        AdaptiveLimit limit = new AdaptiveLimit(32, 4, 1024, 3_000 * MS);
+        for (int i = 0; i < 50; i++) {
+            sample(limit, 100, 10);
+        }
+        // vLLM's queue is empty (read every second): other prompts' prefill makes first tokens ten times slower, which
+        // is not congestion.
+        for (int i = 0; i < 20; i++) {
+            limit.onQueue(0, now);
+            sample(limit, 1000, 10);
+        }
+        assertEquals(32, limit.limit(), "a busy batch with an empty queue does not shrink it");
+        limit.onQueue(0, now);
+        sample(limit, 1000, 32);
+        assertEquals(33, limit.limit(), "used, with an empty queue: it grows");
+
+        assertFalse(limit.onQueue(3, now), "one reading with a queue could be a moment's burst");
+        assertTrue(limit.onQueue(5, now), "two in a row: vLLM queues, so the gateway should");
+        assertEquals(29, limit.limit(), "shrunk by 10 %");
+        assertFalse(sample(limit, 100, 29), "no growth while vLLM's queue is not empty");
+
+        // The reading goes stale (the metrics page stopped answering): time to first token decides again.
+        now += 10_000 * MS;
+        int before = limit.limit();
+        int samples = 0;
+        while (limit.limit() == before && samples++ < 10) {
+            sample(limit, 5000, 10);
+        }
+        assertTrue(limit.limit() < before, "slow first tokens shrink it again once the queue is unknown");
+    }
+
+    @Test
+    void theQueueNeverTakesTheLimitBelowItsMinimum() {
+        AdaptiveLimit limit = new AdaptiveLimit(5, 4, 1024, 3_000 * MS);
+        for (int i = 0; i < 20; i++) {
+            limit.onQueue(10, now);
+        }
+        assertEquals(4, limit.limit());
+    }
 }

@@ -19,7 +19,7 @@ class PrefixIndexTest {
 
     static LiveBackend backend(String name) {
         return LiveBackends.of(new Backend(name, UpstreamEndpoint.parse("http://127.0.0.1:9/v1"), "m", 1, 0,
-                new Clocks(1000, 1000, 1000, 1000), 0, Backend.ProbeKind.NONE, 0, 0, null, false));
+                new Clocks(1000, 1000, 1000, 1000), 1000, Backend.ProbeKind.NONE, 0, 0, null, false));
     }
 
     @Test

@@ -80,18 +80,18 @@ class RoutePlacementTest {
         assertEquals("a", order(first).get(0), "cold, all idle: configuration order breaks the tie");
         first.sent(a);
 
-        load(a, 2);
+        load(a, 12);
         ObjectNode turn2 = chat(SYSTEM, "task: rename a function " + "in many files ".repeat(40),
                 "I will read them", "file contents " + "code ".repeat(300));
         Placement second = place(placement, turn2, "ses_1");
-        assertEquals("a", order(second).get(0), "a holds the prefix; 2 more requests is within the bound (4)");
+        assertEquals("a", order(second).get(0), "a holds the prefix; 12 more requests is within the bound (16)");
         assertEquals(Placement.Reason.PREFIX, second.reason(0));
         assertTrue(second.matchedBlocks(0) > 20, "matched " + second.matchedBlocks(0));
         assertTrue(second.uncachedTokens(0) < second.uncachedTokens(1), "less to prefill where the prefix is");
 
-        load(a, 3);
+        load(a, 5);
         Placement third = place(placement, turn2, "ses_1");
-        assertEquals("b", order(third).get(0), "5 more requests than the least loaded is past the bound");
+        assertEquals("b", order(third).get(0), "17 more requests than the least loaded is past the bound");
         assertEquals(Placement.Reason.LEAST_LOADED, third.reason(0));
         assertEquals("a", order(third).get(2), "the busy holder of the prefix comes last of the route");
     }
@@ -101,10 +101,10 @@ class RoutePlacementTest {
         RoutePlacement placement = placement(null);
         ObjectNode turn = chat(SYSTEM, "a long task " + "words ".repeat(200));
         place(placement, turn, null).sent(c);
-        load(a, 10);
-        load(b, 10);
-        load(c, 15);
-        // Least is 10: the bound is 10 + max(4, 0.5 x 10) = 15, so c (15) still gets its prefix back.
+        load(a, 20);
+        load(b, 20);
+        load(c, 40);
+        // Least is 20: the bound is 20 + max(16, 1.0 x 20) = 40, so c (40) still gets its prefix back.
         assertEquals("c", order(place(placement, turn, null)).get(0));
         load(c, 1);
         assertEquals("a", order(place(placement, turn, null)).get(0));
@@ -120,6 +120,34 @@ class RoutePlacementTest {
         Placement again = place(placement, chat(SYSTEM, "a new task of session b " + "x".repeat(500)), "ses_b");
         assertEquals("b", order(again).get(0));
         assertEquals(Placement.Reason.SESSION, again.reason(0));
+    }
+
+    @Test
+    void aNewSessionIsPlacedByLoadNotByTheSharedSystemPrompt() {
+        RoutePlacement placement = placement(null);
+        place(placement, chat(SYSTEM, "first session's task"), "ses_1").sent(a);
+        load(a, 1);
+        // a holds the shared system prompt, b and c nothing: a continuing prompt would follow it to a...
+        Placement anonymous = place(placement, chat(SYSTEM, "a prompt of no session"), null);
+        assertEquals("a", order(anonymous).get(0));
+        assertEquals(Placement.Reason.PREFIX, anonymous.reason(0));
+        // ...but a session's first request spreads the sessions by load, or c would never get one.
+        Placement second = place(placement, chat(SYSTEM, "second session's task"), "ses_2");
+        assertEquals("b", order(second).get(0));
+        assertEquals(Placement.Reason.LEAST_LOADED, second.reason(0));
+    }
+
+    @Test
+    void amongEqualPrefixesTheOneWithLessPrefillQueuedWins() {
+        RoutePlacement placement = placement(null);
+        b.load().prefillStarted(20_000);
+        try {
+            // Nothing cached anywhere; b and c equally loaded in requests, but b has a 20k-token prefill to do first.
+            load(a, 1);
+            assertEquals("c", order(place(placement, chat(SYSTEM, "cold"), null)).get(0));
+        } finally {
+            b.load().prefillEnded(20_000);
+        }
     }
 
     @Test

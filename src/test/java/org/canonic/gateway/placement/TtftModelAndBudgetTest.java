@@ -12,7 +12,7 @@ class TtftModelAndBudgetTest {
 
     @Test
     void theModelLearnsBaseAndPrefillCostFromFirstTokens() {
-        TtftModel model = new TtftModel(4000);
+        TtftModel model = new TtftModel(4000, 0.98);
         assertEquals(250_000, model.fit().nanosPerToken(), 1, "the prior: 4000 tokens/s");
         // A backend with 30 ms of base and 81 us per prefilled token (Qwen2.5-7B on an A100), with some noise.
         java.util.Random random = new java.util.Random(7);
@@ -28,8 +28,31 @@ class TtftModelAndBudgetTest {
     }
 
     @Test
+    void lateMeansBeyondTheTailTheBackendReallyHas() {
+        TtftModel model = new TtftModel(4000, 0.98);
+        assertEquals(4, model.fit().lateRatio(), 1e-9, "before samples: 4 x the prediction");
+        java.util.Random random = new java.util.Random(11);
+        // Mostly on time, one in ten 2-3x late (behind another prompt's prefill): late is past that tail, not at it.
+        for (int i = 0; i < 400; i++) {
+            long tokens = 1000 + random.nextInt(10_000);
+            double factor = i % 10 == 0 ? 2 + random.nextDouble() : 0.9 + 0.2 * random.nextDouble();
+            model.sample(tokens, (long) (factor * (20_000_000L + tokens * 80_000L)));
+        }
+        double late = model.fit().lateRatio();
+        assertTrue(late >= 2.0 && late <= 4.0, "the 98th percentile lies in the 2-3x tail: " + late);
+
+        TtftModel steady = new TtftModel(4000, 0.98);
+        for (int i = 0; i < 400; i++) {
+            long tokens = 1000 + random.nextInt(10_000);
+            steady.sample(tokens, (long) ((0.95 + 0.1 * random.nextDouble()) * (20_000_000L + tokens * 80_000L)));
+        }
+        assertTrue(steady.fit().lateRatio() < 1.6, "a backend that keeps its time is late sooner: "
+                + steady.fit().lateRatio());
+    }
+
+    @Test
     void promptsOfOneSizeTeachNoSlope() {
-        TtftModel model = new TtftModel(4000);
+        TtftModel model = new TtftModel(4000, 0.98);
         for (int i = 0; i < 50; i++) {
             model.sample(500, 90_000_000);
         }

@@ -55,24 +55,23 @@ class RoutingTest extends GatewayTest {
 
     @Test
     void aSessionsTurnsStickToTheBackendHoldingTheirPrefixWhileAnotherSessionRunsElsewhere() throws Exception {
-        HttpResponse<String> a1 = send("spread-model", "ses_a", chat(system, "task A: " + "rename things ".repeat(30)));
-        assertEquals("r1", provider(a1), "all idle, nothing cached: configuration order decides");
+        String a = provider(send("spread-model", "ses_a", chat(system, "task A: " + "rename things ".repeat(30))));
 
-        // r1 holds the shared system prompt, but is busy (as other gateways' traffic on its /metrics says).
-        outsideLoad(1, 8);
-        HttpResponse<String> b1 = send("spread-model", "ses_b", chat(system, "task B: " + "write tests ".repeat(30)));
-        assertEquals("r2", provider(b1), "past the load bound the prefix no longer wins");
-        outsideLoad(1, 0);
+        // A's replica holds the shared system prompt, but is busy (as other gateways' traffic on its /metrics says).
+        outsideLoad(a, 20);
+        String b = provider(send("spread-model", "ses_b", chat(system, "task B: " + "write tests ".repeat(30))));
+        assertNotEquals(a, b, "past the load bound the prefix no longer wins");
+        outsideLoad(a, 0);
 
         for (int turn = 2; turn <= 4; turn++) {
-            HttpResponse<String> a = send("spread-model", "ses_a", conversation("task A: " + "rename things ".repeat(30),
-                    turn));
-            HttpResponse<String> b = send("spread-model", "ses_b", conversation("task B: " + "write tests ".repeat(30),
-                    turn));
-            assertEquals("r1", provider(a), "session A, turn " + turn);
-            assertEquals("r2", provider(b), "session B, turn " + turn + ": r1 is idle again and holds the system"
-                    + " prompt, but r2 holds all of B's history");
-            JsonNode routing = ledger(b).path("routing");
+            HttpResponse<String> aTurn = send("spread-model", "ses_a",
+                    conversation("task A: " + "rename things ".repeat(30), turn));
+            HttpResponse<String> bTurn = send("spread-model", "ses_b",
+                    conversation("task B: " + "write tests ".repeat(30), turn));
+            assertEquals(a, provider(aTurn), "session A, turn " + turn);
+            assertEquals(b, provider(bTurn), "session B, turn " + turn + ": A's replica is idle again and holds the"
+                    + " system prompt, but B's holds all of B's history");
+            JsonNode routing = ledger(bTurn).path("routing");
             assertEquals("cache-aware", routing.path("policy").asText());
             assertEquals("prefix", routing.path("reason").asText(), routing.toString());
             assertTrue(routing.path("matched_blocks").asInt() > routing.path("prompt_blocks").asInt() / 2,
@@ -83,10 +82,10 @@ class RoutingTest extends GatewayTest {
     @Test
     void aPreferredBackendLoadedPastTheBoundIsSkipped() throws Exception {
         String task = "task: " + "migrate the schema ".repeat(40);
-        assertEquals("r1", provider(send("spread-model", "ses_s", chat(system, task))));
-        outsideLoad(1, 5);
+        String holder = provider(send("spread-model", "ses_s", chat(system, task)));
+        outsideLoad(holder, 17);
         HttpResponse<String> next = send("spread-model", "ses_s", conversation(task, 2));
-        assertEquals("r2", provider(next));
+        assertNotEquals(holder, provider(next), "17 requests more than the least loaded is past the bound (16)");
         JsonNode routing = ledger(next).path("routing");
         assertEquals("least_loaded", routing.path("reason").asText(), routing.toString());
         assertEquals(0, routing.path("matched_blocks").asInt(), "r2 holds nothing of it, so it prefills all: "
@@ -95,9 +94,9 @@ class RoutingTest extends GatewayTest {
 
     @Test
     void aColdPromptGoesToTheLeastLoadedBackend() throws Exception {
-        outsideLoad(1, 3);
-        outsideLoad(2, 1);
-        outsideLoad(3, 2);
+        outsideLoad("r1", 3);
+        outsideLoad("r2", 1);
+        outsideLoad("r3", 2);
         HttpResponse<String> cold = send("spread-model", null, chat("A prompt nobody has seen " + UUID.randomUUID(),
                 "hello"));
         assertEquals("r2", provider(cold));
@@ -107,22 +106,25 @@ class RoutingTest extends GatewayTest {
     @Test
     void aFullBackendNeverHoldsARequestWhileAnotherHasRoom() throws Exception {
         String task = "task: " + "refactor the parser ".repeat(40);
-        assertEquals("r1", provider(send("spread-model", "ses_f", chat(system, task))));
-        replica(1).always(Behavior.stream(40).tokenDelay(50));
+        String holder = provider(send("spread-model", "ses_f", chat(system, task)));
+        fake(holder).always(Behavior.stream(40).tokenDelay(50));
         CompletableFuture<HttpResponse<String>> holding = gateway.postAsync("/v1/chat/completions",
                 conversation(task, 2));
-        admin.await("r1", backend -> backend.get("inFlight").asInt() == 1, 3000);
+        admin.await(holder, backend -> backend.get("inFlight").asInt() == 1, 3000);
 
         long start = System.nanoTime();
         HttpResponse<String> third = send("spread-model", "ses_f", conversation(task, 3));
         long elapsedMs = (System.nanoTime() - start) / 1_000_000;
-        assertEquals("r2", provider(third), "r1 holds the prefix but its one slot is taken");
+        assertNotEquals(holder, provider(third), "the holder of the prefix has its one slot taken");
         assertTrue(elapsedMs < 1500, "it did not wait for r1's slot (the wait bound is 2 s): " + elapsedMs + " ms");
         assertEquals(200, holding.get(10, TimeUnit.SECONDS).statusCode());
     }
 
     @Test
     void aHedgeCommitsTheFirstToDeliverAndClosesTheOtherWithinASecond() throws Exception {
+        // r1 takes the request (the others are busy with outside traffic) and stalls; the hedge needs only a free slot.
+        outsideLoad("r2", 17);
+        outsideLoad("r3", 18);
         replica(1).then(Behavior.stream(5).firstTokenDelay(8_000));
         HttpResponse<String> hedged = send("spread-model", null, chat(system, "a question " + UUID.randomUUID()));
 
@@ -155,6 +157,8 @@ class RoutingTest extends GatewayTest {
         // r1 never answers: unhedged requests fail over when its (1 s) first-token clock expires. It teaches r1's TTFT
         // model nothing, so every request is late for it after the same 300 ms.
         replica(1).always(Behavior.stream(3).firstTokenDelay(5_000));
+        outsideLoad("r2", 17);
+        outsideLoad("r3", 18);
         int requests = 10;
         int hedged = 0;
         for (int i = 0; i < requests; i++) {
@@ -164,7 +168,8 @@ class RoutingTest extends GatewayTest {
                 hedged++;
             }
         }
-        // Every request was late on r1; the route may hedge a fifth of the last minute's requests: the 5th and 10th.
+        // Every request went to r1 first (the others are busy with outside traffic) and was late there; the route may
+        // hedge a fifth of the last minute's requests: the 5th and 10th.
         assertEquals((int) (requests * RoutingProfile.BUDGET_SHARE), hedged);
     }
 
@@ -187,13 +192,16 @@ class RoutingTest extends GatewayTest {
 
     @Test
     void aShortPromptFailsOverQuicklyUnderItsPromptSizedFirstTokenClock() throws Exception {
+        outsideLoad("r2", 17);
+        outsideLoad("r3", 18);
         replica(1).then(Behavior.stream(3).firstTokenDelay(4_000));
         long start = System.nanoTime();
         HttpResponse<String> answer = send("steady-model", null, chat("short " + UUID.randomUUID(), "hi"));
         long elapsedMs = (System.nanoTime() - start) / 1_000_000;
         assertEquals(200, answer.statusCode(), answer.body());
-        assertEquals("r2", provider(answer));
+        assertEquals("r2", provider(answer), "r1 timed out, r2 is the less loaded of the rest");
         JsonNode first = ledger(answer).path("attempts").get(0);
+        assertEquals("r1", first.path("backend").asText());
         assertEquals("first_token_timeout", first.path("outcome").asText(), first.toString());
         assertTrue(first.path("elapsed_ms").asLong() < 2500, "the clock was about its 1 s base, not the backend's"
                 + " 10 s: " + first);
@@ -202,11 +210,16 @@ class RoutingTest extends GatewayTest {
 
     // ---- helpers ------------------------------------------------------------------------------------------------
 
-    /** Replica {@code n}'s metrics page says {@code running} requests of other clients run there; waits until read. */
-    private void outsideLoad(int n, int running) throws InterruptedException {
-        replica(n).metrics(FakeVllm.vllmMetrics(running, 0, 0.5, 0, 0));
-        admin.await("r" + n, backend -> backend.path("load").path("outside").asInt() == running
+    /** Backend {@code name}'s metrics page says {@code running} requests of other clients run there; waits for it. */
+    private void outsideLoad(String name, int running) throws InterruptedException {
+        fake(name).metrics(FakeVllm.vllmMetrics(running, 0, 0.5, 0, 0));
+        admin.await(name, backend -> backend.path("load").path("outside").asInt() == running
                 && backend.path("load").path("running").asInt(-1) == running, 3000);
+    }
+
+    /** The fake behind backend {@code r1}, {@code r2} or {@code r3}. */
+    private static FakeVllm fake(String name) {
+        return replica(Integer.parseInt(name.substring(1)));
     }
 
     private HttpResponse<String> send(String model, String session, String body) {
