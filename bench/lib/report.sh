@@ -99,11 +99,17 @@ print_report() {
     target_line "low load: non-stream p50 gateway - nginx" "$(diff_ms "${LL_JSON_P50[gateway]:-}" "${LL_JSON_P50[nginx]:-}")" le 0.3 " ms"
     target_line "low load: TTFT p50 gateway - nginx" "$(diff_ms "${LL_TTFT_P50[gateway]:-}" "${LL_TTFT_P50[nginx]:-}")" le 0.3 " ms"
     echo
+    print_disturbed_and_errors "these numbers are low and noisy" "window"
+}
+
+# print_disturbed_and_errors <what disturbed numbers are> <what was measured>: the report's last lines, shared by
+# run.sh and routing.sh: which measured windows (or runs) other processes disturbed, and the errors that fail the run.
+print_disturbed_and_errors() {
     if ((${#DISTURBED[@]})); then
-        echo "DISTURBED (other processes competed for the CPU; these numbers are low and noisy):"
+        echo "DISTURBED (other processes competed for the CPU; $1):"
         printf '  %s\n' "${DISTURBED[@]}"
     else
-        echo "Not disturbed: other processes stayed under ${OTHER_CPU_LIMIT}% of a core in every measured window."
+        echo "Not disturbed: other processes stayed under ${OTHER_CPU_LIMIT}% of a core in every measured $2."
     fi
     if ((${#FAILURES[@]})); then
         echo "ERRORS (the run fails):"

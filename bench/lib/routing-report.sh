@@ -124,16 +124,7 @@ print_routing_report() {
     echo
     print_targets
     echo
-    if ((${#DISTURBED[@]})); then
-        echo "DISTURBED (other processes competed for the CPU):"
-        printf '  %s\n' "${DISTURBED[@]}"
-    else
-        echo "Not disturbed: other processes stayed under ${OTHER_CPU_LIMIT}% of a core in every measured run."
-    fi
-    if ((${#FAILURES[@]})); then
-        echo "ERRORS (the run fails):"
-        printf '  %s\n' "${FAILURES[@]}"
-    fi
+    print_disturbed_and_errors "TTFT and throughput may be off" "run"
 }
 
 print_routing_json() {

@@ -100,16 +100,20 @@ final class CandidateWalk {
     /**
      * A candidate other than the running ones with a slot free right now (for a hedge), taken; or {@link #NONE}. Never
      * queues: a hedge is only worth it where a replica is idle enough to start at once. Among those, the one believed
-     * to hold most of the prompt: a hedge repeats the prefill, and a cached prefix makes it short.
+     * to hold most of the prompt (a hedge repeats the prefill, and a cached prefix makes it short), then the one with
+     * the least prefill queued before it.
      */
     int takeIdle() {
         List<Integer> order = new ArrayList<>();
+        double[] queued = new double[candidates.size()];
         for (int i = 0; i < candidates.size(); i++) {
             if (!taken[i] && !spare[i]) {
                 order.add(i);
+                queued[i] = candidates.get(i).backend().load().queuedPrefillNanos();
             }
         }
-        order.sort(Comparator.comparingInt((Integer i) -> -matched[i]).thenComparingInt(i -> i));
+        order.sort(Comparator.comparingInt((Integer i) -> -matched[i]).thenComparingDouble(i -> queued[i])
+                .thenComparingInt(i -> i));
         for (int i : order) {
             LiveBackend backend = candidates.get(i).backend();
             if (backend.routable() && backend.accepting() && backend.slots().tryAcquire(keyId)) {

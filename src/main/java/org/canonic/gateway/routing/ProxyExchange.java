@@ -165,7 +165,7 @@ final class ProxyExchange implements Attempt.Owner {
                 services.json()));
         if (attempt != null) {
             race.startHedge(attempt);
-            record.hedge(attempt.name());
+            record.hedge(attempt.name(), race.primary().held.elapsedMs());
         }
     }
 

@@ -101,7 +101,7 @@ public final class GatewayMetrics {
     }
 
     private Counter blocks(List<String> key) {
-        return Counter.builder(key.get(0))
+        return Counter.builder("gateway.routing.prompt.blocks")
                 .description("Prompt blocks routed, and of those the ones the route's index believed the chosen"
                         + " backend held (matched / routed = estimated prefix-cache hit ratio)")
                 .tags("route", key.get(1), "kind", key.get(2)).register(registry);

@@ -46,6 +46,7 @@ final class LedgerJson {
     static final SerializableString MATCHED_BLOCKS = name("matched_blocks");
     static final SerializableString PROMPT_BLOCKS = name("prompt_blocks");
     static final SerializableString HEDGE = name("hedge");
+    static final SerializableString AFTER_MS = name("after_ms");
 
     private LedgerJson() {
     }

@@ -43,6 +43,7 @@ public final class RequestRecord {
     private int promptBlocks;
     /** The backend a hedge raced on, and how the race ended ({@code won}, {@code cancelled}, {@code failed}). */
     private String hedgeBackend;
+    private long hedgeAfterMs;
     private String hedgeOutcome;
     private long firstTokenNanos;
     private long lastTokenNanos;
@@ -99,9 +100,10 @@ public final class RequestRecord {
         this.promptBlocks = promptBlocks;
     }
 
-    /** A hedge was started on {@code backend}. */
-    public void hedge(String backend) {
+    /** A hedge was started on {@code backend}, {@code afterMs} after the attempt it races. */
+    public void hedge(String backend, long afterMs) {
         this.hedgeBackend = backend;
+        this.hedgeAfterMs = afterMs;
     }
 
     /** How the hedge race ended: {@code won} (the hedge answered first), {@code cancelled}, {@code failed}. */
@@ -344,12 +346,16 @@ public final class RequestRecord {
         json.writeStartObject();
         LedgerJson.string(json, LedgerJson.POLICY, policy);
         LedgerJson.string(json, LedgerJson.REASON, reason);
-        LedgerJson.number(json, LedgerJson.MATCHED_BLOCKS, matchedBlocks);
-        LedgerJson.number(json, LedgerJson.PROMPT_BLOCKS, promptBlocks);
+        // Only a cache-aware route hashes prompts; elsewhere the counts would be zeros on every line.
+        if (promptBlocks > 0) {
+            LedgerJson.number(json, LedgerJson.MATCHED_BLOCKS, matchedBlocks);
+            LedgerJson.number(json, LedgerJson.PROMPT_BLOCKS, promptBlocks);
+        }
         if (hedgeBackend != null) {
             json.writeFieldName(LedgerJson.HEDGE);
             json.writeStartObject();
             LedgerJson.string(json, LedgerJson.BACKEND, hedgeBackend);
+            LedgerJson.number(json, LedgerJson.AFTER_MS, hedgeAfterMs);
             LedgerJson.string(json, LedgerJson.OUTCOME, hedgeOutcome == null ? "pending" : hedgeOutcome);
             json.writeEndObject();
         }

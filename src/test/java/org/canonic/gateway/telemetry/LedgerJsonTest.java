@@ -69,4 +69,35 @@ class LedgerJsonTest {
         Instant.parse(line.get("started_at").asText());
         Instant.parse(line.get("ended_at").asText());
     }
+    @Test
+    void theRoutingObjectNamesThePolicyTheReasonThePrefixAndTheHedge() throws Exception {
+        RequestRecord record = new RequestRecord("req-2", System.nanoTime());
+        record.request("key-a", "chat", "qwen", "chat", true);
+        record.attempt(new AttemptRecord("r1", 1, AttemptOutcome.HEDGE_LOST, 0, 900, "the other came first"));
+        record.attempt(new AttemptRecord("r2", 1, AttemptOutcome.COMPLETED, 200, 1500, null, true));
+        record.routing("cache-aware", "prefix", 120, 130);
+        record.hedge("r2", 640);
+        record.hedgeOutcome("won");
+        record.close(Outcome.COMPLETED, 200, null);
+        JsonNode line = new ObjectMapper().readTree(record.toJson());
+        JsonNode routing = line.get("routing");
+        assertEquals("cache-aware", routing.get("policy").asText());
+        assertEquals("prefix", routing.get("reason").asText());
+        assertEquals(120, routing.get("matched_blocks").asInt());
+        assertEquals(130, routing.get("prompt_blocks").asInt());
+        assertEquals("r2", routing.at("/hedge/backend").asText());
+        assertEquals(640, routing.at("/hedge/after_ms").asLong());
+        assertEquals("won", routing.at("/hedge/outcome").asText());
+        assertEquals("hedge_lost", line.at("/attempts/0/outcome").asText());
+        assertEquals("none", line.at("/attempts/0/fault").asText(), "losing a race is nobody's fault");
+        assertTrue(line.at("/attempts/0/hedge").isMissingNode());
+        assertTrue(line.at("/attempts/1/hedge").asBoolean());
+
+        RequestRecord ordered = new RequestRecord("req-3", System.nanoTime());
+        ordered.routing("ordered", "ordered", 0, 0);
+        ordered.close(Outcome.COMPLETED, 200, null);
+        JsonNode plain = new ObjectMapper().readTree(ordered.toJson()).get("routing");
+        assertEquals("ordered", plain.get("reason").asText());
+        assertTrue(plain.get("matched_blocks") == null && plain.get("hedge") == null, plain.toString());
+    }
 }
