@@ -12,6 +12,7 @@ import org.canonic.gateway.health.BreakerState;
 import org.canonic.gateway.health.HealthSnapshot;
 import org.canonic.gateway.health.ProbeLoop;
 import org.canonic.gateway.signals.LoadScraper;
+import org.canonic.gateway.signals.VllmSignals;
 import org.jboss.logging.Logger;
 
 import java.util.ArrayList;
@@ -102,10 +103,8 @@ public final class LiveBackend {
                 () -> health.snapshot().state().name(), BREAKER_STATES, () -> breaker.state().name(), slots::inFlight,
                 slots::limit, slots::waiting));
         if (scraper != null) {
-            gauges.addAll(services.metrics().backendSignals(spec.name(),
-                    () -> load.signals() == null ? Double.NaN : load.signals().running(),
-                    () -> load.signals() == null ? Double.NaN : load.signals().waiting(),
-                    () -> load.signals() == null ? Double.NaN : load.signals().kvCacheUsage(),
+            gauges.addAll(services.metrics().backendSignals(spec.name(), () -> signal(VllmSignals::running),
+                    () -> signal(VllmSignals::waiting), () -> signal(VllmSignals::kvCacheUsage),
                     load::prefixHitRatio));
             scraper.start();
         }
@@ -152,10 +151,9 @@ public final class LiveBackend {
 
     /**
      * An attempt that started at {@code startNanos}, with {@code prefillTokens} of prompt to prefill before it here (its
-     * own uncached tokens and those queued before it), got its
-     * first token now (a non-stream answer: its whole answer). A stream's TTFT teaches the backend's TTFT model; the
-     * adaptive limit gets the sample with the prefill that model expects taken out, so that a long cold prompt is not
-     * read as congestion.
+     * own uncached tokens and those queued before it), got its first token now (a non-stream answer: its whole
+     * answer). A stream's TTFT teaches the backend's TTFT model; the adaptive limit gets the sample with the prefill
+     * that model expects taken out, so that a long cold prompt is not read as congestion.
      */
     public void firstToken(long startNanos, long prefillTokens, boolean stream) {
         if (!stream) {
@@ -165,6 +163,12 @@ public final class LiveBackend {
         long expected = (long) ttft.fit().prefillNanos(prefillTokens);
         ttft.sample(prefillTokens, System.nanoTime() - startNanos);
         slots.firstToken(startNanos, expected);
+    }
+
+    /** A value of the last fresh reading of vLLM's metrics, NaN without one (read once: it may go stale meanwhile). */
+    private double signal(java.util.function.ToDoubleFunction<VllmSignals> value) {
+        VllmSignals signals = load.signals();
+        return signals == null ? Double.NaN : value.applyAsDouble(signals);
     }
 
     /** Opens an attempt under the backend's circuit breaker. */
