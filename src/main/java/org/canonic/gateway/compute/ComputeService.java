@@ -118,12 +118,11 @@ public class ComputeService {
         return provider(provider).offers(query);
     }
 
-    /**
-     * Provisions one instance: offer read now, estimate, admission, intent recorded, then the provider called.
-     * After an ambiguous failure the instance is looked up by label and destroyed before the error is reported,
-     * so a retry never doubles the bill.
-     */
-    public ObjectNode provision(ProvisionRequest request, String caller, Long fencing) {
+    /** What one launch would be: the provider, the recipe, the offer read now and its estimate. */
+    private record Quote(ComputeProvider provider, Recipe recipe, Offer offer, long cents, String text) {
+    }
+
+    private Quote quote(ProvisionRequest request) {
         ComputeProvider provider = provider(request.provider());
         Recipe recipe = recipes.find(request.recipe()).orElseThrow(() -> new ComputeException(400,
                 "invalid_recipe", "recipe must be one of " + recipes.all().keySet() + "."));
@@ -140,6 +139,37 @@ public class ComputeService {
         long estimateCents = CostGuard.cents(offer.usdPerHour() * request.hours() + storageUsd);
         String estimateText = String.format(Locale.ROOT, "$%.4f/h x %s h + storage $%.2f = $%s", offer.usdPerHour(),
                 stripZeros(request.hours()), storageUsd, CostGuard.usd(estimateCents));
+        return new Quote(provider, recipe, offer, estimateCents, estimateText);
+    }
+
+    /**
+     * What a provision of {@code request} would cost now and what the cost guard would say, with nothing reserved
+     * and nothing launched: the console shows it before the operator's first click.
+     */
+    public ObjectNode estimate(ProvisionRequest request) {
+        Quote quote = quote(request);
+        ObjectNode answer = guard.preview(quote.cents());
+        answer.put("provider", quote.provider().name());
+        answer.put("recipe", quote.recipe().name());
+        answer.put("offer", quote.offer().id());
+        answer.put("usd_per_hour", quote.offer().usdPerHour());
+        answer.put("hours", request.hours());
+        answer.put("estimate", quote.text());
+        return answer;
+    }
+
+    /**
+     * Provisions one instance: offer read now, estimate, admission, intent recorded, then the provider called.
+     * After an ambiguous failure the instance is looked up by label and destroyed before the error is reported,
+     * so a retry never doubles the bill.
+     */
+    public ObjectNode provision(ProvisionRequest request, String caller, Long fencing) {
+        Quote quote = quote(request);
+        ComputeProvider provider = quote.provider();
+        Recipe recipe = quote.recipe();
+        Offer offer = quote.offer();
+        long estimateCents = quote.cents();
+        String estimateText = quote.text();
         CostGuard.Admission admission = guard.admit(estimateCents, request.confirmEstimateUsd(), estimateText);
 
         String name = "mg-" + recipe.name() + "-" + config.gatewayId() + "-"

@@ -78,6 +78,34 @@ public final class CostGuard {
                 + " guard's limits on confirmation of " + estimateText + ".");
     }
 
+    /**
+     * How {@link #admit} would treat an estimate now, reserving nothing: {@code tier} is {@code auto}, {@code warn},
+     * {@code over_cap} (a warn-tier estimate that no longer fits today's cap) or {@code needs_confirmation}; the last
+     * two launch only with {@code confirm_estimate_usd}. A launch made afterwards is admitted on its own: the cap
+     * may have moved in between.
+     */
+    public ObjectNode preview(long estimateCents) {
+        LocalDate today = today();
+        long committed = ledger.committed(today);
+        String tier;
+        if (estimateCents < warnCents) {
+            tier = "auto";
+        } else if (estimateCents <= confirmCents) {
+            tier = committed + estimateCents <= capCents ? "warn" : "over_cap";
+        } else {
+            tier = "needs_confirmation";
+        }
+        ObjectNode preview = JsonNodeFactory.instance.objectNode();
+        preview.put("estimate_usd", Double.parseDouble(usd(estimateCents)));
+        preview.put("tier", tier);
+        preview.put("confirmation_needed", tier.equals("over_cap") || tier.equals("needs_confirmation"));
+        preview.put("warn_usd", Double.parseDouble(usd(warnCents)));
+        preview.put("confirm_usd", Double.parseDouble(usd(confirmCents)));
+        preview.put("daily_cap_usd", Double.parseDouble(usd(capCents)));
+        preview.put("committed_today_usd", Double.parseDouble(usd(committed)));
+        return preview;
+    }
+
     public SpendLedger ledger() {
         return ledger;
     }

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Response;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
 import org.canonic.gateway.state.StateStore;
@@ -14,10 +16,15 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
 
 /**
  * The record of every admin mutation: {@code audit.jsonl} in the state directory, one JSON object per line, only
@@ -120,6 +127,67 @@ public class AuditLog {
             record(caller, action, target, before, null, code, lock);
         } catch (CoordinationUnavailable e) {
             LOG.errorf("Could not audit a refused %s (%s): %s", action, code, e.getMessage());
+        }
+    }
+
+    /**
+     * The newest {@code limit} audit lines, newest first, as written: every replica's from the shared stream with
+     * the Redis store, this replica's file otherwise (its last 256 KiB, enough for hundreds of lines). For views;
+     * the file stays the record.
+     *
+     * @throws StateStoreUnavailable when the shared stream cannot be read
+     */
+    public List<JsonNode> recent(int limit) {
+        List<String> lines = new ArrayList<>();
+        if (store != null) {
+            Response entries = store.call(Command.XREVRANGE,
+                    store.key(STREAM), "+", "-", "COUNT", limit);
+            for (Response entry : entries) {
+                Response fields = entry.get(1);
+                for (int i = 0; i + 1 < fields.size(); i += 2) {
+                    if ("line".equals(fields.get(i).toString())) {
+                        lines.add(fields.get(i + 1).toString());
+                    }
+                }
+            }
+        } else {
+            lines.addAll(tail());
+        }
+        List<JsonNode> parsed = new ArrayList<>(Math.min(limit, lines.size()));
+        for (String line : lines) {
+            if (parsed.size() == limit) {
+                break;
+            }
+            try {
+                parsed.add(mapper.readTree(line));
+            } catch (JsonProcessingException e) {
+                // A torn last line (a crash mid-write) is not an event; skip it.
+            }
+        }
+        return parsed;
+    }
+
+    /** The whole lines of the file's last 256 KiB, newest first. */
+    private List<String> tail() {
+        long tailBytes = 256 * 1024;
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+            long size = channel.size();
+            long from = Math.max(0, size - tailBytes);
+            ByteBuffer buffer = ByteBuffer.allocate((int) (size - from));
+            while (buffer.hasRemaining() && channel.read(buffer, from + buffer.position()) > 0) {
+                // read until the buffer is full or the file ends
+            }
+            String text = new String(buffer.array(), 0, buffer.position(), StandardCharsets.UTF_8);
+            List<String> all = new ArrayList<>(Arrays.asList(text.split("\n")));
+            if (from > 0 && !all.isEmpty()) {
+                all.remove(0); // cut mid-line
+            }
+            Collections.reverse(all);
+            return all.stream().filter(l -> !l.isBlank()).toList();
+        } catch (NoSuchFileException e) {
+            return List.of();
+        } catch (IOException e) {
+            throw new CoordinationUnavailable(CoordinationUnavailable.AUDIT, "The audit log cannot be read.", e);
         }
     }
 

@@ -162,6 +162,15 @@ public class Webhooks {
         return endpoints.stream().map(WebhookEndpoint::origin).toList();
     }
 
+    /** Delivery counts since start, for the console: never a URL (URLs may hold tokens). */
+    public record Stats(int receivers, boolean signed, long delivered, long failedAttempts, long dropped, int queued) {
+    }
+
+    public Stats stats() {
+        return new Stats(endpoints.size(), signed(), (long) delivered.count(), (long) failedAttempts.count(),
+                (long) dropped.count(), queued());
+    }
+
     public boolean signed() {
         return secret != null;
     }

@@ -106,6 +106,11 @@ public final class BackendLoad {
     }
 
     /** What the backend's time to first token costs per uncached prompt token, as learned so far. */
+    /** The median of its last first tokens as they came, in nanoseconds (NaN: none yet): for views. */
+    public double recentTtftMedianNanos() {
+        return ttft.recentMedianNanos();
+    }
+
     public TtftModel.Fit ttft() {
         return ttft.fit();
     }

@@ -26,6 +26,7 @@ public final class TtftModel {
     static final int MEMORY = 50;
     static final int MIN_SAMPLES = 8;
     static final int MIN_LATE_SAMPLES = 20;
+    static final int RECENT = 64;
     static final double PRIOR_LATE_RATIO = 4;
     /** Ratio buckets: from 1/8 of the prediction up, each 25 % wider than the one before (up to ~5000x). */
     private static final double FIRST_RATIO = 0.125;
@@ -66,6 +67,9 @@ public final class TtftModel {
     private int samples;
     private final double latePercentile;
     private final double[] lateness = new double[RATIO_BUCKETS];
+    /** The last {@value #RECENT} TTFTs as they were, whatever the prompt: for the operator's p50, not for routing. */
+    private final long[] recent = new long[RECENT];
+    private int recentCount;
     private volatile Fit fit;
 
     /**
@@ -82,11 +86,23 @@ public final class TtftModel {
         return fit;
     }
 
+    /** The median of the last {@value #RECENT} first tokens in nanoseconds, or NaN before the first one. */
+    public synchronized double recentMedianNanos() {
+        int n = Math.min(recentCount, RECENT);
+        if (n == 0) {
+            return Double.NaN;
+        }
+        long[] sorted = java.util.Arrays.copyOf(recent, n);
+        java.util.Arrays.sort(sorted);
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0;
+    }
+
     /** A stream's first token came {@code ttftNanos} after its request was sent, with this many tokens to prefill. */
     public synchronized void sample(long uncachedTokens, long ttftNanos) {
         double u = Math.max(0, uncachedTokens);
         double t = Math.max(0, ttftNanos);
         countLateness(t / Math.max(MIN_PREDICTION_NANOS, fit.predictNanos(uncachedTokens)));
+        recent[recentCount++ % RECENT] = (long) t;
         weight = weight * DECAY + 1;
         sumTokens = sumTokens * DECAY + u;
         sumNanos = sumNanos * DECAY + t;

@@ -57,23 +57,26 @@ public record BackendView(String name, String source, String origin, String mode
      * @param ttftBaseMs   its learned TTFT with nothing to prefill
      * @param ttftMsPer1kTokens its learned TTFT per 1000 prompt tokens to prefill
      * @param ttftSamples  first tokens the model learned from
+     * @param ttftP50Ms    the median of its last 64 first tokens as they came (null: none yet)
      */
     @RegisterForReflection
     public record LoadView(double score, int outside, String signals, Integer running, Integer waiting,
                            Double kvCacheUsage, Double prefixHitRatio, double ttftBaseMs, double ttftMsPer1kTokens,
-                           int ttftSamples) {
+                           int ttftSamples, Double ttftP50Ms) {
 
         static LoadView of(LiveBackend backend) {
             BackendLoad load = backend.load();
             VllmSignals signals = load.signals();
             TtftModel.Fit ttft = load.ttft();
             double hits = load.prefixHitRatio();
+            double p50 = load.recentTtftMedianNanos();
             return new LoadView(load.score(), load.outside(),
                     backend.loadSignalsStatus() == null ? "OFF" : backend.loadSignalsStatus().name(),
                     signals == null ? null : signals.running(), signals == null ? null : signals.waiting(),
                     signals == null || Double.isNaN(signals.kvCacheUsage()) ? null : signals.kvCacheUsage(),
                     Double.isNaN(hits) ? null : hits, round(ttft.baseNanos() / 1e6),
-                    round(ttft.nanosPerToken() * 1000 / 1e6), ttft.samples());
+                    round(ttft.nanosPerToken() * 1000 / 1e6), ttft.samples(),
+                    Double.isNaN(p50) ? null : round(p50 / 1e6));
         }
 
         private static double round(double value) {

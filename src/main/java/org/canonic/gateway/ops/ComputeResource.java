@@ -129,6 +129,17 @@ public class ComputeResource {
         });
     }
 
+    /** The estimate and cost-guard tier of a provision body, nothing launched or reserved: not a change, so no lock. */
+    @POST
+    @Path("/estimate")
+    @Consumes(MediaType.WILDCARD)
+    public Response estimate(@HeaderParam("Authorization") String authorization, @Context HttpServerRequest request,
+                             String body) {
+        auth.require(authorization, request);
+        return answer(() -> Response.ok(compute.estimate(ProvisionRequest.parse(parse(body),
+                config.compute().maxHours()))).build());
+    }
+
     @POST
     @Path("/instances/{id}/stop")
     @Consumes(MediaType.WILDCARD)

@@ -46,6 +46,22 @@ class CostGuardTest {
     }
 
     @Test
+    void aPreviewSaysWhatAdmissionWouldAndReservesNothing() {
+        CostGuard guard = guard();
+        assertEquals("auto", guard.preview(499).path("tier").asText());
+        assertEquals("warn", guard.preview(1200).path("tier").asText());
+        assertEquals("needs_confirmation", guard.preview(2001).path("tier").asText());
+        assertTrue(guard.preview(2001).path("confirmation_needed").asBoolean());
+        assertEquals(0, guard.ledger().committed(guard.today()), "previews reserve nothing");
+        guard.admit(1500, null, "$15.00");
+        // A warn-tier estimate that no longer fits the day's cap needs the confirmation admission would ask for.
+        assertEquals("over_cap", guard.preview(600).path("tier").asText());
+        assertEquals(409, assertThrows(ComputeException.class, () -> guard.admit(600, null, "$6.00")).status());
+        assertEquals("warn", guard.preview(500).path("tier").asText());
+        assertEquals(15.0, guard.preview(500).path("committed_today_usd").asDouble());
+    }
+
+    @Test
     void settlingReplacesTheEstimateWithWhatWasSpent() {
         CostGuard guard = guard();
         CostGuard.Admission warn = guard.admit(1500, null, "$15.00");

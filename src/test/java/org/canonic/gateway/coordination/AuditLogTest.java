@@ -29,6 +29,20 @@ class AuditLogTest {
     }
 
     @Test
+    void recentLinesComeNewestFirstAndATornLastLineIsSkipped(@TempDir Path tmp) throws Exception {
+        AuditLog audit = new AuditLog(new StateDirectory(tmp), MAPPER);
+        assertTrue(audit.recent(5).isEmpty(), "no file yet");
+        for (int i = 0; i < 30; i++) {
+            audit.record("alice", "action." + i, "t", null, null, "ok", null);
+        }
+        Files.writeString(audit.file(), "{\"time\":\"2026-", java.nio.file.StandardOpenOption.APPEND);
+        List<JsonNode> recent = audit.recent(3);
+        assertEquals(List.of("action.29", "action.28", "action.27"),
+                recent.stream().map(line -> line.path("action").asText()).toList());
+        assertEquals(30, audit.recent(200).size());
+    }
+
+    @Test
     void eachRecordIsOneCompleteLineAppendedToWhatWasThere(@TempDir Path tmp) throws Exception {
         AuditLog audit = new AuditLog(new StateDirectory(tmp), MAPPER);
         audit.record("alice", "lock.acquire", "lock", null, MAPPER.readTree("{\"holder\":\"a\"}"), "ok", null);

@@ -669,6 +669,9 @@ final class DeployChecker {
         app.appPaths().stream().filter(p -> p.startsWith("/admin")).forEach(mustNotPass::add);
         // Whatever the management root becomes, /q/* on the API port must stay closed too.
         mustNotPass.addAll(List.of("/q/health", "/q/health/live", "/q/metrics", "/q/dev-ui", "/admin/backends"));
+        // The operator console is private like /admin: its page is harmless alone, but it is where the token is typed.
+        mustPass.removeIf(p -> p.startsWith("/console"));
+        mustNotPass.addAll(List.of("/console", "/console/", "/console/console.js"));
         for (int i = 0; i < ingress.size(); i++) {
             JsonNode rule = ingress.get(i);
             String where = "ingress[" + i + "]";

@@ -219,6 +219,7 @@ class DeployFilesTest {
         List<Finding> errors = errors(check(app, bundle));
         assertReported(errors, "deploy/cloudflared-config.example.yml", "passes /q/metrics");
         assertReported(errors, "deploy/cloudflared-config.example.yml", "passes /admin/backends");
+        assertReported(errors, "deploy/cloudflared-config.example.yml", "passes /console");
         assertReported(errors, "deploy/cloudflared-config.example.yml", "bufferSSE");
     }
 
