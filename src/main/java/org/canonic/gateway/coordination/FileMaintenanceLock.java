@@ -31,8 +31,11 @@ public class FileMaintenanceLock implements MaintenanceLock {
     private final Duration defaultTtl;
     private final Duration maxTtl;
 
-    private long lastFencing;
-    private LockFile.Held held;
+    // Written only under this object's monitor; volatile so that status() reads them without it: a guarded change
+    // (a forced drain, a slow provider call) holds the monitor for seconds, and /health and GET /admin/lock must
+    // not wait for it.
+    private volatile long lastFencing;
+    private volatile LockFile.Held held;
     private long timer = -1;
 
     /**
@@ -64,10 +67,16 @@ public class FileMaintenanceLock implements MaintenanceLock {
         }
     }
 
-    /** The lock as anyone may see it (never the token). */
-    public synchronized Status status() {
-        expireIfDue();
-        return statusOf(held);
+    /**
+     * The lock as anyone may see it (never the token), without waiting for a change in progress. A lease past its
+     * expiry reads as free at once; the expiry timer (or the next change) records it.
+     */
+    public Status status() {
+        LockFile.Held current = held;
+        if (current != null && !Instant.now().isBefore(current.expiresAt())) {
+            current = null;
+        }
+        return statusOf(current);
     }
 
     /**

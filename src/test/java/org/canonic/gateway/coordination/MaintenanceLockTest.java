@@ -68,6 +68,35 @@ class MaintenanceLockTest {
     }
 
     @Test
+    void statusDoesNotWaitForAGuardedChangeInProgress() throws Exception {
+        MaintenanceLock lock = newLock();
+        MaintenanceLock.Grant grant = lock.acquire("ops", "slow change", 600L, "ops");
+        java.util.concurrent.CountDownLatch inside = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch finish = new java.util.concurrent.CountDownLatch(1);
+        Thread change = new Thread(() -> lock.guarded(grant.token(), guard -> {
+            inside.countDown();
+            try {
+                finish.await(); // a forced drain or a slow provider call
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return null;
+        }));
+        change.start();
+        try {
+            assertTrue(inside.await(5, java.util.concurrent.TimeUnit.SECONDS));
+            // Before, status() waited on the change's monitor: this timed out.
+            MaintenanceLock.Status status = java.util.concurrent.CompletableFuture.supplyAsync(lock::status)
+                    .get(1, java.util.concurrent.TimeUnit.SECONDS);
+            assertTrue(status.held());
+            assertEquals("ops", status.holder());
+        } finally {
+            finish.countDown();
+            change.join(5000);
+        }
+    }
+
+    @Test
     void withoutALockMutationsPassWithoutAFencingNumber() {
         MaintenanceLock lock = newLock();
         MaintenanceLock.Guard guard = lock.guarded(null, g -> g);
