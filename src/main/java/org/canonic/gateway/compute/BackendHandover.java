@@ -20,6 +20,8 @@ public final class BackendHandover {
 
     private static final Logger LOG = Logger.getLogger(BackendHandover.class);
 
+    static final int UNLOCK_TRIES = 3;
+
     private final ComputeService s;
     final Object actions = new Object();
 
@@ -126,26 +128,37 @@ public final class BackendHandover {
     }
 
     /**
-     * Takes the instance's backend out of the fleet: refused (409) while it is busy unless forced; drains (requests
-     * in flight finish, up to {@code drainMs}); then unlocks a RunPod pod so that it can be stopped.
+     * Takes the instance's backend out of the fleet: refused (409) while it is busy unless forced; unlocks a RunPod
+     * pod (so that it can be stopped) before anything else changes, retrying, so that a failed unlock leaves the
+     * instance serving and the error reported rather than a locked, billing pod with no backend; then drains
+     * (requests in flight finish, up to {@code drainMs}).
      */
     void releaseBackend(TrackedInstance t, boolean force, long drainMs, Long fencing) {
         Optional<LiveBackend> live = s.fleet.find(t.name());
-        if (live.isPresent()) {
+        if (live.isPresent() && !force) {
             LiveBackend backend = live.get();
             int inFlight = backend.slots().inFlight();
             long last = backend.slots().lastReleaseMs();
             long idleMs = last == 0 ? Long.MAX_VALUE : System.currentTimeMillis() - last;
-            if (!force && (inFlight > 0 || idleMs < s.config.recentTraffic().toMillis())) {
+            if (inFlight > 0 || idleMs < s.config.recentTraffic().toMillis()) {
                 throw new ComputeException(409, "instance_busy", "Instance " + t.name() + " is serving: "
                         + (inFlight > 0 ? inFlight + " requests in flight" : "it served a request "
                         + idleMs / 1000 + " s ago") + ". Pass force=true to drain it first (up to "
                         + drainMs / 1000 + " s), then act.");
             }
+        }
+        boolean runpod = RunPodProvider.NAME.equals(t.provider()) && t.providerId() != null;
+        if (runpod) {
+            unlock(t);
+        }
+        if (live.isPresent()) {
             try {
                 s.fleet.deregister(t.name(), drainMs, fencing);
             } catch (FleetException e) {
                 if (e.status() != 404) {
+                    if (runpod) {
+                        relock(t);
+                    }
                     throw new ComputeException(e.status(), e.code(), e.getMessage());
                 }
             }
@@ -155,9 +168,33 @@ public final class BackendHandover {
             }
             LOG.infof("Compute: %s left the fleet (drained)", t.name());
         }
-        if (RunPodProvider.NAME.equals(t.provider()) && t.providerId() != null) {
-            // Unlocked only now, after the drain: while it served, the provider itself refused a stop.
-            s.provider(t.provider()).lock(t.providerId(), false);
+    }
+
+    /** Unlocks a RunPod pod, three tries over ~1.5 s; nothing else has changed yet when it finally fails. */
+    private void unlock(TrackedInstance t) {
+        ComputeException last = null;
+        for (int attempt = 0; attempt < UNLOCK_TRIES; attempt++) {
+            if (attempt > 0) {
+                ProviderHttp.sleep(500L * attempt);
+            }
+            try {
+                s.provider(t.provider()).lock(t.providerId(), false);
+                return;
+            } catch (ComputeException e) {
+                last = e;
+                LOG.warnf("Compute: unlocking pod %s of %s failed (try %d of %d): %s", t.providerId(), t.name(),
+                        attempt + 1, UNLOCK_TRIES, e.getMessage());
+            }
+        }
+        throw new ComputeException(502, "unlock_failed", "RunPod did not unlock pod " + t.providerId() + " of "
+                + t.name() + " (" + last.getMessage() + "); nothing was changed: it still serves. Try again.");
+    }
+
+    private void relock(TrackedInstance t) {
+        try {
+            s.provider(t.provider()).lock(t.providerId(), true);
+        } catch (ComputeException e) {
+            LOG.warnf("Compute: could not lock pod %s of %s again: %s", t.providerId(), t.name(), e.getMessage());
         }
     }
 

@@ -27,6 +27,8 @@ public final class FakeRunPod extends FakeProviderServer {
      * {@code http://127.0.0.1:{id}} points at it on loopback.
      */
     public volatile String nextPodId;
+    /** This many PATCHes that unlock a pod answer 500 (and change nothing) before they work again. */
+    public final java.util.concurrent.atomic.AtomicInteger failUnlocks = new java.util.concurrent.atomic.AtomicInteger();
 
     public FakeRunPod(Vertx vertx, String key) {
         super(vertx, key);
@@ -37,6 +39,7 @@ public final class FakeRunPod extends FakeProviderServer {
         super.reset();
         pods.clear();
         nextPodId = null;
+        failUnlocks.set(0);
     }
 
     private static Map<String, Object> problem(int status, String title, String detail) {
@@ -90,6 +93,9 @@ public final class FakeRunPod extends FakeProviderServer {
                 json(request, 404, problem(404, "Not Found", "pod not found"));
             } else if (r.method().equals("GET")) {
                 json(request, 200, pod);
+            } else if (r.method().equals("PATCH") && r.body().path("locked").isBoolean()
+                    && !r.body().path("locked").asBoolean() && failUnlocks.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                json(request, 500, problem(500, "Internal Server Error", "try again"));
             } else if (r.method().equals("PATCH")) {
                 pod.setAll((ObjectNode) r.body());
                 json(request, 200, pod);

@@ -330,6 +330,38 @@ class ComputeAdminTest extends GatewayTest {
     }
 
     @Test
+    void aFailedUnlockLeavesThePodServingAndReportedAndATransientOneIsRetried() throws Exception {
+        var runpod = FakeBackends.runpod();
+        runpod.reset();
+        runpod.nextPodId = Integer.toString(machine.port());
+        HttpResponse<String> created = admin("POST", "/admin/compute/instances", "{\"provider\":\"runpod\","
+                + "\"recipe\":\"main\",\"hours\":1,\"offer_id\":\"NVIDIA GeForce RTX 3090\"}");
+        assertEquals(201, created.statusCode(), created.body());
+        String id = json(created.body()).path("instance").path("id").asText();
+        awaitInstance(id, v -> v.path("state").asText().equals("ready"), 30_000);
+        String podId = runpod.nextPodId;
+
+        // RunPod keeps refusing the unlock: nothing else happens, the pod still serves, the error says so.
+        runpod.failUnlocks.set(100);
+        HttpResponse<String> refused = admin("DELETE", "/admin/compute/instances/" + id + "?force=true", null);
+        assertEquals(502, refused.statusCode(), refused.body());
+        assertEquals("unlock_failed", json(refused.body()).path("error").path("code").asText());
+        JsonNode view = json(admin("GET", "/admin/compute/instances/" + id, null).body());
+        assertEquals("ready", view.path("state").asText(), view.toString());
+        assertTrue(view.path("backend").asText().startsWith(id), "still a backend: " + view);
+        assertTrue(runpod.pods.get(podId).path("locked").asBoolean());
+        HttpResponse<String> served = gateway.post("/v1/chat/completions", chat("main-model", false));
+        assertEquals(200, served.statusCode(), served.body());
+        assertTrue(machine.lastCompletion() != null, "the pod still serves its route");
+
+        // One refusal, then RunPod answers: the retry unlocks it and the destroy goes through.
+        runpod.failUnlocks.set(1);
+        HttpResponse<String> destroyed = admin("DELETE", "/admin/compute/instances/" + id + "?force=true", null);
+        assertEquals(200, destroyed.statusCode(), destroyed.body());
+        assertTrue(runpod.pods.isEmpty());
+    }
+
+    @Test
     void anIdleInstanceThatAskedForItIsStoppedThroughTheGuard() throws Exception {
         HttpResponse<String> created = admin("POST", "/admin/compute/instances", "{\"provider\":\"vastai\","
                 + "\"recipe\":\"main\",\"hours\":1,\"offer_id\":\"101\",\"idle_stop_minutes\":1}");
