@@ -39,6 +39,11 @@ public final class FakeVastAi extends FakeProviderServer {
     public volatile long createAnswerDelayMs;
     /** The v1 list answers this raw body instead (an odd shape). */
     public volatile String listOverride;
+    /** A read of one instance answers 404 with this raw body (an HTML error page) instead of the contract. */
+    public volatile String readNotFoundBody;
+    /** The list keeps showing destroyed instances this many more times (a list that lags). */
+    public final java.util.concurrent.atomic.AtomicInteger listLagsAfterDestroy = new java.util.concurrent.atomic.AtomicInteger();
+    private final Map<String, ObjectNode> recentlyDestroyed = new ConcurrentHashMap<>();
 
     public FakeVastAi(Vertx vertx, String key) {
         super(vertx, key);
@@ -71,6 +76,9 @@ public final class FakeVastAi extends FakeProviderServer {
         createdMessage = null;
         stateChangesApply = true;
         listOverride = null;
+        readNotFoundBody = null;
+        listLagsAfterDestroy.set(0);
+        recentlyDestroyed.clear();
         createAnswerDelayMs = 0;
     }
 
@@ -112,6 +120,11 @@ public final class FakeVastAi extends FakeProviderServer {
             return;
         }
         List<ObjectNode> all = new ArrayList<>(instances.values());
+        if (!recentlyDestroyed.isEmpty() && listLagsAfterDestroy.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+            all.addAll(recentlyDestroyed.values());
+        } else {
+            recentlyDestroyed.clear();
+        }
         all.sort((a, b) -> Long.compare(a.path("id").asLong(), b.path("id").asLong()));
         long after = 0;
         String query = r.query() == null ? "" : r.query();
@@ -164,6 +177,11 @@ public final class FakeVastAi extends FakeProviderServer {
         ObjectNode i = instances.get(id);
         switch (r.method()) {
             case "GET" -> {
+                if (readNotFoundBody != null) {
+                    request.response().setStatusCode(404).putHeader("content-type", "text/html")
+                            .end(readNotFoundBody);
+                    return;
+                }
                 ObjectNode answer = MAPPER.createObjectNode();
                 answer.set("instances", i);
                 json(request, 200, answer);
@@ -177,7 +195,11 @@ public final class FakeVastAi extends FakeProviderServer {
                 json(request, 200, Map.of("success", true));
             }
             case "DELETE" -> {
-                if (instances.remove(id) == null) {
+                ObjectNode removed = instances.remove(id);
+                if (removed != null && listLagsAfterDestroy.get() > 0) {
+                    recentlyDestroyed.put(id, removed);
+                }
+                if (removed == null) {
                     json(request, 404, Map.of("success", false, "error", "no_such_instance"));
                 } else {
                     json(request, 200, Map.of("success", true));

@@ -165,6 +165,34 @@ class VastAiProviderTest {
     }
 
     @Test
+    void onlyTheContractsAnswerMeansGone() {
+        fake.offers.add(FakeVastAi.offer(21, "RTX 4090", 24564, 0.40, 0.99));
+        VastAiProvider provider = provider();
+        String id = provider.create(recipe, provider.offerForLaunch(recipe, "21"), "mg-chat-gw-0000abcd", "k");
+        fake.readNotFoundBody = "<html><body>404 Not Found</body></html>";
+        ComputeException odd = assertThrows(ComputeException.class, () -> provider.get(id));
+        assertEquals("provider_bad_answer", odd.code());
+        assertTrue(odd.getMessage().contains("only {\"instances\": null} means gone"), odd.getMessage());
+        // A destroy is not confirmed by a broken read either.
+        fake.listLagsAfterDestroy.set(0);
+        assertThrows(ComputeException.class, () -> provider.destroy(id));
+        fake.readNotFoundBody = null;
+        assertTrue(provider.get(id).isEmpty(), "the DELETE went through: now {\"instances\":null}");
+    }
+
+    @Test
+    void aDestroyIsConfirmedByTheListAsWell() {
+        fake.offers.add(FakeVastAi.offer(22, "RTX 4090", 24564, 0.40, 0.99));
+        VastAiProvider provider = provider();
+        String id = provider.create(recipe, provider.offerForLaunch(recipe, "22"), "mg-chat-gw-0000abce", "k");
+        fake.listLagsAfterDestroy.set(2); // the list shows it twice more, then not
+        provider.destroy(id);
+        assertTrue(provider.list().stream().noneMatch(i -> id.equals(i.id())));
+        long listReads = fake.received().stream().filter(r -> r.path().equals("/api/v1/instances/")).count();
+        assertTrue(listReads >= 3, "confirmed through the list: " + listReads + " list reads");
+    }
+
+    @Test
     void keysResolveFromFileThenEnvironmentThenDotenv() throws Exception {
         Path dir = Files.createTempDirectory("keys");
         Path file = dir.resolve("vast.key");

@@ -362,6 +362,27 @@ class ComputeAdminTest extends GatewayTest {
     }
 
     @Test
+    void anHtml404WhileLoadingIsAnErrorToRetryNotAGoneInstance() throws Exception {
+        vastai().createdStatus = "loading";
+        vastai().readNotFoundBody = "<html><body><h1>404 Not Found</h1></body></html>";
+        HttpResponse<String> created = admin("POST", "/admin/compute/instances", "{\"provider\":\"vastai\","
+                + "\"recipe\":\"main\",\"hours\":1,\"offer_id\":\"101\"}");
+        assertEquals(201, created.statusCode(), created.body());
+        String id = json(created.body()).path("instance").path("id").asText();
+        // Several polls (every 200 ms) read the 404: before, the first one destroyed the loading instance.
+        awaitInstance(id, v -> v.path("provider_message").asText("").contains("404"), 10_000);
+        Thread.sleep(1000);
+        JsonNode polled = json(admin("GET", "/admin/compute/instances/" + id, null).body());
+        assertEquals("waiting", polled.path("state").asText(), polled.toString());
+        assertEquals(1, vastai().instances.size(), "nothing destroyed");
+        assertTrue(vastai().received().stream().noneMatch(r -> r.method().equals("DELETE")), "no DELETE sent");
+        vastai().readNotFoundBody = null;
+        vastai().instances.values().forEach(i -> i.put("actual_status", "running"));
+        awaitInstance(id, v -> v.path("state").asText().equals("ready"), 30_000);
+        assertEquals(200, admin("DELETE", "/admin/compute/instances/" + id + "?force=true", null).statusCode());
+    }
+
+    @Test
     void anIdleInstanceThatAskedForItIsStoppedThroughTheGuard() throws Exception {
         HttpResponse<String> created = admin("POST", "/admin/compute/instances", "{\"provider\":\"vastai\","
                 + "\"recipe\":\"main\",\"hours\":1,\"offer_id\":\"101\",\"idle_stop_minutes\":1}");

@@ -25,6 +25,8 @@ import java.util.Optional;
  */
 public final class VastAiProvider implements ComputeProvider {
 
+    private static final org.jboss.logging.Logger LOG = org.jboss.logging.Logger.getLogger(VastAiProvider.class);
+
     public static final String NAME = "vastai";
     /** Pages of 25; a bound keeps a provider that never stops paging from hanging a reconcile. */
     private static final int MAX_PAGES = 200;
@@ -149,7 +151,11 @@ public final class VastAiProvider implements ComputeProvider {
         String what = "reading instance " + id;
         ProviderHttp.Reply reply = http.send("GET", "/api/v0/instances/" + enc(id) + "/?owner=me", null, what);
         if (reply.status() == 404 && !ProviderHttp.isAuthError(reply)) {
-            return Optional.empty();
+            // Not the contract: a destroyed instance is 200 {"instances": null}. A 404 (an HTML page from a proxy, a
+            // moved API) says nothing about the instance; read as "gone", it once deleted a healthy loading one.
+            throw new ComputeException(502, "provider_bad_answer", "Vast.ai answered 404 while " + what + " ("
+                    + ProviderHttp.message(reply) + "); only {\"instances\": null} means gone, so this is an error to"
+                    + " retry, not a destroyed instance.");
         }
         if (!reply.ok()) {
             throw http.unexpected(reply, what);
@@ -162,10 +168,10 @@ public final class VastAiProvider implements ComputeProvider {
             return Optional.empty();
         }
         if (instance.isArray()) {
-            instance = instance.isEmpty() ? null : instance.get(0);
-            if (instance == null) {
-                return Optional.empty();
+            if (instance.size() != 1) {
+                throw oddShape(what, "instances is a list of " + instance.size());
             }
+            instance = instance.get(0);
         }
         if (!instance.isObject()) {
             throw oddShape(what, "instances is neither an object nor null");
@@ -236,9 +242,15 @@ public final class VastAiProvider implements ComputeProvider {
         if (!gone && (!reply.ok() || reply.json() == null || !reply.json().path("success").asBoolean(false))) {
             throw http.unexpected(reply, what);
         }
+        // Confirmed only when the instance reads as gone and the list no longer has it: one broken read must not
+        // be enough to call a billing machine destroyed.
         for (int read = 0; read < confirmReads; read++) {
-            if (get(id).isEmpty()) {
-                return;
+            try {
+                if (get(id).isEmpty() && list().stream().noneMatch(i -> id.equals(i.id()))) {
+                    return;
+                }
+            } catch (ComputeException e) {
+                LOG.infof("Vast.ai: confirming the destroy of %s: %s", id, e.getMessage());
             }
             ProviderHttp.sleep(confirmDelayMs);
         }
