@@ -59,7 +59,8 @@ class FileScheduleStoreTest {
         for (String content : List.of("{not json", "[]", "{\"entries\":{}}",
                 "{\"entries\":[{\"id\":\"sch_1\",\"kind\":\"coffee\"}]}",
                 "{\"entries\":[{\"id\":\"sch_1\",\"kind\":\"maintenance\",\"target_kind\":\"backend\","
-                        + "\"target\":\"a\",\"starts_at\":\"2026-12-07T11:00:00Z\",\"ends_at\":\"2026-12-07T10:00:00Z\","
+                        + "\"target\":\"a\",\"starts_at\":\"2026-12-07T11:00:00Z\","
+                        + "\"ends_at\":\"2026-12-07T10:00:00Z\","
                         + "\"holder\":\"x\",\"state\":\"planned\",\"created_at\":\"2026-12-07T10:00:00Z\","
                         + "\"created_by\":\"admin\"}]}")) {
             Files.writeString(dir.resolve(FileScheduleStore.FILE), content);
