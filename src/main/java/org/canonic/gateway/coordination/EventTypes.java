@@ -36,11 +36,20 @@ public final class EventTypes {
     /** Data: {@code kind} (untracked, tracked_but_gone), {@code provider}, {@code provider_id}, more. */
     public static final String COMPUTE_LEAK_FOUND = "compute.leak_found";
 
+    /**
+     * The schedule registry; data of all four: {@code id}, {@code kind}, {@code target_kind}, {@code target},
+     * {@code starts_at}, {@code ends_at}, {@code holder}. An active entry that is deleted ends first.
+     */
+    public static final String SCHEDULE_CREATED = "schedule.created";
+    public static final String SCHEDULE_DELETED = "schedule.deleted";
+    public static final String SCHEDULE_STARTED = "schedule.started";
+    public static final String SCHEDULE_ENDED = "schedule.ended";
+
     public static final List<String> ALL = List.of(BACKEND_REGISTERED, BACKEND_CHANGED, BACKEND_DEREGISTERED,
             BACKEND_STATE_CHANGED, BACKEND_BREAKER_OPENED, BACKEND_BREAKER_CLOSED, BACKEND_DRAIN_STARTED,
             BACKEND_DRAIN_FINISHED, LOCK_ACQUIRED, LOCK_RELEASED, LOCK_EXPIRED, LOCK_FORCED, COMPUTE_PROVISIONED, COMPUTE_READY,
             COMPUTE_FAILED, COMPUTE_STOPPED, COMPUTE_STARTED, COMPUTE_RECONFIGURED, COMPUTE_DESTROYED,
-            COMPUTE_LEAK_FOUND);
+            COMPUTE_LEAK_FOUND, SCHEDULE_CREATED, SCHEDULE_DELETED, SCHEDULE_STARTED, SCHEDULE_ENDED);
 
     private EventTypes() {
     }

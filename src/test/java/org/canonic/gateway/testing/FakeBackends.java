@@ -211,6 +211,11 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
         config.put("%health.gateway.defaults.max-concurrency", "1");
         config.put("%health.gateway.defaults.concurrency-wait", "100ms");
 
+        // The schedule profile (see ScheduleProfile): a short tick, a small schedule, a state directory of its own.
+        org.canonic.gateway.ops.ScheduleProfile.settings().forEach((key, value) -> config.put("%schedule." + key,
+                value));
+        config.put("%schedule.gateway.state.dir", ledger.getParent().resolve("schedule-state").toString());
+
         // The routing profile (see RoutingProfile): three replicas of one model on route spread, read often.
         for (int n = 1; n <= 3; n++) {
             config.put("%routing.gateway.backends.r" + n + ".base-url", replicas.get(n - 1).baseUrl());
