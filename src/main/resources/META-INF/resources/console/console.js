@@ -466,7 +466,7 @@
           title: e.kind + ' ' + target + ' ' + e.starts_at + ' – ' + e.ends_at + ' (' + e.holder + ')' },
           e.target + ': ' + e.kind);
         bar.style.left = (100 * from / span) + '%';
-        bar.style.width = Math.max(0.5, 100 * (to - from) / span) + '%';
+        bar.style.width = Math.max(3, 100 * (to - from) / span) + '%';
         return bar;
       })));
     replace('timeline', days, rows.length ? rows : el('div', { class: 'row muted' }, ' '));

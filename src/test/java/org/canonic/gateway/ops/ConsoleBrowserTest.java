@@ -19,6 +19,8 @@ import org.openqa.selenium.support.ui.ExpectedConditions;
 import java.net.URI;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
 import java.util.List;
 
 import static org.canonic.gateway.testing.FakeBackends.vastai;
@@ -198,6 +200,38 @@ class ConsoleBrowserTest extends GatewayTest {
                 By.cssSelector("tr[data-instance='" + id + "']")));
         assertEquals(200, admin("DELETE", "/admin/compute/instances/" + id + "?force=true&deadline_seconds=5", null)
                 .statusCode());
+    }
+
+    @Test
+    void aMaintenanceWindowPlannedFromThePageIsOnTheTimelineAndDeletedFromIt() {
+        signIn();
+        String tomorrow = LocalDate.now(ZoneOffset.UTC).plusDays(1).toString();
+        byId("sch-target").sendKeys("beta");
+        browser.script("document.getElementById('sch-start').value = arguments[0];"
+                + "document.getElementById('sch-end').value = arguments[1];", tomorrow + "T10:00", tomorrow + "T12:30");
+        byId("sch-holder").sendKeys(PAYLOAD);
+        byId("sch-note").sendKeys("swap beta to the 32B model");
+        byId("schedule-form").findElement(By.cssSelector("button[type=submit]")).click();
+        WebElement row = browser.waiting(LIVE).until(ExpectedConditions.presenceOfElementLocated(
+                By.cssSelector("#schedule-list tr[data-entry]")));
+        String id = row.getAttribute("data-entry");
+        JsonNode entry = json(admin("GET", "/admin/schedule/" + id, null).body());
+        assertEquals("maintenance", entry.path("kind").asText());
+        assertEquals("backend", entry.path("target_kind").asText());
+        assertEquals(tomorrow + "T10:00:00Z", entry.path("starts_at").asText(), entry.toString());
+        assertEquals(tomorrow + "T12:30:00Z", entry.path("ends_at").asText());
+        assertEquals(PAYLOAD, entry.path("holder").asText());
+        assertEquals("ops-alice", entry.path("created_by").asText());
+        assertTrue(row.getText().contains(PAYLOAD), "the holder shows as text: " + row.getText());
+        assertEquals(0L, browser.script("return document.querySelectorAll('img').length"));
+        WebElement bar = browser.driver().findElement(By.cssSelector("#timeline .bar.maintenance"));
+        assertTrue(bar.getText().contains("beta"), bar.getText());
+        browser.screenshot("schedule");
+
+        click(By.cssSelector("button[data-action='delete'][data-entry='" + id + "']"));
+        browser.waiting(LIVE).until(ExpectedConditions.numberOfElementsToBe(
+                By.cssSelector("#schedule-list tr[data-entry='" + id + "']"), 0));
+        assertEquals(404, admin("GET", "/admin/schedule/" + id, null).statusCode());
     }
 
     @Test
