@@ -8,6 +8,7 @@ import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 import org.canonic.gateway.backend.Tokenizer;
+import org.canonic.gateway.compute.AccountKeys;
 import org.canonic.gateway.config.BootChecks;
 import org.canonic.gateway.config.GatewayConfig;
 import org.canonic.gateway.config.OperationsConfig;
@@ -68,6 +69,8 @@ public class GatewayAssembly {
                     Replicas replicas) {
         List<String> problems = new ArrayList<>(BootChecks.check(config, ConfigProvider.getConfig()));
         problems.addAll(AdminAuth.problems(config));
+        problems.addAll(AccountKeys.problems(config, System::getenv));
+        AccountKeys.warnings(System::getenv).forEach(LOG::warn);
         this.simulator = startSimulator(config.simulator(), vertx, mapper, problems);
         ClientKeys keys = KeyLoader.load(config.auth(), problems);
         RedisRegistrationStore shared = stateStore.shared() ? new RedisRegistrationStore(stateStore, mapper) : null;

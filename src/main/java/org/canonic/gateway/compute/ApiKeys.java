@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 import java.util.function.Function;
 
@@ -19,13 +20,21 @@ public final class ApiKeys {
     private final Optional<String> file;
     private final Optional<String> dotenv;
     private final Function<String, String> environment;
+    private final List<String> dotenvNames;
 
     public ApiKeys(String variable, Optional<String> file, Optional<String> dotenv,
                    Function<String, String> environment) {
+        this(variable, file, dotenv, environment, List.of(variable));
+    }
+
+    /** @param dotenvNames the names looked for in the dotenv file, first found wins */
+    public ApiKeys(String variable, Optional<String> file, Optional<String> dotenv,
+                   Function<String, String> environment, List<String> dotenvNames) {
         this.variable = variable;
         this.file = file.filter(s -> !s.isBlank());
         this.dotenv = dotenv.filter(s -> !s.isBlank());
         this.environment = environment;
+        this.dotenvNames = List.copyOf(dotenvNames);
     }
 
     /** The key, or empty when no source holds one. */
@@ -46,21 +55,32 @@ public final class ApiKeys {
         }
         if (dotenv.isPresent()) {
             try {
-                for (String line : Files.readAllLines(Path.of(dotenv.get()), StandardCharsets.UTF_8)) {
-                    String trimmed = line.strip();
-                    if (trimmed.startsWith("export ")) {
-                        trimmed = trimmed.substring(7).strip();
-                    }
-                    int eq = trimmed.indexOf('=');
-                    if (!trimmed.startsWith("#") && eq > 0 && trimmed.substring(0, eq).strip().equals(variable)) {
-                        String value = unquote(trimmed.substring(eq + 1).strip());
-                        if (!value.isEmpty()) {
-                            return Optional.of(value);
-                        }
+                List<String> lines = Files.readAllLines(Path.of(dotenv.get()), StandardCharsets.UTF_8);
+                for (String name : dotenvNames) {
+                    Optional<String> value = dotenvValue(lines, name);
+                    if (value.isPresent()) {
+                        return value;
                     }
                 }
             } catch (IOException | RuntimeException e) {
                 // No key from the dotenv file either.
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static Optional<String> dotenvValue(List<String> lines, String name) {
+        for (String line : lines) {
+            String trimmed = line.strip();
+            if (trimmed.startsWith("export ")) {
+                trimmed = trimmed.substring(7).strip();
+            }
+            int eq = trimmed.indexOf('=');
+            if (!trimmed.startsWith("#") && eq > 0 && trimmed.substring(0, eq).strip().equals(name)) {
+                String value = unquote(trimmed.substring(eq + 1).strip());
+                if (!value.isEmpty()) {
+                    return Optional.of(value);
+                }
             }
         }
         return Optional.empty();

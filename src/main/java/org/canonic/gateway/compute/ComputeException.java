@@ -4,7 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 /**
  * A compute action that failed or was refused, with the HTTP status and OpenAI error code the admin API answers.
- * Messages name the provider and what failed; they never carry an API key (keys are never passed to them).
+ * Messages name the provider and what failed; they never carry an API key: keys are never passed to them, and
+ * provider text in them (which may echo a container's command line) is scrubbed by {@link Redaction} here, the one
+ * place every such message passes on its way to an admin answer, the log and {@code tracked-instances.jsonl}.
  *
  * <p>{@code ambiguous} marks a failure after which the provider may or may not have acted (a timeout on create):
  * the caller must look the instance up before it tries again.
@@ -21,7 +23,7 @@ public class ComputeException extends RuntimeException {
     }
 
     public ComputeException(int status, String code, String message, JsonNode details, boolean ambiguous) {
-        super(message);
+        super(Redaction.scrub(message));
         this.status = status;
         this.code = code;
         this.details = details;

@@ -13,4 +13,10 @@ public record InstanceInfo(String id, String label, Status status, String provid
                            String baseUrl, double usdPerHour) {
 
     public enum Status { STARTING, RUNNING, STOPPED, FAILED, UNKNOWN }
+
+    /** Provider words are shown to operators and written to the tracked log: never with a credential in them. */
+    public InstanceInfo {
+        providerStatus = Redaction.scrub(providerStatus);
+        message = Redaction.scrub(message);
+    }
 }

@@ -125,6 +125,8 @@ public final class ProviderHttp {
             code = "provider_auth_failed";
             detail = "the API key was refused";
         }
+        // The provider may repeat the account key it was sent (an echoed request): never repeat it further.
+        detail = Redaction.scrub(detail, keys.resolve().map(java.util.List::of).orElse(java.util.List.of()));
         return new ComputeException(status, code, provider + " answered " + reply.status() + " while " + what
                 + (detail == null ? "" : ": " + detail) + ".");
     }
@@ -140,7 +142,8 @@ public final class ProviderHttp {
         for (String field : new String[]{"msg", "message", "detail", "title", "error"}) {
             String value = text(json, field);
             if (value != null && !value.isBlank()) {
-                return value.length() > 300 ? value.substring(0, 300) + "..." : value;
+                String scrubbed = Redaction.scrub(value);
+                return scrubbed.length() > 300 ? scrubbed.substring(0, 300) + "..." : scrubbed;
             }
         }
         return null;

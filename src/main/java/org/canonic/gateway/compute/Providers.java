@@ -10,7 +10,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
 
-/** Builds the two providers from configuration; each has its own variables and its own client. */
+/** Builds the two providers from configuration; each has its own account key ({@link AccountKeys}) and client. */
 public final class Providers {
 
     private Providers() {
@@ -19,14 +19,12 @@ public final class Providers {
     public static Map<String, ComputeProvider> build(ComputeConfig c, ObjectMapper mapper,
                                                      Function<String, String> environment) {
         Map<String, ComputeProvider> providers = new LinkedHashMap<>();
-        ApiKeys vastKeys = new ApiKeys("VASTAI_API_KEY", c.vastai().apiKeyFile(), c.vastai().dotenvPath(),
-                environment);
+        ApiKeys vastKeys = AccountKeys.vastai(c, environment);
         providers.put(VastAiProvider.NAME, new VastAiProvider(new ProviderHttp("Vast.ai",
                 nonBlank(c.vastai().apiUrl()).orElse("https://console.vast.ai"),
                 vastKeys, mapper, c.providerTimeout(), c.providerMaxAttempts(), c.providerMaxRetryAfter()), mapper,
                 c.confirmReads(), c.confirmDelay().toMillis()));
-        ApiKeys runpodKeys = new ApiKeys("RUNPOD_API_KEY", c.runpod().apiKeyFile(), c.runpod().dotenvPath(),
-                environment);
+        ApiKeys runpodKeys = AccountKeys.runpod(c, environment);
         providers.put(RunPodProvider.NAME, new RunPodProvider(new ProviderHttp("RunPod",
                 nonBlank(c.runpod().apiUrl()).orElse("https://api.runpod.io"),
                 runpodKeys, mapper, c.providerTimeout(), c.providerMaxAttempts(), c.providerMaxRetryAfter()), mapper,
@@ -34,11 +32,11 @@ public final class Providers {
         return providers;
     }
 
-    /** RunPod serverless health, with RunPod's key. */
+    /** RunPod serverless health, with the RunPod account key. */
     public static org.canonic.gateway.compute.runpod.RunPodServerless serverless(ComputeConfig c,
                                                                                 ObjectMapper mapper,
                                                                                 Function<String, String> environment) {
-        ApiKeys keys = new ApiKeys("RUNPOD_API_KEY", c.runpod().apiKeyFile(), c.runpod().dotenvPath(), environment);
+        ApiKeys keys = AccountKeys.runpod(c, environment);
         return new org.canonic.gateway.compute.runpod.RunPodServerless(new ProviderHttp("RunPod serverless",
                 c.runpodServerlessUrl(), keys, mapper, c.providerTimeout(), c.providerMaxAttempts(),
                 c.providerMaxRetryAfter()), mapper);

@@ -97,8 +97,14 @@ public interface ComputeConfig {
         /** The API's base URL; default https://console.vast.ai (Vast.ai) or https://api.runpod.io (RunPod). */
         Optional<String> apiUrl();
 
-        /** A mounted secret file holding the API key (read first). */
+        /** A mounted secret file holding the account's API key (read first: {@code VASTAI_ACCOUNT_KEY_FILE}). */
         Optional<String> apiKeyFile();
+
+        /**
+         * The account's API key from the environment ({@code VASTAI_ACCOUNT_KEY}, {@code RUNPOD_ACCOUNT_KEY}; read
+         * after the file). Never the static backends' vLLM key, and never a literal in committed configuration.
+         */
+        Optional<String> apiKey();
 
         /** A dotenv file of {@code KEY=VALUE} lines (read last). */
         Optional<String> dotenvPath();

@@ -24,6 +24,7 @@ import org.canonic.gateway.compute.ComputeService;
 import org.canonic.gateway.compute.ComputeWatch;
 import org.canonic.gateway.compute.Offer;
 import org.canonic.gateway.compute.ProvisionRequest;
+import org.canonic.gateway.compute.VllmArgs;
 import org.canonic.gateway.compute.TrackedInstance;
 import org.canonic.gateway.config.GatewayConfig;
 import org.canonic.gateway.coordination.AuditLog;
@@ -183,15 +184,13 @@ public class ComputeResource {
                         + " e.g. [\"--max-num-seqs\",\"64\"]; --model, --port and --api-key are the recipe's.");
             }
             for (JsonNode a : args) {
-                String value = a.asText();
-                if (!a.isTextual() || value.equals("--api-key") || value.equals("--model") || value.equals("--port")) {
-                    throw new ComputeException(400, "invalid_body", "args must be strings and may not set --model,"
-                            + " --port or --api-key.");
+                if (!a.isTextual()) {
+                    throw new ComputeException(400, "invalid_body", "args must be a list of strings.");
                 }
-                extra.add(value);
+                extra.add(a.asText());
             }
-            return Response.ok(compute.handover().reconfigure(id, extra, force, drainMs(deadline), caller, fencing))
-                    .build();
+            return Response.ok(compute.handover().reconfigure(id, VllmArgs.extra(extra), force, drainMs(deadline),
+                    caller, fencing)).build();
         });
     }
 

@@ -158,7 +158,10 @@ public final class FakeVastAi extends FakeProviderServer {
         ObjectNode i = MAPPER.createObjectNode();
         i.put("id", Long.parseLong(id)).put("label", r.body().path("label").asText())
                 .put("actual_status", createdStatus).put("intended_status", "running").put("cur_state", "running")
-                .put("status_msg", createdMessage).put("dph_total", offer.path("dph_total").asDouble())
+                // "{args}" in the message stands for the container's command line, as Docker errors echo it.
+                .put("status_msg", createdMessage == null ? null : createdMessage.replace("{args}",
+                        String.join(" ", argsOf(r.body()))))
+                .put("dph_total", offer.path("dph_total").asDouble())
                 .put("public_ipaddr", " 127.0.0.1\n");
         ObjectNode ports = i.putObject("ports");
         ArrayNode mapping = ports.putArray("8000/tcp");
@@ -171,6 +174,12 @@ public final class FakeVastAi extends FakeProviderServer {
         } else {
             json(request, 200, Map.of("success", true, "new_contract", Long.parseLong(id)));
         }
+    }
+
+    private static List<String> argsOf(com.fasterxml.jackson.databind.JsonNode body) {
+        List<String> args = new ArrayList<>();
+        body.path("args").forEach(a -> args.add(a.asText()));
+        return args;
     }
 
     private void one(HttpServerRequest request, Received r, String id) {

@@ -383,6 +383,25 @@ class ComputeAdminTest extends GatewayTest {
     }
 
     @Test
+    void aProviderMessageEchoingTheInstanceKeyIsRedactedEverywhere() throws Exception {
+        vastai().createdStatus = "created";
+        vastai().createdMessage = "OCI runtime create failed: exec: vllm {args}: permission denied";
+        HttpResponse<String> created = admin("POST", "/admin/compute/instances", "{\"provider\":\"vastai\","
+                + "\"recipe\":\"main\",\"hours\":1,\"offer_id\":\"101\"}");
+        assertEquals(201, created.statusCode(), created.body());
+        String id = json(created.body()).path("instance").path("id").asText();
+        String key = Files.readString(stateDir().resolve("compute-keys").resolve(id + ".key")).strip();
+        JsonNode failed = awaitInstance(id, v -> v.path("state").asText().equals("failed")
+                || v.path("state").asText().equals("destroyed"), 15_000);
+        assertTrue(failed.toString().contains("OCI runtime create failed"), failed.toString());
+        assertTrue(failed.toString().contains("--api-key [redacted]"), failed.toString());
+        for (String text : List.of(failed.toString(), admin("GET", "/admin/compute/instances", null).body(),
+                Files.readString(stateDir().resolve("tracked-instances.jsonl")))) {
+            assertFalse(text.contains(key), "the instance key was repeated: " + text);
+        }
+    }
+
+    @Test
     void anIdleInstanceThatAskedForItIsStoppedThroughTheGuard() throws Exception {
         HttpResponse<String> created = admin("POST", "/admin/compute/instances", "{\"provider\":\"vastai\","
                 + "\"recipe\":\"main\",\"hours\":1,\"offer_id\":\"101\",\"idle_stop_minutes\":1}");
