@@ -79,7 +79,7 @@ class ReplicasIT {
                     "2s", "GATEWAY_AUTH", "none", "GATEWAY_ADMIN_TOKEN", ADMIN,
                     "GATEWAY_STATE_DIR", Files.createTempDirectory(id).toString()));
             env.put("VASTAI_API_URL", vastai.url());
-            env.put("VASTAI_API_KEY", VASTAI_KEY);
+            env.put("VASTAI_ACCOUNT_KEY", VASTAI_KEY);
             return PackagedGateway.start(env);
         } catch (Exception e) {
             throw new IllegalStateException(e);
