@@ -8,12 +8,15 @@ import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
 import org.canonic.gateway.config.ComputeConfig;
 import org.canonic.gateway.config.GatewayConfig;
+import org.canonic.gateway.config.InvalidConfigurationException;
 import org.canonic.gateway.coordination.EventTypes;
 import org.canonic.gateway.coordination.StateDirectory;
 import org.canonic.gateway.coordination.Webhooks;
 import org.canonic.gateway.fleet.Fleet;
 import org.canonic.gateway.relay.OpenAiError;
+import org.canonic.gateway.state.SealedValues;
 import org.canonic.gateway.state.StateStore;
+import org.canonic.gateway.state.StateStoreConfig;
 import org.canonic.gateway.state.StateStoreUnavailable;
 import org.jboss.logging.Logger;
 
@@ -55,7 +58,7 @@ public class ComputeService {
 
     @Inject
     public ComputeService(GatewayConfig gateway, StateDirectory state, Fleet fleet, Webhooks webhooks,
-                          ObjectMapper mapper, StateStore store) {
+                          ObjectMapper mapper, StateStore store, StateStoreConfig stateConfig) {
         this.config = gateway.compute();
         this.providers = Providers.build(config, mapper, System::getenv);
         this.serverless = Providers.serverless(config, mapper, System::getenv);
@@ -64,12 +67,30 @@ public class ComputeService {
         SpendLedger ledger = store.shared() ? new RedisSpendLedger(store) : new InProcessSpendLedger();
         this.guard = new CostGuard(ledger, config.warnUsd(), config.confirmUsd(), config.dailyCapUsd(), clock);
         this.tracked = new TrackedActions(state.resolve(TrackedActions.FILE), mapper, store);
-        this.keys = new InstanceKeys(state.path(), store);
+        this.keys = new InstanceKeys(state.path(), store, sealing(store, stateConfig));
         this.fleet = fleet;
         this.webhooks = webhooks;
         this.mapper = mapper;
         this.handover = new BackendHandover(this);
         rebuild();
+    }
+
+    /**
+     * The seal of the instance keys replicas share through Redis. With the Redis store and a provider that has an
+     * account key, the start is refused without {@code GATEWAY_STATE_KEY_FILE}: vLLM keys never sit in Redis in
+     * the clear.
+     */
+    private SealedValues sealing(StateStore store, StateStoreConfig stateConfig) {
+        Optional<String> file = stateConfig.keyFile().map(String::strip).filter(f -> !f.isEmpty());
+        if (file.isPresent()) {
+            return SealedValues.fromFile(file.get());
+        }
+        if (store.shared() && providers.values().stream().anyMatch(ComputeProvider::configured)) {
+            throw new InvalidConfigurationException(List.of("GATEWAY_STATE_STORE=redis with governed compute needs"
+                    + " GATEWAY_STATE_KEY_FILE (a mounted secret of 32+ random bytes, the same on every replica):"
+                    + " the rented instances' vLLM keys are shared through Redis sealed with it, never in the clear"));
+        }
+        return null;
     }
 
     /** Current state from the tracked file; the watch then reconciles it with the providers. */

@@ -12,6 +12,7 @@ import java.util.Optional;
 
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Response;
+import org.canonic.gateway.state.SealedValues;
 import org.canonic.gateway.state.StateStore;
 
 /**
@@ -20,21 +21,29 @@ import org.canonic.gateway.state.StateStore;
  * {@code api_key_file}. The key itself goes to the provider in the launch arguments and nowhere else. With a shared
  * state store it is also kept in Redis ({@code <prefix>:instance-keys}), because the replica that launched an
  * instance is not always the one that registers it (the leader) or serves it: another replica writes its own
- * owner-only file from there when it first needs the key.
+ * owner-only file from there when it first needs the key. There it is sealed ({@link SealedValues}, the replicas'
+ * {@code GATEWAY_STATE_KEY_FILE}): Redis holds no usable key.
  */
 public final class InstanceKeys {
 
     private static final SecureRandom RANDOM = new SecureRandom();
+    private static final org.jboss.logging.Logger LOG = org.jboss.logging.Logger.getLogger(InstanceKeys.class);
     private final Path dir;
     private final StateStore store;
+    private final SealedValues sealed;
 
     public InstanceKeys(Path stateDir) {
-        this(stateDir, null);
+        this(stateDir, null, null);
     }
 
-    public InstanceKeys(Path stateDir, StateStore store) {
+    /**
+     * @param sealed seals the shared copies; required when {@code store} is shared (a shared store without it keeps
+     *               no copy, so keys stay on the replica that made them)
+     */
+    public InstanceKeys(Path stateDir, StateStore store, SealedValues sealed) {
         this.dir = stateDir.resolve("compute-keys");
-        this.store = store != null && store.shared() ? store : null;
+        this.store = store != null && store.shared() && sealed != null ? store : null;
+        this.sealed = sealed;
     }
 
     /**
@@ -48,7 +57,7 @@ public final class InstanceKeys {
         String key = "mg-" + Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
         write(instance, key);
         if (store != null) {
-            store.call(Command.HSET, store.key("instance-keys"), instance, key);
+            store.call(Command.HSET, store.key("instance-keys"), instance, sealed.seal(key, instance));
         }
         return key;
     }
@@ -67,8 +76,12 @@ public final class InstanceKeys {
             if (shared == null) {
                 return Optional.empty();
             }
-            write(instance, shared.toString());
-            return Optional.of(shared.toString());
+            String key = sealed.open(shared.toString(), instance);
+            write(instance, key);
+            return Optional.of(key);
+        } catch (IllegalArgumentException e) {
+            LOG.errorf("The shared key of %s does not open: %s", instance, e.getMessage());
+            return Optional.empty();
         } catch (IOException | RuntimeException e) {
             return Optional.empty();
         }

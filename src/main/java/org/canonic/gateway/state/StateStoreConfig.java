@@ -28,6 +28,13 @@ public interface StateStoreConfig {
     @WithDefault("embedded")
     Kind store();
 
+    /**
+     * {@code GATEWAY_STATE_KEY_FILE}: a mounted secret (32+ random bytes, the same on every replica) that seals the
+     * secrets replicas share through Redis (the rented instances' vLLM keys). Required with the Redis store while
+     * governed compute has an account key; unused with the embedded store.
+     */
+    Optional<String> keyFile();
+
     /** Every Redis call must answer within this, else the change it serves is refused (503). */
     @WithDefault("2s")
     @WithConverter(MillisDurationConverter.class)

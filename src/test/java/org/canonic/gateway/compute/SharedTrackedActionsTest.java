@@ -2,6 +2,7 @@ package org.canonic.gateway.compute;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vertx.core.Vertx;
+import org.canonic.gateway.state.SealedValues;
 import org.canonic.gateway.state.StateStore;
 import org.canonic.gateway.testing.RedisServer;
 import org.junit.jupiter.api.AfterAll;
@@ -82,16 +83,29 @@ class SharedTrackedActionsTest {
     void anInstanceKeyCreatedOnOneReplicaIsReadableOnTheOtherAsAnOwnerOnlyFile() throws Exception {
         Path dirA = Files.createTempDirectory("keys-a");
         Path dirB = Files.createTempDirectory("keys-b");
-        InstanceKeys onA = new InstanceKeys(dirA, store("a"));
-        InstanceKeys onB = new InstanceKeys(dirB, store("b"));
+        Path secret = Files.createTempFile("state-key", ".txt");
+        Files.writeString(secret, "a-state-key-of-at-least-32-random-bytes-0123456789");
+        SealedValues seal = SealedValues.fromFile(secret.toString());
+        InstanceKeys onA = new InstanceKeys(dirA, store("a"), seal);
+        InstanceKeys onB = new InstanceKeys(dirB, store("b"), seal);
         String key = onA.create("mg-chat-gw-00c0ffee");
+        // What Redis holds is sealed: no usable key for whoever reads it.
+        String shared = store("x").call(io.vertx.redis.client.Command.HGET, store("x").key("instance-keys"),
+                "mg-chat-gw-00c0ffee").toString();
+        assertTrue(shared.startsWith(SealedValues.PREFIX), shared);
+        assertFalse(shared.contains(key));
+        // Another replica with another state key cannot open it.
+        Path other = Files.createTempFile("state-key", ".txt");
+        Files.writeString(other, "another-state-key-of-at-least-32-bytes-9876543210");
+        assertTrue(new InstanceKeys(Files.createTempDirectory("keys-d"), store("d"),
+                SealedValues.fromFile(other.toString())).read("mg-chat-gw-00c0ffee").isEmpty());
         assertFalse(Files.exists(onB.path("mg-chat-gw-00c0ffee")));
         assertEquals(key, onB.read("mg-chat-gw-00c0ffee").orElseThrow());
         assertEquals(key, Files.readString(onB.path("mg-chat-gw-00c0ffee")), "written here for api_key_file");
         assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
                 Files.getPosixFilePermissions(onB.path("mg-chat-gw-00c0ffee"))));
         onA.delete("mg-chat-gw-00c0ffee");
-        assertTrue(new InstanceKeys(Files.createTempDirectory("keys-c"), store("c")).read("mg-chat-gw-00c0ffee")
+        assertTrue(new InstanceKeys(Files.createTempDirectory("keys-c"), store("c"), seal).read("mg-chat-gw-00c0ffee")
                 .isEmpty(), "a destroyed instance's key is gone everywhere it was not yet copied");
     }
 

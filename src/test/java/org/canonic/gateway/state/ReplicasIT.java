@@ -72,6 +72,17 @@ class ReplicasIT {
         b = second.get(90, TimeUnit.SECONDS);
     }
 
+    /** The one sealing key both replicas are given (a mounted secret in a real deployment). */
+    private static synchronized Path stateKey() throws java.io.IOException {
+        if (stateKey == null) {
+            stateKey = Files.createTempFile("state-key", ".txt");
+            Files.writeString(stateKey, "replicas-it-state-key-0123456789abcdef0123456789");
+        }
+        return stateKey;
+    }
+
+    private static Path stateKey;
+
     private static PackagedGateway launch(String id) {
         try {
             Map<String, String> env = new HashMap<>(Map.of("GATEWAY_STATE_STORE", "redis",
@@ -80,6 +91,7 @@ class ReplicasIT {
                     "GATEWAY_STATE_DIR", Files.createTempDirectory(id).toString()));
             env.put("VASTAI_API_URL", vastai.url());
             env.put("VASTAI_ACCOUNT_KEY", VASTAI_KEY);
+            env.put("GATEWAY_STATE_KEY_FILE", stateKey().toString());
             return PackagedGateway.start(env);
         } catch (Exception e) {
             throw new IllegalStateException(e);
@@ -305,6 +317,19 @@ class ReplicasIT {
         assertNotEquals(0, refused.exitValue(), output);
         assertTrue(output.contains("state store redis at redis://127.0.0.1:" + port + " is unreachable"), output);
         assertFalse(output.contains("pw-never-shown"), "no credentials in the message");
+    }
+
+    @Test
+    @Order(9)
+    void computeOnRedisWithoutASealingKeyStopsTheStart() throws Exception {
+        Process refused = PackagedGateway.launch(Map.of("GATEWAY_STATE_STORE", "redis", "QUARKUS_REDIS_HOSTS",
+                redis.url(), "GATEWAY_AUTH", "none", "VASTAI_ACCOUNT_KEY", VASTAI_KEY, "VASTAI_API_URL", vastai.url(),
+                "GATEWAY_STATE_DIR", Files.createTempDirectory("unsealed").toString()));
+        assertTrue(refused.waitFor(60, TimeUnit.SECONDS), "a start that would keep vLLM keys in the clear must end");
+        String output = new String(refused.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertNotEquals(0, refused.exitValue(), output);
+        assertTrue(output.contains("needs GATEWAY_STATE_KEY_FILE"), output);
+        assertFalse(output.contains(VASTAI_KEY), "no key in the message");
     }
 
     /** The log lines of a gateway that mention {@code text}: what a timing failure needs to be read. */
