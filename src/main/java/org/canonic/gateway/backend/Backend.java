@@ -18,10 +18,21 @@ import java.util.Optional;
  * @param tokensMax      the largest completion limit it accepts, 0 for no own ceiling
  * @param apiKey         the key sent upstream as a Bearer token, or null
  * @param loadSignals    whether its {@code /metrics} page is read for live load signals (vLLM's own queue)
+ * @param pinnedCertificate the one certificate (PEM) its TLS server may present, or null for public CAs: a rented
+ *                       machine serves with a certificate the gateway made for it, trusted alone (no CA, no host
+ *                       name: the pin is the identity)
  */
 public record Backend(String name, UpstreamEndpoint endpoint, String model, int tries, long retryDelayMs,
                       Clocks clocks, int maxConcurrency, ProbeKind probe, int contextWindow, int tokensMax,
-                      Secret apiKey, boolean loadSignals) {
+                      Secret apiKey, boolean loadSignals, String pinnedCertificate) {
+
+    /** A backend whose TLS, if any, is checked against public CAs. */
+    public Backend(String name, UpstreamEndpoint endpoint, String model, int tries, long retryDelayMs, Clocks clocks,
+                   int maxConcurrency, ProbeKind probe, int contextWindow, int tokensMax, Secret apiKey,
+                   boolean loadSignals) {
+        this(name, endpoint, model, tries, retryDelayMs, clocks, maxConcurrency, probe, contextWindow, tokensMax,
+                apiKey, loadSignals, null);
+    }
 
     /** How a backend's health is probed. */
     public enum ProbeKind {

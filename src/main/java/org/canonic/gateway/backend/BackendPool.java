@@ -2,10 +2,12 @@ package org.canonic.gateway.backend;
 
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.PoolOptions;
+import io.vertx.core.net.PemTrustOptions;
 
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
@@ -70,6 +72,12 @@ public final class BackendPool implements AutoCloseable {
                 .setTcpNoDelay(true)
                 .setDecompressionSupported(false)
                 .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, backend.clocks().connectMs()));
+        if (backend.pinnedCertificate() != null) {
+            // Trust exactly the certificate the gateway made for this machine; it names the instance, not the
+            // (changing) address, so the host name is not checked: the pin is the check.
+            options.setTrustOptions(new PemTrustOptions().addCertValue(Buffer.buffer(backend.pinnedCertificate())))
+                    .setVerifyHost(false).setForceSni(false);
+        }
         return vertx.createHttpClient(options, new PoolOptions().setHttp1MaxSize(MAX_CONNECTIONS_PER_LOOP));
     }
 

@@ -27,6 +27,20 @@ public interface ComputeProvider {
     /** Creates an instance; answers the provider's id. */
     String create(Recipe recipe, Offer offer, String label, String vllmKey);
 
+    /**
+     * Whether its machines are reached over the internet on an address of their own, so the gateway must make
+     * the encryption itself: a TLS identity per instance, served by vLLM and pinned by the backend's client
+     * (Vast.ai). False where the provider's own HTTPS already fronts them (RunPod's proxy).
+     */
+    default boolean servesOwnTls() {
+        return false;
+    }
+
+    /** Creates an instance serving vLLM over TLS with {@code tls}; providers that do not serve their own TLS ignore it. */
+    default String create(Recipe recipe, Offer offer, String label, String vllmKey, InstanceTls.Identity tls) {
+        return create(recipe, offer, label, vllmKey);
+    }
+
     /** One instance; empty when the provider says it is gone. */
     Optional<InstanceInfo> get(String id);
 
@@ -45,6 +59,11 @@ public interface ComputeProvider {
 
     /** Changes the vLLM arguments in place (keeping the machine). */
     void reconfigure(String id, Recipe recipe, String vllmKey, List<String> extraArgs);
+
+    /** The same for an instance launched with its own TLS identity ({@link #servesOwnTls}), which it keeps. */
+    default void reconfigure(String id, Recipe recipe, String vllmKey, List<String> extraArgs, boolean tls) {
+        reconfigure(id, recipe, vllmKey, extraArgs);
+    }
 
     /** $/h of storage while stopped for the recipe's disk (stopped is not free). */
     double stoppedUsdPerHour(Recipe recipe, Offer offer);

@@ -29,6 +29,35 @@ public record Recipe(String name, String route, Integer position, String model, 
         return args;
     }
 
+    /** Where the machine writes the TLS identity the gateway made for it, and vLLM reads it. */
+    static final String TLS_DIR = "/run/magic-gateway";
+
+    /**
+     * Vast.ai {@code onstart} for an instance serving vLLM over TLS ({@code runtype:"ssh"}: Vast's own entrypoint,
+     * then this script). The identity arrives in the environment ({@code MG_TLS_CERT}, {@code MG_TLS_KEY}); the
+     * script writes it to owner-only files, drops the key from the environment and starts vLLM with the recipe's
+     * arguments plus {@code --ssl-certfile} and {@code --ssl-keyfile}. Every argument is single-quoted.
+     */
+    public String vastaiTlsOnstart(String key, List<String> extra) {
+        StringBuilder command = new StringBuilder("python3 -m vllm.entrypoints.openai.api_server");
+        for (String arg : vastaiArgs(key, extra)) {
+            command.append(' ').append(quoted(arg));
+        }
+        command.append(" --ssl-certfile ").append(TLS_DIR).append("/cert.pem --ssl-keyfile ").append(TLS_DIR)
+                .append("/key.pem");
+        return "#!/bin/bash\n"
+                + "# magic-gateway: vLLM over TLS with the certificate the gateway made for this instance (it pins it)\n"
+                + "set -e\numask 077\nmkdir -p " + TLS_DIR + "\n"
+                + "printf '%s' \"$MG_TLS_CERT\" > " + TLS_DIR + "/cert.pem\n"
+                + "printf '%s' \"$MG_TLS_KEY\" > " + TLS_DIR + "/key.pem\n"
+                + "unset MG_TLS_KEY\n"
+                + "nohup " + command + " >> /var/log/vllm.log 2>&1 &\n";
+    }
+
+    private static String quoted(String arg) {
+        return "'" + arg.replace("'", "'\\''") + "'";
+    }
+
     /** Docker options ride as env keys on Vast.ai ({@code "-p 8000:8000":"1"}). */
     public Map<String, String> vastaiEnv() {
         Map<String, String> env = new LinkedHashMap<>();

@@ -25,5 +25,14 @@ import java.time.Duration;
 public record BackendDefinition(String name, String baseUrl, String model, ApiKeyRef apiKey, Integer tries,
                                 Duration retryDelay, Duration connect, Duration firstToken, Duration idle,
                                 Duration total, Integer maxConcurrency, String probe, Integer contextWindow,
-                                Integer tokensMax, Boolean loadSignals) {
+                                Integer tokensMax, Boolean loadSignals, String tlsCertificateFile) {
+
+    /** A definition without a pinned certificate (the backend's TLS, if any, is checked against public CAs). */
+    public BackendDefinition(String name, String baseUrl, String model, ApiKeyRef apiKey, Integer tries,
+                             Duration retryDelay, Duration connect, Duration firstToken, Duration idle, Duration total,
+                             Integer maxConcurrency, String probe, Integer contextWindow, Integer tokensMax,
+                             Boolean loadSignals) {
+        this(name, baseUrl, model, apiKey, tries, retryDelay, connect, firstToken, idle, total, maxConcurrency, probe,
+                contextWindow, tokensMax, loadSignals, null);
+    }
 }

@@ -39,17 +39,19 @@ public record BackendRegistration(BackendDefinition definition, List<Membership>
 
     private static final Set<String> FIELDS = Set.of("name", "base_url", "model", "routes", "api_key_env",
             "api_key_file", "tries", "retry_delay_ms", "max_concurrency", "probe", "context_window", "tokens_max",
-            "clocks", "load_signals");
+            "clocks", "load_signals", "tls_certificate_file");
     private static final Set<String> CLOCKS = Set.of("connect_ms", "first_token_ms", "idle_ms", "total_ms");
     /** What a change may not touch: the pool and probes were built from them. */
-    private static final Set<String> FIXED = Set.of("name", "base_url", "model", "probe", "load_signals");
+    private static final Set<String> FIXED = Set.of("name", "base_url", "model", "probe", "load_signals",
+            "tls_certificate_file");
 
     /** Whether {@code other} builds the same pool and probes (URL, model, probe); else it is a new backend. */
     boolean sameSource(BackendRegistration other) {
         return java.util.Objects.equals(definition.baseUrl(), other.definition.baseUrl())
                 && java.util.Objects.equals(definition.model(), other.definition.model())
                 && java.util.Objects.equals(definition.probe(), other.definition.probe())
-                && java.util.Objects.equals(definition.loadSignals(), other.definition.loadSignals());
+                && java.util.Objects.equals(definition.loadSignals(), other.definition.loadSignals())
+                && java.util.Objects.equals(definition.tlsCertificateFile(), other.definition.tlsCertificateFile());
     }
 
     /** Reads a registration; every problem is added to {@code problems} (the result is then unusable). */
@@ -84,7 +86,8 @@ public record BackendRegistration(BackendDefinition definition, List<Membership>
                 millis(clocks, "first_token_ms", problems), millis(clocks, "idle_ms", problems),
                 millis(clocks, "total_ms", problems), integer(json, "max_concurrency", problems),
                 text(json, "probe", problems), integer(json, "context_window", problems),
-                integer(json, "tokens_max", problems), bool(json, "load_signals", problems));
+                integer(json, "tokens_max", problems), bool(json, "load_signals", problems),
+                text(json, "tls_certificate_file", problems));
         return new BackendRegistration(definition, routes == null ? List.of() : routes);
     }
 
@@ -151,6 +154,9 @@ public record BackendRegistration(BackendDefinition definition, List<Membership>
         putIfSet(json, "tokens_max", d.tokensMax());
         if (d.loadSignals() != null) {
             json.put("load_signals", d.loadSignals());
+        }
+        if (d.tlsCertificateFile() != null) {
+            json.put("tls_certificate_file", d.tlsCertificateFile());
         }
         if (d.connect() != null || d.firstToken() != null || d.idle() != null || d.total() != null) {
             ObjectNode clocks = json.putObject("clocks");

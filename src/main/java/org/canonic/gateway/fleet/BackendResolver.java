@@ -106,6 +106,9 @@ public final class BackendResolver {
                     : definition.apiKey() instanceof ApiKeyRef.File ? "api-key-file" : "api-key");
             apiKey = definition.apiKey().resolve(key, problems, environment).orElse(null);
         }
+        String pinned = definition.tlsCertificateFile() == null || endpoint == null ? null
+                : pinnedCertificate(naming.apply("tls-certificate-file"), definition.tlsCertificateFile(), endpoint,
+                problems);
         if (problems.size() > before) {
             return Optional.empty();
         }
@@ -114,7 +117,28 @@ public final class BackendResolver {
                 : probe == Backend.ProbeKind.VLLM;
         return Optional.of(new Backend(definition.name(), endpoint, model, tries, retryDelay.toMillis(),
                 Clocks.of(connect, firstToken, idle, total), maxConcurrency, probe, contextWindow, tokensMax, apiKey,
-                loadSignals));
+                loadSignals, pinned));
+    }
+
+    /**
+     * The certificate a pinned backend must present: an https URL and a file holding one X.509 certificate (PEM);
+     * anything else is a problem, never a fall back to public CAs or to plain HTTP.
+     */
+    static String pinnedCertificate(String field, String file, UpstreamEndpoint endpoint, List<String> problems) {
+        if (!endpoint.ssl()) {
+            problems.add(field + " pins a TLS certificate, so base_url must be https://");
+            return null;
+        }
+        try {
+            String pem = java.nio.file.Files.readString(java.nio.file.Path.of(file.strip()));
+            java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(
+                    new java.io.ByteArrayInputStream(pem.getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+            return pem;
+        } catch (java.io.IOException | RuntimeException | java.security.cert.CertificateException e) {
+            problems.add(field + " " + file + " is not a readable X.509 certificate (PEM): "
+                    + e.getClass().getSimpleName());
+            return null;
+        }
     }
 
     /** Reads the probe setting; {@code auto} recognises RunPod serverless endpoints by their URL. */

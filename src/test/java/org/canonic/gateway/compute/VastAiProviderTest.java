@@ -193,6 +193,51 @@ class VastAiProviderTest {
     }
 
     @Test
+    void aTlsLaunchCarriesTheIdentityAndAnOnstartThatServesItWithVllm() throws Exception {
+        fake.offers.add(FakeVastAi.offer(23, "RTX 4090", 24564, 0.40, 0.99));
+        VastAiProvider vast = provider();
+        InstanceTls.Identity tls = InstanceTls.create("mg-chat-gw-0000tls1", java.time.Instant.now());
+        vast.create(recipe, vast.offerForLaunch(recipe, "23"), "mg-chat-gw-0000tls1", "mg-key-it's", tls);
+        JsonNode body = fake.received("PUT", "/api/v0/asks/23/").get(0).body();
+        assertEquals("ssh", body.path("runtype").asText(), "onstart runs only with Vast's own entrypoint");
+        assertEquals(tls.certificatePem(), body.path("env").path("MG_TLS_CERT").asText());
+        assertEquals(tls.privateKeyPem(), body.path("env").path("MG_TLS_KEY").asText());
+        assertEquals("1", body.path("env").path("-p 8000:8000").asText());
+        assertTrue(body.path("args").isMissingNode(), body.toString());
+
+        // Run the onstart script as the machine would (with a stand-in python3 that records its arguments).
+        Path dir = Files.createTempDirectory("onstart");
+        Path fakePython = dir.resolve("python3");
+        Files.writeString(fakePython, "#!/bin/bash\nprintf '%s\\n' \"$@\" > " + dir.resolve("argv")
+                + "\nenv > " + dir.resolve("env") + "\n");
+        fakePython.toFile().setExecutable(true);
+        String script = body.path("onstart").asText().replace("/run/magic-gateway", dir.resolve("tls").toString())
+                .replace("/var/log/vllm.log", dir.resolve("vllm.log").toString());
+        ProcessBuilder run = new ProcessBuilder("bash", "-c", script);
+        run.environment().put("PATH", dir + ":" + System.getenv("PATH"));
+        run.environment().put("MG_TLS_CERT", tls.certificatePem());
+        run.environment().put("MG_TLS_KEY", tls.privateKeyPem());
+        Process process = run.start();
+        assertEquals(0, process.waitFor(), new String(process.getErrorStream().readAllBytes()));
+        Path argv = dir.resolve("argv");
+        for (int i = 0; i < 50 && !Files.exists(argv); i++) {
+            Thread.sleep(50); // vLLM is started in the background
+        }
+        Thread.sleep(100);
+        List<String> args = Files.readAllLines(argv);
+        assertEquals(List.of("-m", "vllm.entrypoints.openai.api_server", "--model", "Qwen/Qwen2.5-7B-Instruct"),
+                args.subList(0, 4));
+        assertTrue(args.contains("mg-key-it's"), "quoted intact: " + args);
+        int cert = args.indexOf("--ssl-certfile");
+        assertEquals(tls.certificatePem().strip(), Files.readString(Path.of(args.get(cert + 1))).strip());
+        int key = args.indexOf("--ssl-keyfile");
+        assertEquals(tls.privateKeyPem().strip(), Files.readString(Path.of(args.get(key + 1))).strip());
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(Path.of(args.get(key + 1)))));
+        assertFalse(Files.readString(dir.resolve("env")).contains("MG_TLS_KEY"), "the key leaves the environment");
+    }
+
+    @Test
     void keysResolveFromFileThenEnvironmentThenDotenv() throws Exception {
         Path dir = Files.createTempDirectory("keys");
         Path file = dir.resolve("vast.key");

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.canonic.gateway.compute.ComputeException;
 import org.canonic.gateway.compute.ComputeProvider;
 import org.canonic.gateway.compute.InstanceInfo;
+import org.canonic.gateway.compute.InstanceTls;
 import org.canonic.gateway.compute.Offer;
 import org.canonic.gateway.compute.ProviderHttp;
 import org.canonic.gateway.compute.Recipe;
@@ -113,18 +114,43 @@ public final class VastAiProvider implements ComputeProvider {
     }
 
     @Override
+    public boolean servesOwnTls() {
+        return true; // a rented host is reached across the internet on its own address: plain HTTP would show prompts
+    }
+
+    @Override
     public String create(Recipe recipe, Offer offer, String label, String vllmKey) {
+        return create(recipe, offer, label, vllmKey, null);
+    }
+
+    /**
+     * Rents {@code offer}. With {@code tls}, the machine serves vLLM over TLS: {@code runtype:"ssh"} with an
+     * {@code onstart} script that writes the identity from the environment and starts vLLM with it (the only way
+     * to put files on a Vast.ai machine at launch; {@code runtype:"args"} runs the image's entrypoint with no
+     * shell). Without it (kept for tests of the wire format), {@code runtype:"args"} and plain HTTP.
+     */
+    @Override
+    public String create(Recipe recipe, Offer offer, String label, String vllmKey, InstanceTls.Identity tls) {
         ObjectNode body = mapper.createObjectNode();
         body.put("client_id", "me");
         body.put("image", recipe.vastaiImage());
         body.put("disk", recipe.diskGb());
         body.put("label", label);
-        body.put("runtype", "args");
-        ArrayNode args = body.putArray("args");
-        recipe.vastaiArgs(vllmKey, List.of()).forEach(args::add);
-        ObjectNode env = body.putObject("env");
+        ObjectNode env;
+        if (tls == null) {
+            body.put("runtype", "args");
+            ArrayNode args = body.putArray("args");
+            recipe.vastaiArgs(vllmKey, List.of()).forEach(args::add);
+            env = body.putObject("env");
+            body.putNull("onstart");
+        } else {
+            body.put("runtype", "ssh");
+            env = body.putObject("env");
+            env.put("MG_TLS_CERT", tls.certificatePem());
+            env.put("MG_TLS_KEY", tls.privateKeyPem());
+            body.put("onstart", recipe.vastaiTlsOnstart(vllmKey, List.of()));
+        }
         recipe.vastaiEnv().forEach(env::put);
-        body.putNull("onstart");
         body.putNull("image_login");
         body.putNull("price");
         body.put("cancel_unavail", true);
@@ -260,11 +286,21 @@ public final class VastAiProvider implements ComputeProvider {
 
     @Override
     public void reconfigure(String id, Recipe recipe, String vllmKey, List<String> extraArgs) {
-        // update_template recreates the container with new args but keeps the machine (and its GPU priority).
+        reconfigure(id, recipe, vllmKey, extraArgs, false);
+    }
+
+    @Override
+    public void reconfigure(String id, Recipe recipe, String vllmKey, List<String> extraArgs, boolean tls) {
+        // update_template recreates the container with new args but keeps the machine (and its GPU priority). A TLS
+        // instance gets a new onstart; its identity stays in the instance's environment, which is not resent.
         ObjectNode body = mapper.createObjectNode();
         body.put("id", Long.parseLong(id));
-        ArrayNode args = body.putArray("args");
-        recipe.vastaiArgs(vllmKey, extraArgs).forEach(args::add);
+        if (tls) {
+            body.put("onstart", recipe.vastaiTlsOnstart(vllmKey, extraArgs));
+        } else {
+            ArrayNode args = body.putArray("args");
+            recipe.vastaiArgs(vllmKey, extraArgs).forEach(args::add);
+        }
         String what = "changing the vLLM arguments of instance " + id;
         ProviderHttp.Reply reply = http.send("PUT", "/api/v0/instances/update_template/" + enc(id) + "/", body,
                 what);
