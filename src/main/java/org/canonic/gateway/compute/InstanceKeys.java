@@ -90,12 +90,58 @@ public final class InstanceKeys {
     public void delete(String instance) {
         try {
             Files.deleteIfExists(path(instance));
+            Files.deleteIfExists(certificatePath(instance));
             if (store != null) {
                 store.call(Command.HDEL, store.key("instance-keys"), instance);
+                store.call(Command.HDEL, store.key("instance-certificates"), instance);
             }
         } catch (IOException | RuntimeException e) {
-            // A stale key of a destroyed instance opens nothing.
+            // A stale key of a destroyed instance opens nothing; its certificate pins nothing once it is gone.
         }
+    }
+
+    /**
+     * Keeps the certificate an instance serves TLS with ({@link InstanceTls}): {@code compute-keys/<instance>.crt}
+     * here, and in the shared store (a certificate is public: not sealed) for the replica that registers it.
+     */
+    public void saveCertificate(String instance, String pem) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            Files.createDirectories(dir);
+            posix(dir, "rwx------");
+        }
+        Files.writeString(certificatePath(instance), pem, StandardCharsets.US_ASCII);
+        if (store != null) {
+            store.call(Command.HSET, store.key("instance-certificates"), instance, pem);
+        }
+    }
+
+    /**
+     * The file of the certificate the instance serves TLS with, written here from the shared store if another
+     * replica launched it; empty for an instance without one (launched before TLS, or on a provider whose own
+     * HTTPS fronts it).
+     */
+    public Optional<Path> certificate(String instance) {
+        Path file = certificatePath(instance);
+        if (Files.isRegularFile(file)) {
+            return Optional.of(file);
+        }
+        if (store == null) {
+            return Optional.empty();
+        }
+        try {
+            Response shared = store.call(Command.HGET, store.key("instance-certificates"), instance);
+            if (shared == null) {
+                return Optional.empty();
+            }
+            saveCertificate(instance, shared.toString());
+            return Optional.of(file);
+        } catch (IOException | RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    Path certificatePath(String instance) {
+        return path(instance).resolveSibling(instance + ".crt");
     }
 
     private void write(String instance, String key) throws IOException {

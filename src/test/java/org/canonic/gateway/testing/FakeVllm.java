@@ -37,11 +37,45 @@ public final class FakeVllm implements AutoCloseable {
     private static final java.util.Map<Integer, Buffer> BIG_ANSWERS = new java.util.concurrent.ConcurrentHashMap<>();
 
     private FakeVllm(Vertx vertx, String servedModel, int maxModelLen) {
+        this(vertx, servedModel, maxModelLen, new io.vertx.core.http.HttpServerOptions());
+    }
+
+    private FakeVllm(Vertx vertx, String servedModel, int maxModelLen, io.vertx.core.http.HttpServerOptions options) {
         this.vertx = vertx;
         this.servedModel = servedModel;
         this.defaultMaxModelLen = maxModelLen;
         this.maxModelLen = maxModelLen;
-        this.server = vertx.createHttpServer().requestHandler(this::handle);
+        this.server = vertx.createHttpServer(options).requestHandler(this::handle);
+    }
+
+    /**
+     * A fake rented machine serving vLLM over TLS (as vLLM with {@code --ssl-certfile}/{@code --ssl-keyfile}),
+     * first with a throwaway identity; {@link #serveWith} switches to the one the gateway made at launch.
+     */
+    public static FakeVllm startTls(Vertx vertx, String servedModel, String certificatePem, String keyPem) {
+        FakeVllm fake = new FakeVllm(vertx, servedModel, 16384, new io.vertx.core.http.HttpServerOptions()
+                .setSsl(true).setKeyCertOptions(identity(certificatePem, keyPem)));
+        try {
+            fake.server.listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+        return fake;
+    }
+
+    /** Serves new TLS connections with this identity (what vLLM does once the onstart script wrote it). */
+    public void serveWith(String certificatePem, String keyPem) {
+        try {
+            server.updateSSLOptions(new io.vertx.core.net.SSLOptions().setKeyCertOptions(identity(certificatePem,
+                    keyPem))).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static io.vertx.core.net.PemKeyCertOptions identity(String certificatePem, String keyPem) {
+        return new io.vertx.core.net.PemKeyCertOptions().addCertValue(Buffer.buffer(certificatePem))
+                .addKeyValue(Buffer.buffer(keyPem));
     }
 
     public static FakeVllm start(Vertx vertx, String servedModel) {
