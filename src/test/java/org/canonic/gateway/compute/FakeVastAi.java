@@ -39,6 +39,9 @@ public final class FakeVastAi extends FakeProviderServer {
     public volatile long createAnswerDelayMs;
     /** The v1 list answers this raw body instead (an odd shape). */
     public volatile String listOverride;
+    /** Non-zero: a create creates, then answers this status (a provider error after acting). */
+    public volatile int createAnswerStatus;
+    private final Map<String, Long> createdMs = new ConcurrentHashMap<>();
 
     public FakeVastAi(Vertx vertx, String key) {
         super(vertx, key);
@@ -59,6 +62,7 @@ public final class FakeVastAi extends FakeProviderServer {
         i.put("id", Long.parseLong(id)).put("label", label).put("actual_status", status)
                 .put("intended_status", status).put("dph_total", 0.3);
         instances.put(id, i);
+        createdMs.put(id, System.currentTimeMillis());
         return i;
     }
 
@@ -72,6 +76,14 @@ public final class FakeVastAi extends FakeProviderServer {
         stateChangesApply = true;
         listOverride = null;
         createAnswerDelayMs = 0;
+        createAnswerStatus = 0;
+        createdMs.clear();
+    }
+
+    /** Makes {@code id} look outbid: stopped by the provider, intended stopped too (how Vast.ai shows it). */
+    public void outbid(String id) {
+        instances.get(id).put("actual_status", "stopped").put("intended_status", "stopped")
+                .put("cur_state", "stopped").put("next_state", "stopped");
     }
 
     @Override
@@ -111,7 +123,8 @@ public final class FakeVastAi extends FakeProviderServer {
             request.response().setStatusCode(200).end(listOverride);
             return;
         }
-        List<ObjectNode> all = new ArrayList<>(instances.values());
+        List<ObjectNode> all = new ArrayList<>(instances.values().stream()
+                .filter(i -> listed(createdMs.get(i.path("id").asText()))).toList());
         all.sort((a, b) -> Long.compare(a.path("id").asLong(), b.path("id").asLong()));
         long after = 0;
         String query = r.query() == null ? "" : r.query();
@@ -152,7 +165,11 @@ public final class FakeVastAi extends FakeProviderServer {
         mapping.addObject().put("HostIp", "0.0.0.0").put("HostPort", Integer.toString(instancePort));
         i.set("image_args", r.body().get("args"));
         instances.put(id, i);
-        if (createAnswerDelayMs > 0) {
+        createdMs.put(id, System.currentTimeMillis());
+        if (createAnswerStatus != 0) {
+            json(request, createAnswerStatus, Map.of("success", false, "error", "internal_error", "msg",
+                    "fake: created, then failed to answer"));
+        } else if (createAnswerDelayMs > 0) {
             vertx.setTimer(createAnswerDelayMs, t -> json(request, 200, Map.of("success", true, "new_contract",
                     Long.parseLong(id))));
         } else {
