@@ -43,6 +43,8 @@ public final class TrackedInstance {
     long readinessDeadlineMs;
     long runningSinceMs;
     long runMs;
+    long stoppedSinceMs;
+    long stoppedMs;
     long readyAtMs;
     Instant createdAt = Instant.now();
     SpendLedger.Reservation reservation;
@@ -104,7 +106,10 @@ public final class TrackedInstance {
         return state != State.DESTROYED;
     }
 
-    /** Moves to {@code next}, keeping the running clock: running is WAITING or READY. */
+    /**
+     * Moves to {@code next}, keeping two clocks: running (WAITING or READY, billed at $/h) and stopped (billed for
+     * storage).
+     */
     void moveTo(State next, long nowMs) {
         boolean wasRunning = running(state);
         boolean isRunning = running(next);
@@ -113,6 +118,14 @@ public final class TrackedInstance {
             runningSinceMs = 0;
         } else if (!wasRunning && isRunning) {
             runningSinceMs = nowMs;
+        }
+        boolean wasStopped = state == State.STOPPED;
+        boolean isStopped = next == State.STOPPED;
+        if (wasStopped && !isStopped && stoppedSinceMs > 0) {
+            stoppedMs += Math.max(0, nowMs - stoppedSinceMs);
+            stoppedSinceMs = 0;
+        } else if (!wasStopped && isStopped) {
+            stoppedSinceMs = nowMs;
         }
         state = next;
     }
@@ -123,9 +136,17 @@ public final class TrackedInstance {
         return ms / 3_600_000.0;
     }
 
-    /** Hours running x $/h. */
+    /** Hours stopped so far, billed for storage. */
+    public double stoppedHours(long nowMs) {
+        long ms = stoppedMs + (stoppedSinceMs > 0 ? Math.max(0, nowMs - stoppedSinceMs) : 0);
+        return ms / 3_600_000.0;
+    }
+
+    /** Hours running x $/h, plus hours stopped x storage $/h: stopped is not free. */
     public double spendUsd(long nowMs) {
-        return Double.isNaN(usdPerHour) ? 0 : runningHours(nowMs) * usdPerHour;
+        double running = Double.isNaN(usdPerHour) ? 0 : runningHours(nowMs) * usdPerHour;
+        double stopped = Double.isNaN(stoppedUsdPerHour) ? 0 : stoppedHours(nowMs) * stoppedUsdPerHour;
+        return running + stopped;
     }
 
     private static boolean running(State state) {
