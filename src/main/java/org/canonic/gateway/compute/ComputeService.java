@@ -60,8 +60,9 @@ public class ComputeService {
         this.providers = Providers.build(config, mapper, System::getenv);
         this.serverless = Providers.serverless(config, mapper, System::getenv);
         this.recipes = new Recipes(config.recipes());
-        // Several replicas must share the day's spend, or each would spend the whole cap.
-        SpendLedger ledger = store.shared() ? new RedisSpendLedger(store) : new InProcessSpendLedger();
+        // Several replicas must share the day's spend, or each would spend the whole cap; one gateway keeps it in
+        // the state directory, or a restart would give the day's cap back.
+        SpendLedger ledger = store.shared() ? new RedisSpendLedger(store) : new FileSpendLedger(state, mapper);
         this.guard = new CostGuard(ledger, config.warnUsd(), config.confirmUsd(), config.dailyCapUsd(), clock);
         this.tracked = new TrackedActions(state.resolve(TrackedActions.FILE), mapper, store);
         this.keys = new InstanceKeys(state.path(), store);
@@ -84,10 +85,28 @@ public class ComputeService {
             if (i.state() == TrackedInstance.State.WAITING) {
                 i.readinessDeadlineMs = now + config.readinessDeadline().toMillis();
             }
+            if (i.live()) {
+                restoreReservation(i);
+            }
         });
         if (!instances.isEmpty()) {
             LOG.infof("Compute: %d tracked instances rebuilt from %s (%d live)", instances.size(), tracked.file(),
                     instances.values().stream().filter(TrackedInstance::live).count());
+        }
+    }
+
+    /**
+     * Gives a live instance its reservation back: the one still open in the ledger under its name, else (a ledger
+     * that never had it: an older gateway, or a crash between the two writes) a new one for its estimate on the day
+     * it was launched, so that its destroy settles the cap with what it really cost.
+     */
+    private void restoreReservation(TrackedInstance i) {
+        try {
+            i.reservation = guard.ledger().open(i.name()).orElseGet(() -> guard.ledger().reserveOver(i.name(),
+                    i.createdAt.atZone(java.time.ZoneOffset.UTC).toLocalDate(), i.estimateCents()));
+        } catch (RuntimeException e) {
+            LOG.errorf("Compute: the reservation of %s could not be restored (%s); its estimate may stay counted",
+                    i.name(), e.toString());
         }
     }
 
@@ -170,10 +189,9 @@ public class ComputeService {
         Offer offer = quote.offer();
         long estimateCents = quote.cents();
         String estimateText = quote.text();
-        CostGuard.Admission admission = guard.admit(estimateCents, request.confirmEstimateUsd(), estimateText);
-
         String name = "mg-" + recipe.name() + "-" + config.gatewayId() + "-"
                 + UUID.randomUUID().toString().substring(0, 8);
+        CostGuard.Admission admission = guard.admit(name, estimateCents, request.confirmEstimateUsd(), estimateText);
         TrackedInstance instance = new TrackedInstance(name, provider.name(), recipe.name());
         instance.offerId = offer.id();
         instance.usdPerHour = offer.usdPerHour();
@@ -313,6 +331,9 @@ public class ComputeService {
             if (!sharedCursor.equals(before)) {
                 // Keys of instances launched elsewhere, so that their registrations resolve here too.
                 instances.values().stream().filter(TrackedInstance::live).forEach(i -> keys.read(i.name()));
+                // Keyed by instance in the shared ledger: the replica that destroys it settles what another reserved.
+                instances.values().stream().filter(i -> i.live() && i.reservation == null)
+                        .forEach(i -> guard.ledger().open(i.name()).ifPresent(r -> i.reservation = r));
                 fleet.retryShared();
             }
         } catch (StateStoreUnavailable e) {

@@ -57,7 +57,7 @@ public interface ComputeConfig {
     @WithDefault("20")
     double confirmUsd();
 
-    /** What warned provisions may reserve per UTC day. */
+    /** What launches may reserve per UTC day: every launch counts, whatever its tier. */
     @WithDefault("20")
     double dailyCapUsd();
 
