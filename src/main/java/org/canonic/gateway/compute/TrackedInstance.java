@@ -48,8 +48,11 @@ public final class TrackedInstance {
     long readyAtMs;
     Instant createdAt = Instant.now();
     SpendLedger.Reservation reservation;
-    /** Rebuilt at start from an intent with no outcome: the provider may or may not have created it. */
-    boolean unresolvedIntent;
+    /**
+     * A launch whose create failed ambiguously (or that a restart interrupted): until then (epoch ms) its label is
+     * looked up; 0 when no lookup is pending.
+     */
+    long lookupUntilMs;
 
     public TrackedInstance(String name, String provider, String recipe) {
         this.name = name;
@@ -200,8 +203,14 @@ public final class TrackedInstance {
         if (record.hasNonNull("failure")) {
             failure = record.get("failure").asText();
         }
+        if (record.hasNonNull("lookup_until")) {
+            lookupUntilMs = Instant.parse(record.get("lookup_until").asText()).toEpochMilli();
+        }
         if (record.hasNonNull("state")) {
             moveTo(State.valueOf(record.get("state").asText()), at);
+        }
+        if (state != State.PROVISIONING) {
+            lookupUntilMs = 0;
         }
     }
 }
