@@ -3,6 +3,7 @@ package org.canonic.gateway.compute;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.canonic.gateway.coordination.EventTypes;
 import org.jboss.logging.Logger;
@@ -12,25 +13,32 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Lists every configured provider and compares with what is tracked; reports, never touches. A listed instance is
  * known only by its provider id: a second machine carrying a tracked label under another id bills just the same, so
  * it is a leak. An instance whose label is a launch still in flight or looked up ({@link CreateLookup}) is left to
- * that lookup. A provider whose list fails is an unknown, never "no instances".
+ * that lookup. A provider whose list fails is an unknown, never "no instances": its last leak count stays in the
+ * {@code gateway.compute.leaks} gauge (an alert on leaks must not clear exactly when the API drifts) and
+ * {@code gateway.compute.list.errors{provider}} counts the failure.
  */
 final class LeakWatch {
 
     private static final Logger LOG = Logger.getLogger(LeakWatch.class);
 
     private final ComputeService s;
+    private final MeterRegistry registry;
     private final AtomicInteger leakCount = new AtomicInteger();
+    /** The last count per provider, from its last list that worked. */
+    private final Map<String, Integer> leaksByProvider = new ConcurrentHashMap<>();
     private final Set<String> reportedLeaks = new HashSet<>();
     private volatile ObjectNode lastReport;
 
     LeakWatch(ComputeService service, MeterRegistry registry) {
         this.s = service;
+        this.registry = registry;
         registry.gauge("gateway.compute.leaks", leakCount);
     }
 
@@ -49,8 +57,11 @@ final class LeakWatch {
                 listed = p.list();
             } catch (ComputeException e) {
                 errors.addObject().put("provider", p.name()).put("code", e.code()).put("message", e.getMessage());
+                Counter.builder("gateway.compute.list.errors").description("Provider instance lists that failed or"
+                        + " answered an odd shape").tag("provider", p.name()).register(registry).increment();
                 continue;
             }
+            int before = leaks.size();
             Set<String> listedIds = new HashSet<>();
             for (InstanceInfo i : listed) {
                 listedIds.add(i.id());
@@ -71,8 +82,10 @@ final class LeakWatch {
                             .put("provider_id", t.providerId()).put("instance", t.name());
                 }
             }
+            leaksByProvider.put(p.name(), leaks.size() - before);
         }
-        leakCount.set(leaks.size());
+        leakCount.set(leaksByProvider.values().stream().mapToInt(Integer::intValue).sum());
+        report.put("leak_count", leakCount.get());
         synchronized (reportedLeaks) {
             leaks.forEach(leak -> {
                 String id = leak.path("kind").asText() + ":" + leak.path("provider").asText() + ":"
