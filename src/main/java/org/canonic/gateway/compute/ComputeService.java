@@ -88,6 +88,10 @@ public class ComputeService {
             if (i.state() == TrackedInstance.State.WAITING) {
                 i.readinessDeadlineMs = now + config.readinessDeadline().toMillis();
             }
+            if (i.live() && i.lastIntent != null && INTERRUPTIBLE.contains(i.lastIntent)) {
+                // Written before the provider was called, never followed by an outcome: the watch finishes it.
+                i.interruptedAction = i.lastIntent;
+            }
             if (i.live()) {
                 restoreReservation(i);
             }
@@ -97,6 +101,10 @@ public class ComputeService {
                     instances.values().stream().filter(TrackedInstance::live).count());
         }
     }
+
+    /** Actions an interrupted intent of which is finished at start; a provision is looked up instead. */
+    private static final java.util.Set<String> INTERRUPTIBLE = java.util.Set.of("destroy", "stop", "start",
+            "reconfigure");
 
     /**
      * Gives a live instance its reservation back: the one still open in the ledger under its name, else (a ledger

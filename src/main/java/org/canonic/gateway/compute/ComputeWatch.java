@@ -24,10 +24,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /**
  * The timers off the request path: polls waiting instances until they run with port 8000 mapped, registers them
  * with the fleet (PENDING until probes pass), marks them ready, enforces the readiness deadline, stops idle ones
- * that asked for it, looks up launches whose create was ambiguous ({@link CreateLookup}), and reconciles the
- * providers' lists ({@link LeakWatch}: reports, never touches). Each tick runs as a
- * blocking task and never overlaps itself. With several replicas only the leader ({@link Replicas}) runs them: two
- * watches would each stop the same idle machine or fail the same late one.
+ * that asked for it, looks up launches whose create was ambiguous ({@link CreateLookup}), re-reads serving and
+ * stopped ones and finishes actions a restart interrupted ({@link ServingWatch}), and reconciles the providers'
+ * lists ({@link LeakWatch}: reports, never touches). Each tick runs as a blocking task and never overlaps itself.
+ * With several replicas only the leader ({@link Replicas}) runs them: two watches would each stop the same idle
+ * machine or fail the same late one.
  */
 @Startup
 @Singleton
@@ -42,6 +43,7 @@ public class ComputeWatch {
     private final AtomicBoolean polling = new AtomicBoolean();
     private final AtomicBoolean reconciling = new AtomicBoolean();
     private final LeakWatch leaks;
+    private final ServingWatch serving;
     private long pollTimer = -1;
     private long leakTimer = -1;
 
@@ -51,6 +53,7 @@ public class ComputeWatch {
         this.vertx = vertx;
         this.replicas = replicas;
         this.leaks = new LeakWatch(service, registry);
+        this.serving = new ServingWatch(service, registry);
         // Followers only read the shared record on this timer (instance keys and registrations follow from it).
         pollTimer = vertx.setPeriodic(service.config.pollInterval().toMillis(), id -> run(polling,
                 () -> replicas.leader(), this::poll, s::all));
@@ -83,10 +86,14 @@ public class ComputeWatch {
         }, false);
     }
 
-    /** One pass over the instances that wait or serve. */
+    /** One pass over the instances: waiting, looked up, serving, stopped, or with an action to finish. */
     void poll() {
         for (TrackedInstance t : s.all()) {
-            if (t.state() == TrackedInstance.State.WAITING) {
+            if (t.interruptedAction != null) {
+                synchronized (s.handover().actions) {
+                    serving.finishInterrupted(t);
+                }
+            } else if (t.state() == TrackedInstance.State.WAITING) {
                 synchronized (s.handover().actions) {
                     if (t.state() == TrackedInstance.State.WAITING) {
                         waitFor(t);
@@ -96,8 +103,13 @@ public class ComputeWatch {
                 synchronized (s.handover().actions) {
                     s.lookup.lookAgain(t);
                 }
-            } else if (t.state() == TrackedInstance.State.READY && t.idleStopMinutes() != null) {
-                idleCheck(t);
+            } else if (t.state() == TrackedInstance.State.READY || t.state() == TrackedInstance.State.STOPPED) {
+                synchronized (s.handover().actions) {
+                    serving.recheck(t);
+                }
+                if (t.state() == TrackedInstance.State.READY && t.idleStopMinutes() != null) {
+                    idleCheck(t);
+                }
             }
         }
     }

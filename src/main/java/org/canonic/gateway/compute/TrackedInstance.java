@@ -53,6 +53,10 @@ public final class TrackedInstance {
      * looked up; 0 when no lookup is pending.
      */
     long lookupUntilMs;
+    /** The action of the last intent replayed without its outcome, or null. */
+    String lastIntent;
+    /** Set at start: an action (destroy, stop, start, reconfigure) a restart interrupted, for the watch to finish. */
+    volatile String interruptedAction;
 
     public TrackedInstance(String name, String provider, String recipe) {
         this.name = name;
@@ -205,6 +209,12 @@ public final class TrackedInstance {
         }
         if (record.hasNonNull("lookup_until")) {
             lookupUntilMs = Instant.parse(record.get("lookup_until").asText()).toEpochMilli();
+        }
+        String action = record.path("action").asText();
+        if ("intent".equals(record.path("result").asText())) {
+            lastIntent = action;
+        } else if (action.equals(lastIntent)) {
+            lastIntent = null;
         }
         if (record.hasNonNull("state")) {
             moveTo(State.valueOf(record.get("state").asText()), at);
