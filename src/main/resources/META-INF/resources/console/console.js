@@ -367,7 +367,8 @@
     }
     quote = { body, estimate: answer.json };
     const e = answer.json;
-    const tiers = { auto: 'automatic: launches on Launch', warn: 'warning tier: counts against today\'s cap',
+    const tiers = { auto: 'automatic: launches on Launch, counts against today\'s cap',
+      warn: 'warning tier: counts against today\'s cap',
       over_cap: 'over today\'s cap: needs your confirmation', needs_confirmation: 'over the confirmation limit ('
         + usd(e.confirm_usd) + '): needs your confirmation' };
     replace('estimate-text', 'Estimate ', el('span', { class: 'value', id: 'estimate-usd' }, usd(e.estimate_usd)),

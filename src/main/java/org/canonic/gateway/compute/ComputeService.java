@@ -9,7 +9,6 @@ import jakarta.inject.Singleton;
 import org.canonic.gateway.config.ComputeConfig;
 import org.canonic.gateway.config.GatewayConfig;
 import org.canonic.gateway.config.InvalidConfigurationException;
-import org.canonic.gateway.coordination.EventTypes;
 import org.canonic.gateway.coordination.StateDirectory;
 import org.canonic.gateway.coordination.Webhooks;
 import org.canonic.gateway.fleet.Fleet;
@@ -20,19 +19,17 @@ import org.canonic.gateway.state.StateStoreConfig;
 import org.canonic.gateway.state.StateStoreUnavailable;
 import org.jboss.logging.Logger;
 
-import java.io.IOException;
 import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.UUID;
 
 /**
- * Governed compute: rents vLLM machines through a {@link ComputeProvider}, admits each launch by its estimated cost,
- * tracks every action in {@link TrackedActions} (intent first), and hands the machines to the fleet once they
- * serve. Provider calls block; callers are admin worker threads or the {@link ComputeWatch}'s blocking tasks.
+ * Governed compute: rents vLLM machines through a {@link ComputeProvider}, admits each launch by its estimated cost
+ * ({@link Launcher}, {@link CostGuard}), tracks every action in {@link TrackedActions} (intent first), rebuilds its
+ * state from them at start (reservations included), and hands the machines to the fleet once they serve. Provider calls block; callers are admin worker threads or the {@link ComputeWatch}'s blocking tasks.
  * Instance bookkeeping is guarded by {@code this}; provider calls are made outside it where they can be slow.
  */
 @Singleton
@@ -50,6 +47,8 @@ public class ComputeService {
     final Webhooks webhooks;
     final ObjectMapper mapper;
     final BackendHandover handover;
+    final Launcher launcher;
+    final CreateLookup lookup;
     final org.canonic.gateway.compute.runpod.RunPodServerless serverless;
     final Clock clock = Clock.systemUTC();
     private final Map<String, TrackedInstance> instances = new LinkedHashMap<>();
@@ -63,8 +62,9 @@ public class ComputeService {
         this.providers = Providers.build(config, mapper, System::getenv);
         this.serverless = Providers.serverless(config, mapper, System::getenv);
         this.recipes = new Recipes(config.recipes());
-        // Several replicas must share the day's spend, or each would spend the whole cap.
-        SpendLedger ledger = store.shared() ? new RedisSpendLedger(store) : new InProcessSpendLedger();
+        // Several replicas must share the day's spend, or each would spend the whole cap; one gateway keeps it in
+        // the state directory, or a restart would give the day's cap back.
+        SpendLedger ledger = store.shared() ? new RedisSpendLedger(store) : new FileSpendLedger(state, mapper);
         this.guard = new CostGuard(ledger, config.warnUsd(), config.confirmUsd(), config.dailyCapUsd(), clock);
         this.tracked = new TrackedActions(state.resolve(TrackedActions.FILE), mapper, store);
         this.keys = new InstanceKeys(state.path(), store, sealing(store, stateConfig));
@@ -72,6 +72,8 @@ public class ComputeService {
         this.webhooks = webhooks;
         this.mapper = mapper;
         this.handover = new BackendHandover(this);
+        this.launcher = new Launcher(this);
+        this.lookup = new CreateLookup(this);
         rebuild();
     }
 
@@ -100,15 +102,44 @@ public class ComputeService {
         }
         long now = clock.millis();
         instances.values().forEach(i -> {
-            // A crash between the intent and the provider's answer: the watch looks it up by label.
-            i.unresolvedIntent = i.state() == TrackedInstance.State.PROVISIONING;
+            if (i.state() == TrackedInstance.State.PROVISIONING) {
+                // A crash between the intent and the provider's answer, or an ambiguous create still looked up:
+                // the watch looks for its label for a whole window from now (the list may lag).
+                i.lookupUntilMs = Math.max(i.lookupUntilMs, now + config.createLookupWindow().toMillis());
+            }
             if (i.state() == TrackedInstance.State.WAITING) {
                 i.readinessDeadlineMs = now + config.readinessDeadline().toMillis();
+            }
+            if (i.live() && i.lastIntent != null && INTERRUPTIBLE.contains(i.lastIntent)) {
+                // Written before the provider was called, never followed by an outcome: the watch finishes it.
+                i.interruptedAction = i.lastIntent;
+            }
+            if (i.live()) {
+                restoreReservation(i);
             }
         });
         if (!instances.isEmpty()) {
             LOG.infof("Compute: %d tracked instances rebuilt from %s (%d live)", instances.size(), tracked.file(),
                     instances.values().stream().filter(TrackedInstance::live).count());
+        }
+    }
+
+    /** Actions an interrupted intent of which is finished at start; a provision is looked up instead. */
+    private static final java.util.Set<String> INTERRUPTIBLE = java.util.Set.of("destroy", "stop", "start",
+            "reconfigure");
+
+    /**
+     * Gives a live instance its reservation back: the one still open in the ledger under its name, else (a ledger
+     * that never had it: an older gateway, or a crash between the two writes) a new one for its estimate on the day
+     * it was launched, so that its destroy settles the cap with what it really cost.
+     */
+    private void restoreReservation(TrackedInstance i) {
+        try {
+            i.reservation = guard.ledger().open(i.name()).orElseGet(() -> guard.ledger().reserveOver(i.name(),
+                    i.createdAt.atZone(java.time.ZoneOffset.UTC).toLocalDate(), i.estimateCents()));
+        } catch (RuntimeException e) {
+            LOG.errorf("Compute: the reservation of %s could not be restored (%s); its estimate may stay counted",
+                    i.name(), e.toString());
         }
     }
 
@@ -139,168 +170,41 @@ public class ComputeService {
         return provider(provider).offers(query);
     }
 
-    /** What one launch would be: the provider, the recipe, the offer read now and its estimate. */
-    private record Quote(ComputeProvider provider, Recipe recipe, Offer offer, long cents, String text) {
-    }
-
-    private Quote quote(ProvisionRequest request) {
-        ComputeProvider provider = provider(request.provider());
-        Recipe recipe = recipes.find(request.recipe()).orElseThrow(() -> new ComputeException(400,
-                "invalid_recipe", "recipe must be one of " + recipes.all().keySet() + "."));
-        if (!provider.configured()) {
-            provider.list(); // throws the clear "no API key" error
-        }
-        Offer offer = provider.offerForLaunch(recipe, request.offerId());
-        if (Double.isNaN(offer.usdPerHour()) || offer.usdPerHour() <= 0) {
-            throw new ComputeException(502, "provider_bad_answer", provider.name() + " gave no price for offer "
-                    + offer.id() + "; the gateway never guesses one.");
-        }
-        double storageUsd = provider instanceof org.canonic.gateway.compute.runpod.RunPodProvider
-                ? recipe.diskGb() * 0.10 / 730.0 * request.hours() : 0;
-        long estimateCents = CostGuard.cents(offer.usdPerHour() * request.hours() + storageUsd);
-        String estimateText = String.format(Locale.ROOT, "$%.4f/h x %s h + storage $%.2f = $%s", offer.usdPerHour(),
-                stripZeros(request.hours()), storageUsd, CostGuard.usd(estimateCents));
-        return new Quote(provider, recipe, offer, estimateCents, estimateText);
-    }
-
     /**
      * What a provision of {@code request} would cost now and what the cost guard would say, with nothing reserved
      * and nothing launched: the console shows it before the operator's first click.
      */
     public ObjectNode estimate(ProvisionRequest request) {
-        Quote quote = quote(request);
-        ObjectNode answer = guard.preview(quote.cents());
-        answer.put("provider", quote.provider().name());
-        answer.put("recipe", quote.recipe().name());
-        answer.put("offer", quote.offer().id());
-        answer.put("usd_per_hour", quote.offer().usdPerHour());
-        answer.put("hours", request.hours());
-        answer.put("estimate", quote.text());
-        return answer;
+        return launcher.estimate(request);
     }
 
-    /**
-     * Provisions one instance: offer read now, estimate, admission, intent recorded, then the provider called.
-     * After an ambiguous failure the instance is looked up by label and destroyed before the error is reported,
-     * so a retry never doubles the bill.
-     */
+    /** Provisions one instance (see {@link Launcher}); an ambiguous failure is resolved by {@link CreateLookup}. */
     public ObjectNode provision(ProvisionRequest request, String caller, Long fencing) {
-        Quote quote = quote(request);
-        ComputeProvider provider = quote.provider();
-        Recipe recipe = quote.recipe();
-        Offer offer = quote.offer();
-        long estimateCents = quote.cents();
-        String estimateText = quote.text();
-        CostGuard.Admission admission = guard.admit(estimateCents, request.confirmEstimateUsd(), estimateText);
+        return launcher.provision(request, caller, fencing);
+    }
 
-        String name = "mg-" + recipe.name() + "-" + config.gatewayId() + "-"
-                + UUID.randomUUID().toString().substring(0, 8);
-        TrackedInstance instance = new TrackedInstance(name, provider.name(), recipe.name());
-        instance.offerId = offer.id();
-        instance.usdPerHour = offer.usdPerHour();
-        instance.stoppedUsdPerHour = provider.stoppedUsdPerHour(recipe, offer);
-        instance.estimateCents = estimateCents;
-        instance.hours = request.hours();
-        instance.idleStopMinutes = request.idleStopMinutes();
-        instance.tier = admission.tier().name().toLowerCase(Locale.ROOT);
-        instance.reservation = admission.reservation();
-        String key;
-        try {
-            key = keys.create(name);
-        } catch (IOException e) {
-            release(admission);
-            throw new ComputeException(503, "state_unavailable", "The instance key could not be written to the"
-                    + " state directory; nothing was launched.");
+    /** Starts tracking a launch whose intent is written. */
+    synchronized void track(TrackedInstance instance) {
+        instances.put(instance.name(), instance);
+    }
+
+    /** Replaces the instance's reservation with {@code actualCents} (0: released), once. */
+    void settle(TrackedInstance t, long actualCents) {
+        SpendLedger.Reservation held;
+        synchronized (this) {
+            held = t.reservation;
+            t.reservation = null;
         }
-        ObjectNode intent = tracked.record(caller, instance, "provision", fencing);
-        intent.put("tier", instance.tier);
-        intent.put("estimate", estimateText);
         try {
-            tracked.append(intent, "intent", null, TrackedInstance.State.PROVISIONING);
+            if (held == null) {
+                held = guard.ledger().open(t.name()).orElse(null);
+            }
+            if (held != null) {
+                guard.ledger().settle(held, actualCents);
+            }
         } catch (RuntimeException e) {
-            release(admission);
-            keys.delete(name);
-            throw e;
-        }
-        synchronized (this) {
-            instances.put(name, instance);
-        }
-        try {
-            instance.providerId = provider.create(recipe, offer, name, key);
-        } catch (ComputeException e) {
-            Cleanup cleanup = e.ambiguous() ? cleanUpAfterAmbiguousCreate(provider, instance, e, caller, fencing)
-                    : new Cleanup("", true);
-            release(admission);
-            keys.delete(name);
-            // Nothing left at the provider: the instance is over (DESTROYED); unconfirmed: FAILED, so it stays
-            // visible and the leak watch keeps looking for it.
-            TrackedInstance.State end = cleanup.confirmed() ? TrackedInstance.State.DESTROYED
-                    : TrackedInstance.State.FAILED;
-            synchronized (this) {
-                instance.moveTo(end, clock.millis());
-                instance.failure = e.getMessage() + cleanup.text();
-            }
-            ObjectNode failed = tracked.record(caller, instance, "provision", fencing);
-            failed.put("failure", instance.failure);
-            tracked.append(failed, e.code(), instance.failure, end);
-            throw new ComputeException(e.status(), e.code(), instance.failure, e.details(), false);
-        }
-        synchronized (this) {
-            instance.moveTo(TrackedInstance.State.WAITING, clock.millis());
-            instance.readinessDeadlineMs = clock.millis() + (request.readinessDeadlineSeconds() != null
-                    ? request.readinessDeadlineSeconds() * 1000L : config.readinessDeadline().toMillis());
-        }
-        tracked.append(tracked.record(caller, instance, "provision", fencing), "ok", null,
-                TrackedInstance.State.WAITING);
-        event(EventTypes.COMPUTE_PROVISIONED, instance, fencing, "estimate_usd", CostGuard.usd(estimateCents), "tier",
-                instance.tier);
-        LOG.infof("Compute: provisioned %s on %s (id %s, offer %s, %s)", name, provider.name(), instance.providerId,
-                offer.id(), estimateText);
-        ObjectNode answer = mapper.createObjectNode();
-        answer.put("estimate", estimateText);
-        answer.put("estimate_usd", Double.parseDouble(CostGuard.usd(estimateCents)));
-        answer.put("tier", instance.tier);
-        if (admission.warning() != null) {
-            answer.put("warning", admission.warning());
-        }
-        answer.set("instance", view(instance));
-        return answer;
-    }
-
-    /** What the cleanup after an ambiguous create did, and whether nothing is left for sure. */
-    private record Cleanup(String text, boolean confirmed) {
-    }
-
-    /** Finds and destroys whatever a create that failed ambiguously may have left; says what it did. */
-    private Cleanup cleanUpAfterAmbiguousCreate(ComputeProvider provider, TrackedInstance instance,
-                                               ComputeException failure, String caller, Long fencing) {
-        try {
-            String id = failure.details() != null && failure.details().hasNonNull("new_contract")
-                    ? failure.details().get("new_contract").asText() : null;
-            if (id == null) {
-                id = provider.list().stream().filter(i -> instance.name().equals(i.label())).map(InstanceInfo::id)
-                        .findFirst().orElse(null);
-            }
-            if (id == null) {
-                return new Cleanup(" Looked up by label " + instance.name() + ": nothing was created.", true);
-            }
-            instance.providerId = id;
-            ObjectNode intent = tracked.record(caller, instance, "destroy", fencing);
-            tracked.append(intent, "intent", "created despite the error", TrackedInstance.State.PROVISIONING);
-            provider.destroy(id);
-            tracked.append(tracked.record(caller, instance, "destroy", fencing), "ok", null,
-                    TrackedInstance.State.DESTROYED);
-            return new Cleanup(" Instance " + id + " had been created despite the error and was destroyed.", true);
-        } catch (ComputeException e) {
-            LOG.errorf("Compute: cleanup of %s after an ambiguous create failed: %s", instance.name(), e.getMessage());
-            return new Cleanup(" The gateway could not confirm that nothing was created (" + e.getMessage()
-                    + "); the leak watch will report it if it bills.", false);
-        }
-    }
-
-    private void release(CostGuard.Admission admission) {
-        if (admission.reservation() != null) {
-            guard.ledger().release(admission.reservation());
+            LOG.errorf("Compute: the reservation of %s could not be settled (%s); its estimate stays counted",
+                    t.name(), e.toString());
         }
     }
 
@@ -334,6 +238,9 @@ public class ComputeService {
             if (!sharedCursor.equals(before)) {
                 // Keys of instances launched elsewhere, so that their registrations resolve here too.
                 instances.values().stream().filter(TrackedInstance::live).forEach(i -> keys.read(i.name()));
+                // Keyed by instance in the shared ledger: the replica that destroys it settles what another reserved.
+                instances.values().stream().filter(i -> i.live() && i.reservation == null)
+                        .forEach(i -> guard.ledger().open(i.name()).ifPresent(r -> i.reservation = r));
                 fleet.retryShared();
             }
         } catch (StateStoreUnavailable e) {
@@ -373,6 +280,9 @@ public class ComputeService {
         }
         if (i.state() == TrackedInstance.State.WAITING) {
             v.put("readiness_deadline", java.time.Instant.ofEpochMilli(i.readinessDeadlineMs).toString());
+        }
+        if (i.state() == TrackedInstance.State.PROVISIONING && i.lookupUntilMs > 0) {
+            v.put("lookup_until", java.time.Instant.ofEpochMilli(i.lookupUntilMs).toString());
         }
         v.put("created_at", i.createdAt.toString());
         return v;
@@ -438,7 +348,4 @@ public class ComputeService {
         return Math.round(value * scale) / scale;
     }
 
-    private static String stripZeros(double value) {
-        return java.math.BigDecimal.valueOf(value).stripTrailingZeros().toPlainString();
-    }
 }

@@ -17,20 +17,18 @@ import org.canonic.gateway.state.Replicas;
 import org.jboss.logging.Logger;
 
 import java.time.Instant;
-import java.util.HashSet;
-import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The timers off the request path: polls waiting instances until they run with port 8000 mapped, registers them
  * with the fleet (PENDING until probes pass), marks them ready, enforces the readiness deadline, stops idle ones
- * that asked for it, and reconciles the providers' lists (leak watch: reports, never touches). Each tick runs as a
- * blocking task and never overlaps itself. With several replicas only the leader ({@link Replicas}) runs them: two
- * watches would each stop the same idle machine or fail the same late one.
+ * that asked for it, looks up launches whose create was ambiguous ({@link CreateLookup}), re-reads serving and
+ * stopped ones and finishes actions a restart interrupted ({@link ServingWatch}), and reconciles the providers'
+ * lists ({@link LeakWatch}: reports, never touches). Each tick runs as a blocking task and never overlaps itself.
+ * With several replicas only the leader ({@link Replicas}) runs them: two watches would each stop the same idle
+ * machine or fail the same late one.
  */
 @Startup
 @Singleton
@@ -44,9 +42,8 @@ public class ComputeWatch {
     private final Replicas replicas;
     private final AtomicBoolean polling = new AtomicBoolean();
     private final AtomicBoolean reconciling = new AtomicBoolean();
-    private final AtomicInteger leakCount = new AtomicInteger();
-    private final Set<String> reportedLeaks = new HashSet<>();
-    private volatile ObjectNode lastLeakReport;
+    private final LeakWatch leaks;
+    private final ServingWatch serving;
     private long pollTimer = -1;
     private long leakTimer = -1;
 
@@ -55,7 +52,8 @@ public class ComputeWatch {
         this.s = service;
         this.vertx = vertx;
         this.replicas = replicas;
-        registry.gauge("gateway.compute.leaks", leakCount);
+        this.leaks = new LeakWatch(service, registry);
+        this.serving = new ServingWatch(service, registry);
         // Followers only read the shared record on this timer (instance keys and registrations follow from it).
         pollTimer = vertx.setPeriodic(service.config.pollInterval().toMillis(), id -> run(polling,
                 () -> replicas.leader(), this::poll, s::all));
@@ -88,21 +86,30 @@ public class ComputeWatch {
         }, false);
     }
 
-    /** One pass over the instances that wait or serve. */
+    /** One pass over the instances: waiting, looked up, serving, stopped, or with an action to finish. */
     void poll() {
         for (TrackedInstance t : s.all()) {
-            if (t.state() == TrackedInstance.State.WAITING) {
+            if (t.interruptedAction != null) {
+                synchronized (s.handover().actions) {
+                    serving.finishInterrupted(t);
+                }
+            } else if (t.state() == TrackedInstance.State.WAITING) {
                 synchronized (s.handover().actions) {
                     if (t.state() == TrackedInstance.State.WAITING) {
                         waitFor(t);
                     }
                 }
-            } else if (t.state() == TrackedInstance.State.PROVISIONING && t.unresolvedIntent) {
+            } else if (t.state() == TrackedInstance.State.PROVISIONING && t.lookupUntilMs > 0) {
                 synchronized (s.handover().actions) {
-                    resolveIntent(t);
+                    s.lookup.lookAgain(t);
                 }
-            } else if (t.state() == TrackedInstance.State.READY && t.idleStopMinutes() != null) {
-                idleCheck(t);
+            } else if (t.state() == TrackedInstance.State.READY || t.state() == TrackedInstance.State.STOPPED) {
+                synchronized (s.handover().actions) {
+                    serving.recheck(t);
+                }
+                if (t.state() == TrackedInstance.State.READY && t.idleStopMinutes() != null) {
+                    idleCheck(t);
+                }
             }
         }
     }
@@ -151,44 +158,6 @@ public class ComputeWatch {
             fail(t, "not serving by its readiness deadline (" + Instant.ofEpochMilli(t.readinessDeadlineMs)
                     + "); provider status: " + t.providerStatus + (t.message == null ? "" : ", message: "
                     + t.message), true);
-        }
-    }
-
-    /**
-     * An intent found at start without an outcome: the gateway stopped between writing it and hearing from the
-     * provider. Looked up by label: adopted (then it waits for readiness like any new instance, deadline included)
-     * or, when the provider has nothing with that label, closed as never created. A failed list retries next tick.
-     */
-    private void resolveIntent(TrackedInstance t) {
-        ComputeProvider p = s.provider(t.provider());
-        Optional<InstanceInfo> found;
-        try {
-            found = p.list().stream().filter(i -> t.name().equals(i.label())).findFirst();
-        } catch (ComputeException e) {
-            synchronized (s) {
-                t.message = "unresolved launch; provider list failed: " + e.getMessage();
-            }
-            return;
-        }
-        synchronized (s) {
-            t.unresolvedIntent = false;
-            if (found.isPresent()) {
-                t.providerId = found.get().id();
-                t.moveTo(TrackedInstance.State.WAITING, s.clock.millis());
-                t.readinessDeadlineMs = s.clock.millis() + s.config.readinessDeadline().toMillis();
-            } else {
-                t.failure = "the gateway stopped during the launch and " + p.name() + " has no instance labelled "
-                        + t.name() + ": nothing was created";
-                t.moveTo(TrackedInstance.State.DESTROYED, s.clock.millis());
-            }
-        }
-        ObjectNode line = s.tracked.record(SYSTEM, t, "adopt", null);
-        line.put("failure", t.failure);
-        s.tracked.append(line, found.isPresent() ? "ok" : "not_found", null, t.state());
-        LOG.warnf("Compute: unresolved launch of %s: %s", t.name(), found.isPresent()
-                ? "found at " + p.name() + " as " + t.providerId() + ", adopted" : "nothing was created");
-        if (found.isEmpty()) {
-            s.keys.delete(t.name());
         }
     }
 
@@ -297,63 +266,11 @@ public class ComputeWatch {
 
     /** Lists every configured provider and compares with what is tracked; reports, never touches. */
     public ObjectNode reconcile() {
-        ObjectNode report = s.mapper.createObjectNode();
-        report.put("checked_at", Instant.now().toString());
-        ArrayNode leaks = report.putArray("leaks");
-        ArrayNode errors = report.putArray("errors");
-        List<TrackedInstance> tracked = s.all();
-        for (ComputeProvider p : s.providers().values()) {
-            if (!p.configured()) {
-                continue;
-            }
-            List<InstanceInfo> listed;
-            try {
-                listed = p.list();
-            } catch (ComputeException e) {
-                // Fail closed: an unlisted provider is an unknown, never "no instances".
-                errors.addObject().put("provider", p.name()).put("code", e.code()).put("message", e.getMessage());
-                continue;
-            }
-            Set<String> listedIds = new HashSet<>();
-            for (InstanceInfo i : listed) {
-                listedIds.add(i.id());
-                boolean known = tracked.stream().anyMatch(t -> t.provider().equals(p.name()) && t.live()
-                        && (i.id().equals(t.providerId()) || t.name().equals(i.label())));
-                if (!known) {
-                    leaks.addObject().put("kind", "untracked").put("provider", p.name()).put("provider_id", i.id())
-                            .put("label", i.label()).put("provider_status", i.providerStatus())
-                            .put("billing", i.status() == InstanceInfo.Status.STOPPED ? "storage" : "running");
-                }
-            }
-            for (TrackedInstance t : tracked) {
-                if (t.provider().equals(p.name()) && t.live() && t.providerId() != null
-                        && t.state() != TrackedInstance.State.PROVISIONING && !listedIds.contains(t.providerId())) {
-                    leaks.addObject().put("kind", "tracked_but_gone").put("provider", p.name())
-                            .put("provider_id", t.providerId()).put("instance", t.name());
-                }
-            }
-        }
-        leakCount.set(leaks.size());
-        synchronized (reportedLeaks) {
-            leaks.forEach(leak -> {
-                String id = leak.path("kind").asText() + ":" + leak.path("provider").asText() + ":"
-                        + leak.path("provider_id").asText();
-                if (reportedLeaks.add(id)) {
-                    LOG.warnf("Compute leak watch: %s", leak);
-                    s.webhooks.publish(EventTypes.COMPUTE_LEAK_FOUND, s.mapper.convertValue(leak,
-                            new com.fasterxml.jackson.core.type.TypeReference<java.util.Map<String, Object>>() {
-                            }));
-                }
-            });
-        }
-        errors.forEach(e -> LOG.errorf("Compute leak watch could not list %s: %s", e.path("provider").asText(),
-                e.path("message").asText()));
-        lastLeakReport = report;
-        return report;
+        return leaks.reconcile();
     }
 
     /** The last leak report, or null before the first. */
     public ObjectNode lastLeakReport() {
-        return lastLeakReport;
+        return leaks.lastReport();
     }
 }

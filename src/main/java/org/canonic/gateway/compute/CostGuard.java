@@ -10,16 +10,17 @@ import java.time.LocalDate;
 import java.time.ZoneOffset;
 
 /**
- * Admission by estimated cost, before anything is launched. Under {@code warn}: proceeds. Up to {@code confirm}:
- * proceeds with a warning if it fits in today's cap (reserved atomically). Above {@code confirm}, or over the cap:
- * refused (402 / 409, with the estimate) unless the request repeats the exact estimate in
- * {@code confirm_estimate_usd}; a confirmed launch still counts against the cap.
+ * Admission by estimated cost, before anything is launched. Every launch reserves its estimate against today's (UTC)
+ * cap, atomically; the tier only says what else is needed. Under {@code warn}: proceeds if it fits. Up to
+ * {@code confirm}: proceeds with a warning if it fits. Above {@code confirm}, or over the cap at any size: refused
+ * (402 / 409, with the estimate) unless the request repeats the exact estimate in {@code confirm_estimate_usd}; a
+ * confirmed launch still counts against the cap.
  */
 public final class CostGuard {
 
     public enum Tier { AUTO, WARN, CONFIRMED }
 
-    /** What admission decided; {@code reservation} is null for the auto tier. */
+    /** What admission decided, and the reservation it made (keyed by the instance). */
     public record Admission(Tier tier, SpendLedger.Reservation reservation, String warning) {
     }
 
@@ -47,18 +48,19 @@ public final class CostGuard {
     }
 
     /**
-     * Admits a launch of {@code estimateCents}, or throws the refusal.
+     * Admits a launch of {@code estimateCents} for the instance {@code id}, or throws the refusal.
      *
      * @param confirmedUsd {@code confirm_estimate_usd} from the request, or null
      */
-    public Admission admit(long estimateCents, Double confirmedUsd, String estimateText) {
+    public Admission admit(String id, long estimateCents, Double confirmedUsd, String estimateText) {
         boolean confirmed = confirmedUsd != null && cents(confirmedUsd) == estimateCents;
         LocalDate today = today();
-        if (estimateCents < warnCents) {
-            return new Admission(Tier.AUTO, null, null);
-        }
         if (estimateCents <= confirmCents) {
-            var reservation = ledger.reserve(today, estimateCents, capCents);
+            // Small launches too: twenty automatic $4.75 launches are $95, whatever the tier of each.
+            var reservation = ledger.reserve(id, today, estimateCents, capCents);
+            if (reservation.isPresent() && estimateCents < warnCents) {
+                return new Admission(Tier.AUTO, reservation.get(), null);
+            }
             if (reservation.isPresent()) {
                 return new Admission(Tier.WARN, reservation.get(), "Estimate " + estimateText + " is $"
                         + usd(warnCents) + " or more; it counts against today's cap ($" + usd(ledger.committed(today))
@@ -74,24 +76,22 @@ public final class CostGuard {
                     + usd(confirmCents) + "; repeat it exactly as confirm_estimate_usd (" + usd(estimateCents)
                     + ") to launch.", estimateCents);
         }
-        return new Admission(Tier.CONFIRMED, ledger.reserveOver(today, estimateCents), "Launched over the cost"
+        return new Admission(Tier.CONFIRMED, ledger.reserveOver(id, today, estimateCents), "Launched over the cost"
                 + " guard's limits on confirmation of " + estimateText + ".");
     }
 
     /**
      * How {@link #admit} would treat an estimate now, reserving nothing: {@code tier} is {@code auto}, {@code warn},
-     * {@code over_cap} (a warn-tier estimate that no longer fits today's cap) or {@code needs_confirmation}; the last
-     * two launch only with {@code confirm_estimate_usd}. A launch made afterwards is admitted on its own: the cap
-     * may have moved in between.
+     * {@code over_cap} (an automatic or warn-tier estimate that does not fit today's cap) or
+     * {@code needs_confirmation}; the last two launch only with {@code confirm_estimate_usd}. A launch made
+     * afterwards is admitted on its own: the cap may have moved in between.
      */
     public ObjectNode preview(long estimateCents) {
         LocalDate today = today();
         long committed = ledger.committed(today);
         String tier;
-        if (estimateCents < warnCents) {
-            tier = "auto";
-        } else if (estimateCents <= confirmCents) {
-            tier = committed + estimateCents <= capCents ? "warn" : "over_cap";
+        if (estimateCents <= confirmCents) {
+            tier = committed + estimateCents > capCents ? "over_cap" : estimateCents < warnCents ? "auto" : "warn";
         } else {
             tier = "needs_confirmation";
         }

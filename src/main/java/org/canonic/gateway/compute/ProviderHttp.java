@@ -15,10 +15,12 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
 /**
- * The HTTP side of one provider API: bearer auth, a timeout per call, and bounded retries of 429 and 5xx (honouring
- * {@code Retry-After}, capped, else 0.15 s growing x1.5 like the Vast CLI). Calls block, so they run on worker
- * threads (JAX-RS) or in {@code executeBlocking} (timers), never on an event loop. The key is read per call and
- * never leaves the Authorization header: no message or log line here contains it.
+ * The HTTP side of one provider API: bearer auth, a timeout per call, and bounded retries of 429 and 502/503/504
+ * (honouring {@code Retry-After} in seconds or as an HTTP date, capped, else 0.15 s growing x1.5 like the Vast CLI);
+ * a 500 on a read is retried once. A create is never retried ({@link #sendOnce}): an error after it may mean the
+ * machine exists, and a second attempt would rent a second one under the same label. Calls block, so they run on
+ * worker threads (JAX-RS) or in {@code executeBlocking} (timers), never on an event loop. The key is read per call
+ * and never leaves the Authorization header: no message or log line here contains it.
  */
 public final class ProviderHttp {
 
@@ -67,6 +69,19 @@ public final class ProviderHttp {
      * @param what what the gateway was doing, for the error message ("listing instances")
      */
     public Reply send(String method, String pathAndQuery, JsonNode body, String what) {
+        return send(method, pathAndQuery, body, what, true);
+    }
+
+    /**
+     * Sends a call that is not idempotent (a create) exactly once: every answer, 429 and 5xx included, is returned,
+     * and a timeout or a broken connection throws as ambiguous. Only the caller can tell what happened, by looking
+     * the instance up; a blind retry could create it twice.
+     */
+    public Reply sendOnce(String method, String pathAndQuery, JsonNode body, String what) {
+        return send(method, pathAndQuery, body, what, false);
+    }
+
+    private Reply send(String method, String pathAndQuery, JsonNode body, String what, boolean retry) {
         String key = keys.resolve().orElseThrow(() -> new ComputeException(503, "provider_not_configured",
                 provider + " has no API key (looked in " + keys.describe() + "), so the gateway cannot be "
                         + what + "."));
@@ -83,7 +98,8 @@ public final class ProviderHttp {
             } catch (HttpTimeoutException e) {
                 // The provider may have acted: a create that timed out must be looked up, not simply retried.
                 throw new ComputeException(504, "provider_timeout", provider + " did not answer within "
-                        + timeout.toSeconds() + " s while " + what + "; whether it acted is unknown.", null, true);
+                        + timeout.toMillis() / 1000.0 + " s while " + what + "; whether it acted is unknown.", null,
+                        true);
             } catch (ConnectException e) {
                 throw new ComputeException(503, "provider_unreachable", provider + " could not be reached ("
                         + baseUrl + ") while " + what + ".");
@@ -95,7 +111,9 @@ public final class ProviderHttp {
                 throw new ComputeException(503, "interrupted", "Interrupted while " + what + ".");
             }
             int status = response.statusCode();
-            boolean retryable = status == 429 || status == 502 || status == 503 || status == 504;
+            // A read that hit a transient 500 is worth one more try; a 500 that repeats is an answer.
+            boolean retryable = retry && (status == 429 || status == 502 || status == 503 || status == 504
+                    || status == 500 && "GET".equals(method) && attempt == 1);
             if (!retryable) {
                 return new Reply(status, parse(response.body()), response.body());
             }
@@ -169,13 +187,25 @@ public final class ProviderHttp {
     }
 
     private static java.util.Optional<Long> retryAfterMs(HttpResponse<String> response) {
-        return response.headers().firstValue("Retry-After").flatMap(value -> {
-            try {
-                return java.util.Optional.of((long) (Double.parseDouble(value.strip()) * 1000));
-            } catch (NumberFormatException e) {
-                return java.util.Optional.empty();
-            }
-        });
+        return response.headers().firstValue("Retry-After").flatMap(value -> retryAfterMs(value,
+                System.currentTimeMillis()));
+    }
+
+    /** {@code Retry-After} is delay-seconds or an HTTP date (RFC 9110); a date in the past means now. */
+    static java.util.Optional<Long> retryAfterMs(String value, long nowMs) {
+        String v = value.strip();
+        try {
+            return java.util.Optional.of(Math.max(0, (long) (Double.parseDouble(v) * 1000)));
+        } catch (NumberFormatException e) {
+            // not seconds: perhaps a date
+        }
+        try {
+            long at = java.time.ZonedDateTime.parse(v, java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME)
+                    .toInstant().toEpochMilli();
+            return java.util.Optional.of(Math.max(0, at - nowMs));
+        } catch (java.time.format.DateTimeParseException e) {
+            return java.util.Optional.empty();
+        }
     }
 
     public static void sleep(long ms) {

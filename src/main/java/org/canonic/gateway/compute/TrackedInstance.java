@@ -43,11 +43,20 @@ public final class TrackedInstance {
     long readinessDeadlineMs;
     long runningSinceMs;
     long runMs;
+    long stoppedSinceMs;
+    long stoppedMs;
     long readyAtMs;
     Instant createdAt = Instant.now();
     SpendLedger.Reservation reservation;
-    /** Rebuilt at start from an intent with no outcome: the provider may or may not have created it. */
-    boolean unresolvedIntent;
+    /**
+     * A launch whose create failed ambiguously (or that a restart interrupted): until then (epoch ms) its label is
+     * looked up; 0 when no lookup is pending.
+     */
+    long lookupUntilMs;
+    /** The action of the last intent replayed without its outcome, or null. */
+    String lastIntent;
+    /** Set at start: an action (destroy, stop, start, reconfigure) a restart interrupted, for the watch to finish. */
+    volatile String interruptedAction;
 
     public TrackedInstance(String name, String provider, String recipe) {
         this.name = name;
@@ -104,7 +113,10 @@ public final class TrackedInstance {
         return state != State.DESTROYED;
     }
 
-    /** Moves to {@code next}, keeping the running clock: running is WAITING or READY. */
+    /**
+     * Moves to {@code next}, keeping two clocks: running (WAITING or READY, billed at $/h) and stopped (billed for
+     * storage).
+     */
     void moveTo(State next, long nowMs) {
         boolean wasRunning = running(state);
         boolean isRunning = running(next);
@@ -113,6 +125,14 @@ public final class TrackedInstance {
             runningSinceMs = 0;
         } else if (!wasRunning && isRunning) {
             runningSinceMs = nowMs;
+        }
+        boolean wasStopped = state == State.STOPPED;
+        boolean isStopped = next == State.STOPPED;
+        if (wasStopped && !isStopped && stoppedSinceMs > 0) {
+            stoppedMs += Math.max(0, nowMs - stoppedSinceMs);
+            stoppedSinceMs = 0;
+        } else if (!wasStopped && isStopped) {
+            stoppedSinceMs = nowMs;
         }
         state = next;
     }
@@ -123,9 +143,17 @@ public final class TrackedInstance {
         return ms / 3_600_000.0;
     }
 
-    /** Hours running x $/h. */
+    /** Hours stopped so far, billed for storage. */
+    public double stoppedHours(long nowMs) {
+        long ms = stoppedMs + (stoppedSinceMs > 0 ? Math.max(0, nowMs - stoppedSinceMs) : 0);
+        return ms / 3_600_000.0;
+    }
+
+    /** Hours running x $/h, plus hours stopped x storage $/h: stopped is not free. */
     public double spendUsd(long nowMs) {
-        return Double.isNaN(usdPerHour) ? 0 : runningHours(nowMs) * usdPerHour;
+        double running = Double.isNaN(usdPerHour) ? 0 : runningHours(nowMs) * usdPerHour;
+        double stopped = Double.isNaN(stoppedUsdPerHour) ? 0 : stoppedHours(nowMs) * stoppedUsdPerHour;
+        return running + stopped;
     }
 
     private static boolean running(State state) {
@@ -179,8 +207,20 @@ public final class TrackedInstance {
         if (record.hasNonNull("failure")) {
             failure = record.get("failure").asText();
         }
+        if (record.hasNonNull("lookup_until")) {
+            lookupUntilMs = Instant.parse(record.get("lookup_until").asText()).toEpochMilli();
+        }
+        String action = record.path("action").asText();
+        if ("intent".equals(record.path("result").asText())) {
+            lastIntent = action;
+        } else if (action.equals(lastIntent)) {
+            lastIntent = null;
+        }
         if (record.hasNonNull("state")) {
             moveTo(State.valueOf(record.get("state").asText()), at);
+        }
+        if (state != State.PROVISIONING) {
+            lookupUntilMs = 0;
         }
     }
 }

@@ -28,9 +28,41 @@ public final class BootChecks {
         checkConcurrency(config.defaults(), problems);
         checkBreaker(config.breaker(), problems);
         checkForwardHeaders(config.forwardHeaders(), problems);
+        checkCompute(config.compute(), problems);
         config.telemetry().ledger().path().map(String::strip).filter(p -> !p.isEmpty())
                 .ifPresent(path -> LedgerPathCheck.check(path, problems));
         return problems;
+    }
+
+    /** What an instance label ({@code mg-<recipe>-<gateway-id>-<uuid8>}) may be made of, like its key file's name. */
+    private static final java.util.regex.Pattern LABEL_PART = java.util.regex.Pattern.compile(
+            "[a-z0-9]([a-z0-9-]*[a-z0-9])?");
+    /** "mg-" + recipe + "-" + gateway id + "-" + 8 hex digits must stay within 63 characters. */
+    private static final int LABEL_MAX = 63;
+
+    /**
+     * The gateway id and every recipe name go into instance labels, which are also backend and key-file names: one
+     * that cannot be a label would fail every launch after its estimate was reserved, so it stops the start.
+     */
+    static void checkCompute(ComputeConfig compute, List<String> problems) {
+        String id = compute.gatewayId();
+        if (!LABEL_PART.matcher(id).matches()) {
+            problems.add("GATEWAY_ID (gateway.compute.gateway-id) '" + id + "' must be lower-case letters, digits"
+                    + " and '-' (not first or last): it is part of every instance label, mg-<recipe>-" + id
+                    + "-<uuid8>");
+        }
+        java.util.Set<String> recipes = new java.util.TreeSet<>(List.of("chat", "kilocode"));
+        recipes.addAll(compute.recipes().keySet());
+        for (String recipe : recipes) {
+            if (!LABEL_PART.matcher(recipe).matches()) {
+                problems.add("gateway.compute.recipes." + recipe + ": the recipe name must be lower-case letters,"
+                        + " digits and '-' (not first or last): it is part of every instance label");
+            } else if (("mg-" + recipe + "-" + id + "-12345678").length() > LABEL_MAX) {
+                problems.add("gateway.compute.recipes." + recipe + ": with GATEWAY_ID '" + id + "' its instance"
+                        + " labels would be longer than " + LABEL_MAX + " characters; shorten the recipe name or the"
+                        + " gateway id");
+            }
+        }
     }
 
     /** The body budget must parse and hold at least one body of each kind, or such bodies could never be served. */

@@ -57,7 +57,7 @@ public interface ComputeConfig {
     @WithDefault("20")
     double confirmUsd();
 
-    /** What warned provisions may reserve per UTC day. */
+    /** What launches may reserve per UTC day: every launch counts, whatever its tier. */
     @WithDefault("20")
     double dailyCapUsd();
 
@@ -83,6 +83,15 @@ public interface ComputeConfig {
     @WithDefault("5m")
     @WithConverter(MillisDurationConverter.class)
     Duration recentTraffic();
+
+    /**
+     * How long a launch whose create failed ambiguously (any non-2xx answer, a timeout, a dropped connection) or that
+     * a restart interrupted is looked up by its label before it is closed as never created. Provider lists lag
+     * their creates by seconds; until then the reservation is kept.
+     */
+    @WithDefault("2m")
+    @WithConverter(MillisDurationConverter.class)
+    Duration createLookupWindow();
 
     /** How often the providers are listed to find leaks; 0 turns the leak watch off. */
     @WithDefault("5m")

@@ -33,6 +33,11 @@ public final class EventTypes {
     public static final String COMPUTE_STARTED = "compute.started";
     public static final String COMPUTE_RECONFIGURED = "compute.reconfigured";
     public static final String COMPUTE_DESTROYED = "compute.destroyed";
+    /**
+     * A serving or stopped instance the provider stopped (outbid, out of credit), failed (its container exited) or
+     * removed; data: {@code reason}, {@code state}, {@code provider_status}, {@code spend_usd}.
+     */
+    public static final String COMPUTE_INTERRUPTED = "compute.interrupted";
     /** Data: {@code kind} (untracked, tracked_but_gone), {@code provider}, {@code provider_id}, more. */
     public static final String COMPUTE_LEAK_FOUND = "compute.leak_found";
 
@@ -49,7 +54,8 @@ public final class EventTypes {
             BACKEND_STATE_CHANGED, BACKEND_BREAKER_OPENED, BACKEND_BREAKER_CLOSED, BACKEND_DRAIN_STARTED,
             BACKEND_DRAIN_FINISHED, LOCK_ACQUIRED, LOCK_RELEASED, LOCK_EXPIRED, LOCK_FORCED, COMPUTE_PROVISIONED, COMPUTE_READY,
             COMPUTE_FAILED, COMPUTE_STOPPED, COMPUTE_STARTED, COMPUTE_RECONFIGURED, COMPUTE_DESTROYED,
-            COMPUTE_LEAK_FOUND, SCHEDULE_CREATED, SCHEDULE_DELETED, SCHEDULE_STARTED, SCHEDULE_ENDED);
+            COMPUTE_INTERRUPTED, COMPUTE_LEAK_FOUND, SCHEDULE_CREATED, SCHEDULE_DELETED, SCHEDULE_STARTED,
+            SCHEDULE_ENDED);
 
     private EventTypes() {
     }

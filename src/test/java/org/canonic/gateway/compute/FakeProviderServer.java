@@ -30,6 +30,20 @@ public abstract class FakeProviderServer implements AutoCloseable {
     /** Answers of this path prefix are delayed by {@link #delayMs} (a provider that is slow to answer). */
     volatile String delayedPrefix;
     volatile long delayMs;
+    /** The Retry-After of those 429s: delay-seconds or an HTTP date. */
+    public volatile String retryAfter = "1";
+    /** The next requests matching a rule answer its status without acting (a transient provider error). */
+    private final List<Failure> failures = new CopyOnWriteArrayList<>();
+    /** Instances created less than this long ago are missing from lists (a provider whose list lags its creates). */
+    public volatile long listLagMs;
+
+    private record Failure(String method, String pathPrefix, int status, AtomicInteger left) {
+    }
+
+    /** The next {@code times} requests of {@code method} on {@code pathPrefix} answer {@code status}, doing nothing. */
+    public void failNext(String method, String pathPrefix, int status, int times) {
+        failures.add(new Failure(method, pathPrefix, status, new AtomicInteger(times)));
+    }
 
     FakeProviderServer(Vertx vertx, String key) {
         this.vertx = vertx;
@@ -46,9 +60,17 @@ public abstract class FakeProviderServer implements AutoCloseable {
                     request.getHeader("Authorization"), json, raw);
             received.add(r);
             if (tooMany.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
-                request.response().setStatusCode(429).putHeader("Retry-After", "1")
+                request.response().setStatusCode(429).putHeader("Retry-After", retryAfter)
                         .end("{\"error\":\"rate_limited\"}");
                 return;
+            }
+            for (Failure f : failures) {
+                if (f.method().equals(r.method()) && r.path().startsWith(f.pathPrefix())
+                        && f.left().getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                    request.response().setStatusCode(f.status()).end("{\"error\":\"fake transient " + f.status()
+                            + "\"}");
+                    return;
+                }
             }
             String prefix = delayedPrefix;
             if (prefix != null && request.path().startsWith(prefix)) {
@@ -99,6 +121,14 @@ public abstract class FakeProviderServer implements AutoCloseable {
         received.clear();
         tooMany.set(0);
         delayedPrefix = null;
+        retryAfter = "1";
+        failures.clear();
+        listLagMs = 0;
+    }
+
+    /** Whether an instance created at {@code createdMs} shows in a list now. */
+    boolean listed(Long createdMs) {
+        return createdMs == null || System.currentTimeMillis() - createdMs >= listLagMs;
     }
 
     @Override

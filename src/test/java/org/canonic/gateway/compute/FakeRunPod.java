@@ -29,6 +29,9 @@ public final class FakeRunPod extends FakeProviderServer {
     public volatile String nextPodId;
     /** This many PATCHes that unlock a pod answer 500 (and change nothing) before they work again. */
     public final java.util.concurrent.atomic.AtomicInteger failUnlocks = new java.util.concurrent.atomic.AtomicInteger();
+    /** Non-zero: a create creates the pod, then answers this status (a provider error after acting). */
+    public volatile int createAnswerStatus;
+    private final Map<String, Long> createdMs = new ConcurrentHashMap<>();
 
     public FakeRunPod(Vertx vertx, String key) {
         super(vertx, key);
@@ -40,6 +43,17 @@ public final class FakeRunPod extends FakeProviderServer {
         pods.clear();
         nextPodId = null;
         failUnlocks.set(0);
+        createAnswerStatus = 0;
+        createdMs.clear();
+    }
+
+    /** A pod the gateway did not create this time, named {@code name} (a duplicate or a leak). */
+    public ObjectNode addPod(String name, String status) {
+        String id = "pod" + ids.incrementAndGet();
+        ObjectNode pod = MAPPER.createObjectNode();
+        pod.put("id", id).put("name", name).put("status", status).put("cost", 0.69).put("locked", false);
+        pods.put(id, pod);
+        return pod;
     }
 
     private static Map<String, Object> problem(int status, String title, String detail) {
@@ -65,7 +79,8 @@ public final class FakeRunPod extends FakeProviderServer {
                     "workers", Map.of("idle", 0, "running", 1)));
         } else if (r.method().equals("GET") && path.equals("/v2/pods")) {
             ObjectNode answer = MAPPER.createObjectNode();
-            answer.putArray("pods").addAll(pods.values());
+            answer.putArray("pods").addAll(pods.values().stream()
+                    .filter(p -> listed(createdMs.get(p.path("id").asText()))).toList());
             json(request, 200, answer);
         } else if (r.method().equals("POST") && path.equals("/v2/pods")) {
             String next = nextPodId;
@@ -73,7 +88,13 @@ public final class FakeRunPod extends FakeProviderServer {
             ObjectNode pod = r.body().deepCopy();
             pod.put("id", id).put("status", "RUNNING").put("cost", 0.69).put("locked", false);
             pods.put(id, pod);
-            json(request, 201, pod);
+            createdMs.put(id, System.currentTimeMillis());
+            if (createAnswerStatus != 0) {
+                json(request, createAnswerStatus, problem(createAnswerStatus, "Bad Gateway", "fake: created, then"
+                        + " failed to answer"));
+            } else {
+                json(request, 201, pod);
+            }
         } else if (r.method().equals("POST") && (m = ACTION.matcher(path)).matches()) {
             ObjectNode pod = pods.get(m.group(1));
             String action = r.body().path("action").asText();

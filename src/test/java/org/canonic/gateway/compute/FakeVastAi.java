@@ -44,6 +44,9 @@ public final class FakeVastAi extends FakeProviderServer {
     /** The list keeps showing destroyed instances this many more times (a list that lags). */
     public final java.util.concurrent.atomic.AtomicInteger listLagsAfterDestroy = new java.util.concurrent.atomic.AtomicInteger();
     private final Map<String, ObjectNode> recentlyDestroyed = new ConcurrentHashMap<>();
+    /** Non-zero: a create creates, then answers this status (a provider error after acting). */
+    public volatile int createAnswerStatus;
+    private final Map<String, Long> createdMs = new ConcurrentHashMap<>();
 
     public FakeVastAi(Vertx vertx, String key) {
         super(vertx, key);
@@ -64,6 +67,7 @@ public final class FakeVastAi extends FakeProviderServer {
         i.put("id", Long.parseLong(id)).put("label", label).put("actual_status", status)
                 .put("intended_status", status).put("dph_total", 0.3);
         instances.put(id, i);
+        createdMs.put(id, System.currentTimeMillis());
         return i;
     }
 
@@ -80,6 +84,14 @@ public final class FakeVastAi extends FakeProviderServer {
         listLagsAfterDestroy.set(0);
         recentlyDestroyed.clear();
         createAnswerDelayMs = 0;
+        createAnswerStatus = 0;
+        createdMs.clear();
+    }
+
+    /** Makes {@code id} look outbid: stopped by the provider, intended stopped too (how Vast.ai shows it). */
+    public void outbid(String id) {
+        instances.get(id).put("actual_status", "stopped").put("intended_status", "stopped")
+                .put("cur_state", "stopped").put("next_state", "stopped");
     }
 
     @Override
@@ -119,7 +131,8 @@ public final class FakeVastAi extends FakeProviderServer {
             request.response().setStatusCode(200).end(listOverride);
             return;
         }
-        List<ObjectNode> all = new ArrayList<>(instances.values());
+        List<ObjectNode> all = new ArrayList<>(instances.values().stream()
+                .filter(i -> listed(createdMs.get(i.path("id").asText()))).toList());
         if (!recentlyDestroyed.isEmpty() && listLagsAfterDestroy.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
             all.addAll(recentlyDestroyed.values());
         } else {
@@ -168,7 +181,11 @@ public final class FakeVastAi extends FakeProviderServer {
         mapping.addObject().put("HostIp", "0.0.0.0").put("HostPort", Integer.toString(instancePort));
         i.set("image_args", r.body().get("args"));
         instances.put(id, i);
-        if (createAnswerDelayMs > 0) {
+        createdMs.put(id, System.currentTimeMillis());
+        if (createAnswerStatus != 0) {
+            json(request, createAnswerStatus, Map.of("success", false, "error", "internal_error", "msg",
+                    "fake: created, then failed to answer"));
+        } else if (createAnswerDelayMs > 0) {
             vertx.setTimer(createAnswerDelayMs, t -> json(request, 200, Map.of("success", true, "new_contract",
                     Long.parseLong(id))));
         } else {

@@ -44,4 +44,18 @@ class TrackedActionsTest {
         assertEquals(rebuilt.runningHours(System.currentTimeMillis() + 3_600_000),
                 rebuilt.runningHours(System.currentTimeMillis()), "stopped: the clock does not run");
     }
+
+    @Test
+    void spendIncludesTheStorageAStoppedInstanceAccrues() {
+        TrackedInstance i = new TrackedInstance("mg-chat-gw-0badf00d", "runpod", "chat");
+        i.usdPerHour = 0.69;
+        i.stoppedUsdPerHour = 0.0175;
+        long t0 = 1_790_000_000_000L;
+        long hour = 3_600_000;
+        i.moveTo(TrackedInstance.State.WAITING, t0);
+        i.moveTo(TrackedInstance.State.STOPPED, t0 + hour);
+        assertEquals(0.69 + 2 * 0.0175, i.spendUsd(t0 + 3 * hour), 1e-9, "one hour running, two stopped");
+        i.moveTo(TrackedInstance.State.DESTROYED, t0 + 4 * hour);
+        assertEquals(0.69 + 3 * 0.0175, i.spendUsd(t0 + 9 * hour), 1e-9, "nothing accrues once destroyed");
+    }
 }

@@ -90,4 +90,15 @@ class BootChecksTest {
         assertTrue(problems.stream().anyMatch(p -> p.contains("GATEWAY_LEDGER_PATH") && p.contains("not writable")),
                 problems.toString());
     }
+
+    @Test
+    void theGatewayIdAndRecipeNamesMustMakeValidInstanceLabels() {
+        List<String> problems = BootChecks.check(ConfigFixture.with("gateway.compute.gateway-id", "GW-Prod",
+                "gateway.compute.recipes.Chat2.model", "some/model").build(), new SmallRyeConfigBuilder().build());
+        assertTrue(problems.stream().anyMatch(p -> p.contains("GATEWAY_ID") && p.contains("GW-Prod")),
+                problems.toString());
+        assertTrue(problems.stream().anyMatch(p -> p.contains("Chat2")), problems.toString());
+        assertEquals(List.of(), BootChecks.check(ConfigFixture.with("gateway.compute.gateway-id", "prod-eu1").build(),
+                new SmallRyeConfigBuilder().build()).stream().filter(p -> p.contains("compute")).toList());
+    }
 }

@@ -194,8 +194,14 @@ class ConsoleBrowserTest extends GatewayTest {
         confirm.click();
         browser.waiting(Duration.ofSeconds(5)).until(d -> vastai().instances.size() == 1);
         browser.waiting(LIVE).until(ExpectedConditions.textToBePresentInElementLocated(By.id("message"), "Launched"));
-        String id = json(admin("GET", "/admin/compute/instances", null).body()).path("instances").get(0)
-                .path("id").asText();
+        // The instance this launch made: earlier tests leave destroyed ones in the list.
+        String providerId = vastai().instances.keySet().iterator().next();
+        String id = null;
+        for (JsonNode instance : json(admin("GET", "/admin/compute/instances", null).body()).path("instances")) {
+            if (providerId.equals(instance.path("provider_id").asText())) {
+                id = instance.path("id").asText();
+            }
+        }
         browser.waiting(LIVE).until(ExpectedConditions.presenceOfElementLocated(
                 By.cssSelector("tr[data-instance='" + id + "']")));
         // Clean up (the watch may have ended it already: the fake machine never serves).

@@ -52,22 +52,37 @@ class SharedStateTest {
     }
 
     @Test
+    void aReservationIsSettledByAnotherReplicaOrAfterARestartOnlyOnce() {
+        String prefix = "spend-" + UUID.randomUUID();
+        LocalDate day = LocalDate.of(2026, 12, 2);
+        SpendLedger.Reservation held = new RedisSpendLedger(store(prefix, "a")).reserve("mg-chat-gw-0000beef", day, 500, 10_000)
+                .orElseThrow();
+        // The replica restarted (or the leader settles an instance another replica launched).
+        SpendLedger restarted = new RedisSpendLedger(store(prefix, "a"));
+        restarted.settle(held, 100);
+        assertEquals(100, restarted.committed(day), "settled with the real spend, not kept at the estimate");
+        new RedisSpendLedger(store(prefix, "b")).settle(held, 100);
+        assertEquals(100, restarted.committed(day), "settled once");
+    }
+
+    @Test
     void twoReplicasRacingForTheLastDollarsOfTheCapCannotBothGetThem() throws Exception {
         String prefix = "spend-" + UUID.randomUUID();
         List<SpendLedger> ledgers = List.of(new RedisSpendLedger(store(prefix, "a")),
                 new RedisSpendLedger(store(prefix, "b")));
         LocalDate day = LocalDate.of(2026, 12, 1);
         long cap = 10_000;
-        ledgers.get(0).reserveOver(day, 9_000);
+        ledgers.get(0).reserveOver("mg-chat-gw-00000000", day, 9_000);
         // $10 left; 40 launches of $0.70 from two replicas at once: 14 fit (9.80), the rest must be refused.
         ExecutorService pool = Executors.newFixedThreadPool(16);
         CountDownLatch go = new CountDownLatch(1);
         List<Future<Optional<SpendLedger.Reservation>>> tries = new ArrayList<>();
         for (int i = 0; i < 40; i++) {
             SpendLedger ledger = ledgers.get(i % 2);
+            String instance = "mg-chat-gw-" + (10_000_000 + i);
             tries.add(pool.submit(() -> {
                 go.await();
-                return ledger.reserve(day, 70, cap);
+                return ledger.reserve(instance, day, 70, cap);
             }));
         }
         go.countDown();
@@ -78,8 +93,8 @@ class SharedStateTest {
         pool.shutdown();
         assertEquals(14, granted);
         assertEquals(9_980, ledgers.get(1).committed(day), "both replicas see one total, never above the cap");
-        assertTrue(ledgers.get(0).reserve(day, 21, cap).isEmpty());
-        SpendLedger.Reservation last = ledgers.get(1).reserve(day, 20, cap).orElseThrow();
+        assertTrue(ledgers.get(0).reserve("mg-chat-gw-0000000a", day, 21, cap).isEmpty());
+        SpendLedger.Reservation last = ledgers.get(1).reserve("mg-chat-gw-0000000b", day, 20, cap).orElseThrow();
         assertEquals(cap, ledgers.get(0).committed(day));
         ledgers.get(1).release(last);
         ledgers.get(1).release(last);

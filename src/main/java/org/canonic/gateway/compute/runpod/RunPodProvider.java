@@ -115,7 +115,8 @@ public final class RunPodProvider implements ComputeProvider {
         ObjectNode env = body.putObject("env");
         recipe.runpodEnv().forEach(env::put);
         String what = "creating a pod on " + offer.id();
-        ProviderHttp.Reply reply = http.send("POST", "/v2/pods", body, what);
+        // Once: a pod created before a 502 would be created again by a retry, under the same name.
+        ProviderHttp.Reply reply = http.sendOnce("POST", "/v2/pods", body, what);
         if ((reply.status() == 201 || reply.status() == 200) && reply.json() != null
                 && reply.json().hasNonNull("id")) {
             return reply.json().get("id").asText();

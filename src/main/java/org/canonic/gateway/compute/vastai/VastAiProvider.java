@@ -157,7 +157,7 @@ public final class VastAiProvider implements ComputeProvider {
         body.put("target_state", "running");
         body.put("force", false);
         String what = "creating an instance from offer " + offer.id();
-        ProviderHttp.Reply reply = http.send("PUT", "/api/v0/asks/" + enc(offer.id()) + "/", body, what);
+        ProviderHttp.Reply reply = http.sendOnce("PUT", "/api/v0/asks/" + enc(offer.id()) + "/", body, what);
         JsonNode json = reply.json();
         if (reply.ok() && json != null && json.path("success").asBoolean(false)
                 && json.path("new_contract").canConvertToLong()) {
