@@ -81,8 +81,9 @@ public final class BackendHandover {
             String key = s.keys.read(t.name()).orElseThrow(() -> new ComputeException(409, "key_missing",
                     "The instance key file is missing; destroy and provision again."));
             releaseBackend(t, force, drainMs, fencing);
+            boolean tls = s.keys.certificate(t.name()).isPresent();
             actOrRequeue(t, "reconfigure", caller, fencing, () -> p.reconfigure(t.providerId(), recipe, key,
-                    extraArgs));
+                    extraArgs, tls));
             synchronized (s) {
                 t.moveTo(TrackedInstance.State.WAITING, s.clock.millis());
                 t.endpoint = null;

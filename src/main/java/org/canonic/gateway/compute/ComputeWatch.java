@@ -137,12 +137,13 @@ public class ComputeWatch {
                 return;
             }
             if (i.status() == InstanceInfo.Status.RUNNING && i.baseUrl() != null) {
-                if (t.endpoint != null && !t.endpoint.equals(i.baseUrl()) && s.fleet.find(t.name()).isPresent()) {
+                String baseUrl = served(t, i.baseUrl());
+                if (t.endpoint != null && !t.endpoint.equals(baseUrl) && s.fleet.find(t.name()).isPresent()) {
                     // The mapping moved (a restart): the old registration points nowhere.
                     s.handover().releaseBackend(t, true, 1000, null);
                 }
                 if (s.fleet.find(t.name()).isEmpty()) {
-                    register(t, i.baseUrl());
+                    register(t, baseUrl);
                 }
                 if (s.fleet.find(t.name()).map(LiveBackend::routable).orElse(false)) {
                     ready(t, p);
@@ -161,6 +162,12 @@ public class ComputeWatch {
         }
     }
 
+    /** The URL the instance serves on: https when it was launched with its own TLS identity. */
+    private String served(TrackedInstance t, String providerUrl) {
+        return s.keys.certificate(t.name()).isPresent() && providerUrl.startsWith("http://")
+                ? "https://" + providerUrl.substring("http://".length()) : providerUrl;
+    }
+
     private void register(TrackedInstance t, String baseUrl) {
         Recipe recipe = s.recipes.find(t.recipe()).orElseThrow();
         ObjectNode body = s.mapper.createObjectNode();
@@ -174,6 +181,8 @@ public class ComputeWatch {
             routes.addObject().put("route", recipe.route()).put("position", recipe.position());
         }
         body.put("api_key_file", s.keys.path(t.name()).toString());
+        // Its own certificate, trusted alone: no CA, and nobody on the path can pose as the machine.
+        s.keys.certificate(t.name()).ifPresent(file -> body.put("tls_certificate_file", file.toString()));
         if (s.keys.read(t.name()).isEmpty()) {
             // Launched on another replica and its key not readable yet (the shared store is away): wait, never
             // destroy a machine for that; the readiness deadline still applies.

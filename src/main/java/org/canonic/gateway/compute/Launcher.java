@@ -79,8 +79,13 @@ final class Launcher {
         instance.tier = admission.tier().name().toLowerCase(Locale.ROOT);
         instance.reservation = admission.reservation();
         String key;
+        InstanceTls.Identity tls = null;
         try {
             key = s.keys.create(name);
+            if (quote.provider().servesOwnTls() && s.config.instanceTls()) {
+                tls = InstanceTls.create(name, s.clock.instant());
+                s.keys.saveCertificate(name, tls.certificatePem());
+            }
             ObjectNode intent = s.tracked.record(caller, instance, "provision", fencing);
             intent.put("tier", instance.tier);
             intent.put("estimate", quote.text());
@@ -101,7 +106,7 @@ final class Launcher {
         }
         s.track(instance);
         try {
-            instance.providerId = quote.provider().create(quote.recipe(), quote.offer(), name, key);
+            instance.providerId = quote.provider().create(quote.recipe(), quote.offer(), name, key, tls);
         } catch (RuntimeException thrown) {
             ComputeException e = thrown instanceof ComputeException c ? c : new ComputeException(502,
                     "provider_bad_answer", instance.provider() + " answered the create in a way the gateway could not"

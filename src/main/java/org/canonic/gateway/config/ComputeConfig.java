@@ -71,6 +71,14 @@ public interface ComputeConfig {
     Duration pollInterval();
 
     /** An instance not serving by then has failed. */
+    /**
+     * Whether machines reached across the internet on their own address (Vast.ai) serve vLLM over TLS with a
+     * certificate the gateway makes per instance and pins ({@code true}); {@code false} sends prompts and the
+     * instance key in the clear, for hosts reached only over a private network or VPN.
+     */
+    @WithDefault("true")
+    boolean instanceTls();
+
     @WithDefault("20m")
     @WithConverter(MillisDurationConverter.class)
     Duration readinessDeadline();

@@ -29,10 +29,11 @@ final class BackendProbe {
         UpstreamEndpoint endpoint = backend.endpoint();
         if (backend.probe() == Backend.ProbeKind.RUNPOD_SERVERLESS) {
             this.runPod = client(URI.create(endpoint.origin() + endpoint.runPodEndpointPath()), timeout,
-                    RunPodControlApi.class);
+                    RunPodControlApi.class, backend.pinnedCertificate());
             this.vllm = null;
         } else {
-            this.vllm = client(URI.create(endpoint.origin() + endpoint.rootPath("")), timeout, VllmControlApi.class);
+            this.vllm = client(URI.create(endpoint.origin() + endpoint.rootPath("")), timeout, VllmControlApi.class,
+                    backend.pinnedCertificate());
             this.runPod = null;
         }
         // One timeout for the whole probe (both calls): a slow answer is as bad as none.
@@ -57,12 +58,29 @@ final class BackendProbe {
         }
     }
 
-    private static <T> T client(URI base, Duration timeout, Class<T> api) {
-        return QuarkusRestClientBuilder.newBuilder()
+    private static <T> T client(URI base, Duration timeout, Class<T> api, String pinnedCertificate) {
+        QuarkusRestClientBuilder builder = QuarkusRestClientBuilder.newBuilder()
                 .baseUri(base)
                 .connectTimeout(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
-                .readTimeout(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
-                .build(api);
+                .readTimeout(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        if (pinnedCertificate != null) {
+            // The probes trust what the data path trusts: the backend's own certificate alone (see BackendPool).
+            builder.trustStore(pinned(pinnedCertificate), "").verifyHost(false);
+        }
+        return builder.build(api);
+    }
+
+    private static java.security.KeyStore pinned(String pem) {
+        try {
+            java.security.KeyStore store = java.security.KeyStore.getInstance("PKCS12");
+            store.load(null, null);
+            store.setCertificateEntry("pinned", java.security.cert.CertificateFactory.getInstance("X.509")
+                    .generateCertificate(new java.io.ByteArrayInputStream(
+                            pem.getBytes(java.nio.charset.StandardCharsets.US_ASCII))));
+            return store;
+        } catch (java.security.GeneralSecurityException | java.io.IOException e) {
+            throw new IllegalStateException("the pinned certificate was checked at registration", e);
+        }
     }
 
     Uni<ProbeResult> probe() {

@@ -42,6 +42,7 @@ final class ComputeHarness implements AutoCloseable {
                 "gateway.compute.runpod.api-key-file", keys.resolve("runpod.key").toString(),
                 "gateway.compute.runpod-proxy-url-template", "http://127.0.0.1:{id}",
                 "gateway.compute.poll-interval", "1h",
+                "gateway.compute.instance-tls", "false",
                 "gateway.compute.leak-watch-interval", "0",
                 "gateway.compute.confirm-delay", "50ms",
                 "gateway.compute.provider-timeout", "2s",

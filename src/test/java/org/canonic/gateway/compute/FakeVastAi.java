@@ -41,6 +41,8 @@ public final class FakeVastAi extends FakeProviderServer {
     public volatile String listOverride;
     /** A read of one instance answers 404 with this raw body (an HTML error page) instead of the contract. */
     public volatile String readNotFoundBody;
+    /** Called with every accepted create body before it is answered: the fake machine taking its launch config. */
+    public volatile java.util.function.Consumer<ObjectNode> onCreate;
     /** The list keeps showing destroyed instances this many more times (a list that lags). */
     public final java.util.concurrent.atomic.AtomicInteger listLagsAfterDestroy = new java.util.concurrent.atomic.AtomicInteger();
     private final Map<String, ObjectNode> recentlyDestroyed = new ConcurrentHashMap<>();
@@ -81,6 +83,7 @@ public final class FakeVastAi extends FakeProviderServer {
         stateChangesApply = true;
         listOverride = null;
         readNotFoundBody = null;
+        onCreate = null;
         listLagsAfterDestroy.set(0);
         recentlyDestroyed.clear();
         createAnswerDelayMs = 0;
@@ -166,6 +169,10 @@ public final class FakeVastAi extends FakeProviderServer {
         if (offer == null) {
             json(request, 404, Map.of("success", false, "error", "no_such_ask", "msg", "offer gone"));
             return;
+        }
+        java.util.function.Consumer<ObjectNode> hook = onCreate;
+        if (hook != null) {
+            hook.accept((ObjectNode) r.body()); // the machine starts with what the launch gave it (e.g. its TLS identity)
         }
         String id = Long.toString(ids.incrementAndGet());
         ObjectNode i = MAPPER.createObjectNode();

@@ -132,6 +132,16 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
         return FakeVllm.start(vertx, model);
     }
 
+    /** The same, serving TLS with this identity. */
+    public static FakeVllm extraTls(String model, String certificatePem, String keyPem) {
+        return FakeVllm.startTls(vertx, model, certificatePem, keyPem);
+    }
+
+    /** A fake serving TLS with this identity on {@code port}, listening soon (not waited for). */
+    public static FakeVllm extraTlsLater(String model, String certificatePem, String keyPem, int port) {
+        return FakeVllm.startTlsLater(vertx, model, certificatePem, keyPem, port);
+    }
+
     /** Resets every fake: empty scripts, no recorded requests. */
     public static void resetAll() {
         all().forEach(FakeVllm::reset);
@@ -304,6 +314,8 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
         config.put("gateway.compute.runpod.api-url", runpod.url());
         // The fake's pod ids are FakeVllm ports, so "the proxy" is the fake machine itself, on loopback.
         config.put("gateway.compute.runpod-proxy-url-template", "http://127.0.0.1:{id}");
+        // The fake machines of these tests serve plain HTTP; the per-instance TLS is tested on its own (ComputeTlsTest).
+        config.put("gateway.compute.instance-tls", "false");
         config.put("gateway.compute.poll-interval", "200ms");
         config.put("gateway.compute.confirm-delay", "100ms");
         config.put("gateway.compute.provider-timeout", "3s");

@@ -63,14 +63,16 @@ public final class FakeVllm implements AutoCloseable {
         return fake;
     }
 
-    /** Serves new TLS connections with this identity (what vLLM does once the onstart script wrote it). */
-    public void serveWith(String certificatePem, String keyPem) {
-        try {
-            server.updateSSLOptions(new io.vertx.core.net.SSLOptions().setKeyCertOptions(identity(certificatePem,
-                    keyPem))).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
+    /**
+     * A fake machine that starts serving TLS on {@code port} with this identity, without waiting for it (from a fake
+     * provider's handler, when the launch hands the identity over: the way vLLM starts once onstart wrote it).
+     */
+    public static FakeVllm startTlsLater(Vertx vertx, String servedModel, String certificatePem, String keyPem,
+                                         int port) {
+        FakeVllm fake = new FakeVllm(vertx, servedModel, 16384, new io.vertx.core.http.HttpServerOptions()
+                .setSsl(true).setKeyCertOptions(identity(certificatePem, keyPem)));
+        fake.server.listen(port, "127.0.0.1");
+        return fake;
     }
 
     private static io.vertx.core.net.PemKeyCertOptions identity(String certificatePem, String keyPem) {
