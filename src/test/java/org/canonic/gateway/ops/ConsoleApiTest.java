@@ -41,9 +41,25 @@ class ConsoleApiTest extends GatewayTest {
         assertFalse(Pattern.compile("<script(?![^>]*\\ssrc=)[^>]*>").matcher(html).find(), "inline script");
         assertFalse(Pattern.compile("\\son[a-z]+\\s*=", Pattern.CASE_INSENSITIVE).matcher(html).find(), "handler");
         assertFalse(html.contains("style=") || html.contains("<style"), "inline style");
-        String script = gateway.get("/console/console.js").body();
-        assertFalse(Pattern.compile("\\.innerHTML\\s*=|outerHTML\\s*=|insertAdjacentHTML|document\\.write|eval\\(")
-                .matcher(script).find(), "the script must never parse markup from values");
+        // The entry module and every module it imports: none may parse markup from values.
+        java.util.Set<String> modules = new java.util.TreeSet<>(java.util.List.of("console.js"));
+        java.util.Deque<String> unread = new java.util.ArrayDeque<>(modules);
+        while (!unread.isEmpty()) {
+            HttpResponse<String> module = gateway.get("/console/" + unread.pop());
+            assertEquals(200, module.statusCode(), module.uri().toString());
+            assertTrue(module.headers().firstValue("content-type").orElse("").contains("javascript"),
+                    "a module needs a JavaScript type: " + module.headers().firstValue("content-type"));
+            String script = module.body();
+            assertFalse(Pattern.compile("\\.innerHTML\\s*=|outerHTML\\s*=|insertAdjacentHTML|document\\.write|eval\\(")
+                    .matcher(script).find(), module.uri() + " must never parse markup from values");
+            java.util.regex.Matcher imports = Pattern.compile("from '\\./([a-z]+\\.js)'").matcher(script);
+            while (imports.find()) {
+                if (modules.add(imports.group(1))) {
+                    unread.add(imports.group(1));
+                }
+            }
+        }
+        assertTrue(modules.size() >= 7, "one module per panel: " + modules);
         assertEquals(csp, gateway.get("/console/console.js").headers().firstValue("content-security-policy")
                 .orElse(""));
     }
