@@ -72,13 +72,11 @@ public final class InstanceKeys {
             }
         }
         try {
-            Response shared = store.call(Command.HGET, store.key("instance-keys"), instance);
-            if (shared == null) {
-                return Optional.empty();
+            Optional<String> key = shared("instance-keys", instance).map(s -> sealed.open(s, instance));
+            if (key.isPresent()) {
+                write(instance, key.get());
             }
-            String key = sealed.open(shared.toString(), instance);
-            write(instance, key);
-            return Optional.of(key);
+            return key;
         } catch (IllegalArgumentException e) {
             LOG.errorf("The shared key of %s does not open: %s", instance, e.getMessage());
             return Optional.empty();
@@ -105,10 +103,7 @@ public final class InstanceKeys {
      * here, and in the shared store (a certificate is public: not sealed) for the replica that registers it.
      */
     public void saveCertificate(String instance, String pem) throws IOException {
-        if (!Files.isDirectory(dir)) {
-            Files.createDirectories(dir);
-            posix(dir, "rwx------");
-        }
+        ownerOnlyDirectory();
         Files.writeString(certificatePath(instance), pem, StandardCharsets.US_ASCII);
         if (store != null) {
             store.call(Command.HSET, store.key("instance-certificates"), instance, pem);
@@ -129,26 +124,35 @@ public final class InstanceKeys {
             return Optional.empty();
         }
         try {
-            Response shared = store.call(Command.HGET, store.key("instance-certificates"), instance);
-            if (shared == null) {
-                return Optional.empty();
+            Optional<String> pem = shared("instance-certificates", instance);
+            if (pem.isPresent()) {
+                saveCertificate(instance, pem.get());
             }
-            saveCertificate(instance, shared.toString());
-            return Optional.of(file);
+            return pem.map(p -> file);
         } catch (IOException | RuntimeException e) {
             return Optional.empty();
         }
+    }
+
+    /** The shared store's copy in {@code hash}, as stored. */
+    private Optional<String> shared(String hash, String instance) {
+        Response value = store.call(Command.HGET, store.key(hash), instance);
+        return value == null ? Optional.empty() : Optional.of(value.toString());
     }
 
     Path certificatePath(String instance) {
         return path(instance).resolveSibling(instance + ".crt");
     }
 
-    private void write(String instance, String key) throws IOException {
+    private void ownerOnlyDirectory() throws IOException {
         if (!Files.isDirectory(dir)) {
             Files.createDirectories(dir);
             posix(dir, "rwx------");
         }
+    }
+
+    private void write(String instance, String key) throws IOException {
+        ownerOnlyDirectory();
         Path file = path(instance);
         Files.deleteIfExists(file);
         Files.createFile(file);

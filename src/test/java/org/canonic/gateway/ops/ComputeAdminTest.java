@@ -297,13 +297,18 @@ class ComputeAdminTest extends GatewayTest {
         assertEquals(200, admin("DELETE", "/admin/compute/instances/" + id + "?force=true", null).statusCode());
     }
 
+    /** A RunPod pod of recipe main whose "proxy" is the test's FakeVllm machine. */
+    private HttpResponse<String> provisionPod() {
+        FakeBackends.runpod().reset();
+        FakeBackends.runpod().nextPodId = Integer.toString(machine.port());
+        return admin("POST", "/admin/compute/instances", "{\"provider\":\"runpod\",\"recipe\":\"main\",\"hours\":1,"
+                + "\"offer_id\":\"NVIDIA GeForce RTX 3090\"}");
+    }
+
     @Test
     void aRunPodPodIsLockedWhileItServesAndUnlockedOnlyAfterTheDrain() throws Exception {
         var runpod = FakeBackends.runpod();
-        runpod.reset();
-        runpod.nextPodId = Integer.toString(machine.port());
-        HttpResponse<String> created = admin("POST", "/admin/compute/instances", "{\"provider\":\"runpod\","
-                + "\"recipe\":\"main\",\"hours\":1,\"offer_id\":\"NVIDIA GeForce RTX 3090\"}");
+        HttpResponse<String> created = provisionPod();
         assertEquals(201, created.statusCode(), created.body());
         JsonNode answer = json(created.body());
         assertEquals(0.44, answer.path("estimate_usd").asDouble(), "$0.43/h x 1 h + 64 GB disk storage");
@@ -331,10 +336,7 @@ class ComputeAdminTest extends GatewayTest {
     @Test
     void aFailedUnlockLeavesThePodServingAndReportedAndATransientOneIsRetried() throws Exception {
         var runpod = FakeBackends.runpod();
-        runpod.reset();
-        runpod.nextPodId = Integer.toString(machine.port());
-        HttpResponse<String> created = admin("POST", "/admin/compute/instances", "{\"provider\":\"runpod\","
-                + "\"recipe\":\"main\",\"hours\":1,\"offer_id\":\"NVIDIA GeForce RTX 3090\"}");
+        HttpResponse<String> created = provisionPod();
         assertEquals(201, created.statusCode(), created.body());
         String id = json(created.body()).path("instance").path("id").asText();
         awaitInstance(id, v -> v.path("state").asText().equals("ready"), 30_000);
