@@ -159,9 +159,11 @@ public interface GuardConfig {
         /**
          * How long a keep-alive connection may sit idle between two requests before it is closed. A request in
          * flight is never cut by it: a stream or a long generation is governed by the backend clocks and keep-alive
-         * comments instead.
+         * comments instead. Longer than the tunnel's keep-alive (cloudflared keeps idle origin connections 90 s): a
+         * proxy must always be the one to close an idle connection, or it may send a request on one the gateway is
+         * closing (DeployFilesTest checks the bundle).
          */
-        @WithDefault("60s")
+        @WithDefault("120s")
         @WithConverter(MillisDurationConverter.class)
         Duration idleTimeout();
 

@@ -109,6 +109,21 @@ final class AppFacts {
 
     // ---- configuration values -------------------------------------------------------------------------------------
 
+    /** The default of gateway.connections.idle-timeout, as GuardConfig declares it. */
+    String idleTimeoutDefault() {
+        try {
+            Class<?> connections = Class.forName("org.canonic.gateway.config.GuardConfig$Connections");
+            for (java.lang.annotation.Annotation annotation : connections.getMethod("idleTimeout").getAnnotations()) {
+                if (annotation.annotationType().getSimpleName().equals("WithDefault")) {
+                    return (String) annotation.annotationType().getMethod("value").invoke(annotation);
+                }
+            }
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("GuardConfig.Connections.idleTimeout moved: update AppFacts", e);
+        }
+        throw new IllegalStateException("gateway.connections.idle-timeout has no default");
+    }
+
     /** A property as the given profile sees it in application.properties ({@code %profile.name} first). */
     Optional<String> property(String profile, String name) {
         String value = properties.getProperty("%" + profile + "." + name);

@@ -653,6 +653,7 @@ final class DeployChecker {
             }
         });
         checkOriginRequest(file, "originRequest", config.path("originRequest"));
+        Duration tunnelKeepAlive = goDuration(config.path("originRequest").path("keepAliveTimeout").asText("90s"));
         JsonNode ingress = config.path("ingress");
         if (!ingress.isArray() || ingress.isEmpty()) {
             error(file, "ingress", "no ingress rules");
@@ -684,6 +685,9 @@ final class DeployChecker {
             String host = url.group(1);
             int port = url.group(2) == null ? 80 : Integer.parseInt(url.group(2));
             checkIngressTarget(file, where, host, port);
+            Duration keepAlive = rule.path("originRequest").has("keepAliveTimeout")
+                    ? goDuration(rule.path("originRequest").path("keepAliveTimeout").asText()) : tunnelKeepAlive;
+            checkIdleTimeouts(file, where, host, keepAlive);
             if (!rule.has("path")) {
                 error(file, where, "a rule to the gateway without `path` passes every path, /q/* and /admin/* too");
                 continue;
@@ -715,6 +719,55 @@ final class DeployChecker {
                 error(file, where + "." + key, "not a cloudflared origin parameter");
             }
         });
+    }
+
+    /**
+     * cloudflared reuses an idle origin connection for up to its keepAliveTimeout; if the gateway closes idle
+     * connections sooner, cloudflared can send a request on a connection the gateway is closing, and a POST cannot be
+     * replayed. The gateway's idle timeout (its environment in the bundle, else application.properties, else the
+     * default) must be longer.
+     */
+    private void checkIdleTimeouts(String file, String where, String host, Duration keepAlive) {
+        GatewayService compose = composeGateways.get(host);
+        Map<String, String> env = compose != null ? compose.env() : k8sServicePorts.containsKey(host) ? k8sGatewayEnv
+                : Map.of();
+        String profile = env.getOrDefault("QUARKUS_PROFILE", "prod");
+        String value = env.get("GATEWAY_CONNECTIONS_IDLE_TIMEOUT");
+        if (value == null) {
+            value = app.property(profile, "gateway.connections.idle-timeout").orElse(app.idleTimeoutDefault());
+        }
+        Duration idle = goDuration(value);
+        if (idle.compareTo(keepAlive) <= 0) {
+            error(file, where + ".originRequest.keepAliveTimeout", "the tunnel keeps idle connections " + keepAlive
+                    .toSeconds() + " s, but the gateway behind " + host + " closes them after " + idle.toSeconds()
+                    + " s (gateway.connections.idle-timeout): it must be longer than the tunnel's keep-alive");
+        }
+    }
+
+    /** A Go or Quarkus duration: {@code 90s}, {@code 2m}, {@code 1h30m}, {@code 500ms}, {@code PT2M}. */
+    static Duration goDuration(String text) {
+        String t = text.strip();
+        if (t.startsWith("P") || t.startsWith("p")) {
+            return Duration.parse(t);
+        }
+        Matcher part = Pattern.compile("(\\d+(?:\\.\\d+)?)(ms|h|m|s)").matcher(t);
+        Duration total = Duration.ZERO;
+        int consumed = 0;
+        while (part.find() && part.start() == consumed) {
+            double n = Double.parseDouble(part.group(1));
+            long millis = switch (part.group(2)) {
+                case "h" -> (long) (n * 3_600_000);
+                case "m" -> (long) (n * 60_000);
+                case "s" -> (long) (n * 1000);
+                default -> (long) n;
+            };
+            total = total.plusMillis(millis);
+            consumed = part.end();
+        }
+        if (consumed != t.length() || t.isEmpty()) {
+            throw new IllegalArgumentException("not a duration: " + text);
+        }
+        return total;
     }
 
     /** The ingress target must be the gateway's API port, through a Compose service or a Kubernetes Service. */

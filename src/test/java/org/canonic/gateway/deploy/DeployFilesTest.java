@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -221,6 +222,19 @@ class DeployFilesTest {
         assertReported(errors, "deploy/cloudflared-config.example.yml", "passes /admin/backends");
         assertReported(errors, "deploy/cloudflared-config.example.yml", "passes /console");
         assertReported(errors, "deploy/cloudflared-config.example.yml", "bufferSSE");
+    }
+
+    @Test
+    void checkerReportsATunnelThatKeepsConnectionsLongerThanTheGateway() throws IOException {
+        Map<String, String> bundle = bundle();
+        assertTrue(errors(check(app, bundle)).stream().noneMatch(f -> f.message().contains("keeps idle connections")),
+                "the shipped bundle obeys the rule");
+        bundle.put("deploy/cloudflared-config.example.yml", bundle.get("deploy/cloudflared-config.example.yml")
+                .replace("  keepAliveTimeout: 90s", "  keepAliveTimeout: 5m"));
+        assertReported(errors(check(app, bundle)), "deploy/cloudflared-config.example.yml",
+                "the tunnel keeps idle connections 300 s");
+        assertEquals(Duration.ofSeconds(5400), DeployChecker.goDuration("1h30m"));
+        assertEquals(Duration.ofMillis(1500), DeployChecker.goDuration("1s500ms"));
     }
 
     @Test
