@@ -167,7 +167,10 @@ public class ComputeService {
 
     /** The offers of one provider, best first. */
     public List<Offer> offers(String provider, ComputeProvider.OfferQuery query) {
-        return provider(provider).offers(query);
+        // The price ceiling is sent to the provider and applied here again: a provider that ignores the filter (or
+        // prices with extras it leaves out of the filter) must not show an operator offers above what they asked.
+        return provider(provider).offers(query).stream().filter(o -> query.maxUsdPerHour() == null
+                || !(o.usdPerHour() > query.maxUsdPerHour())).toList();
     }
 
     /**

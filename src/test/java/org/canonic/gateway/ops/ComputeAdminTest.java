@@ -306,6 +306,17 @@ class ComputeAdminTest extends GatewayTest {
     }
 
     @Test
+    void theOfferPriceCeilingHoldsEvenWhenTheProviderIgnoresIt() {
+        vastai().offers.add(FakeVastAi.offer(102, "A100", 81920, 1.90, 0.99)); // the fake does not filter by price
+        JsonNode all = json(admin("GET", "/admin/compute/offers?provider=vastai", null).body());
+        assertTrue(all.toString().contains("\"102\""), all.toString());
+        JsonNode capped = json(admin("GET", "/admin/compute/offers?provider=vastai&max_usd_per_hour=0.5", null)
+                .body());
+        assertTrue(capped.toString().contains("\"101\""), capped.toString());
+        assertFalse(capped.toString().contains("\"102\""), "over the ceiling: " + capped);
+    }
+
+    @Test
     void aRunPodPodIsLockedWhileItServesAndUnlockedOnlyAfterTheDrain() throws Exception {
         var runpod = FakeBackends.runpod();
         HttpResponse<String> created = provisionPod();
