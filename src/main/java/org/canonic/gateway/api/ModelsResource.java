@@ -39,6 +39,9 @@ public class ModelsResource {
     @Inject
     PolicyChain policy;
 
+    @Inject
+    GracefulShutdown shutdown;
+
     @RegisterForReflection
     public record ModelCard(String id, String object, long created, String owned_by, String route) {
     }
@@ -51,6 +54,9 @@ public class ModelsResource {
     @GET
     @Produces(MediaType.APPLICATION_JSON)
     public Response list(@Context HttpHeaders headers) {
+        if (shutdown.closing()) {
+            return stopping();
+        }
         Optional<ClientKeys.Entry> key;
         try {
             key = policy.authenticate(headers.getHeaderString(HttpHeaders.AUTHORIZATION));
@@ -81,6 +87,9 @@ public class ModelsResource {
     @Path("{model: .+}")
     @Produces(MediaType.APPLICATION_JSON)
     public Response retrieve(@Context HttpHeaders headers, @PathParam("model") String model) {
+        if (shutdown.closing()) {
+            return stopping();
+        }
         Optional<ClientKeys.Entry> key;
         try {
             key = policy.authenticate(headers.getHeaderString(HttpHeaders.AUTHORIZATION));
@@ -95,6 +104,14 @@ public class ModelsResource {
                     + " have access to it.", "model", "model_not_found"));
         }
         return Response.ok(new ModelCard(model, "model", CREATED, "magic-gateway", route.get().name())).build();
+    }
+
+    /** Stopping: like every other API answer, send the client (a model picker, an SDK) to another replica. */
+    private static Response stopping() {
+        OpenAiError error = OpenAiError.server(503, "The gateway is shutting down and takes no new requests; retry"
+                + " (another replica will answer).", "gateway_shutting_down");
+        return Response.fromResponse(error(error)).header("Retry-After", ProxyRoutes.SHUTDOWN_RETRY_AFTER_SECONDS)
+                .header("Connection", "close").build();
     }
 
     private static Response error(OpenAiError error) {

@@ -58,7 +58,7 @@ public class ProxyRoutes {
     private static final long LINGER_MS = 2_000;
 
     /** A replica restarting is back (or another one answers) within seconds. */
-    private static final long SHUTDOWN_RETRY_AFTER_SECONDS = 5;
+    static final long SHUTDOWN_RETRY_AFTER_SECONDS = 5;
 
     @Inject
     BodyBudget bodyBudget;

@@ -81,6 +81,11 @@ class GracefulShutdownIT {
         assertTrue(refused.headers().firstValue("retry-after").isPresent());
         assertEquals("close", refused.headers().firstValue("connection").orElse(null));
         assertTrue(refused.body().contains("\"code\":\"gateway_shutting_down\""), refused.body());
+        // The model list too: a picker that lists models here would then send its request to a closing gateway.
+        HttpResponse<String> models = gateway.client().get("/v1/models");
+        assertEquals(503, models.statusCode(), models.body());
+        assertTrue(models.body().contains("\"code\":\"gateway_shutting_down\""), models.body());
+        assertEquals("close", models.headers().firstValue("connection").orElse(null));
 
         HttpResponse<String> finished = stream.get(20, TimeUnit.SECONDS);
         List<String> data = dataPayloads(finished.body());
