@@ -149,8 +149,17 @@ public final class BackendHandover {
             }
         }
         boolean runpod = RunPodProvider.NAME.equals(t.provider()) && t.providerId() != null;
-        if (runpod) {
+        if (runpod && live.isPresent()) {
             unlock(t);
+        } else if (runpod) {
+            // No backend to strand: a machine that does not serve (failed, exited) is unlocked if RunPod lets it, and
+            // the action goes on either way; RunPod itself says so if the lock still stands in its way.
+            try {
+                s.provider(t.provider()).lock(t.providerId(), false);
+            } catch (ComputeException e) {
+                LOG.warnf("Compute: unlocking pod %s of %s (not serving) failed, going on: %s", t.providerId(),
+                        t.name(), e.getMessage());
+            }
         }
         if (live.isPresent()) {
             try {

@@ -27,6 +27,8 @@ public final class FakeRunPod extends FakeProviderServer {
      * {@code http://127.0.0.1:{id}} points at it on loopback.
      */
     public volatile String nextPodId;
+    /** A read of one pod answers 404 with this raw body (an HTML error page) instead of the pod. */
+    public volatile String readNotFoundBody;
     /** This many PATCHes that unlock a pod answer 500 (and change nothing) before they work again. */
     public final java.util.concurrent.atomic.AtomicInteger failUnlocks = new java.util.concurrent.atomic.AtomicInteger();
     /** Non-zero: a create creates the pod, then answers this status (a provider error after acting). */
@@ -42,6 +44,7 @@ public final class FakeRunPod extends FakeProviderServer {
         super.reset();
         pods.clear();
         nextPodId = null;
+        readNotFoundBody = null;
         failUnlocks.set(0);
         createAnswerStatus = 0;
         createdMs.clear();
@@ -112,6 +115,8 @@ public final class FakeRunPod extends FakeProviderServer {
             ObjectNode pod = pods.get(m.group(1));
             if (pod == null) {
                 json(request, 404, problem(404, "Not Found", "pod not found"));
+            } else if (r.method().equals("GET") && readNotFoundBody != null) {
+                request.response().setStatusCode(404).putHeader("content-type", "text/html").end(readNotFoundBody);
             } else if (r.method().equals("GET")) {
                 json(request, 200, pod);
             } else if (r.method().equals("PATCH") && r.body().path("locked").isBoolean()

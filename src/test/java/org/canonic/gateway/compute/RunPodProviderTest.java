@@ -44,6 +44,20 @@ class RunPodProviderTest {
     }
 
     @Test
+    void onlyTheApisOwn404MeansAPodIsGone() {
+        fake.reset();
+        RunPodProvider runpod = provider();
+        String id = runpod.create(recipe, runpod.offerForLaunch(recipe, "NVIDIA GeForce RTX 4090"),
+                "mg-kilocode-gw-0a1b2c3e", "mg-pod-key");
+        fake.readNotFoundBody = "<html><body>404 Not Found</body></html>";
+        ComputeException odd = assertThrows(ComputeException.class, () -> runpod.get(id));
+        assertEquals("provider_bad_answer", odd.code());
+        fake.readNotFoundBody = null;
+        assertTrue(runpod.get(id).isPresent());
+        assertTrue(runpod.get("no-such-pod").isEmpty(), "RunPod's RFC 9457 404 means gone");
+    }
+
+    @Test
     void aPodLivesThroughV2WithTheRecipeALockAndA409() {
         fake.reset();
         RunPodProvider runpod = provider();

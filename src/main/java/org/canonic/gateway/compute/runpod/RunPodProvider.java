@@ -133,7 +133,13 @@ public final class RunPodProvider implements ComputeProvider {
         String what = "reading pod " + id;
         ProviderHttp.Reply reply = http.send("GET", "/v2/pods/" + enc(id), null, what);
         if (reply.status() == 404) {
-            return Optional.empty();
+            // Gone only as the API says it: its RFC 9457 problem with status 404. An HTML page (a proxy, an outage)
+            // says nothing about the pod; read as "gone", a serving pod would be forgotten while it bills.
+            if (reply.json() != null && reply.json().path("status").asInt() == 404) {
+                return Optional.empty();
+            }
+            throw new ComputeException(502, "provider_bad_answer", "RunPod answered 404 without its problem body"
+                    + " while " + what + "; treated as an error to retry, not as a terminated pod.");
         }
         if (!reply.ok()) {
             throw http.unexpected(reply, what);
