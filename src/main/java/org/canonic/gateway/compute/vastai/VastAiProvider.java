@@ -281,7 +281,8 @@ public final class VastAiProvider implements ComputeProvider {
             ProviderHttp.sleep(confirmDelayMs);
         }
         throw new ComputeException(502, "destroy_not_confirmed", "Vast.ai answered success to " + what
-                + " but the instance is still listed; it may still bill. Check and destroy it again.");
+                + " but the instance could not be confirmed gone (still listed, or the confirming reads failed); it"
+                + " may still bill. Check and destroy it again.");
     }
 
     @Override
