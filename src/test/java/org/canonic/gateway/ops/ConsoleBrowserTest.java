@@ -204,11 +204,14 @@ class ConsoleBrowserTest extends GatewayTest {
         }
         browser.waiting(LIVE).until(ExpectedConditions.presenceOfElementLocated(
                 By.cssSelector("tr[data-instance='" + id + "']")));
-        // Clean up (the watch may have ended it already: the fake machine never serves).
-        HttpResponse<String> destroyed = admin("DELETE", "/admin/compute/instances/" + id
-                + "?force=true&deadline_seconds=5", null);
-        browser.waiting(Duration.ofSeconds(10)).withMessage(() -> "destroy answered " + destroyed.statusCode() + " "
-                + destroyed.body()).until(d -> vastai().instances.isEmpty());
+        // Destroyed from the page (it never served: the guard lets it go without a forced drain).
+        click(By.cssSelector("button[data-action='destroy'][data-instance='" + id + "']"));
+        String destroyedId = id;
+        browser.waiting(Duration.ofSeconds(10)).withMessage(() -> "message: " + byId("message").getText()
+                + ", instance: " + admin("GET", "/admin/compute/instances/" + destroyedId, null).body())
+                .until(d -> vastai().instances.isEmpty());
+        browser.waiting(LIVE).until(ExpectedConditions.textToBePresentInElementLocated(By.id("message"),
+                "Destroyed " + id));
     }
 
     @Test
