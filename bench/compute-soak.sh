@@ -65,6 +65,10 @@ RUNPOD_KEY="runpod-soak-key-$RANDOM$RANDOM"
 # providers); anything else at 5xx is a gateway failure.
 ALLOWED_5XX='^(provider_[a-z_]+|instance_gone|state_not_applied|destroy_not_confirmed|unlock_failed)$'
 
+# free_ports and stop_pids are the other bench scripts' (bench/lib/common.sh); log, die and cleanup are this
+# script's own, defined after it.
+# shellcheck source=lib/common.sh
+source "$REPO/bench/lib/common.sh"
 log() { printf '[compute-soak] %s\n' "$*" >&2; }
 die() { printf '[compute-soak] ERROR: %s\n' "$*" >&2; exit 1; }
 
@@ -73,16 +77,9 @@ GATEWAY_PID=""
 DRIVER_PID=""
 WORK=""
 cleanup() {
-    local pid
     [[ -n $DRIVER_PID ]] && kill "$DRIVER_PID" 2>/dev/null || true
-    for pid in $GATEWAY_PID $FAKE_PID; do
-        kill "$pid" 2>/dev/null || true
-        for _ in $(seq 1 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.2
-        done
-        kill -9 "$pid" 2>/dev/null || true
-    done
+    # shellcheck disable=SC2086 # unset pids vanish rather than become empty arguments
+    stop_pids $GATEWAY_PID $FAKE_PID
     if [[ -n $WORK ]]; then
         if [[ $KEEP_TMP == 1 ]]; then
             log "kept $WORK"
@@ -90,16 +87,6 @@ cleanup() {
             rm -rf "$WORK"
         fi
     fi
-}
-
-free_ports() {
-    local n=$1 ports=() p
-    while ((${#ports[@]} < n)); do
-        p=$((20000 + RANDOM % 40000))
-        [[ " ${ports[*]} " == *" $p "* ]] && continue
-        [[ -z $(ss -Htan "sport = :$p") ]] && ports+=("$p")
-    done
-    echo "${ports[*]}"
 }
 
 wait_for() { # url seconds pid logfile
