@@ -76,6 +76,17 @@ final class ComputeHarness implements AutoCloseable {
         return CostGuard.cents(service.spend().path("committed_today_usd").asDouble());
     }
 
+    /** Polls the watch until {@code t} is in {@code state} or {@code ms} have passed, then asserts that it is. */
+    void awaitState(TrackedInstance t, TrackedInstance.State state, long ms) throws InterruptedException {
+        long until = System.currentTimeMillis() + ms;
+        while (t.state() != state && System.currentTimeMillis() < until) {
+            watch.poll();
+            Thread.sleep(100);
+        }
+        org.junit.jupiter.api.Assertions.assertEquals(state, t.state(), "failure: " + t.failure + ", message: "
+                + t.message);
+    }
+
     @Override
     public void close() {
         watch.stop(null);

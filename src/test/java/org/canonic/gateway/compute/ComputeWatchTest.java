@@ -55,16 +55,6 @@ class ComputeWatchTest {
         return h;
     }
 
-    private static void awaitState(ComputeHarness h, TrackedInstance t, TrackedInstance.State state, long ms)
-            throws InterruptedException {
-        long until = System.currentTimeMillis() + ms;
-        while (t.state() != state && System.currentTimeMillis() < until) {
-            h.watch.poll();
-            Thread.sleep(100);
-        }
-        assertEquals(state, t.state(), "failure: " + t.failure + ", message: " + t.message);
-    }
-
     private static boolean delivered(String type, String instance) throws InterruptedException {
         long until = System.currentTimeMillis() + 10_000;
         while (System.currentTimeMillis() < until) {
@@ -84,7 +74,7 @@ class ComputeWatchTest {
         JsonNode answer = h.service.provision(new ProvisionRequest("vastai", "main", 2, "101", null, null, null),
                 "test", null);
         TrackedInstance t = h.service.find(answer.path("instance").path("id").asText());
-        awaitState(h, t, TrackedInstance.State.READY, 30_000);
+        h.awaitState(t, TrackedInstance.State.READY, 30_000);
         Fleet fleet = Arc.container().instance(Fleet.class).get();
         assertTrue(fleet.find(t.name()).isPresent());
 
@@ -111,7 +101,7 @@ class ComputeWatchTest {
         JsonNode answer = h.service.provision(new ProvisionRequest("vastai", "main", 2, "101", null, null, null),
                 "test", null);
         TrackedInstance t = h.service.find(answer.path("instance").path("id").asText());
-        awaitState(h, t, TrackedInstance.State.READY, 30_000);
+        h.awaitState(t, TrackedInstance.State.READY, 30_000);
         vast.instances.get(t.providerId()).put("actual_status", "exited");
         h.watch.poll();
         assertEquals(TrackedInstance.State.DESTROYED, t.state(), "on-readiness-failure=destroy");

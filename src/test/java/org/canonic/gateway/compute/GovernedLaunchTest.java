@@ -71,16 +71,6 @@ class GovernedLaunchTest {
         return all.get(0);
     }
 
-    private static void awaitState(ComputeHarness h, TrackedInstance t, TrackedInstance.State state, long ms)
-            throws InterruptedException {
-        long until = System.currentTimeMillis() + ms;
-        while (t.state() != state && System.currentTimeMillis() < until) {
-            h.watch.poll();
-            Thread.sleep(100);
-        }
-        assertEquals(state, t.state(), "failure: " + t.failure + ", message: " + t.message);
-    }
-
     @Test
     void aRunPodCreateThatCreatedAndAnswered502MakesOnePodWhichIsAdopted() throws Exception {
         ComputeHarness h = harness();
@@ -173,7 +163,7 @@ class GovernedLaunchTest {
         TrackedInstance t = only(h);
         assertEquals(TrackedInstance.State.PROVISIONING, t.state(), "neither created nor closed: not known yet");
         assertEquals(80, h.committedCents(), "the reservation is kept while it is looked up");
-        awaitState(h, t, TrackedInstance.State.WAITING, 15_000);
+        h.awaitState(t, TrackedInstance.State.WAITING, 15_000);
         assertEquals(vast.instances.keySet().iterator().next(), t.providerId());
         assertEquals(80, h.committedCents());
         assertEquals(0, h.watch.reconcile().path("leaks").size());
@@ -198,7 +188,7 @@ class GovernedLaunchTest {
         TrackedInstance t = only(h);
         h.watch.poll();
         assertEquals(TrackedInstance.State.PROVISIONING, t.state(), "not closed on the first empty list");
-        awaitState(h, t, TrackedInstance.State.WAITING, 15_000);
+        h.awaitState(t, TrackedInstance.State.WAITING, 15_000);
         assertEquals(80, h.committedCents(), "the adopted instance has its reservation back");
     }
 
@@ -215,7 +205,7 @@ class GovernedLaunchTest {
         ComputeHarness h = ComputeHarness.start(dir);
         harnesses.add(h);
         TrackedInstance t = only(h);
-        awaitState(h, t, TrackedInstance.State.WAITING, 10_000);
+        h.awaitState(t, TrackedInstance.State.WAITING, 10_000);
         assertEquals(1, runpod.pods.size(), "the duplicate is destroyed");
         assertEquals(t.providerId(), runpod.pods.keySet().iterator().next());
         assertEquals(0, h.watch.reconcile().path("leaks").size());
@@ -231,7 +221,7 @@ class GovernedLaunchTest {
         TrackedInstance t = only(h);
         assertEquals(TrackedInstance.State.PROVISIONING, t.state());
         assertEquals(80, h.committedCents());
-        awaitState(h, t, TrackedInstance.State.DESTROYED, 10_000);
+        h.awaitState(t, TrackedInstance.State.DESTROYED, 10_000);
         assertTrue(t.failure.contains("never created"), t.failure);
         assertEquals(0, h.committedCents(), "released only once the window passed");
         String late = vast.addInstance(t.name(), "running").path("id").asText();
