@@ -47,16 +47,28 @@ public final class FileSpendLedger implements SpendLedger {
             Optional<byte[]> bytes = state.read(FILE);
             if (bytes.isPresent()) {
                 JsonNode root = mapper.readTree(bytes.get());
+                // Read as $0 spent, a damaged file would hand the day's cap out again: only the shape save() writes.
+                if (root == null || !root.path("days").isObject() || !root.path("open").isObject()) {
+                    throw new IllegalArgumentException("no \"days\" and \"open\" objects");
+                }
                 root.path("days").fields().forEachRemaining(e -> committed.put(LocalDate.parse(e.getKey()),
-                        e.getValue().longValue()));
+                        cents(e.getValue())));
                 root.path("open").fields().forEachRemaining(e -> open.put(e.getKey(), new Reservation(e.getKey(),
-                        LocalDate.parse(e.getValue().path("day").asText()), e.getValue().path("cents").longValue())));
+                        LocalDate.parse(e.getValue().path("day").asText()), cents(e.getValue().path("cents")))));
             }
         } catch (IOException | RuntimeException e) {
             throw new InvalidConfigurationException(List.of(state.resolve(FILE) + " cannot be read ("
-                    + e.getClass().getSimpleName() + "); fix or restore it. Deleting it starts today's spend at $0"
-                    + " again, so only do that knowing what was launched today."));
+                    + e.getClass().getSimpleName() + "); fix or restore it: " + state.restoreHint(FILE)
+                    + ". Deleting it starts today's spend at $0 again, so only do that knowing what was launched today."));
         }
+    }
+
+    /** An amount as save() writes it: a whole number of cents that fits a long. */
+    private static long cents(JsonNode value) {
+        if (!value.isIntegralNumber() || !value.canConvertToLong()) {
+            throw new IllegalArgumentException("an amount that is not a whole number of cents");
+        }
+        return value.longValue();
     }
 
     @Override

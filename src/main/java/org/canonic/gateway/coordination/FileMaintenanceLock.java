@@ -53,7 +53,7 @@ public class FileMaintenanceLock implements MaintenanceLock {
         this.mapper = mapper;
         this.defaultTtl = defaultTtl;
         this.maxTtl = maxTtl;
-        LockFile.Content content = file.load();
+        LockFile.Content content = file.load(maxTtl);
         synchronized (this) {
             this.lastFencing = content.fencing();
             this.held = content.held();
@@ -93,6 +93,13 @@ public class FileMaintenanceLock implements MaintenanceLock {
         expireIfDue();
         if (held != null) {
             throw locked();
+        }
+        if (lastFencing >= MAX_FENCING) {
+            // Never wrap to a number already used (or a negative one): a fencing number must only ever grow.
+            LOG.errorf("The maintenance lock's fencing counter in %s is at its maximum (%d); no lock can be granted",
+                    FILE, MAX_FENCING);
+            throw new CoordinationUnavailable(CoordinationUnavailable.STATE, "The lock's fencing counter is at its "
+                    + "maximum, so no lock can be granted; see the gateway log.", null);
         }
         String token = LockRules.newToken();
         Instant now = Instant.now();

@@ -47,12 +47,14 @@ final class LockFile {
     }
 
     /**
-     * Reads the file; a missing file is a fresh start (fencing 0, no lock).
+     * Reads the file; a missing file is a fresh start (fencing 0, no lock). What is loaded obeys the bounds of API
+     * input: a lease beyond {@code maxTtl} from now is cut to it (with a WARN), texts are those a caller could
+     * have given, and the counter is at most {@link MaintenanceLock#MAX_FENCING}.
      *
      * @throws InvalidConfigurationException if the file exists but cannot be read or trusted: starting over would
      *                                       reuse fencing numbers, so the gateway refuses to start instead
      */
-    Content load() {
+    Content load(java.time.Duration maxTtl) {
         Optional<byte[]> bytes;
         try {
             bytes = state.read(MaintenanceLock.FILE);
@@ -64,26 +66,68 @@ final class LockFile {
         }
         try {
             JsonNode root = mapper.readTree(bytes.get());
-            JsonNode fencing = root.path("fencing");
-            if (!fencing.canConvertToLong() || !fencing.isIntegralNumber() || fencing.asLong() < 0) {
-                throw unreadable("no valid \"fencing\" number");
+            if (root == null || !root.isObject()) {
+                throw unreadable("not a JSON object");
             }
+            long fencing = counter(root.path("fencing"), "\"fencing\"");
             JsonNode lock = root.path("lock");
             if (lock.isMissingNode() || lock.isNull()) {
-                return new Content(fencing.asLong(), null);
+                return new Content(fencing, null);
             }
-            Held held = new Held(lock.path("holder").asText(), lock.hasNonNull("reason")
-                    ? lock.get("reason").asText() : null, lock.path("fencing").asLong(),
-                    Instant.parse(lock.path("acquired_at").asText()), Instant.parse(lock.path("expires_at").asText()),
-                    lock.path("ttl_seconds").asLong(), HexFormat.of().parseHex(lock.path("token_sha256").asText()));
-            if (held.tokenSha256().length != 32 || held.holder().isEmpty() || held.fencing() > fencing.asLong()) {
+            if (!lock.isObject()) {
+                throw unreadable("\"lock\" is not an object");
+            }
+            String holder = bounded(lock.path("holder"), "holder", LockRules.MAX_HOLDER, true);
+            String reason = bounded(lock.path("reason"), "reason", LockRules.MAX_REASON, false);
+            long lockFencing = counter(lock.path("fencing"), "lock fencing");
+            long ttlSeconds = lock.path("ttl_seconds").asLong();
+            Held held = new Held(holder, reason, lockFencing, Instant.parse(lock.path("acquired_at").asText()),
+                    Instant.parse(lock.path("expires_at").asText()), ttlSeconds,
+                    HexFormat.of().parseHex(lock.path("token_sha256").asText()));
+            if (held.tokenSha256().length != 32 || lockFencing < 1 || lockFencing > fencing) {
                 throw unreadable("an inconsistent \"lock\" entry");
             }
-            return new Content(fencing.asLong(), held);
+            return new Content(fencing, capped(held, maxTtl));
         } catch (InvalidConfigurationException e) {
             throw e;
         } catch (IOException | RuntimeException e) {
             throw unreadable(e.getClass().getSimpleName());
+        }
+    }
+
+    /** The lease within the maximum an acquisition or renewal could ask for now. */
+    private Held capped(Held held, java.time.Duration maxTtl) {
+        Instant latest = Instant.now().plus(maxTtl);
+        long ttl = Math.min(Math.max(held.ttlSeconds(), 1), maxTtl.toSeconds());
+        if (!held.expiresAt().isAfter(latest) && ttl == held.ttlSeconds()) {
+            return held;
+        }
+        Instant expiry = held.expiresAt().isAfter(latest) ? latest : held.expiresAt();
+        LOG.warnf("%s held a lease (until %s, %d s) beyond gateway.lock.max-ttl (%s); cut to %s",
+                state.resolve(MaintenanceLock.FILE), held.expiresAt(), held.ttlSeconds(), maxTtl, expiry);
+        return held.renewed(expiry, ttl);
+    }
+
+    private long counter(JsonNode value, String what) {
+        if (!value.isIntegralNumber() || !value.canConvertToLong() || value.asLong() < 0
+                || value.asLong() > MaintenanceLock.MAX_FENCING) {
+            throw unreadable("no valid " + what + " number (0 to " + MaintenanceLock.MAX_FENCING + ")");
+        }
+        return value.asLong();
+    }
+
+    /** A text under the rules of API input (LockRules.text); a violation makes the file untrusted. */
+    private String bounded(JsonNode value, String field, int max, boolean required) {
+        if (!required && (value.isMissingNode() || value.isNull())) {
+            return null;
+        }
+        if (!value.isTextual()) {
+            throw unreadable("\"" + field + "\" is not a text");
+        }
+        try {
+            return LockRules.text(value.asText(), field, max, required);
+        } catch (LockRequestException e) {
+            throw unreadable("\"" + field + "\" breaks the rules of API input: " + e.getMessage());
         }
     }
 
@@ -127,7 +171,7 @@ final class LockFile {
 
     private InvalidConfigurationException unreadable(String why) {
         return new InvalidConfigurationException(List.of(state.resolve(MaintenanceLock.FILE) + " cannot be trusted ("
-                + why + "); restore it from a backup or fix it by hand. Deleting it would restart fencing numbers "
-                + "at 1, which is only safe if nothing downstream remembers the old ones."));
+                + why + "); " + state.restoreHint(MaintenanceLock.FILE) + ", or fix it by hand. Deleting it would "
+                + "restart fencing numbers at 1, which is only safe if nothing downstream remembers the old ones."));
     }
 }

@@ -23,6 +23,12 @@ public interface MaintenanceLock {
     String FILE = "lock.json";
     String TOKEN_HEADER = "X-Gateway-Lock-Token";
     String TARGET = "lock";
+    /**
+     * The highest fencing number ever issued: 2^53 - 1, the largest integer every JSON reader (JavaScript's doubles
+     * included) holds exactly. No gateway gets near it (a thousand acquisitions a second for 285,000 years); a stored
+     * counter above it was not written by a gateway, and at it acquisitions are refused instead of wrapping.
+     */
+    long MAX_FENCING = (1L << 53) - 1;
 
     /** A successful acquisition. The token is the holder's secret: {@link #toString()} leaves it out. */
     record Grant(String holder, String reason, String token, long fencing, Instant expiresAt) {

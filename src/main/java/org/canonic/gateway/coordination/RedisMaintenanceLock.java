@@ -52,6 +52,7 @@ public final class RedisMaintenanceLock implements MaintenanceLock {
             if tonumber(redis.call('GET', KEYS[2]) or '0') < tonumber(ARGV[7]) then
               redis.call('SET', KEYS[2], ARGV[7])
             end
+            if tonumber(redis.call('GET', KEYS[2]) or '0') >= tonumber(ARGV[8]) then return {'exhausted'} end
             local f = redis.call('INCR', KEYS[2])
             local expires = tonumber(ARGV[1]) + tonumber(ARGV[4])
             redis.call('HSET', KEYS[1], 'holder', ARGV[2], 'reason', ARGV[3], 'fencing', f, 'acquired_at', ARGV[1],
@@ -176,7 +177,14 @@ public final class RedisMaintenanceLock implements MaintenanceLock {
         while (true) {
             r = store.eval(ACQUIRE, List.of(lockKey, store.key("lock:fencing"), store.key("lock:changes")),
                     System.currentTimeMillis(), cleanHolder, cleanReason == null ? "" : cleanReason, ttl.toMillis(),
-                    ttl.toSeconds(), digest(token), highestFencing.get());
+                    ttl.toSeconds(), digest(token), highestFencing.get(), MAX_FENCING);
+            if ("exhausted".equals(r.get(0).toString())) {
+                // Never wrap (INCR would fail at 2^63, and numbers past 2^53 are not exact for every JSON reader).
+                LOG.errorf("The maintenance lock's fencing counter in %s is at its maximum (%d); no lock can be "
+                        + "granted", store.where(), MAX_FENCING);
+                throw new CoordinationUnavailable(CoordinationUnavailable.STATE, "The lock's fencing counter is at its"
+                        + " maximum, so no lock can be granted; see the gateway log.", null);
+            }
             if (!"busy".equals(r.get(0).toString())) {
                 break;
             }

@@ -5,6 +5,7 @@ import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
 import org.canonic.gateway.config.GatewayConfig;
 import org.canonic.gateway.config.InvalidConfigurationException;
+import org.jboss.logging.Logger;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -26,6 +27,11 @@ import java.util.Optional;
 @Startup
 @Singleton
 public class StateDirectory {
+
+    /** The suffix of the copy {@link #writeAtomically} keeps beside each file. */
+    public static final String PREVIOUS_SUFFIX = ".prev";
+
+    private static final Logger LOG = Logger.getLogger(StateDirectory.class);
 
     private final Path dir;
 
@@ -69,10 +75,40 @@ public class StateDirectory {
     /**
      * Replaces {@code name} with {@code content} so that a reader (or a crash) sees either the old or the new
      * content, never a mix: written to a temporary file in the same directory, forced to disk, then renamed over
-     * the target atomically, and the directory entry forced too.
+     * the target atomically, and the directory entry forced too. A copy is then kept beside it
+     * ({@code name}{@value #PREVIOUS_SUFFIX}), for the operator to restore should the file be damaged later.
      */
     public void writeAtomically(String name, byte[] content) throws IOException {
-        Path target = resolve(name);
+        replace(resolve(name), content);
+        // The copy follows the file: if the file is later damaged (by hand, by a disk), the copy is what the gateway
+        // last wrote. Best effort: the change itself is made and durable already.
+        try {
+            replace(previous(name), content);
+        } catch (IOException | RuntimeException e) {
+            LOG.warnf("Could not keep the copy %s of %s: %s", previous(name), name, e.toString());
+        }
+    }
+
+    /** The copy of {@code name} kept beside it: what the gateway last wrote there successfully. */
+    public Path previous(String name) {
+        return resolve(name + PREVIOUS_SUFFIX);
+    }
+
+    /**
+     * What a start refused for a damaged {@code name} tells the operator about the copy kept beside it, for the
+     * message that names the damaged file.
+     */
+    public String restoreHint(String name) {
+        Path copy = previous(name);
+        return Files.isRegularFile(copy)
+                ? "the last copy the gateway wrote is " + copy + ": check it, then copy it over " + resolve(name)
+                + " to restore it"
+                : "no copy is kept beside it yet (" + copy + " is written on each save from this version on): "
+                + "restore it from a backup";
+    }
+
+    private void replace(Path target, byte[] content) throws IOException {
+        String name = target.getFileName().toString();
         Path temp = Files.createTempFile(dir, "." + name + ".", ".tmp");
         try {
             try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE,

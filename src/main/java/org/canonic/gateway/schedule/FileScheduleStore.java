@@ -111,6 +111,7 @@ public final class FileScheduleStore implements ScheduleStore {
 
     private InvalidConfigurationException unreadable(String why) {
         return new InvalidConfigurationException(List.of(state.resolve(FILE) + " cannot be read as a schedule ("
-                + why + "); restore it from a backup or fix it by hand. Removing it forgets every announced window."));
+                + why + "); " + state.restoreHint(FILE) + ", or fix it by hand. Removing it forgets every announced "
+                + "window."));
     }
 }

@@ -127,6 +127,14 @@ class CostGuardTest {
         java.nio.file.Files.writeString(dir.resolve(FileSpendLedger.FILE), "{\"days\":");
         assertThrows(org.canonic.gateway.config.InvalidConfigurationException.class,
                 () -> new FileSpendLedger(new StateDirectory(dir), new ObjectMapper()), "never $0 on a torn file");
+        for (String shape : new String[]{"", "{}", "null", "[]", "\u0000\u0000", "{\"days\":[],\"open\":{}}",
+                "{\"days\":{\"2026-11-22\":\"lots\"},\"open\":{}}"}) {
+            java.nio.file.Files.writeString(dir.resolve(FileSpendLedger.FILE), shape);
+            var refused = assertThrows(org.canonic.gateway.config.InvalidConfigurationException.class,
+                    () -> new FileSpendLedger(new StateDirectory(dir), new ObjectMapper()), "never $0: " + shape);
+            assertTrue(refused.getMessage().contains(dir.resolve(FileSpendLedger.FILE + ".prev").toString()),
+                    refused.getMessage());
+        }
     }
 
     @Test

@@ -312,6 +312,69 @@ class MaintenanceLockTest {
         assertTrue(refused.getMessage().contains("lock.json cannot be trusted"), refused.getMessage());
     }
 
+    /** A lock.json as a gateway would write it, with the given numbers and texts. */
+    private void writeLockFile(long fencing, String holder, Instant expiresAt, long ttlSeconds) throws Exception {
+        var root = MAPPER.createObjectNode().put("fencing", fencing);
+        root.putObject("lock").put("holder", holder).put("reason", "r").put("fencing", fencing)
+                .put("acquired_at", Instant.now().toString()).put("expires_at", expiresAt.toString())
+                .put("ttl_seconds", ttlSeconds).put("token_sha256",
+                        java.util.HexFormat.of().formatHex(LockFile.sha256("gwlock_known")));
+        Files.write(state.resolve(MaintenanceLock.FILE), MAPPER.writeValueAsBytes(root));
+    }
+
+    @Test
+    void aLoadedLeaseLongerThanTheMaximumIsCappedAtIt() throws Exception {
+        writeLockFile(7, "mallory", Instant.now().plusSeconds(30_000_000_000L), 30_000_000_000L);
+        MaintenanceLock lock = newLock();
+        assertTrue(lock.status().held());
+        long maxSeconds = Duration.ofHours(24).toSeconds();
+        assertTrue(lock.status().secondsLeft() <= maxSeconds, "capped: " + lock.status().secondsLeft());
+        assertTrue(lock.status().expiresAt().isBefore(Instant.now().plusSeconds(maxSeconds + 5)));
+        // A renewal without a TTL reuses the lease it was taken with: that too is within the maximum.
+        MaintenanceLock.Status renewed = lock.renew("gwlock_known", null, "ci");
+        assertTrue(renewed.secondsLeft() <= maxSeconds, "renewed within the maximum: " + renewed.secondsLeft());
+    }
+
+    @Test
+    void aFencingNumberAtTheTopOfItsRangeNeverOverflows() throws Exception {
+        Files.writeString(state.resolve(MaintenanceLock.FILE), "{\"fencing\":" + Long.MAX_VALUE + ",\"lock\":null}");
+        InvalidConfigurationException refused = assertThrows(InvalidConfigurationException.class, this::newLock);
+        assertTrue(refused.getMessage().contains("lock.json cannot be trusted"), refused.getMessage());
+
+        Files.writeString(state.resolve(MaintenanceLock.FILE), "{\"fencing\":" + MaintenanceLock.MAX_FENCING
+                + ",\"lock\":null}");
+        MaintenanceLock lock = newLock();
+        CoordinationUnavailable exhausted = assertThrows(CoordinationUnavailable.class,
+                () -> lock.acquire("a", null, 60L, "ci"));
+        assertEquals(CoordinationUnavailable.STATE, exhausted.code());
+        assertFalse(lock.status().held());
+        assertEquals(MaintenanceLock.MAX_FENCING, lock.status().fencing(), "never negative, never reused");
+
+        Files.writeString(state.resolve(MaintenanceLock.FILE), "{\"fencing\":" + (MaintenanceLock.MAX_FENCING - 1)
+                + ",\"lock\":null}");
+        assertEquals(MaintenanceLock.MAX_FENCING, newLock().acquire("a", null, 60L, "ci").fencing());
+    }
+
+    @Test
+    void loadedTextsObeyTheBoundsOfApiInputAndABadFileNamesItsLastGoodCopy() throws Exception {
+        MaintenanceLock first = newLock();
+        first.release(first.acquire("a", null, 60L, "ci").token(), "ci");
+        Path previous = state.resolve(MaintenanceLock.FILE + ".prev");
+        assertTrue(Files.isRegularFile(previous), "each successful save keeps a copy beside the file");
+        for (String holder : new String[]{"x".repeat(10_000), "evil\u0007holder", ""}) {
+            writeLockFile(3, holder, Instant.now().plusSeconds(60), 60);
+            InvalidConfigurationException refused = assertThrows(InvalidConfigurationException.class, this::newLock);
+            assertTrue(refused.getMessage().contains("lock.json cannot be trusted"), refused.getMessage());
+            assertTrue(refused.getMessage().contains(previous.toString()), refused.getMessage());
+        }
+        for (String shape : new String[]{"", "{}", "null", "[]", "\u0000\u0000\u0000"}) {
+            Files.writeString(state.resolve(MaintenanceLock.FILE), shape);
+            InvalidConfigurationException refused = assertThrows(InvalidConfigurationException.class, this::newLock,
+                    "shape " + shape);
+            assertTrue(refused.getMessage().contains(previous.toString()), refused.getMessage());
+        }
+    }
+
     @Test
     void ttlBoundsThatContradictEachOtherStopTheStart() {
         assertThrows(InvalidConfigurationException.class, () -> new FileMaintenanceLock(state, audit, noWebhooks, vertx,

@@ -42,8 +42,11 @@ class StateDirectoryTest {
         state.writeAtomically("lock.json", "{\"v\":1}".getBytes(StandardCharsets.UTF_8));
         state.writeAtomically("lock.json", "{\"v\":2}".getBytes(StandardCharsets.UTF_8));
         assertArrayEquals("{\"v\":2}".getBytes(StandardCharsets.UTF_8), state.read("lock.json").orElseThrow());
+        assertArrayEquals("{\"v\":2}".getBytes(StandardCharsets.UTF_8), state.read("lock.json.prev").orElseThrow(),
+                "the last good copy is kept beside the file");
+        assertEquals(tmp.resolve("lock.json.prev"), state.previous("lock.json"));
         try (Stream<Path> files = Files.list(tmp)) {
-            assertEquals(1, files.count(), "only lock.json remains");
+            assertEquals(2, files.count(), "only lock.json and its copy remain");
         }
         assertThrows(IllegalArgumentException.class, () -> state.resolve("../escape"));
     }
