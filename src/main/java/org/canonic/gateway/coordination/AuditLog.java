@@ -46,6 +46,9 @@ public class AuditLog {
     public static final String DEFAULT_CALLER = "admin";
     public static final String OK = "ok";
     static final int MAX_CALLER = 64;
+    /** Bounds of the place a change reserves for its line (see {@link #reserve}). */
+    static final int MIN_RESERVED = 8 * 1024;
+    static final int MAX_RESERVED = 256 * 1024;
 
     private static final Logger LOG = Logger.getLogger(AuditLog.class);
 
@@ -96,6 +99,109 @@ public class AuditLog {
      */
     public void record(String caller, String action, String target, JsonNode before, JsonNode after, String result,
                        Long lock) {
+        byte[] bytes = serialized(line(caller, action, target, before, after, result, lock));
+        append(bytes, action);
+        share(bytes, action);
+    }
+
+    /**
+     * Takes the place of one line in the file before a change is made, so that the change happens only if its line
+     * can be written: the place is written (blanks, forced to disk) now, and {@link #complete} overwrites it with the
+     * line once the change is made or refused, into space already on disk. A state directory that is full or an
+     * audit file that cannot be written thus refuses the change before anything changed.
+     *
+     * @param lock the fencing number of the lock token the caller presented, or null
+     * @throws CoordinationUnavailable if the place could not be written: do not make the change
+     */
+    public Reservation reserve(String caller, String action, String target, JsonNode before, Long lock) {
+        ObjectNode line = line(caller, action, target, before, null, null, lock);
+        // Room for the line with an "after" as large as "before" and more; a larger "after" is summarized.
+        int size = Math.min(MAX_RESERVED, Math.max(MIN_RESERVED, 2 * serialized(line).length + MIN_RESERVED / 2));
+        synchronized (this) {
+            FileChannel channel = null;
+            try {
+                channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                long offset = channel.size();
+                byte[] blanks = new byte[size];
+                Arrays.fill(blanks, (byte) ' ');
+                blanks[size - 1] = '\n';
+                write(channel, ByteBuffer.wrap(blanks), offset);
+                channel.force(true);
+                return new Reservation(line, channel, offset, size);
+            } catch (IOException | SecurityException e) {
+                closeQuietly(channel);
+                LOG.errorf("Audit log %s is not writable; refusing %s: %s", file, action, e.toString());
+                throw new CoordinationUnavailable(CoordinationUnavailable.AUDIT,
+                        "The audit log cannot be written, so the change was not made; see the gateway log.", e);
+            }
+        }
+    }
+
+    /**
+     * Writes the reserved line: the change was made ({@code result} {@value #OK}, with {@code after}) or refused
+     * (its code). Never throws: the change is made by now and its answer must say so. Should even this write fail
+     * (a disk error), the line goes to the ERROR log instead.
+     *
+     * @param target what was changed, when only the change could tell (null keeps the reserved one)
+     */
+    public void complete(Reservation reservation, String target, JsonNode after, String result) {
+        ObjectNode line = reservation.line;
+        line.put("time", Instant.now().truncatedTo(ChronoUnit.MILLIS).toString());
+        if (target != null) {
+            line.put("target", target);
+        }
+        line.set("after", after);
+        line.put("result", result);
+        // Field order stays time, caller, action, target, before, after, result, lock.
+        JsonNode lock = line.remove("lock");
+        line.set("lock", lock);
+        byte[] bytes = serialized(line);
+        if (bytes.length > reservation.size) {
+            line.set("after", mapper.createObjectNode().put("omitted", "larger than the audit line allows")
+                    .put("bytes", bytes.length));
+            line.set("lock", line.remove("lock"));
+            bytes = serialized(line);
+        }
+        synchronized (this) {
+            try (FileChannel channel = reservation.channel) {
+                boolean last = channel.size() == reservation.offset + reservation.size;
+                if (last) {
+                    // Nothing was appended behind the place: the line takes what it needs, the rest is given back.
+                    write(channel, ByteBuffer.wrap(bytes), reservation.offset);
+                    channel.truncate(reservation.offset + bytes.length);
+                } else {
+                    byte[] padded = new byte[reservation.size];
+                    Arrays.fill(padded, (byte) ' ');
+                    System.arraycopy(bytes, 0, padded, 0, bytes.length - 1);
+                    padded[reservation.size - 1] = '\n';
+                    write(channel, ByteBuffer.wrap(padded), reservation.offset);
+                }
+                channel.force(true);
+            } catch (IOException | RuntimeException e) {
+                LOG.errorf("Audit log %s: the line of a change that WAS made could not be written (%s); it is: %s",
+                        file, e.toString(), new String(bytes, StandardCharsets.UTF_8).strip());
+            }
+        }
+        share(bytes, line.path("action").asText());
+    }
+
+    /** The place of one audit line, taken before a change ({@link #reserve}), written by {@link #complete}. */
+    public static final class Reservation {
+        private final ObjectNode line;
+        private final FileChannel channel;
+        private final long offset;
+        private final int size;
+
+        private Reservation(ObjectNode line, FileChannel channel, long offset, int size) {
+            this.line = line;
+            this.channel = channel;
+            this.offset = offset;
+            this.size = size;
+        }
+    }
+
+    private ObjectNode line(String caller, String action, String target, JsonNode before, JsonNode after,
+                            String result, Long lock) {
         ObjectNode line = mapper.createObjectNode();
         line.put("time", Instant.now().truncatedTo(ChronoUnit.MILLIS).toString());
         line.put("caller", caller == null ? DEFAULT_CALLER : caller);
@@ -109,16 +215,34 @@ public class AuditLog {
         } else {
             line.put("lock", lock.longValue());
         }
-        byte[] bytes;
+        return line;
+    }
+
+    private byte[] serialized(ObjectNode line) {
         try {
             // Jackson escapes line breaks inside strings, so the only newline is the one that ends the record.
-            bytes = (mapper.writeValueAsString(line) + "\n").getBytes(StandardCharsets.UTF_8);
+            return (mapper.writeValueAsString(line) + "\n").getBytes(StandardCharsets.UTF_8);
         } catch (JsonProcessingException e) {
             throw new CoordinationUnavailable(CoordinationUnavailable.AUDIT,
                     "The audit record could not be serialized.", e);
         }
-        append(bytes, action);
-        share(bytes, action);
+    }
+
+    private static void write(FileChannel channel, ByteBuffer buffer, long position) throws IOException {
+        long at = position;
+        while (buffer.hasRemaining()) {
+            at += channel.write(buffer, at);
+        }
+    }
+
+    private static void closeQuietly(FileChannel channel) {
+        if (channel != null) {
+            try {
+                channel.close();
+            } catch (IOException e) {
+                // nothing was written through it that matters
+            }
+        }
     }
 
     /** Like {@link #record}, for a refused attempt: a failure to write it is logged, never thrown. */

@@ -74,6 +74,52 @@ class AuditLogTest {
         audit.recordRefusal("a", "lock.acquire", "lock", null, "invalid_ttl", null); // logged, not thrown
     }
 
+    @Test
+    void aReservedPlaceTakesItsLineExactlyOrPaddedWhenOthersWroteMeanwhile(@TempDir Path tmp) throws Exception {
+        AuditLog audit = new AuditLog(new StateDirectory(tmp), MAPPER);
+        JsonNode before = MAPPER.readTree("{\"drain\":\"NONE\"}");
+        AuditLog.Reservation alone = audit.reserve("alice", "backend.drain", "alpha", before, null);
+        assertTrue(Files.size(audit.file()) >= AuditLog.MIN_RESERVED, "the place is on disk before the change");
+        audit.complete(alone, null, MAPPER.readTree("{\"drain\":\"DRAINING\"}"), "ok");
+        List<String> lines = Files.readAllLines(audit.file());
+        assertEquals(1, lines.size());
+        assertEquals(lines.get(0).strip(), lines.get(0), "the unused room is given back");
+        assertEquals(List.of("time", "caller", "action", "target", "before", "after", "result", "lock"),
+                iterable(MAPPER.readTree(lines.get(0))));
+        assertEquals("DRAINING", MAPPER.readTree(lines.get(0)).at("/after/drain").asText());
+
+        AuditLog.Reservation first = audit.reserve("bob", "backend.undrain", "alpha", before, 4L);
+        audit.record("carol", "lock.acquire", "lock", null, null, "ok", null); // written while bob's change runs
+        audit.complete(first, null, null, "not_draining");
+        lines = Files.readAllLines(audit.file());
+        assertEquals(3, lines.size(), lines.toString());
+        JsonNode bob = MAPPER.readTree(lines.get(1));
+        assertEquals("not_draining", bob.get("result").asText());
+        assertEquals(4, bob.get("lock").asLong());
+        assertEquals("lock.acquire", MAPPER.readTree(lines.get(2)).get("action").asText());
+        assertEquals(List.of("lock.acquire", "backend.undrain", "backend.drain"),
+                audit.recent(10).stream().map(line -> line.get("action").asText()).toList());
+    }
+
+    @Test
+    void anAfterLargerThanThePlaceIsSummarizedAndAPlaceTakenSurvivesTheFileGoingAway(@TempDir Path tmp)
+            throws Exception {
+        AuditLog audit = new AuditLog(new StateDirectory(tmp), MAPPER);
+        AuditLog.Reservation place = audit.reserve("alice", "compute.launch", null, null, null);
+        // The file is replaced by something unwritable after the place was taken: the line still lands in it.
+        Path moved = tmp.resolve("audit.moved");
+        Files.move(audit.file(), moved);
+        Files.createDirectory(audit.file());
+        audit.complete(place, "mg-1", MAPPER.createObjectNode().put("blob", "x".repeat(AuditLog.MAX_RESERVED)), "ok");
+        JsonNode line = MAPPER.readTree(Files.readAllLines(moved).get(0));
+        assertEquals("mg-1", line.get("target").asText());
+        assertEquals("ok", line.get("result").asText());
+        assertTrue(line.at("/after/bytes").asInt() > AuditLog.MAX_RESERVED, line.toString());
+        CoordinationUnavailable refused = assertThrows(CoordinationUnavailable.class,
+                () -> audit.reserve("a", "backend.drain", "alpha", null, null));
+        assertEquals(CoordinationUnavailable.AUDIT, refused.code());
+    }
+
     private static List<String> iterable(JsonNode node) {
         List<String> names = new java.util.ArrayList<>();
         node.fieldNames().forEachRemaining(names::add);
