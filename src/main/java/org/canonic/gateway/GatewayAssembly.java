@@ -90,16 +90,7 @@ public class GatewayAssembly {
         if (shared != null) {
             // Another replica's change (and everything missed while cut off from Redis) reaches this fleet here.
             long drainMs = config.drainDeadline().toMillis();
-            stateStore.subscribe(RedisRegistrationStore.CHANNEL, () -> {
-                List<String> unreadable = new ArrayList<>();
-                RegistrationStore.Contents contents = shared.load(unreadable);
-                unreadable.forEach(problem -> LOG.errorf("Shared registrations: %s", problem));
-                if (shared.lost()) {
-                    fleet.storeAgain();
-                } else {
-                    fleet.applyShared(contents, drainMs);
-                }
-            });
+            stateStore.subscribe(RedisRegistrationStore.CHANNEL, () -> fleet.syncShared(drainMs));
         }
         this.policy = new PolicyChain(fleet, json, keys, config,
                 new Tokenizer(vertx, mapper, config.contextFit().tokenizeTimeout().toMillis()));

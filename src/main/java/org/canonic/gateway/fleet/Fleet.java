@@ -278,6 +278,22 @@ public final class Fleet {
         }
     }
 
+    /**
+     * Re-reads the shared registry and applies it (or stores this replica's registrations again if the store lost
+     * them), under this fleet's monitor: no change of this replica can fall between the read and its application,
+     * so the version the store compares the next change against is the one this fleet shows.
+     */
+    public synchronized void syncShared(long drainMs) {
+        List<String> unreadable = new ArrayList<>();
+        RegistrationStore.Contents contents = store.load(unreadable);
+        unreadable.forEach(problem -> LOG.errorf("Shared registrations: %s", problem));
+        if (store.lost()) {
+            storeAgain();
+        } else {
+            applyShared(contents, drainMs);
+        }
+    }
+
     /** Applies the last shared registry again if part of it could not be used here (a key may have come since). */
     public synchronized void retryShared() {
         if (unresolved && lastShared != null) {

@@ -26,4 +26,12 @@ public interface RegistrationStore {
      *                     answer throws {@link org.canonic.gateway.state.StateStoreUnavailable} instead
      */
     void save(List<BackendRegistration> backends, Map<String, List<String>> routeOrder) throws IOException;
+
+    /**
+     * True when the last {@link #load} found the shared registry gone although it had been seen (the shared store
+     * lost its data): the replica then stores what it knows again rather than deregistering everything.
+     */
+    default boolean lost() {
+        return false;
+    }
 }

@@ -25,7 +25,6 @@ public final class LiveBackends {
     /** As {@link #fleet(org.canonic.gateway.config.GatewayConfig)}, its meters in {@code registry}. */
     public static Fleet fleet(org.canonic.gateway.config.GatewayConfig config,
                               io.micrometer.core.instrument.MeterRegistry registry) {
-        java.util.List<String> problems = new java.util.ArrayList<>();
         RegistrationStore store;
         try {
             store = new FileRegistrationStore(new org.canonic.gateway.coordination.StateDirectory(
@@ -33,6 +32,13 @@ public final class LiveBackends {
         } catch (java.io.IOException e) {
             throw new IllegalStateException(e);
         }
+        return fleet(config, registry, store);
+    }
+
+    /** As {@link #fleet(org.canonic.gateway.config.GatewayConfig)}, its registrations kept in {@code store}. */
+    public static Fleet fleet(org.canonic.gateway.config.GatewayConfig config,
+                              io.micrometer.core.instrument.MeterRegistry registry, RegistrationStore store) {
+        java.util.List<String> problems = new java.util.ArrayList<>();
         FleetPlanner planner = new FleetPlanner(config, java.util.Optional.empty(), name -> null);
         FleetPlanner.Plan plan = planner.plan(store.load(problems), problems);
         if (!problems.isEmpty()) {

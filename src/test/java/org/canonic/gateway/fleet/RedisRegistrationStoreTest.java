@@ -54,22 +54,24 @@ class RedisRegistrationStoreTest {
     }
 
     @Test
-    void twoReplicasRegisteringAtOnceKeepBothAndCannotTakeTheSameName() throws Exception {
+    void aSaveFromAStaleViewIsRefusedAndChangesNothingUntilTheReplicaReadsAgain() throws Exception {
         String prefix = "registry-" + UUID.randomUUID();
         RedisRegistrationStore a = replica(redis, prefix, "a");
         RedisRegistrationStore b = replica(redis, prefix, "b");
         a.save(List.of(backend("vast-1")), Map.of("chat", List.of("vast-1")));
-        // b has not applied a's change yet: its own save must neither erase vast-1 nor take the name again.
-        FleetException taken = assertThrows(FleetException.class,
-                () -> b.save(List.of(backend("vast-1")), Map.of("chat", List.of("vast-1"))));
-        assertEquals(409, taken.status());
-        assertEquals("backend_exists", taken.code());
-        b.save(List.of(backend("vast-2")), Map.of("chat", List.of("vast-2")));
+        // b has not read a's change yet: its save would be based on a registry that no longer exists.
+        for (List<BackendRegistration> view : List.of(List.of(backend("vast-1")), List.of(backend("vast-2")))) {
+            FleetException stale = assertThrows(FleetException.class,
+                    () -> b.save(view, Map.of("chat", List.of(view.get(0).definition().name()))));
+            assertEquals(409, stale.status());
+            assertEquals(RedisRegistrationStore.CONFLICT, stale.code());
+        }
         List<String> problems = new ArrayList<>();
-        assertEquals(List.of("vast-1", "vast-2"), names(b.load(problems)));
+        assertEquals(List.of("vast-1"), names(b.load(problems)), "nothing of b's refused saves was written");
+        b.save(List.of(backend("vast-1"), backend("vast-2")), Map.of("chat", List.of("vast-1", "vast-2")));
+        assertEquals(List.of("vast-1", "vast-2"), names(a.load(problems)));
         assertTrue(problems.isEmpty());
 
-        a.load(problems);
         a.save(List.of(backend("vast-2")), Map.of("chat", List.of("vast-2")));
         assertEquals(List.of("vast-2"), names(b.load(problems)), "a deregistration removes what the replica knew");
     }
