@@ -82,13 +82,15 @@ class ReplicasIT {
     }
 
     private static Path stateKey;
+    /** Each replica's state directory, by replica id. */
+    private static final Map<String, Path> STATE_DIRS = new java.util.concurrent.ConcurrentHashMap<>();
 
     private static PackagedGateway launch(String id) {
         try {
             Map<String, String> env = new HashMap<>(Map.of("GATEWAY_STATE_STORE", "redis",
                     "QUARKUS_REDIS_HOSTS", redis.url(), "GATEWAY_STATE_REPLICA_ID", id, "GATEWAY_STATE_LEADER_TTL",
                     "2s", "GATEWAY_AUTH", "none", "GATEWAY_ADMIN_TOKEN", ADMIN,
-                    "GATEWAY_STATE_DIR", Files.createTempDirectory(id).toString()));
+                    "GATEWAY_STATE_DIR", STATE_DIRS.computeIfAbsent(id, ReplicasIT::tempDir).toString()));
             env.put("VASTAI_API_URL", vastai.url());
             env.put("VASTAI_ACCOUNT_KEY", VASTAI_KEY);
             env.put("GATEWAY_STATE_KEY_FILE", stateKey().toString());
@@ -171,6 +173,57 @@ class ReplicasIT {
         long left = await(() -> admin(a, "GET", "/admin/backends", null).body().contains("shared-one") == false
                 || !routable(a, "shared-one"), 1000);
         assertTrue(left < 1000, "left the other replica after " + left + " ms");
+    }
+
+    @Test
+    @Order(3)
+    void theSameNameRegisteredOnBothReplicasAtOnceGivesOne201AndOne409() throws Exception {
+        for (int round = 0; round < 10; round++) {
+            String name = "race-" + round;
+            CompletableFuture<HttpResponse<String>> onA = CompletableFuture.supplyAsync(
+                    () -> admin(a, "POST", "/admin/backends", registration(name)));
+            CompletableFuture<HttpResponse<String>> onB = CompletableFuture.supplyAsync(
+                    () -> admin(b, "POST", "/admin/backends", registration(name)));
+            List<HttpResponse<String>> answers = List.of(onA.get(10, TimeUnit.SECONDS), onB.get(10, TimeUnit.SECONDS));
+            List<Integer> statuses = answers.stream().map(HttpResponse::statusCode).sorted().toList();
+            assertEquals(List.of(201, 409), statuses, "round " + round + ": " + answers.get(0).body() + " / "
+                    + answers.get(1).body());
+            HttpResponse<String> lost = answers.get(0).statusCode() == 409 ? answers.get(0) : answers.get(1);
+            JsonNode error = MAPPER.readTree(lost.body()).get("error");
+            assertTrue(Set.of("registry_changed", "backend_exists").contains(error.get("code").asText()), lost.body());
+            assertTrue(error.has("message") && error.has("type") && error.has("param"), lost.body());
+            for (PackagedGateway replica : List.of(a, b)) {
+                await(() -> admin(replica, "GET", "/admin/backends/" + name, null).statusCode() == 200, 2000);
+            }
+        }
+        for (int round = 0; round < 10; round++) {
+            assertEquals(202, admin(round % 2 == 0 ? a : b, "DELETE", "/admin/backends/race-" + round
+                    + "?deadline_seconds=1", null).statusCode());
+        }
+    }
+
+    @Test
+    @Order(3)
+    void aRegistrationRefusedForOneReplicasUnwritableAuditIsNeitherInRedisNorOnTheOther() throws Exception {
+        Path audit = STATE_DIRS.get("replica-a").resolve("audit.jsonl");
+        Path saved = audit.resolveSibling("audit.jsonl.saved");
+        Files.move(audit, saved);
+        Files.createDirectory(audit);
+        StateStore reader = redis.store(vertx, "gateway", "reader", Duration.ofSeconds(2));
+        try {
+            HttpResponse<String> refused = admin(a, "POST", "/admin/backends", registration("unaudited"));
+            assertEquals(503, refused.statusCode(), refused.body());
+            assertEquals("audit_unavailable", MAPPER.readTree(refused.body()).at("/error/code").asText());
+            assertEquals(0, reader.call(Command.HEXISTS, reader.key("backends"), "unaudited").toInteger(),
+                    "not in Redis");
+            Thread.sleep(500);
+            assertEquals(404, admin(b, "GET", "/admin/backends/unaudited", null).statusCode(),
+                    "not served by the other replica");
+        } finally {
+            reader.close();
+            Files.delete(audit);
+            Files.move(saved, audit);
+        }
     }
 
     @Test
@@ -330,6 +383,14 @@ class ReplicasIT {
         assertNotEquals(0, refused.exitValue(), output);
         assertTrue(output.contains("needs GATEWAY_STATE_KEY_FILE"), output);
         assertFalse(output.contains(VASTAI_KEY), "no key in the message");
+    }
+
+    private static Path tempDir(String id) {
+        try {
+            return Files.createTempDirectory(id);
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** The log lines of a gateway that mention {@code text}: what a timing failure needs to be read. */
