@@ -54,11 +54,12 @@ public final class RedisMaintenanceLock implements MaintenanceLock {
             end
             if tonumber(redis.call('GET', KEYS[2]) or '0') >= tonumber(ARGV[8]) then return {'exhausted'} end
             local f = redis.call('INCR', KEYS[2])
+            -- f goes back as an integer reply: Lua's tostring would print a number past 1e14 as 9.007e+15
             local expires = tonumber(ARGV[1]) + tonumber(ARGV[4])
             redis.call('HSET', KEYS[1], 'holder', ARGV[2], 'reason', ARGV[3], 'fencing', f, 'acquired_at', ARGV[1],
               'expires_at', expires, 'ttl_seconds', ARGV[5], 'token_sha256', ARGV[6])
             redis.call('PEXPIRE', KEYS[1], ARGV[4])
-            return {'ok', ARGV[2], ARGV[3], tostring(f), ARGV[1], tostring(expires), ARGV[5], ARGV[6]}
+            return {'ok', ARGV[2], ARGV[3], f, ARGV[1], tostring(expires), ARGV[5], ARGV[6]}
             """.formatted(FIELDS);
     /** Release (ARGV[2] = '0': the token must match) or force release ('1'); marks the lease as ended. */
     private static final String RELEASE = """

@@ -67,6 +67,22 @@ class RedisMaintenanceLockTest {
     }
 
     @Test
+    void aFencingCounterAtTheTopOfItsRangeRefusesInsteadOfOverflowing() {
+        StateStore store = redis.store(vertx, prefix, "top", Duration.ofSeconds(2));
+        MaintenanceLock lock = new RedisMaintenanceLock(store, audit, noWebhooks, vertx, MAPPER, Duration.ofMinutes(15),
+                Duration.ofHours(24));
+        store.call(io.vertx.redis.client.Command.SET, store.key("lock:fencing"), MaintenanceLock.MAX_FENCING - 1);
+        MaintenanceLock.Grant last = lock.acquire("a", null, 60L, "ci");
+        assertEquals(MaintenanceLock.MAX_FENCING, last.fencing());
+        lock.release(last.token(), "ci");
+        CoordinationUnavailable exhausted = assertThrows(CoordinationUnavailable.class,
+                () -> lock.acquire("b", null, 60L, "ci"));
+        assertEquals(CoordinationUnavailable.STATE, exhausted.code());
+        assertEquals(MaintenanceLock.MAX_FENCING, lock.status().fencing(), "never wrapped, never negative");
+        assertFalse(lock.status().held());
+    }
+
+    @Test
     void oneHolderAndOneFencingCounterForEveryReplica() {
         MaintenanceLock a = replica("a");
         MaintenanceLock b = replica("b");
