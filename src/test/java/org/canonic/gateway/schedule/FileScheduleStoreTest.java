@@ -47,8 +47,9 @@ class FileScheduleStoreTest {
         again.update(entries -> new ScheduleStore.Change<>(null, List.of(), List.of(window.id())));
         assertEquals(List.of(swap), store().read());
         try (var files = Files.list(dir)) {
-            assertEquals(List.of(FileScheduleStore.FILE), files.map(f -> f.getFileName().toString())
-                    .filter(name -> name.contains("schedule")).toList(), "no temporary file is left behind");
+            assertEquals(List.of(FileScheduleStore.FILE, FileScheduleStore.FILE + ".prev"), files
+                    .map(f -> f.getFileName().toString()).filter(name -> name.contains("schedule")).sorted().toList(),
+                    "no temporary file is left behind, only the last good copy");
         } catch (java.io.IOException e) {
             throw new AssertionError(e);
         }
