@@ -57,8 +57,10 @@ public final class FileSpendLedger implements SpendLedger {
                         LocalDate.parse(e.getValue().path("day").asText()), cents(e.getValue().path("cents")))));
             }
         } catch (IOException | RuntimeException e) {
-            throw new InvalidConfigurationException(List.of(state.resolve(FILE) + " cannot be read ("
-                    + e.getClass().getSimpleName() + "); fix or restore it: " + state.restoreHint(FILE)
+            String why = e instanceof IllegalArgumentException && e.getMessage() != null ? e.getMessage()
+                    : e.getClass().getSimpleName();
+            throw new InvalidConfigurationException(List.of(state.resolve(FILE) + " cannot be read (" + why
+                    + "); fix or restore it: " + state.restoreHint(FILE)
                     + ". Deleting it starts today's spend at $0 again, so only do that knowing what was launched today."));
         }
     }
