@@ -77,6 +77,8 @@ public final class RedisRegistrationStore implements RegistrationStore {
     private final ObjectMapper mapper;
     /** The names this replica last read or wrote: what a save may delete. */
     private final Set<String> known = new HashSet<>();
+    /** Names whose entries the last read could not use (not JSON, not a registration): never deleted from here. */
+    private final Set<String> unreadable = new HashSet<>();
     /** The registry's version this replica last read or wrote: what a save compares against. */
     private long version;
     /** Whether the shared registry was seen or written by this replica: then its absence means Redis lost it. */
@@ -123,9 +125,14 @@ public final class RedisRegistrationStore implements RegistrationStore {
             // After a loss the names stay known, so that storing them again merges with what another replica
             // stored again meanwhile instead of being refused as taken.
             known.clear();
+            unreadable.clear();
             for (int i = 0; i + 1 < hash.size(); i += 2) {
                 known.add(hash.get(i).toString());
             }
+            // An entry that cannot be read here is reported, never deleted by this replica's next save: read as
+            // "not registered", the save would make the loss permanent.
+            unreadable.addAll(known);
+            contents.backends().forEach(r -> unreadable.remove(r.definition().name()));
         }
         return contents;
     }
@@ -157,7 +164,7 @@ public final class RedisRegistrationStore implements RegistrationStore {
         }
         args.set(4, added.size());
         args.addAll(added);
-        known.stream().filter(name -> !names.contains(name)).forEach(args::add);
+        known.stream().filter(name -> !names.contains(name) && !unreadable.contains(name)).forEach(args::add);
         Response answer = store.eval(SAVE, keys(), args.toArray());
         String outcome = answer.get(0).toString();
         if ("taken".equals(outcome)) {

@@ -77,6 +77,23 @@ class RedisRegistrationStoreTest {
     }
 
     @Test
+    void anEntryThatCannotBeReadIsReportedAndNeverDeletedByTheNextSave() throws Exception {
+        String prefix = "registry-" + UUID.randomUUID();
+        org.canonic.gateway.state.StateStore raw = redis.store(vertx, prefix, "raw", Duration.ofSeconds(1));
+        RedisRegistrationStore a = new RedisRegistrationStore(raw, MAPPER);
+        a.save(List.of(backend("vast-1")), Map.of("chat", List.of("vast-1")));
+        raw.call(io.vertx.redis.client.Command.HSET, raw.key("backends"), "broken", "\u0000{not json");
+        raw.call(io.vertx.redis.client.Command.HSET, raw.key("backends"), "odd", "{\"name\":\"odd\"}");
+        List<String> problems = new ArrayList<>();
+        assertEquals(List.of("vast-1"), names(a.load(problems)));
+        assertEquals(2, problems.size(), problems.toString());
+        a.save(List.of(backend("vast-1"), backend("vast-2")), Map.of("chat", List.of("vast-1", "vast-2")));
+        assertTrue(raw.call(io.vertx.redis.client.Command.HEXISTS, raw.key("backends"), "broken").toBoolean(),
+                "kept for the operator to repair");
+        assertTrue(raw.call(io.vertx.redis.client.Command.HEXISTS, raw.key("backends"), "odd").toBoolean());
+    }
+
+    @Test
     void aRegistryLostWithRedisIsNotTakenForEveryBackendDeregistered() throws Exception {
         RedisServer own = RedisServer.start();
         try {
