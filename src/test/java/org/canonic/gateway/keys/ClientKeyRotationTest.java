@@ -156,6 +156,28 @@ class ClientKeyRotationTest extends GatewayTest {
     }
 
     @Test
+    void aStreamInFlightWhenItsKeyIsDeletedFinishesAndTheNextRequestIsRefused() throws Exception {
+        HttpResponse<String> made = admin("POST", "/admin/keys", "{\"routes\":[\"solo\"]}");
+        assertEquals(201, made.statusCode(), made.body());
+        String key = json(made.body()).get("key").asText();
+        String id = json(made.body()).get("id").asText();
+        assertTrue(id.startsWith("key-"), id);
+        FakeBackends.alpha().then(org.canonic.gateway.testing.Behavior.stream(12).tokenDelay(100));
+        java.util.concurrent.CompletableFuture<HttpResponse<String>> stream = java.net.http.HttpClient.newHttpClient()
+                .sendAsync(java.net.http.HttpRequest.newBuilder(gatewayUri().resolve("/v1/chat/completions"))
+                        .header("content-type", "application/json").header("authorization", "Bearer " + key)
+                        .POST(java.net.http.HttpRequest.BodyPublishers.ofString(chat("solo-model", true))).build(),
+                        HttpResponse.BodyHandlers.ofString());
+        Thread.sleep(400);
+        assertEquals(200, admin("DELETE", "/admin/keys/" + id, null).statusCode());
+        assertEquals(401, chatWith(key, "solo-model"), "refused from the next request on");
+        HttpResponse<String> finished = stream.get(20, java.util.concurrent.TimeUnit.SECONDS);
+        assertEquals(200, finished.statusCode());
+        assertTrue(finished.body().contains("tok11") && finished.body().contains("[DONE]")
+                && !finished.body().contains("\"error\""), "the admitted stream ran to its end: " + finished.body());
+    }
+
+    @Test
     void badKeyRequestsAreRefusedInOpenAiShape() {
         for (String body : new String[]{"[1]", "{\"id\":\"has space\"}", "{\"id\":7}", "{\"routes\":\"solo\"}",
                 "{\"secret\":\"x\"}", "{\"routes\":[\"a b\"]}", "not json"}) {
