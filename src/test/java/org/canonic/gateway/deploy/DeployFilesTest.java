@@ -250,6 +250,35 @@ class DeployFilesTest {
     }
 
     @Test
+    void checkerReportsReplicasOnLocalStateAndAStoreThatForgets() throws IOException {
+        Map<String, String> bundle = bundle();
+        assertTrue(errors(check(app, bundle)).stream().noneMatch(f -> f.message().contains("state store")),
+                "the shipped bundle obeys the rule");
+        String configMap = bundle.get("deploy/k8s/configmap.yaml");
+        String deployment = bundle.get("deploy/k8s/deployment.yaml");
+
+        Map<String, String> local = new LinkedHashMap<>(bundle);
+        local.put("deploy/k8s/configmap.yaml", configMap.replace("GATEWAY_STATE_STORE: redis",
+                "GATEWAY_STATE_STORE: embedded"));
+        assertReported(errors(check(app, local)), "deploy/k8s/deployment.yaml",
+                "2 replicas on the embedded state store");
+
+        Map<String, String> forgetful = new LinkedHashMap<>(bundle);
+        forgetful.put("deploy/k8s/valkey.yaml", bundle.get("deploy/k8s/valkey.yaml")
+                .replace("\"--appendonly\", \"yes\", ", ""));
+        assertReported(errors(check(app, forgetful)), "deploy/k8s/deployment.yaml", "keeps no data across restarts");
+
+        Map<String, String> alone = new LinkedHashMap<>(local);
+        alone.put("deploy/k8s/deployment.yaml", deployment.replace("replicas: 2", "replicas: 1"));
+        assertReported(errors(check(app, alone)), "deploy/k8s/deployment.yaml", "is not on a persistent volume");
+        alone.put("deploy/k8s/deployment.yaml", deployment.replace("replicas: 2", "replicas: 1").replace(
+                "        - name: state\n          emptyDir:\n            sizeLimit: 256Mi",
+                "        - name: state\n          persistentVolumeClaim:\n            claimName: gateway-state"));
+        assertTrue(errors(check(app, alone)).stream().noneMatch(f -> f.message().contains("state store")),
+                "one replica with its state on a claim obeys the rule");
+    }
+
+    @Test
     void dashboardCheckReportsAnUnknownMetric() throws IOException {
         Set<String> registered = registeredSeries();
         JsonNode dashboard = new ObjectMapper().readTree("{\"panels\":[{\"targets\":[{\"expr\":"
@@ -332,7 +361,9 @@ class DeployFilesTest {
                 checker.checkDockerfile(file.getKey(), file.getValue());
             }
         }
-        return checker.findings();
+        List<Finding> all = new ArrayList<>(checker.findings());
+        all.addAll(KubernetesStateRule.check(kubernetes));
+        return all;
     }
 
     private static List<Finding> errors(List<Finding> findings) {
