@@ -279,6 +279,28 @@ class DeployFilesTest {
     }
 
     @Test
+    void checkerReportsMemoryLeftToTheHostOrLimitsBelowTheHeap() throws IOException {
+        Map<String, String> bundle = bundle();
+        assertTrue(errors(check(app, bundle)).stream().noneMatch(f -> f.message().contains("-Xmx")
+                || f.message().contains("memory")), "the shipped bundle obeys the rule");
+        bundle.put("src/main/docker/Dockerfile.jvm", bundle.get("src/main/docker/Dockerfile.jvm").replace(" -Xmx512m", ""));
+        bundle.put("deploy/compose.yaml", bundle.get("deploy/compose.yaml").replace("    mem_limit: 768m\n", ""));
+        bundle.put("deploy/k8s/deployment.yaml", bundle.get("deploy/k8s/deployment.yaml")
+                .replace("              memory: 768Mi\n            limits:", "              memory: 2Gi\n            limits:")
+                .replace("            limits:\n              memory: 768Mi", "            limits:\n              memory: 600Mi"));
+        bundle.put("README.md", Files.readString(ROOT.resolve("README.md")).replace("java -Xmx512m -jar", "java -jar"));
+        List<Finding> errors = errors(check(app, bundle));
+        assertReported(errors, "src/main/docker/Dockerfile.jvm", "no -Xmx");
+        assertReported(errors, "deploy/compose.yaml", "no memory limit");
+        assertReported(errors, "deploy/k8s/deployment.yaml", "the memory limit 600Mi is below the heap (512 MiB)");
+        assertReported(errors, "deploy/k8s/deployment.yaml", "the memory request 2Gi exceeds the limit 600Mi");
+        assertReported(errors, "README.md", "a java -jar command without -Xmx");
+        assertEquals(768, MemorySizingRule.mebibytes("768Mi"));
+        assertEquals(1024, MemorySizingRule.mebibytes("1g"));
+        assertEquals(2048L, MemorySizingRule.heapMib("java -Xmx2g -jar x.jar"));
+    }
+
+    @Test
     void dashboardCheckReportsAnUnknownMetric() throws IOException {
         Set<String> registered = registeredSeries();
         JsonNode dashboard = new ObjectMapper().readTree("{\"panels\":[{\"targets\":[{\"expr\":"
@@ -331,6 +353,7 @@ class DeployFilesTest {
         Map<String, List<JsonNode>> kubernetes = new LinkedHashMap<>();
         List<String> cloudflared = new ArrayList<>();
         boolean compose = false;
+        JsonNode composeDocument = null;
         for (Map.Entry<String, String> file : bundle.entrySet()) {
             String path = file.getKey();
             if (path.endsWith(".json")) {
@@ -344,6 +367,7 @@ class DeployFilesTest {
                     cloudflared.add(path);
                 } else if (path.equals("deploy/compose.yaml")) {
                     checker.checkCompose(path, documents.get(0));
+                    composeDocument = documents.get(0);
                     compose = true;
                 } else {
                     fail("no check knows " + path + ": add one to DeployFilesTest");
@@ -363,6 +387,8 @@ class DeployFilesTest {
         }
         List<Finding> all = new ArrayList<>(checker.findings());
         all.addAll(KubernetesStateRule.check(kubernetes));
+        all.addAll(MemorySizingRule.check(bundle, kubernetes, composeDocument,
+                bundle.getOrDefault("README.md", Files.readString(ROOT.resolve("README.md")))));
         return all;
     }
 
