@@ -23,9 +23,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Every client key the gateway accepts, kept current while it runs: the keys of {@code GATEWAY_API_KEYS} (fixed), of
@@ -44,8 +42,6 @@ public final class ClientKeyRegistry implements KeyRing {
     private static final Logger LOG = Logger.getLogger(ClientKeyRegistry.class);
     /** A key file larger than this is not a key file (and must not be read into memory). */
     static final long MAX_FILE_BYTES = 1 << 20;
-    /** Last-use times are written to the store at most this often. */
-    private static final long USE_FLUSH_MS = 30_000;
     private static final SecureRandom RANDOM = new SecureRandom();
 
     /** Where a key comes from. */
@@ -95,15 +91,13 @@ public final class ClientKeyRegistry implements KeyRing {
     private final IssuedKeyStore store;
     private final boolean required;
     private final long intervalMs;
-    private final Map<String, AtomicLong> lastUse = new ConcurrentHashMap<>();
-    private final Map<String, Long> flushedUse = new HashMap<>();
+    private final LastUses lastUses;
     private final AtomicBoolean checking = new AtomicBoolean();
     private volatile ClientKeys current = ClientKeys.of(List.of());
     private List<ClientKeys.Entry> fileEntries = List.of();
     private FileStamp fileStamp;
     private volatile IssuedKeyStore.Contents issued;
     private List<IssuedKey> acceptedIssued = List.of();
-    private long lastFlushMs = System.currentTimeMillis();
     private Vertx vertx;
     private long timer = -1;
     private HangUp hangUp;
@@ -111,6 +105,7 @@ public final class ClientKeyRegistry implements KeyRing {
     /** Reads every source; problems (a bad entry, an unreadable file, no key at all) go to {@code problems}. */
     public ClientKeyRegistry(GuardConfig.Auth auth, IssuedKeyStore store, List<String> problems) {
         this.store = store;
+        this.lastUses = new LastUses(store);
         this.required = KeyLoader.required(auth);
         this.intervalMs = auth.reloadInterval().toMillis();
         if (intervalMs < 100 || intervalMs > 300_000) {
@@ -138,15 +133,7 @@ public final class ClientKeyRegistry implements KeyRing {
 
     @Override
     public void used(String keyId) {
-        long now = System.currentTimeMillis();
-        AtomicLong last = lastUse.get(keyId);
-        if (last == null) {
-            last = lastUse.computeIfAbsent(keyId, id -> new AtomicLong());
-        }
-        // To the second is enough for "last used"; most requests then only read.
-        if (now - last.get() >= 1000) {
-            last.set(now);
-        }
+        lastUses.note(keyId);
     }
 
     /** Checks the key file and the store every reload interval, and re-reads the file on {@code SIGHUP}. */
@@ -182,11 +169,7 @@ public final class ClientKeyRegistry implements KeyRing {
         if (!Objects.equals(store.version(), issued.version())) {
             refreshIssued();
         }
-        long now = System.currentTimeMillis();
-        if (now - lastFlushMs >= USE_FLUSH_MS) {
-            lastFlushMs = now;
-            flushUse();
-        }
+        lastUses.flushIfDue();
     }
 
     private void reloadFile(Path path, boolean forced) {
@@ -280,7 +263,7 @@ public final class ClientKeyRegistry implements KeyRing {
                     + org.canonic.gateway.relay.OpenAiError.echo(id, 64) + "'.");
         }
         refreshIssued();
-        lastUse.remove(id);
+        lastUses.forget(id);
         LOG.infof("Client key %s deleted through the admin API", id);
         return known == null ? view(id, Source.ADMIN, List.of(), null, Map.of())
                 : view(id, Source.ADMIN, known.routes(), known.created(), Map.of());
@@ -288,8 +271,7 @@ public final class ClientKeyRegistry implements KeyRing {
 
     /** Every accepted key, by source, with its last use as far as the store and this replica know. */
     public List<View> list() {
-        Map<String, Long> used = new HashMap<>(store.lastUsed());
-        lastUse.forEach((id, ms) -> used.merge(id, ms.get(), Math::max));
+        Map<String, Long> used = lastUses.all();
         List<View> views = new ArrayList<>();
         synchronized (this) {
             environment.forEach(entry -> views.add(view(entry.id(), Source.ENV, List.copyOf(entry.routes()), null,
@@ -329,24 +311,7 @@ public final class ClientKeyRegistry implements KeyRing {
 
     /** Writes the last-use times that moved since the last flush (best effort: they are a convenience). */
     public void flushUse() {
-        Map<String, Long> moved = new HashMap<>();
-        synchronized (flushedUse) {
-            lastUse.forEach((id, ms) -> {
-                long value = ms.get();
-                if (value > flushedUse.getOrDefault(id, 0L)) {
-                    moved.put(id, value);
-                }
-            });
-            if (moved.isEmpty()) {
-                return;
-            }
-            try {
-                store.recordUse(moved);
-                flushedUse.putAll(moved);
-            } catch (RuntimeException e) {
-                LOG.debugf("Last-use times of client keys not written: %s", e.toString());
-            }
-        }
+        lastUses.flush();
     }
 
     /** Composes the three sources; an admin-made key whose id a configured key took is refused (and logged). */

@@ -168,7 +168,13 @@ class ClientKeyRotationTest extends GatewayTest {
                         .header("content-type", "application/json").header("authorization", "Bearer " + key)
                         .POST(java.net.http.HttpRequest.BodyPublishers.ofString(chat("solo-model", true))).build(),
                         HttpResponse.BodyHandlers.ofString());
-        Thread.sleep(400);
+        // Deleted only once the stream is admitted and upstream (its first tokens on the way).
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (FakeBackends.alpha().completionRequests().isEmpty()) {
+            assertTrue(System.nanoTime() < deadline, "the stream never reached the backend");
+            Thread.sleep(10);
+        }
+        Thread.sleep(200);
         assertEquals(200, admin("DELETE", "/admin/keys/" + id, null).statusCode());
         assertEquals(401, chatWith(key, "solo-model"), "refused from the next request on");
         HttpResponse<String> finished = stream.get(20, java.util.concurrent.TimeUnit.SECONDS);
