@@ -5,6 +5,7 @@ import org.canonic.gateway.config.GuardConfig;
 import org.canonic.gateway.policy.ClientKeys;
 import org.canonic.gateway.policy.KeyLoader;
 import org.canonic.gateway.policy.KeyRing;
+import org.canonic.gateway.state.StateStoreUnavailable;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
@@ -57,32 +58,6 @@ public final class ClientKeyRegistry implements KeyRing {
     public record Created(View view, String key) {
     }
 
-    /** A refused key change, with the status and the OpenAI error code to answer. */
-    public static final class Refused extends RuntimeException {
-        private final int status;
-        private final String code;
-        private final String param;
-
-        public Refused(int status, String code, String param, String message) {
-            super(message, null, false, false);
-            this.status = status;
-            this.code = code;
-            this.param = param;
-        }
-
-        public int status() {
-            return status;
-        }
-
-        public String code() {
-            return code;
-        }
-
-        public String param() {
-            return param;
-        }
-    }
-
     private record FileStamp(long modified, long size, Object identity) {
     }
 
@@ -101,6 +76,7 @@ public final class ClientKeyRegistry implements KeyRing {
     private Vertx vertx;
     private long timer = -1;
     private HangUp hangUp;
+    private volatile boolean storeReachable = true;
 
     /** Reads every source; problems (a bad entry, an unreadable file, no key at all) go to {@code problems}. */
     public ClientKeyRegistry(GuardConfig.Auth auth, IssuedKeyStore store, List<String> problems) {
@@ -166,8 +142,21 @@ public final class ClientKeyRegistry implements KeyRing {
     /** One check: the file (when it changed, or {@code forced}), the store's version, and the last-use times. */
     void check(boolean forced) {
         file.ifPresent(path -> reloadFile(path, forced));
-        if (!Objects.equals(store.version(), issued.version())) {
-            refreshIssued();
+        try {
+            if (!Objects.equals(store.version(), issued.version())) {
+                refreshIssued();
+            }
+            if (!storeReachable) {
+                storeReachable = true;
+                LOG.infof("Client keys: %s answers again", store.where());
+            }
+        } catch (StateStoreUnavailable e) {
+            // Once per outage: the keys read last still apply (a deletion made meanwhile applies when it is back).
+            if (storeReachable) {
+                storeReachable = false;
+                LOG.warnf("Client keys: %s does not answer; the keys read last still apply", store.where());
+            }
+            return;
         }
         lastUses.flushIfDue();
     }
@@ -222,11 +211,11 @@ public final class ClientKeyRegistry implements KeyRing {
     public Created create(String id, List<String> routes) {
         String keyId = id == null ? "key-" + HexFormat.of().formatHex(randomBytes(4)) : id;
         if (!IssuedKey.NAME.matcher(keyId).matches()) {
-            throw new Refused(400, "invalid_value", "id", "'id' must be 1 to 64 characters of A-Z a-z 0-9 . _ -.");
+            throw new KeyRefused(400, "invalid_value", "id", "'id' must be 1 to 64 characters of A-Z a-z 0-9 . _ -.");
         }
         for (String route : routes) {
             if (route == null || !IssuedKey.NAME.matcher(route).matches()) {
-                throw new Refused(400, "invalid_value", "routes", "'routes' must list route names (1 to 64 "
+                throw new KeyRefused(400, "invalid_value", "routes", "'routes' must list route names (1 to 64 "
                         + "characters of A-Z a-z 0-9 . _ -).");
             }
         }
@@ -253,13 +242,13 @@ public final class ClientKeyRegistry implements KeyRing {
             source = sourceOf(id);
         }
         if (source == Source.ENV || source == Source.FILE) {
-            throw new Refused(409, "key_not_deletable", "id", "Key '" + id + "' comes from "
+            throw new KeyRefused(409, "key_not_deletable", "id", "Key '" + id + "' comes from "
                     + (source == Source.ENV ? "GATEWAY_API_KEYS; remove it there and restart."
                     : "GATEWAY_API_KEYS_FILE; remove its line there (the file is re-read within seconds)."));
         }
         IssuedKey known = issued.keys().stream().filter(key -> key.id().equals(id)).findFirst().orElse(null);
         if (!store.remove(id)) {
-            throw new Refused(404, "key_not_found", "id", "No key made through the admin API has the id '"
+            throw new KeyRefused(404, "key_not_found", "id", "No key made through the admin API has the id '"
                     + org.canonic.gateway.relay.OpenAiError.echo(id, 64) + "'.");
         }
         refreshIssued();
@@ -295,8 +284,8 @@ public final class ClientKeyRegistry implements KeyRing {
                 ms == null || ms <= 0 ? null : Instant.ofEpochMilli(ms));
     }
 
-    private Refused exists(String id) {
-        return new Refused(409, "key_exists", "id", "A key with the id '" + id + "' exists already.");
+    private KeyRefused exists(String id) {
+        return new KeyRefused(409, "key_exists", "id", "A key with the id '" + id + "' exists already.");
     }
 
     private Source sourceOf(String id) {

@@ -19,6 +19,7 @@ import jakarta.ws.rs.core.Response;
 import org.canonic.gateway.coordination.AuditLog;
 import org.canonic.gateway.coordination.MaintenanceLock;
 import org.canonic.gateway.keys.ClientKeyRegistry;
+import org.canonic.gateway.keys.KeyRefused;
 import org.canonic.gateway.relay.OpenAiError;
 
 import java.util.ArrayList;
@@ -74,7 +75,7 @@ public class KeysResource {
         JsonNode parsed;
         try {
             parsed = parse(body);
-        } catch (ClientKeyRegistry.Refused e) {
+        } catch (KeyRefused e) {
             return error(e);
         }
         String id = parsed.path("id").isTextual() ? parsed.get("id").asText() : null;
@@ -127,36 +128,36 @@ public class KeysResource {
         try {
             parsed = mapper.readTree(body);
         } catch (Exception e) {
-            throw new ClientKeyRegistry.Refused(400, "invalid_body", null, "The body is not valid JSON.");
+            throw new KeyRefused(400, "invalid_body", null, "The body is not valid JSON.");
         }
         if (parsed == null || !parsed.isObject()) {
-            throw new ClientKeyRegistry.Refused(400, "invalid_body", null, "The body must be a JSON object.");
+            throw new KeyRefused(400, "invalid_body", null, "The body must be a JSON object.");
         }
         parsed.fieldNames().forEachRemaining(field -> {
             if (!field.equals("id") && !field.equals("routes")) {
-                throw new ClientKeyRegistry.Refused(400, "unknown_field", OpenAiError.echo(field, 64),
+                throw new KeyRefused(400, "unknown_field", OpenAiError.echo(field, 64),
                         "Unknown field; a key takes 'id' and 'routes'.");
             }
         });
         JsonNode id = parsed.get("id");
         if (id != null && !id.isNull() && !id.isTextual()) {
-            throw new ClientKeyRegistry.Refused(400, "invalid_value", "id", "'id' must be a string.");
+            throw new KeyRefused(400, "invalid_value", "id", "'id' must be a string.");
         }
         JsonNode routes = parsed.get("routes");
         if (routes != null && !routes.isNull() && (!routes.isArray() || routes.size() > 64
                 || !java.util.stream.StreamSupport.stream(routes.spliterator(), false).allMatch(JsonNode::isTextual))) {
-            throw new ClientKeyRegistry.Refused(400, "invalid_value", "routes",
+            throw new KeyRefused(400, "invalid_value", "routes",
                     "'routes' must be a list of at most 64 route names.");
         }
         return parsed;
     }
 
     private static AuditedChange.Refused refusal(RuntimeException e) {
-        return e instanceof ClientKeyRegistry.Refused refused
+        return e instanceof KeyRefused refused
                 ? new AuditedChange.Refused(refused.code(), error(refused)) : null;
     }
 
-    private static Response error(ClientKeyRegistry.Refused e) {
+    private static Response error(KeyRefused e) {
         return AdminErrors.respond(OpenAiError.invalidRequest(e.status(), e.getMessage(), e.param(), e.code()), 0);
     }
 }
