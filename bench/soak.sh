@@ -205,7 +205,8 @@ main() {
         >"$WORK/gateway.log" 2>&1 &
     GATEWAY_PID=$!
     PIDS+=("$GATEWAY_PID")
-    wait_for "http://127.0.0.1:$MGMT_PORT/q/health/ready" 90 "$GATEWAY_PID" "$WORK/gateway.log"
+    # The route's own health (readiness only says the process answers): start once a probe proved a backend.
+    wait_for "http://127.0.0.1:$GW_PORT/health/soak" 90 "$GATEWAY_PID" "$WORK/gateway.log"
     log "gateway pid $GATEWAY_PID on 127.0.0.1:$GW_PORT ($GATEWAY_JAR, commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown))"
 
     local duration_s sample_start sample_mid sample_end t0

@@ -23,7 +23,9 @@ import org.canonic.gateway.fleet.RedisRegistrationStore;
 import org.canonic.gateway.fleet.RegistrationStore;
 import org.canonic.gateway.ops.AdminAuth;
 import org.canonic.gateway.memory.BodyBudget;
-import org.canonic.gateway.policy.ClientKeys;
+import org.canonic.gateway.keys.ClientKeyRegistry;
+import org.canonic.gateway.keys.FileIssuedKeyStore;
+import org.canonic.gateway.keys.RedisIssuedKeyStore;
 import org.canonic.gateway.policy.KeyLoader;
 import org.canonic.gateway.policy.PolicyChain;
 import org.canonic.gateway.placement.Placements;
@@ -63,6 +65,7 @@ public class GatewayAssembly {
     private final Dispatcher dispatcher;
     private final Ledger ledger;
     private final Telemetry telemetry;
+    private final ClientKeyRegistry keys;
 
     GatewayAssembly(GatewayConfig config, Vertx vertx, MeterRegistry registry, StateDirectory state,
                     Webhooks webhooks, ObjectMapper mapper, BodyBudget bodyBudget, StateStore stateStore,
@@ -72,7 +75,8 @@ public class GatewayAssembly {
         problems.addAll(AccountKeys.problems(config, System::getenv));
         AccountKeys.warnings(System::getenv).forEach(LOG::warn);
         this.simulator = startSimulator(config.simulator(), vertx, mapper, problems);
-        ClientKeys keys = KeyLoader.load(config.auth(), problems);
+        this.keys = new ClientKeyRegistry(config.auth(), stateStore.shared()
+                ? new RedisIssuedKeyStore(stateStore, mapper) : new FileIssuedKeyStore(state, mapper), problems);
         RedisRegistrationStore shared = stateStore.shared() ? new RedisRegistrationStore(stateStore, mapper) : null;
         RegistrationStore store = shared != null ? shared : new FileRegistrationStore(state, mapper);
         FleetPlanner planner = new FleetPlanner(config, Optional.ofNullable(simulator).map(SimulatorServer::baseUrl),
@@ -92,6 +96,11 @@ public class GatewayAssembly {
             long drainMs = config.drainDeadline().toMillis();
             stateStore.subscribe(RedisRegistrationStore.CHANNEL, () -> fleet.syncShared(drainMs));
         }
+        if (stateStore.shared()) {
+            // A key made or deleted on another replica applies here at once (and within a reload interval anyway).
+            stateStore.subscribe(RedisIssuedKeyStore.CHANNEL, keys::refreshIssued);
+        }
+        keys.start(vertx);
         this.policy = new PolicyChain(fleet, json, keys, config,
                 new Tokenizer(vertx, mapper, config.contextFit().tokenizeTimeout().toMillis()));
         OperationsConfig.LedgerConfig ledgerConfig = config.telemetry().ledger();
@@ -165,8 +174,15 @@ public class GatewayAssembly {
         return telemetry;
     }
 
+    @Produces
+    @Singleton
+    ClientKeyRegistry clientKeys() {
+        return keys;
+    }
+
     @PreDestroy
     void stop() {
+        keys.close();
         fleet.close();
         ledger.close();
         if (simulator != null) {

@@ -36,6 +36,15 @@ public interface GuardConfig {
          * (the SHA-256 of the key, so the file need not hold keys at all). {@code #} starts a comment.
          */
         Optional<String> keysFile();
+
+        /**
+         * How often the key file's modification time, size and identity are compared with what was read (a change
+         * re-reads it; so does {@code SIGHUP}), and the shared store's key version with the one held. Between 100ms
+         * and 5m.
+         */
+        @WithDefault("2s")
+        @WithConverter(MillisDurationConverter.class)
+        Duration reloadInterval();
     }
 
     interface KeyLimits {

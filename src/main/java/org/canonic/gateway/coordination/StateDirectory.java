@@ -1,10 +1,12 @@
 package org.canonic.gateway.coordination;
 
 import io.quarkus.runtime.Startup;
+import jakarta.annotation.PreDestroy;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
 import org.canonic.gateway.config.GatewayConfig;
 import org.canonic.gateway.config.InvalidConfigurationException;
+import org.canonic.gateway.state.StateStoreConfig;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
@@ -35,9 +37,22 @@ public class StateDirectory {
 
     private final Path dir;
 
+    /** This process's hold on the directory with the embedded store (null with Redis, or when built by hand). */
+    private StateDirectoryClaim claim;
+
     @Inject
-    StateDirectory(GatewayConfig config) {
+    StateDirectory(GatewayConfig config, StateStoreConfig store) {
         this(Path.of(config.state().dir().strip()));
+        if (store.store() == StateStoreConfig.Kind.EMBEDDED) {
+            claim = StateDirectoryClaim.take(dir);
+        }
+    }
+
+    @PreDestroy
+    void release() {
+        if (claim != null) {
+            claim.close();
+        }
     }
 
     /**

@@ -118,14 +118,24 @@ public final class FleetPlanner {
         Optional<String> key = backend.apiKey().map(String::trim).filter(k -> !k.isEmpty());
         Optional<String> file = backend.apiKeyFile().map(String::trim).filter(f -> !f.isEmpty());
         if (key.isPresent() && file.isPresent()) {
-            problems.add("gateway.backends." + name + ".api-key and .api-key-file are both set (for example "
-                    + "RUNPOD_API_KEY and RUNPOD_API_KEY_FILE); set one");
+            problems.add("gateway.backends." + name + ".api-key and .api-key-file are both set ("
+                    + keyVariable(name) + " and " + keyVariable(name) + "_FILE); set one");
             return null;
         }
         if (file.isPresent()) {
             return new ApiKeyRef.File(file.get());
         }
         return key.map(k -> (ApiKeyRef) new ApiKeyRef.Configured(new Backend.Secret(k))).orElse(null);
+    }
+
+    /** The variable that sets a backend's key: the legacy name of the three classic backends, else the mapped one. */
+    static String keyVariable(String backend) {
+        return switch (backend) {
+            case "runpod" -> "RUNPOD_API_KEY";
+            case "vastai", "vastai-kilocode" -> "VASTAI_VLLM_API_KEY";
+            default -> "GATEWAY_BACKENDS_" + backend.toUpperCase(java.util.Locale.ROOT).replaceAll("[^A-Z0-9]", "_")
+                    + "_API_KEY";
+        };
     }
 
     private static List<String> aliases(RouteConfig route) {

@@ -17,10 +17,12 @@ import java.time.Instant;
 import java.util.Map;
 
 /**
- * Readiness ({@code /q/health/ready}): this replica can serve traffic, meaning at least one route has a routable
- * backend. One route without a backend must not take a replica that serves the others out of its load balancer;
- * per-route status is in the check data (and in {@code /health/{route}} for monitors). A route that waits for its first
- * backend says {@code WAITING}. Reads in-memory state only: never probes, never blocks.
+ * Readiness ({@code /q/health/ready}): this process can answer, so it is DOWN only while it drains for a stop. It does
+ * not follow the GPU backends: with every backend down, a replica taken out of its Service would leave clients the
+ * tunnel's HTML 502 instead of the gateway's JSON 503 with {@code Retry-After}, and uptime monitors could not tell an
+ * outage of the GPUs from one of the gateway. What the routes can do is in the check's data (a route that waits for its
+ * first backend says {@code WAITING}) and in {@code /health} and {@code /health/{route}}. Reads in-memory state only:
+ * never probes, never blocks.
  */
 @Readiness
 @ApplicationScoped
@@ -36,9 +38,8 @@ public class ReadinessCheck implements AsyncHealthCheck {
     public Uni<HealthCheckResponse> call() {
         FleetSnapshot snapshot = fleet.snapshot();
         Map<String, String> routes = snapshot.routeStates();
-        // Stopping: out of every load balancer at once, whatever the routes say.
-        HealthCheckResponseBuilder response = HealthCheckResponse.named("routes")
-                .status(routes.containsValue("UP") && !shutdown.closing());
+        // Stopping: out of every load balancer at once. Otherwise ready, whatever the routes say.
+        HealthCheckResponseBuilder response = HealthCheckResponse.named("routes").status(!shutdown.closing());
         if (shutdown.closing()) {
             response.withData("shutdown", "draining");
         }

@@ -125,7 +125,7 @@ public final class ClientKeys {
         }
     });
 
-    static byte[] sha256(String value) {
+    public static byte[] sha256(String value) {
         return SHA256.get().digest(value.getBytes(StandardCharsets.UTF_8));
     }
 }

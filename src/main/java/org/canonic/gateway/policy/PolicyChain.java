@@ -31,7 +31,7 @@ public final class PolicyChain {
     private final String sessionHeader;
     private static final int MAX_SESSION_LENGTH = 256;
 
-    public PolicyChain(Fleet fleet, RequestJson json, ClientKeys keys, GatewayConfig config, Tokenizer tokenizer) {
+    public PolicyChain(Fleet fleet, RequestJson json, KeyRing keys, GatewayConfig config, Tokenizer tokenizer) {
         this.fleet = fleet;
         this.keyLimits = new KeyLimits(config.keyLimits());
         GuardConfig.Tokens tokens = config.tokens();

@@ -250,6 +250,57 @@ class DeployFilesTest {
     }
 
     @Test
+    void checkerReportsReplicasOnLocalStateAndAStoreThatForgets() throws IOException {
+        Map<String, String> bundle = bundle();
+        assertTrue(errors(check(app, bundle)).stream().noneMatch(f -> f.message().contains("state store")),
+                "the shipped bundle obeys the rule");
+        String configMap = bundle.get("deploy/k8s/configmap.yaml");
+        String deployment = bundle.get("deploy/k8s/deployment.yaml");
+
+        Map<String, String> local = new LinkedHashMap<>(bundle);
+        local.put("deploy/k8s/configmap.yaml", configMap.replace("GATEWAY_STATE_STORE: redis",
+                "GATEWAY_STATE_STORE: embedded"));
+        assertReported(errors(check(app, local)), "deploy/k8s/deployment.yaml",
+                "2 replicas on the embedded state store");
+
+        Map<String, String> forgetful = new LinkedHashMap<>(bundle);
+        forgetful.put("deploy/k8s/valkey.yaml", bundle.get("deploy/k8s/valkey.yaml")
+                .replace("\"--appendonly\", \"yes\", ", ""));
+        assertReported(errors(check(app, forgetful)), "deploy/k8s/deployment.yaml", "keeps no data across restarts");
+
+        Map<String, String> alone = new LinkedHashMap<>(local);
+        alone.put("deploy/k8s/deployment.yaml", deployment.replace("replicas: 2", "replicas: 1"));
+        assertReported(errors(check(app, alone)), "deploy/k8s/deployment.yaml", "is not on a persistent volume");
+        alone.put("deploy/k8s/deployment.yaml", deployment.replace("replicas: 2", "replicas: 1").replace(
+                "        - name: state\n          emptyDir:\n            sizeLimit: 256Mi",
+                "        - name: state\n          persistentVolumeClaim:\n            claimName: gateway-state"));
+        assertTrue(errors(check(app, alone)).stream().noneMatch(f -> f.message().contains("state store")),
+                "one replica with its state on a claim obeys the rule");
+    }
+
+    @Test
+    void checkerReportsMemoryLeftToTheHostOrLimitsBelowTheHeap() throws IOException {
+        Map<String, String> bundle = bundle();
+        assertTrue(errors(check(app, bundle)).stream().noneMatch(f -> f.message().contains("-Xmx")
+                || f.message().contains("memory")), "the shipped bundle obeys the rule");
+        bundle.put("src/main/docker/Dockerfile.jvm", bundle.get("src/main/docker/Dockerfile.jvm").replace(" -Xmx512m", ""));
+        bundle.put("deploy/compose.yaml", bundle.get("deploy/compose.yaml").replace("    mem_limit: 768m\n", ""));
+        bundle.put("deploy/k8s/deployment.yaml", bundle.get("deploy/k8s/deployment.yaml")
+                .replace("              memory: 768Mi\n            limits:", "              memory: 2Gi\n            limits:")
+                .replace("            limits:\n              memory: 768Mi", "            limits:\n              memory: 600Mi"));
+        bundle.put("README.md", Files.readString(ROOT.resolve("README.md")).replace("java -Xmx512m -jar", "java -jar"));
+        List<Finding> errors = errors(check(app, bundle));
+        assertReported(errors, "src/main/docker/Dockerfile.jvm", "no -Xmx");
+        assertReported(errors, "deploy/compose.yaml", "no memory limit");
+        assertReported(errors, "deploy/k8s/deployment.yaml", "the memory limit 600Mi is below the heap (512 MiB)");
+        assertReported(errors, "deploy/k8s/deployment.yaml", "the memory request 2Gi exceeds the limit 600Mi");
+        assertReported(errors, "README.md", "a java -jar command without -Xmx");
+        assertEquals(768, MemorySizingRule.mebibytes("768Mi"));
+        assertEquals(1024, MemorySizingRule.mebibytes("1g"));
+        assertEquals(2048L, MemorySizingRule.heapMib("java -Xmx2g -jar x.jar"));
+    }
+
+    @Test
     void dashboardCheckReportsAnUnknownMetric() throws IOException {
         Set<String> registered = registeredSeries();
         JsonNode dashboard = new ObjectMapper().readTree("{\"panels\":[{\"targets\":[{\"expr\":"
@@ -302,6 +353,7 @@ class DeployFilesTest {
         Map<String, List<JsonNode>> kubernetes = new LinkedHashMap<>();
         List<String> cloudflared = new ArrayList<>();
         boolean compose = false;
+        JsonNode composeDocument = null;
         for (Map.Entry<String, String> file : bundle.entrySet()) {
             String path = file.getKey();
             if (path.endsWith(".json")) {
@@ -315,6 +367,7 @@ class DeployFilesTest {
                     cloudflared.add(path);
                 } else if (path.equals("deploy/compose.yaml")) {
                     checker.checkCompose(path, documents.get(0));
+                    composeDocument = documents.get(0);
                     compose = true;
                 } else {
                     fail("no check knows " + path + ": add one to DeployFilesTest");
@@ -332,7 +385,11 @@ class DeployFilesTest {
                 checker.checkDockerfile(file.getKey(), file.getValue());
             }
         }
-        return checker.findings();
+        List<Finding> all = new ArrayList<>(checker.findings());
+        all.addAll(KubernetesStateRule.check(kubernetes));
+        all.addAll(MemorySizingRule.check(bundle, kubernetes, composeDocument,
+                bundle.getOrDefault("README.md", Files.readString(ROOT.resolve("README.md")))));
+        return all;
     }
 
     private static List<Finding> errors(List<Finding> findings) {

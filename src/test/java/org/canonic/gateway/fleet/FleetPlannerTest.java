@@ -100,6 +100,26 @@ class FleetPlannerTest {
     }
 
     @Test
+    void bothKeySettingsOfABackendAreNamedByItsOwnVariables() throws Exception {
+        java.nio.file.Path file = java.nio.file.Files.writeString(java.nio.file.Files.createTempFile("vast", ".key"),
+                "sk-vast-file-key\n");
+        InvalidConfigurationException error = assertThrows(InvalidConfigurationException.class, () -> build(
+                legacyDeployment()
+                        .and("gateway.backends.vastai.base-url", "http://127.0.0.6:8000/v1")
+                        .and("gateway.backends.vastai.api-key", "sk-vast-literal")
+                        .and("gateway.backends.vastai.api-key-file", file.toString())
+                        .and("gateway.backends.my-gpu.base-url", "http://127.0.0.7:8000/v1")
+                        .and("gateway.backends.my-gpu.api-key", "sk-gpu-literal")
+                        .and("gateway.backends.my-gpu.api-key-file", file.toString())));
+        String vast = error.problems().stream().filter(p -> p.startsWith("gateway.backends.vastai.")).findFirst()
+                .orElseThrow();
+        assertTrue(vast.contains("VASTAI_VLLM_API_KEY and VASTAI_VLLM_API_KEY_FILE") && !vast.contains("RUNPOD"), vast);
+        String mine = error.problems().stream().filter(p -> p.startsWith("gateway.backends.my-gpu.")).findFirst()
+                .orElseThrow();
+        assertTrue(mine.contains("GATEWAY_BACKENDS_MY_GPU_API_KEY and GATEWAY_BACKENDS_MY_GPU_API_KEY_FILE"), mine);
+    }
+
+    @Test
     void everyProblemIsReportedAtOnce() {
         InvalidConfigurationException error = assertThrows(InvalidConfigurationException.class, () -> build(
                 legacyDeployment()

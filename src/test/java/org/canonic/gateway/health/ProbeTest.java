@@ -131,6 +131,41 @@ class ProbeTest extends GatewayTest {
     }
 
     @Test
+    void withEveryBackendDownTheReplicaStaysReadyAndAnswersJson503s() throws Exception {
+        List<org.canonic.gateway.testing.FakeVllm> all = List.of(alpha(), beta(), omega(),
+                org.canonic.gateway.testing.FakeBackends.small(), org.canonic.gateway.testing.FakeBackends.medium(),
+                org.canonic.gateway.testing.FakeBackends.large());
+        try {
+            all.forEach(fake -> fake.healthStatus(500));
+            // The probe-less backend of route "refused" is drained, so that no route has anything left.
+            assertEquals(202, adminCall("POST", "/admin/backends/dead/drain").statusCode());
+            for (String name : List.of("alpha", "beta", "omega", "small", "medium", "large")) {
+                admin.await(name, state("DOWN"), 5000);
+            }
+            assertEquals(503, gateway.get("/health").statusCode(), "no route serves: " + gateway.get("/health").body());
+
+            // Readiness is "this process answers": out of the Service, clients would get the tunnel's HTML 502
+            // instead of this JSON 503 with Retry-After. What the routes can do is in the data and in /health.
+            HttpResponse<String> ready = management.get("/q/health/ready");
+            assertEquals(200, ready.statusCode(), ready.body());
+            assertTrue(ready.body().replace(" ", "").contains("\"route.main\":\"DOWN\""), ready.body());
+            HttpResponse<String> refused = gateway.post("/v1/chat/completions", chat("main-model", false));
+            assertEquals(503, refused.statusCode());
+            assertTrue(refused.headers().firstValue("retry-after").isPresent());
+            assertEquals("no_backend_available", json(refused.body()).at("/error/code").asText());
+        } finally {
+            all.forEach(fake -> fake.healthStatus(200));
+            adminCall("POST", "/admin/backends/dead/undrain");
+            awaitReady();
+        }
+    }
+
+    private HttpResponse<String> adminCall(String method, String path) {
+        return gateway.call(method, path, null, "authorization",
+                "Bearer " + org.canonic.gateway.testing.FakeBackends.ADMIN_TOKEN);
+    }
+
+    @Test
     void theAdminViewNeedsTheToken() {
         assertEquals(401, gateway.get("/admin/backends").statusCode());
         assertEquals(401, gateway.get("/admin/backends", "authorization", "Bearer wrong").statusCode());

@@ -32,6 +32,9 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
     public static final String CI_KEY = "gw-test-key-ci-0a1b2c3d4e5f";
     public static final String SOLO_KEY_ID = "solo-only";
     public static final String SOLO_KEY = "gw-test-key-solo-9f8e7d6c5b4a";
+    /** The key the auth profile's key file holds at start (the file is re-read while the gateway runs). */
+    public static final String FILE_KEY_ID = "from-file";
+    public static final String FILE_KEY = "gw-test-key-file-7c6b5a4f3e2d";
     /** The upstream key omega's secret file holds. */
     public static final String OMEGA_KEY = "sk-omega-from-file-5e6f7a8b";
 
@@ -73,6 +76,11 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
     /** The fake RunPod API. */
     public static org.canonic.gateway.compute.FakeRunPod runpod() {
         return runpod;
+    }
+
+    /** The auth profile's client key file ({@code GATEWAY_API_KEYS_FILE}). */
+    public static java.nio.file.Path keysFile() {
+        return ledger.getParent().resolve("client-keys.txt");
     }
 
     /** The ledger file the gateway under test writes. */
@@ -193,6 +201,14 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
         config.put("gateway.auth.mode", "none");
         config.put("%auth.gateway.auth.mode", "keys");
         config.put("%auth.gateway.auth.keys", CI_KEY_ID + ":" + CI_KEY + "," + SOLO_KEY_ID + ":" + SOLO_KEY + ":solo");
+        config.put("%auth.gateway.auth.keys-file", keysFile().toString());
+        config.put("%auth.gateway.auth.reload-interval", "300ms");
+        try {
+            java.nio.file.Files.writeString(keysFile(), "# the auth profile's key file\n" + FILE_KEY_ID + ":" + FILE_KEY
+                    + "\n");
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
 
         // The tenants' profile (see TenantsProfile).
         org.canonic.gateway.policy.TenantsProfile.settings().forEach((key, value) -> config.put("%tenants." + key, value));
