@@ -24,6 +24,7 @@ import org.canonic.gateway.fleet.RegistrationStore;
 import org.canonic.gateway.ops.AdminAuth;
 import org.canonic.gateway.memory.BodyBudget;
 import org.canonic.gateway.policy.ClientKeys;
+import org.canonic.gateway.policy.KeyBudgets;
 import org.canonic.gateway.policy.KeyLoader;
 import org.canonic.gateway.policy.PolicyChain;
 import org.canonic.gateway.placement.Placements;
@@ -37,6 +38,8 @@ import org.canonic.gateway.state.StateStore;
 import org.canonic.gateway.telemetry.GatewayMetrics;
 import org.canonic.gateway.telemetry.Ledger;
 import org.canonic.gateway.telemetry.Telemetry;
+import org.canonic.gateway.usage.LedgerReplay;
+import org.canonic.gateway.usage.UsageBook;
 import org.eclipse.microprofile.config.ConfigProvider;
 import org.jboss.logging.Logger;
 
@@ -63,6 +66,7 @@ public class GatewayAssembly {
     private final Dispatcher dispatcher;
     private final Ledger ledger;
     private final Telemetry telemetry;
+    private final UsageBook usage;
 
     GatewayAssembly(GatewayConfig config, Vertx vertx, MeterRegistry registry, StateDirectory state,
                     Webhooks webhooks, ObjectMapper mapper, BodyBudget bodyBudget, StateStore stateStore,
@@ -101,11 +105,27 @@ public class GatewayAssembly {
                 }
             });
         }
+        this.usage = new UsageBook(config.usage().retention().toMillis());
         this.policy = new PolicyChain(fleet, json, keys, config,
-                new Tokenizer(vertx, mapper, config.contextFit().tokenizeTimeout().toMillis()));
+                new Tokenizer(vertx, mapper, config.contextFit().tokenizeTimeout().toMillis()),
+                new KeyBudgets.DailyUsage() {
+                    @Override
+                    public long tokensToday(String key) {
+                        return usage.tokensToday(key);
+                    }
+
+                    @Override
+                    public double usdToday(String key) {
+                        return usage.usdToday(key);
+                    }
+                });
         OperationsConfig.LedgerConfig ledgerConfig = config.telemetry().ledger();
-        this.ledger = new Ledger(ledgerConfig.path().map(String::strip).filter(p -> !p.isEmpty()).map(Path::of),
-                ledgerConfig.queueSize(), ledgerConfig.rotateSize().asLongValue());
+        Optional<Path> ledgerPath = ledgerConfig.path().map(String::strip).filter(p -> !p.isEmpty()).map(Path::of);
+        // Before the ledger writes its first line: every line is counted once, from the file or as it is written.
+        ledgerPath.ifPresent(path -> LedgerReplay.replay(path, usage, mapper,
+                config.usage().rebuildMaxSize().asLongValue(), System.currentTimeMillis()));
+        this.ledger = new Ledger(ledgerPath, ledgerConfig.queueSize(), ledgerConfig.rotateSize().asLongValue(),
+                usage::addRecords);
         metrics.ledger(ledger);
         this.telemetry = new Telemetry(metrics, ledger, ledgerConfig.includeContent());
         ExchangeServices services = new ExchangeServices(vertx, json, telemetry, config.telemetry().responseInfo(),
@@ -172,6 +192,12 @@ public class GatewayAssembly {
     @Singleton
     Telemetry telemetry() {
         return telemetry;
+    }
+
+    @Produces
+    @Singleton
+    UsageBook usage() {
+        return usage;
     }
 
     @PreDestroy

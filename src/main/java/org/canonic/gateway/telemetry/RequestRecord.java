@@ -179,7 +179,22 @@ public final class RequestRecord {
         return closed.get();
     }
 
-    // ---- read by metrics --------------------------------------------------------------------------------------
+    // ---- read by metrics and the usage aggregate ---------------------------------------------------------------
+
+    /** The client key's id (null without client keys). */
+    public String keyId() {
+        return keyId;
+    }
+
+    /** The model name the client asked for. */
+    public String model() {
+        return model;
+    }
+
+    /** When the record closed (epoch ms): the {@code ended_at} of its ledger line. */
+    public long endedAtMs() {
+        return endEpochMs;
+    }
 
     public String route() {
         return route;
