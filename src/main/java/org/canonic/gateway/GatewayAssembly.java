@@ -39,6 +39,7 @@ import org.canonic.gateway.telemetry.GatewayMetrics;
 import org.canonic.gateway.telemetry.Ledger;
 import org.canonic.gateway.telemetry.Telemetry;
 import org.canonic.gateway.usage.LedgerReplay;
+import org.canonic.gateway.usage.SharedUsage;
 import org.canonic.gateway.usage.UsageBook;
 import org.eclipse.microprofile.config.ConfigProvider;
 import org.jboss.logging.Logger;
@@ -67,6 +68,7 @@ public class GatewayAssembly {
     private final Ledger ledger;
     private final Telemetry telemetry;
     private final UsageBook usage;
+    private final SharedUsage sharedUsage;
 
     GatewayAssembly(GatewayConfig config, Vertx vertx, MeterRegistry registry, StateDirectory state,
                     Webhooks webhooks, ObjectMapper mapper, BodyBudget bodyBudget, StateStore stateStore,
@@ -106,6 +108,13 @@ public class GatewayAssembly {
             });
         }
         this.usage = new UsageBook(config.usage().retention().toMillis());
+        if (stateStore.shared()) {
+            // Replicas add their requests to one book in Redis (which keeps it across restarts: no replay into it).
+            this.sharedUsage = new SharedUsage(stateStore, config.usage().retention().toMillis());
+            usage.share(sharedUsage);
+        } else {
+            this.sharedUsage = null;
+        }
         this.policy = new PolicyChain(fleet, json, keys, config,
                 new Tokenizer(vertx, mapper, config.contextFit().tokenizeTimeout().toMillis()),
                 new KeyBudgets.DailyUsage() {
@@ -204,6 +213,9 @@ public class GatewayAssembly {
     void stop() {
         fleet.close();
         ledger.close();
+        if (sharedUsage != null) {
+            sharedUsage.close();
+        }
         if (simulator != null) {
             simulator.stop();
         }

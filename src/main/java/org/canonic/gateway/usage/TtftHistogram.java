@@ -16,12 +16,23 @@ final class TtftHistogram {
     private long total;
 
     void add(double ms) {
+        addBucket(bucketOf(ms), 1);
+    }
+
+    /** The bucket a time falls in: the first whose bound it does not exceed. */
+    static int bucketOf(double ms) {
         int i = 0;
         while (i < BOUNDS_MS.length && ms > BOUNDS_MS[i]) {
             i++;
         }
-        counts[i]++;
-        total++;
+        return i;
+    }
+
+    void addBucket(int bucket, long count) {
+        if (bucket >= 0 && bucket < counts.length) {
+            counts[bucket] += count;
+            total += count;
+        }
     }
 
     void addAll(TtftHistogram other) {

@@ -19,7 +19,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>It also keeps each key's tokens of the current UTC day, and (set from outside, see {@link #usdToday(Map)}) its
  * cost today, for the per-key daily budgets.
  */
-public final class UsageBook {
+public final class UsageBook implements UsageCells {
 
     private static final long HOUR_MS = 3_600_000L;
 
@@ -33,6 +33,8 @@ public final class UsageBook {
     private final ConcurrentHashMap<Cell, UsageTally> cells = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<KeyDay, AtomicLong> tokensByDay = new ConcurrentHashMap<>();
     private volatile Map<String, Double> usdToday = Map.of();
+    private volatile Map<String, Long> sharedTokensToday = Map.of();
+    private volatile SharedUsage shared;
     private final long retentionMs;
     private long prunedAtHour;
 
@@ -45,11 +47,29 @@ public final class UsageBook {
         return retentionMs;
     }
 
-    /** What the ledger just wrote (its writer thread). */
+    /** What the ledger just wrote (its writer thread); with replicas on Redis, also handed to the shared book. */
     public void addRecords(List<RequestRecord> written) {
+        List<UsageEvent> events = new ArrayList<>(written.size());
         for (RequestRecord record : written) {
-            add(UsageEvent.of(record));
+            UsageEvent event = UsageEvent.of(record);
+            add(event);
+            events.add(event);
         }
+        SharedUsage sharedBook = shared;
+        if (sharedBook != null) {
+            sharedBook.offer(events);
+        }
+    }
+
+    /** Replicas on Redis: what this replica counts is also added to {@code shared}, and reports read it. */
+    public void share(SharedUsage shared) {
+        this.shared = shared;
+    }
+
+    /** Where reports read: the shared book with replicas on Redis, else this one. */
+    public UsageCells source() {
+        SharedUsage sharedBook = shared;
+        return sharedBook != null ? sharedBook : this;
     }
 
     public void add(UsageEvent event) {
@@ -75,10 +95,18 @@ public final class UsageBook {
         tokensByDay.keySet().removeIf(day -> day.epochDay() < today - 1);
     }
 
-    /** Tokens (input + output) that key {@code key}'s closed requests used today (UTC). */
+    /**
+     * Tokens (input + output) that key {@code key}'s closed requests used today (UTC): this replica's own count, or
+     * the replicas' together (last read from the shared book) when that is larger.
+     */
     public long tokensToday(String key) {
         AtomicLong tokens = tokensByDay.get(new KeyDay(LocalDate.now(ZoneOffset.UTC).toEpochDay(), key));
-        return tokens == null ? 0 : tokens.get();
+        return Math.max(tokens == null ? 0 : tokens.get(), sharedTokensToday.getOrDefault(key, 0L));
+    }
+
+    /** Every key's tokens today across the replicas, read periodically from the shared book. */
+    public void sharedTokensToday(Map<String, Long> tokens) {
+        this.sharedTokensToday = Map.copyOf(tokens);
     }
 
     /** What key {@code key} cost today in USD, as last computed (see {@link #usdToday(Map)}); 0 when unknown. */
@@ -92,7 +120,8 @@ public final class UsageBook {
     }
 
     /** The buckets whose hour starts within {@code [fromMs, toMs)}, with their tallies (live objects). */
-    List<Map.Entry<Cell, UsageTally>> cells(long fromMs, long toMs) {
+    @Override
+    public List<Map.Entry<Cell, UsageTally>> cells(long fromMs, long toMs) {
         long fromHour = Math.floorDiv(fromMs, HOUR_MS);
         long toHour = Math.floorDiv(toMs + HOUR_MS - 1, HOUR_MS);
         List<Map.Entry<Cell, UsageTally>> found = new ArrayList<>();

@@ -19,8 +19,13 @@ import java.time.Instant;
 public record UsageEvent(long endedAtMs, String key, String route, String backend, String model, String outcome,
                          long input, long output, double ttftMs) {
 
+    /**
+     * A request without a route (refused before routing) keeps no model name: the name is whatever the client sent,
+     * and counting by it would let a client make the aggregate grow without bound.
+     */
     static UsageEvent of(RequestRecord record) {
-        return new UsageEvent(record.endedAtMs(), record.keyId(), record.route(), record.backend(), record.model(),
+        return new UsageEvent(record.endedAtMs(), record.keyId(), record.route(), record.backend(),
+                record.route() == null ? null : record.model(),
                 record.outcome() == null ? null : record.outcome().label(), Math.max(0, record.promptTokens()),
                 Math.max(0, record.completionTokens()), record.timeToFirstTokenMs());
     }
@@ -39,8 +44,9 @@ public record UsageEvent(long endedAtMs, String key, String route, String backen
         }
         JsonNode usage = line.path("usage");
         JsonNode ttft = line.path("ttft_ms");
-        return new UsageEvent(endedAt, text(line, "key_id"), text(line, "route"), text(line, "backend"),
-                text(line, "model"), text(line, "outcome"), usage.path("prompt_tokens").asLong(0),
+        String route = text(line, "route");
+        return new UsageEvent(endedAt, text(line, "key_id"), route, text(line, "backend"),
+                route == null ? null : text(line, "model"), text(line, "outcome"), usage.path("prompt_tokens").asLong(0),
                 usage.path("completion_tokens").asLong(0), ttft.isNumber() ? ttft.asDouble() : -1);
     }
 

@@ -76,7 +76,7 @@ public final class UsageReport {
      * The report over {@code [fromMs, toMs)} (whole UTC hours: the caller rounds), rows by {@code groupBy}; with
      * {@code onlyKey} non-null, only that key's usage and cost (its share computed among every key's usage).
      */
-    public static UsageReport build(UsageBook book, long fromMs, long toMs, GroupBy groupBy, UsagePricing pricing,
+    public static UsageReport build(UsageCells book, long fromMs, long toMs, GroupBy groupBy, UsagePricing pricing,
                                     UsagePricing.InstanceSpend spend, String onlyKey) {
         UsageReport report = new UsageReport(fromMs, toMs, groupBy, pricing);
         Map<String, Row> byGroup = new HashMap<>();

@@ -21,9 +21,10 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Answers usage questions from the aggregate, pricing rented instances with governed compute's real spend, and keeps
- * each key's cost today current for the dollar budgets (recomputed every {@value #BUDGET_REFRESH_MS} ms off the
- * request path, only when some key has a dollar budget).
+ * Answers usage questions from the aggregate (the replicas' shared one on Redis), pricing rented instances with
+ * governed compute's real spend, and keeps each key's cost today (and on Redis its tokens on every replica) current
+ * for the daily budgets: recomputed every {@value #BUDGET_REFRESH_MS} ms off the request path, only when some key has
+ * a budget.
  */
 @Startup
 @Singleton
@@ -61,9 +62,9 @@ public class UsageService {
         this.spend = compute::spendUsd;
         this.vertx = vertx;
         GuardConfig.KeyLimits limits = config.keyLimits();
-        boolean dollarBudgets = limits.usdPerDay() > 0
-                || limits.keys().values().stream().anyMatch(k -> k.usdPerDay().orElse(0) > 0);
-        if (dollarBudgets) {
+        boolean budgets = limits.usdPerDay() > 0 || limits.tokensPerDay() > 0 || limits.keys().values().stream()
+                .anyMatch(k -> k.usdPerDay().orElse(0) > 0 || k.tokensPerDay().orElse(0) > 0);
+        if (budgets) {
             refreshCostsToday();
             timer = vertx.setPeriodic(BUDGET_REFRESH_MS, id -> vertx.executeBlocking(() -> {
                 refreshCostsToday();
@@ -101,7 +102,7 @@ public class UsageService {
                     "group_by must be one of " + allowed.stream().map(GroupBy::label).sorted().toList() + ".",
                     "group_by"));
         }
-        return UsageReport.build(book, fromMs, toMs, by, pricing, spend, onlyKey);
+        return UsageReport.build(book.source(), fromMs, toMs, by, pricing, spend, onlyKey);
     }
 
     private static long instant(String text, String param) {
@@ -121,21 +122,27 @@ public class UsageService {
         }
     }
 
-    /** Every key's cost today, for the dollar budgets. */
+    /** Every key's cost today, for the dollar budgets, and (replicas on Redis) its tokens on every replica. */
     void refreshCostsToday() {
         try {
             long dayStart = LocalDate.now(ZoneOffset.UTC).atStartOfDay(ZoneOffset.UTC).toInstant().toEpochMilli();
-            UsageReport today = UsageReport.build(book, dayStart, System.currentTimeMillis(), GroupBy.KEY, pricing,
-                    spend, null);
+            UsageCells source = book.source();
+            UsageReport today = UsageReport.build(source, dayStart, System.currentTimeMillis(), GroupBy.KEY,
+                    pricing, spend, null);
             Map<String, Double> costs = new HashMap<>();
+            Map<String, Long> tokens = new HashMap<>();
             today.rows().forEach(row -> {
                 if (row.group() != null) {
                     costs.put(row.group(), row.costUsd());
+                    tokens.put(row.group(), row.tally.input() + row.tally.output());
                 }
             });
             book.usdToday(costs);
+            if (source != book) {
+                book.sharedTokensToday(tokens);
+            }
         } catch (RuntimeException e) {
-            LOG.errorf("Usage: the keys' cost today could not be computed (%s); dollar budgets use the last one",
+            LOG.warnf("Usage: the keys' cost today could not be computed (%s); the budgets use the last one",
                     e.toString());
         }
     }

@@ -28,6 +28,25 @@ final class UsageTally {
         }
     }
 
+    /** Adds one counter as the shared book stores it (see {@link SharedUsage}); unknown counters are ignored. */
+    synchronized void addCounter(String counter, long value) {
+        if (counter.equals(SharedUsage.REQUESTS)) {
+            requests += value;
+        } else if (counter.equals(SharedUsage.INPUT)) {
+            input += value;
+        } else if (counter.equals(SharedUsage.OUTPUT)) {
+            output += value;
+        } else if (counter.startsWith(SharedUsage.ERROR)) {
+            errors.merge(counter.substring(SharedUsage.ERROR.length()), value, Long::sum);
+        } else if (counter.startsWith(SharedUsage.TTFT)) {
+            try {
+                ttft.addBucket(Integer.parseInt(counter.substring(SharedUsage.TTFT.length())), value);
+            } catch (NumberFormatException e) {
+                // written by a later version with other buckets: not counted
+            }
+        }
+    }
+
     /** Adds {@code other} into this one (this one is a sum only its caller sees). */
     void addAll(UsageTally other) {
         synchronized (other) {
