@@ -38,6 +38,7 @@ import org.canonic.gateway.state.StateStore;
 import org.canonic.gateway.telemetry.GatewayMetrics;
 import org.canonic.gateway.telemetry.Ledger;
 import org.canonic.gateway.telemetry.Telemetry;
+import org.canonic.gateway.telemetry.Tracing;
 import org.canonic.gateway.usage.LedgerReplay;
 import org.canonic.gateway.usage.SharedUsage;
 import org.canonic.gateway.usage.UsageBook;
@@ -68,6 +69,7 @@ public class GatewayAssembly {
     private final Ledger ledger;
     private final Telemetry telemetry;
     private final UsageBook usage;
+    private final Tracing tracing;
     private final SharedUsage sharedUsage;
 
     GatewayAssembly(GatewayConfig config, Vertx vertx, MeterRegistry registry, StateDirectory state,
@@ -136,7 +138,9 @@ public class GatewayAssembly {
         this.ledger = new Ledger(ledgerPath, ledgerConfig.queueSize(), ledgerConfig.rotateSize().asLongValue(),
                 usage::addRecords);
         metrics.ledger(ledger);
-        this.telemetry = new Telemetry(metrics, ledger, ledgerConfig.includeContent());
+        this.tracing = new Tracing(config.telemetry().tracing().otlpEndpoint(),
+                config.telemetry().tracing().serviceName());
+        this.telemetry = new Telemetry(metrics, ledger, ledgerConfig.includeContent(), tracing);
         ExchangeServices services = new ExchangeServices(vertx, json, telemetry, config.telemetry().responseInfo(),
                 config.keepAliveInterval().toMillis(),
                 config.limits().maxUpstreamBodySize().asLongValue(),
@@ -203,6 +207,14 @@ public class GatewayAssembly {
         return telemetry;
     }
 
+    /** Unremovable: nothing injects it, but operators' tools and tests add exporters to it at run time. */
+    @Produces
+    @Singleton
+    @io.quarkus.arc.Unremovable
+    Tracing tracing() {
+        return tracing;
+    }
+
     @Produces
     @Singleton
     UsageBook usage() {
@@ -213,6 +225,7 @@ public class GatewayAssembly {
     void stop() {
         fleet.close();
         ledger.close();
+        tracing.close();
         if (sharedUsage != null) {
             sharedUsage.close();
         }

@@ -30,6 +30,12 @@ public final class BootChecks {
         checkForwardHeaders(config.forwardHeaders(), problems);
         checkCompute(config.compute(), problems);
         checkUsage(config, problems);
+        config.telemetry().tracing().otlpEndpoint().map(String::strip).filter(e -> !e.isEmpty()).ifPresent(e -> {
+            if (!e.matches("https?://[^/@?#\\s]+(/[^?#\\s]*)?")) {
+                problems.add("gateway.telemetry.tracing.otlp-endpoint (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) must be an"
+                        + " http(s) URL with a host and no user info, e.g. http://collector:4318/v1/traces");
+            }
+        });
         config.telemetry().ledger().path().map(String::strip).filter(p -> !p.isEmpty())
                 .ifPresent(path -> LedgerPathCheck.check(path, problems));
         return problems;

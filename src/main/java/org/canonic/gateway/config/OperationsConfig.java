@@ -63,6 +63,21 @@ public interface OperationsConfig {
 
         /** The per-request ledger. */
         LedgerConfig ledger();
+
+        /** OpenTelemetry traces of proxied requests. */
+        TracingConfig tracing();
+    }
+
+    interface TracingConfig {
+        /**
+         * The OTLP/HTTP traces endpoint ({@code http://collector:4318/v1/traces}; {@code OTEL_EXPORTER_OTLP_TRACES_ENDPOINT}).
+         * Unset: no traces, and nothing is done for them on the request path.
+         */
+        Optional<String> otlpEndpoint();
+
+        /** The {@code service.name} of the gateway's spans. */
+        @WithDefault("magic-gateway")
+        String serviceName();
     }
 
     interface LedgerConfig {
