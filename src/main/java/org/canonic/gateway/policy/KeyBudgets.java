@@ -11,7 +11,7 @@ import java.util.Locale;
 /**
  * Per-key daily budgets ({@code gateway.key-limits[.keys.<id>].usd-per-day|tokens-per-day}): a key whose finished
  * requests today (UTC) cost or used as much as its budget is refused with 429 {@code budget_exceeded} and a
- * {@code Retry-After} until midnight UTC, before its body is read; other keys are not affected. What a key used comes
+ * {@code Retry-After} until midnight UTC, before anything is forwarded; other keys are not affected. What a key used comes
  * from the usage aggregate ({@link DailyUsage}): requests still in flight when a budget is crossed finish, and its
  * dollars are recomputed every few seconds, so a key may overshoot by what it had in flight meanwhile.
  */
