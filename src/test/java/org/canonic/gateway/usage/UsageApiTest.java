@@ -21,6 +21,7 @@ import java.util.TreeMap;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -205,6 +206,74 @@ class UsageApiTest extends GatewayTest {
         assertEquals("budget_exceeded", json(answer.body()).path("error").path("code").asText());
         assertTrue(json(answer.body()).path("error").path("message").asText().contains("$0.01 per day"));
         assertEquals(200, chat(UsageProfile.K2, "spender-other", true).statusCode());
+    }
+
+    @Test
+    void aRentedInstancesSpendIsSharedAmongItsKeysToTheCent() throws Exception {
+        // $900/h: a few seconds of it are dollars, so the split is tested on real cents
+        FakeBackends.vastai().reset();
+        FakeBackends.vastai().offers.add(org.canonic.gateway.compute.FakeVastAi.offer(901, "H100", 81920, 900, 0.99));
+        try (org.canonic.gateway.testing.FakeVllm machine = FakeBackends.extra(FakeBackends.COMPUTE_MODEL)) {
+            FakeBackends.vastai().instancePort = machine.port();
+            HttpResponse<String> created = gateway.call("POST", "/admin/compute/instances",
+                    "{\"provider\":\"vastai\",\"recipe\":\"main\",\"hours\":0.01,\"offer_id\":\"901\"}",
+                    "authorization", ADMIN, "x-gateway-actor", "usage-test");
+            assertEquals(201, created.statusCode(), created.body());
+            String id = json(created.body()).path("instance").path("id").asText();
+            try {
+                long deadline = System.nanoTime() + 30_000_000_000L;
+                while (!json(gateway.get("/admin/compute/instances/" + id, "authorization", ADMIN).body())
+                        .path("state").asText().equals("ready")) {
+                    assertTrue(System.nanoTime() < deadline, "the instance never became ready");
+                    Thread.sleep(100);
+                }
+                // i1 one request, i2 two, i3 four: weighted 23, 46 and 92 tokens (11 in + 4 x 3 out each)
+                int n = 0;
+                for (int k = 0; k < 3; k++) {
+                    for (int r = 0; r < (1 << k); r++) {
+                        HttpResponse<String> answer = chat(UsageProfile.ON_INSTANCE[k], "inst-" + (++n), true);
+                        assertEquals(200, answer.statusCode(), answer.body());
+                        assertEquals(id, answer.headers().firstValue("x-gateway-provider").orElse(""));
+                    }
+                }
+                ledgerAfter("inst-", 7);
+            } finally {
+                HttpResponse<String> destroyed = gateway.call("DELETE", "/admin/compute/instances/" + id
+                        + "?force=true&deadline_seconds=10", null, "authorization", ADMIN, "x-gateway-actor",
+                        "usage-test");
+                assertEquals(200, destroyed.statusCode(), destroyed.body());
+            }
+            // destroyed: its spend no longer grows
+            double spend = 0;
+            for (JsonNode i : json(gateway.get("/admin/compute/spend", "authorization", ADMIN).body())
+                    .path("instances")) {
+                if (i.path("id").asText().equals(id)) {
+                    spend = i.path("spend_usd").asDouble();
+                }
+            }
+            long spendCents = Math.round(spend * 100);
+            assertTrue(spendCents > 20, "a few seconds at $900/h: " + spend);
+            JsonNode report = json(gateway.get("/admin/usage?group_by=key", "authorization", ADMIN).body());
+            JsonNode instance = null;
+            for (JsonNode i : report.path("instances")) {
+                if (i.path("backend").asText().equals(id)) {
+                    instance = i;
+                }
+            }
+            assertNotNull(instance, report.toString());
+            assertEquals(spendCents, Math.round(instance.path("spend_usd").asDouble() * 100), instance.toString());
+            assertEquals(0, instance.path("unattributed_usd").asDouble(), instance.toString());
+            Map<String, JsonNode> rows = rows(report, "key");
+            long[] cents = new long[3];
+            for (int k = 0; k < 3; k++) {
+                cents[k] = Math.round(rows.get("i" + (k + 1)).path("cost_usd").asDouble() * 100);
+            }
+            assertEquals(spendCents, cents[0] + cents[1] + cents[2], "the shares add up to the spend, to the cent");
+            double[] weights = {23, 46, 92};
+            for (int k = 0; k < 3; k++) {
+                assertEquals(spendCents * weights[k] / 161, cents[k], 1.0, "key i" + (k + 1) + "'s share");
+            }
+        }
     }
 
     private static Map<String, JsonNode> rows(JsonNode report, String field) {
