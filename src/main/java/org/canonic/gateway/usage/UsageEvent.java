@@ -27,7 +27,12 @@ public record UsageEvent(long endedAtMs, String key, String route, String backen
         return new UsageEvent(record.endedAtMs(), record.keyId(), record.route(), record.backend(),
                 record.route() == null ? null : record.model(),
                 record.outcome() == null ? null : record.outcome().label(), Math.max(0, record.promptTokens()),
-                Math.max(0, record.completionTokens()), record.timeToFirstTokenMs());
+                Math.max(0, record.completionTokens()), ledgerTtft(record.timeToFirstTokenMs()));
+    }
+
+    /** TTFT to the tenth of a millisecond, as the ledger line writes it: live and rebuilt buckets agree exactly. */
+    private static double ledgerTtft(double ms) {
+        return ms < 0 ? -1 : Math.round(ms * 10) / 10.0;
     }
 
     /** A ledger line read back; null when it is not a usable record (no end time). */

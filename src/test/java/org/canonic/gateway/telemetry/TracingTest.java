@@ -172,6 +172,24 @@ class TracingTest extends GatewayTest {
     }
 
     @Test
+    void aStreamTheClientLeftIsCancelledNotAnError() throws Exception {
+        FakeBackends.alpha().then(Behavior.stream(200).tokenDelay(50));
+        try (org.canonic.gateway.testing.RawHttp client = org.canonic.gateway.testing.RawHttp.post(gatewayPort(),
+                "/v1/chat/completions", GatewayClient.chat("main-model", true))) {
+            client.readUntil("tok1");
+        }
+        List<SpanData> spans = spans(1);
+        SpanData request = request(spans);
+        assertEquals("cancelled", attr(request, RequestTrace.OUTCOME));
+        assertEquals(Boolean.TRUE, attr(request, RequestTrace.COMMITTED), "tokens had gone out");
+        assertEquals(StatusCode.UNSET, request.getStatus().getStatusCode());
+        SpanData attempt = attempts(spans).get(0);
+        assertEquals(request.getSpanId(), attempt.getParentSpanId());
+        assertTrue(attempt.hasEnded());
+        assertTrue(request.getEvents().stream().anyMatch(e -> e.getName().equals("gen_ai.first_token")));
+    }
+
+    @Test
     void offTheClientsTraceparentPassesThroughUntouchedAndNoSpanIsMade() throws Exception {
         tracing().stopExporting(exporter);
         assertFalse(tracing().on());
