@@ -26,6 +26,7 @@ import org.canonic.gateway.memory.BodyBudget;
 import org.canonic.gateway.keys.ClientKeyRegistry;
 import org.canonic.gateway.keys.FileIssuedKeyStore;
 import org.canonic.gateway.keys.RedisIssuedKeyStore;
+import org.canonic.gateway.policy.KeyBudgets;
 import org.canonic.gateway.policy.KeyLoader;
 import org.canonic.gateway.policy.PolicyChain;
 import org.canonic.gateway.placement.Placements;
@@ -39,6 +40,10 @@ import org.canonic.gateway.state.StateStore;
 import org.canonic.gateway.telemetry.GatewayMetrics;
 import org.canonic.gateway.telemetry.Ledger;
 import org.canonic.gateway.telemetry.Telemetry;
+import org.canonic.gateway.telemetry.Tracing;
+import org.canonic.gateway.usage.LedgerReplay;
+import org.canonic.gateway.usage.SharedUsage;
+import org.canonic.gateway.usage.UsageBook;
 import org.eclipse.microprofile.config.ConfigProvider;
 import org.jboss.logging.Logger;
 
@@ -66,6 +71,9 @@ public class GatewayAssembly {
     private final Ledger ledger;
     private final Telemetry telemetry;
     private final ClientKeyRegistry keys;
+    private final UsageBook usage;
+    private final Tracing tracing;
+    private final SharedUsage sharedUsage;
 
     GatewayAssembly(GatewayConfig config, Vertx vertx, MeterRegistry registry, StateDirectory state,
                     Webhooks webhooks, ObjectMapper mapper, BodyBudget bodyBudget, StateStore stateStore,
@@ -101,13 +109,38 @@ public class GatewayAssembly {
             stateStore.subscribe(RedisIssuedKeyStore.CHANNEL, keys::refreshIssued);
         }
         keys.start(vertx);
+        this.usage = new UsageBook(config.usage().retention().toMillis());
+        if (stateStore.shared()) {
+            // Replicas add their requests to one book in Redis (which keeps it across restarts: no replay into it).
+            this.sharedUsage = new SharedUsage(stateStore, config.usage().retention().toMillis());
+            usage.share(sharedUsage);
+        } else {
+            this.sharedUsage = null;
+        }
         this.policy = new PolicyChain(fleet, json, keys, config,
-                new Tokenizer(vertx, mapper, config.contextFit().tokenizeTimeout().toMillis()));
+                new Tokenizer(vertx, mapper, config.contextFit().tokenizeTimeout().toMillis()),
+                new KeyBudgets.DailyUsage() {
+                    @Override
+                    public long tokensToday(String key) {
+                        return usage.tokensToday(key);
+                    }
+
+                    @Override
+                    public double usdToday(String key) {
+                        return usage.usdToday(key);
+                    }
+                });
         OperationsConfig.LedgerConfig ledgerConfig = config.telemetry().ledger();
-        this.ledger = new Ledger(ledgerConfig.path().map(String::strip).filter(p -> !p.isEmpty()).map(Path::of),
-                ledgerConfig.queueSize(), ledgerConfig.rotateSize().asLongValue());
+        Optional<Path> ledgerPath = ledgerConfig.path().map(String::strip).filter(p -> !p.isEmpty()).map(Path::of);
+        // Before the ledger writes its first line: every line is counted once, from the file or as it is written.
+        ledgerPath.ifPresent(path -> LedgerReplay.replay(path, usage, mapper,
+                config.usage().rebuildMaxSize().asLongValue(), System.currentTimeMillis()));
+        this.ledger = new Ledger(ledgerPath, ledgerConfig.queueSize(), ledgerConfig.rotateSize().asLongValue(),
+                usage::addRecords);
         metrics.ledger(ledger);
-        this.telemetry = new Telemetry(metrics, ledger, ledgerConfig.includeContent());
+        this.tracing = new Tracing(config.telemetry().tracing().otlpEndpoint(),
+                config.telemetry().tracing().serviceName());
+        this.telemetry = new Telemetry(metrics, ledger, ledgerConfig.includeContent(), tracing);
         ExchangeServices services = new ExchangeServices(vertx, json, telemetry, config.telemetry().responseInfo(),
                 config.keepAliveInterval().toMillis(),
                 config.limits().maxUpstreamBodySize().asLongValue(),
@@ -180,11 +213,29 @@ public class GatewayAssembly {
         return keys;
     }
 
+    /** Unremovable: nothing injects it, but operators' tools and tests add exporters to it at run time. */
+    @Produces
+    @Singleton
+    @io.quarkus.arc.Unremovable
+    Tracing tracing() {
+        return tracing;
+    }
+
+    @Produces
+    @Singleton
+    UsageBook usage() {
+        return usage;
+    }
+
     @PreDestroy
     void stop() {
         keys.close();
         fleet.close();
         ledger.close();
+        tracing.close();
+        if (sharedUsage != null) {
+            sharedUsage.close();
+        }
         if (simulator != null) {
             simulator.stop();
         }

@@ -9,9 +9,11 @@ import { renderFleet } from './fleet.js';
 import { renderCompute } from './compute.js';
 import { renderSchedule } from './schedule.js';
 import { renderActivity } from './activity.js';
+import { renderUsage, USAGE_EVERY_TICKS } from './usage.js';
 
 const POLL_MS = 1000;
 let timer = null;
+let ticks = 0;
 
 function signedIn() {
   return !!session.getItem('mg.token');
@@ -63,6 +65,9 @@ async function refresh() {
   renderCompute(instances, spend);
   renderSchedule(schedule);
   renderActivity(audit, deliveries);
+  if (ticks++ % USAGE_EVERY_TICKS === 0) {
+    renderUsage(await api('GET', '/admin/usage?group_by=key'));
+  }
   $('updated').textContent = 'updated ' + new Date().toISOString().substring(11, 19) + ' UTC';
 }
 

@@ -78,7 +78,7 @@ public class ProxyRoutes {
         long startNanos = System.nanoTime();
         HttpServerRequest request = ctx.request();
         String requestId = RequestIds.fromHeader(request.getHeader(GatewayHeaders.REQUEST_ID));
-        RequestRecord record = telemetry.open(requestId, startNanos);
+        RequestRecord record = telemetry.open(requestId, startNanos, request.headers());
         PolicyContext admission = new PolicyContext(requestId, endpoint, request.headers(), startNanos);
         if (LOG.isDebugEnabled()) {
             LOG.debugf("Request %s: %s %s %s", requestId, request.method(), request.path(),

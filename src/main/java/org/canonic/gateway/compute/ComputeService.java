@@ -322,6 +322,16 @@ public class ComputeService {
         return answer;
     }
 
+    /**
+     * What the instance named {@code name} (its backend's name) cost within {@code [fromMs, toMs)}, or empty when no
+     * instance of that name was rented here: the usage API shares it among the keys that used the instance.
+     */
+    public synchronized java.util.OptionalDouble spendUsd(String name, long fromMs, long toMs) {
+        TrackedInstance i = instances.get(name);
+        return i == null ? java.util.OptionalDouble.empty()
+                : java.util.OptionalDouble.of(i.spendUsd(fromMs, toMs, clock.millis()));
+    }
+
     /** Publishes a compute event: the instance and provider, never a key. */
     void event(String type, TrackedInstance i, Long fencing, Object... more) {
         Map<String, Object> data = new LinkedHashMap<>();

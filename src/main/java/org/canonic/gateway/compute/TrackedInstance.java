@@ -57,6 +57,11 @@ public final class TrackedInstance {
     String lastIntent;
     /** Set at start: an action (destroy, stop, start, reconfigure) a restart interrupted, for the watch to finish. */
     volatile String interruptedAction;
+    /**
+     * Billing periods that ended, as {start ms, end ms, 1 running / 0 stopped}: what {@link #spendUsd(long, long, long)}
+     * needs to say what a given period cost. A handful per instance (one per state change), rebuilt by the replay.
+     */
+    private final java.util.List<long[]> endedPeriods = new java.util.ArrayList<>();
 
     public TrackedInstance(String name, String provider, String recipe) {
         this.name = name;
@@ -122,6 +127,7 @@ public final class TrackedInstance {
         boolean isRunning = running(next);
         if (wasRunning && !isRunning && runningSinceMs > 0) {
             runMs += Math.max(0, nowMs - runningSinceMs);
+            endedPeriods.add(new long[] {runningSinceMs, nowMs, 1});
             runningSinceMs = 0;
         } else if (!wasRunning && isRunning) {
             runningSinceMs = nowMs;
@@ -130,6 +136,7 @@ public final class TrackedInstance {
         boolean isStopped = next == State.STOPPED;
         if (wasStopped && !isStopped && stoppedSinceMs > 0) {
             stoppedMs += Math.max(0, nowMs - stoppedSinceMs);
+            endedPeriods.add(new long[] {stoppedSinceMs, nowMs, 0});
             stoppedSinceMs = 0;
         } else if (!wasStopped && isStopped) {
             stoppedSinceMs = nowMs;
@@ -154,6 +161,35 @@ public final class TrackedInstance {
         double running = Double.isNaN(usdPerHour) ? 0 : runningHours(nowMs) * usdPerHour;
         double stopped = Double.isNaN(stoppedUsdPerHour) ? 0 : stoppedHours(nowMs) * stoppedUsdPerHour;
         return running + stopped;
+    }
+
+    /**
+     * What the instance cost within {@code [fromMs, toMs)}: the overlap of every running period with it x $/h, plus
+     * every stopped period's x storage $/h. Over its whole life this is {@link #spendUsd(long)}.
+     */
+    public double spendUsd(long fromMs, long toMs, long nowMs) {
+        double hoursRunning = 0;
+        double hoursStopped = 0;
+        for (long[] period : endedPeriods) {
+            double hours = overlapHours(period[0], period[1], fromMs, toMs);
+            if (period[2] == 1) {
+                hoursRunning += hours;
+            } else {
+                hoursStopped += hours;
+            }
+        }
+        if (runningSinceMs > 0) {
+            hoursRunning += overlapHours(runningSinceMs, nowMs, fromMs, toMs);
+        }
+        if (stoppedSinceMs > 0) {
+            hoursStopped += overlapHours(stoppedSinceMs, nowMs, fromMs, toMs);
+        }
+        return (Double.isNaN(usdPerHour) ? 0 : hoursRunning * usdPerHour)
+                + (Double.isNaN(stoppedUsdPerHour) ? 0 : hoursStopped * stoppedUsdPerHour);
+    }
+
+    private static double overlapHours(long start, long end, long fromMs, long toMs) {
+        return Math.max(0, Math.min(end, toMs) - Math.max(start, fromMs)) / 3_600_000.0;
     }
 
     private static boolean running(State state) {

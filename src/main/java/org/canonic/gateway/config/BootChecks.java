@@ -29,9 +29,45 @@ public final class BootChecks {
         checkBreaker(config.breaker(), problems);
         checkForwardHeaders(config.forwardHeaders(), problems);
         checkCompute(config.compute(), problems);
+        checkUsage(config, problems);
+        config.telemetry().tracing().otlpEndpoint().map(String::strip).filter(e -> !e.isEmpty()).ifPresent(e -> {
+            if (!e.matches("https?://[^/@?#\\s]+(/[^?#\\s]*)?")) {
+                problems.add("gateway.telemetry.tracing.otlp-endpoint (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) must be an"
+                        + " http(s) URL with a host and no user info, e.g. http://collector:4318/v1/traces");
+            }
+        });
         config.telemetry().ledger().path().map(String::strip).filter(p -> !p.isEmpty())
                 .ifPresent(path -> LedgerPathCheck.check(path, problems));
         return problems;
+    }
+
+    /** Usage settings and daily budgets: a value out of range would make costs or budgets meaningless. */
+    static void checkUsage(GatewayConfig config, List<String> problems) {
+        OperationsConfig.UsageConfig usage = config.usage();
+        if (usage.retention().compareTo(java.time.Duration.ofHours(1)) < 0
+                || usage.retention().compareTo(java.time.Duration.ofDays(400)) > 0) {
+            problems.add("gateway.usage.retention must be between 1h and 400d");
+        }
+        double weight = usage.outputTokenWeight();
+        if (!(weight > 0 && weight <= 1000)) {
+            problems.add("gateway.usage.output-token-weight must be above 0 and at most 1000");
+        }
+        usage.usdPerMillionTokens().forEach((backend, price) -> {
+            if (!(price >= 0 && price < 1e6)) {
+                problems.add("gateway.usage.usd-per-million-tokens." + backend + " must be 0 or more");
+            }
+        });
+        GuardConfig.KeyLimits limits = config.keyLimits();
+        if (!(limits.usdPerDay() >= 0) || limits.tokensPerDay() < 0) {
+            problems.add("gateway.key-limits.usd-per-day and tokens-per-day must be 0 (no budget) or more");
+        }
+        limits.keys().forEach((id, own) -> {
+            if (own.usdPerDay().isPresent() && !(own.usdPerDay().getAsDouble() >= 0)
+                    || own.tokensPerDay().isPresent() && own.tokensPerDay().getAsLong() < 0) {
+                problems.add("gateway.key-limits.keys." + id + ": usd-per-day and tokens-per-day must be 0 (no"
+                        + " budget) or more");
+            }
+        });
     }
 
     /** What an instance label ({@code mg-<recipe>-<gateway-id>-<uuid8>}) may be made of, like its key file's name. */

@@ -398,6 +398,9 @@ public interface GatewayConfig {
      */
     Optional<String> adminTokenFile();
 
+    /** The usage API's aggregate and cost settings. */
+    OperationsConfig.UsageConfig usage();
+
     /** How failed admin authentication is slowed down. */
     OperationsConfig.AdminAuthConfig adminAuth();
 

@@ -69,6 +69,19 @@ public interface GuardConfig {
         @WithDefault("0")
         long tokensPerMinute();
 
+        /**
+         * Dollars one key may cost per UTC day (0 = no budget), as the usage API computes its cost: its share of the
+         * rented instances it used and its tokens on priced static backends. Checked at admission against what its
+         * finished requests cost (recomputed every few seconds); over it, 429 {@code budget_exceeded} until midnight
+         * UTC.
+         */
+        @WithDefault("0")
+        double usdPerDay();
+
+        /** Tokens (input + output) one key may use per UTC day (0 = no budget); same check as {@link #usdPerDay()}. */
+        @WithDefault("0")
+        long tokensPerDay();
+
         /** Per-key overrides, by key id. */
         Map<String, KeyLimit> keys();
     }
@@ -79,6 +92,10 @@ public interface GuardConfig {
         OptionalInt requestsPerMinute();
 
         java.util.OptionalLong tokensPerMinute();
+
+        java.util.OptionalDouble usdPerDay();
+
+        java.util.OptionalLong tokensPerDay();
     }
 
     interface Tokens {

@@ -5,6 +5,7 @@ import io.smallrye.config.WithDefault;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -62,6 +63,21 @@ public interface OperationsConfig {
 
         /** The per-request ledger. */
         LedgerConfig ledger();
+
+        /** OpenTelemetry traces of proxied requests. */
+        TracingConfig tracing();
+    }
+
+    interface TracingConfig {
+        /**
+         * The OTLP/HTTP traces endpoint ({@code http://collector:4318/v1/traces}; {@code OTEL_EXPORTER_OTLP_TRACES_ENDPOINT}).
+         * Unset: no traces, and nothing is done for them on the request path.
+         */
+        Optional<String> otlpEndpoint();
+
+        /** The {@code service.name} of the gateway's spans. */
+        @WithDefault("magic-gateway")
+        String serviceName();
     }
 
     interface LedgerConfig {
@@ -79,6 +95,29 @@ public interface OperationsConfig {
         /** Opt-in: also record prompt messages and non-stream completions. Off: only ids, numbers and outcomes. */
         @WithDefault("false")
         boolean includeContent();
+    }
+
+    /** The usage aggregate behind {@code /admin/usage} and {@code /v1/usage}, and how usage becomes cost. */
+    interface UsageConfig {
+        /** How long hourly buckets are kept, and how far back the ledger files are read at start. */
+        @WithDefault("7d")
+        @WithConverter(MillisDurationConverter.class)
+        java.time.Duration retention();
+
+        /** At most this much of the newest ledger files is read at start (a bound on start-up time). */
+        @WithDefault("512M")
+        io.quarkus.runtime.configuration.MemorySize rebuildMaxSize();
+
+        /**
+         * What one output token weighs against one input token when a rented instance's spend is shared among its
+         * users and when a static backend's price is applied (a decode step per output token; prompts prefill in
+         * parallel).
+         */
+        @WithDefault("4")
+        double outputTokenWeight();
+
+        /** By backend name: $ per million weighted tokens on a static backend (not rented by this gateway). */
+        Map<String, Double> usdPerMillionTokens();
     }
 
     interface AdminAuthConfig {

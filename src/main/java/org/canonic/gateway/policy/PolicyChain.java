@@ -26,12 +26,19 @@ public final class PolicyChain {
     private final Fleet fleet;
     private final ContextFit contextFit;
     private final KeyLimits keyLimits;
+    private final KeyBudgets budgets;
     private final ForwardedHeaders forwardedHeaders;
     /** The header naming a client's session (Kilo Code's {@code x-session-id}). */
     private final String sessionHeader;
     private static final int MAX_SESSION_LENGTH = 256;
 
     public PolicyChain(Fleet fleet, RequestJson json, KeyRing keys, GatewayConfig config, Tokenizer tokenizer) {
+        this(fleet, json, keys, config, tokenizer, KeyBudgets.DailyUsage.NONE);
+    }
+
+    /** @param usage today's usage per key, for the daily budgets */
+    public PolicyChain(Fleet fleet, RequestJson json, KeyRing keys, GatewayConfig config, Tokenizer tokenizer,
+                       KeyBudgets.DailyUsage usage) {
         this.fleet = fleet;
         this.keyLimits = new KeyLimits(config.keyLimits());
         GuardConfig.Tokens tokens = config.tokens();
@@ -39,6 +46,7 @@ public final class PolicyChain {
         this.headerFilters = List.of(
                 auth,
                 new ContentTypeFilter());
+        this.budgets = new KeyBudgets(config.keyLimits(), usage);
         this.bodyFilters = List.of(
                 new JsonBodyFilter(json),
                 new ModelRouteFilter(),
@@ -91,6 +99,8 @@ public final class PolicyChain {
             if (request.keyId == null) {
                 throw unavailable();
             }
+            // Here rather than with the header filters: a refusal here carries its Retry-After (midnight UTC).
+            budgets.check(request);
             request.fleet = fleet.snapshot();
             run(bodyFilters, request);
             if (request.body == null || request.route == null || request.limitField == null) {

@@ -10,7 +10,9 @@ import org.canonic.gateway.fleet.LiveBackend;
 import org.canonic.gateway.health.BackendBreaker;
 import org.canonic.gateway.policy.Candidate;
 import org.canonic.gateway.policy.ProxyRequest;
+import io.vertx.core.MultiMap;
 import org.canonic.gateway.telemetry.AttemptRecord;
+import org.canonic.gateway.telemetry.RequestTrace;
 import org.jboss.logging.Logger;
 
 /**
@@ -45,6 +47,8 @@ final class Attempt implements UpstreamAttempt.Listener {
     final long prefillTokens;
     /** Set by {@link #start}. */
     UpstreamAttempt upstream;
+    /** The attempt's span when the request is traced, else null. */
+    private RequestTrace.AttemptTrace trace;
     HeldAttempt held;
 
     Attempt(Owner owner, int index, Candidate candidate, int tryNumber, boolean hedge, Buffer body,
@@ -63,7 +67,8 @@ final class Attempt implements UpstreamAttempt.Listener {
      * Sends the attempt, its backend slot already taken, under the backend's circuit breaker; false when the breaker
      * refused it (the slot is then given back and nothing was sent).
      */
-    boolean start(ExchangeServices services, ProxyRequest request, Clocks clocks, Runnable withdraw) {
+    boolean start(ExchangeServices services, ProxyRequest request, Clocks clocks, Runnable withdraw,
+                  RequestTrace requestTrace) {
         LiveBackend backend = candidate.backend();
         Backend spec = backend.spec();
         BackendBreaker.Handle handle = backend.startAttempt();
@@ -73,8 +78,13 @@ final class Attempt implements UpstreamAttempt.Listener {
         }
         held = new HeldAttempt(backend, request.keyId(), handle, withdraw, uncachedTokens, prefillTokens,
                 request.stream());
+        MultiMap headers = UpstreamBody.headers(request, spec);
+        if (requestTrace != null) {
+            trace = requestTrace.attempt(request.endpoint().operation(), spec.name(), spec.model(),
+                    spec.endpoint().host(), spec.endpoint().port(), tryNumber, hedge, headers);
+        }
         upstream = new UpstreamAttempt(services.vertx(), backend.client(), spec, clocks,
-                spec.endpoint().apiPath(request.endpoint().path()), UpstreamBody.headers(request, spec), body,
+                spec.endpoint().apiPath(request.endpoint().path()), headers, body,
                 request.stream(), services.maxUpstreamBody(), services.bodyBudget(), this);
         upstream.start();
         return true;
@@ -96,7 +106,12 @@ final class Attempt implements UpstreamAttempt.Listener {
         long elapsed = held.elapsedMs();
         upstream.cancel();
         held.release(why, 0);
-        return new AttemptRecord(name(), tryNumber, why, 0, elapsed, detail, hedge);
+        return traced(new AttemptRecord(name(), tryNumber, why, 0, elapsed, detail, hedge));
+    }
+
+    /** Ends the attempt's span (when traced) with how it ended; returns the record. */
+    AttemptRecord traced(AttemptRecord record) {
+        return trace == null ? record : trace.end(record);
     }
 
     /**

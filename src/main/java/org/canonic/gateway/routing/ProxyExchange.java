@@ -139,7 +139,8 @@ final class ProxyExchange implements Attempt.Owner {
         // vLLM prefills in arrival order: the first token waits for what this gateway queued there before it too.
         long prefill = candidate.backend().load().pendingPrefillTokens() + uncached;
         Attempt attempt = new Attempt(this, index, candidate, tryNumber, isHedge, body, uncached, prefill);
-        if (!attempt.start(services, request, hedging.clocks(candidate.backend(), prefill), () -> withdraw(attempt))) {
+        if (!attempt.start(services, request, hedging.clocks(candidate.backend(), prefill), () -> withdraw(attempt),
+                record.trace())) {
             walk.skip(candidate.backend().name() + " circuit breaker open");
             return null;
         }
@@ -172,8 +173,8 @@ final class ProxyExchange implements Attempt.Owner {
     @Override
     public void onEnd(Attempt attempt, UpstreamAttempt.Result result) {
         attempt.held.release(result.outcome(), result.status());
-        attempts.add(new AttemptRecord(attempt.name(), attempt.tryNumber, result.outcome(), result.status(),
-                result.elapsedMs(), result.detail(), attempt.hedge));
+        attempts.add(attempt.traced(new AttemptRecord(attempt.name(), attempt.tryNumber, result.outcome(),
+                result.status(), result.elapsedMs(), result.detail(), attempt.hedge)));
         attempt.warnIfFailed(request.requestId(), result.outcome(), result.status());
         Attempt other = race.forget(attempt);
         if (finished) {

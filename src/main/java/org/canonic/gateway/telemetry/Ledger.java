@@ -12,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
 
 /**
  * The per-request ledger: one JSON line per request, written as a structured log line (category
@@ -44,6 +45,8 @@ public final class Ledger implements AutoCloseable {
     /** Used by the writer thread only: one flush of the log per batch instead of one per line. */
     private final BatchedLogFlush logFlush = new BatchedLogFlush(LEDGER_CATEGORY);
     private volatile boolean running = true;
+    /** Told, on the writer thread, of the records that reached the ledger (the usage aggregate); never null. */
+    private final Consumer<List<RequestRecord>> onWritten;
 
     /**
      * @param path        the JSON Lines file; empty writes the log line only
@@ -51,6 +54,13 @@ public final class Ledger implements AutoCloseable {
      * @param rotateBytes size at which the file is rotated (it also rotates when the UTC day changes)
      */
     public Ledger(Optional<Path> path, int queueSize, long rotateBytes) {
+        this(path, queueSize, rotateBytes, records -> {
+        });
+    }
+
+    /** @param onWritten told, on the writer thread, of every batch of records that reached the ledger */
+    public Ledger(Optional<Path> path, int queueSize, long rotateBytes, Consumer<List<RequestRecord>> onWritten) {
+        this.onWritten = onWritten;
         this.file = path.map(p -> new LedgerFile(p, rotateBytes)).orElse(null);
         this.queue = new ArrayBlockingQueue<>(queueSize);
         this.writer = new Thread(this::drain, "gateway-ledger-writer");
@@ -141,10 +151,12 @@ public final class Ledger implements AutoCloseable {
         }
         if (file == null) {
             written.addAndGet(lines.size());
+            tell(logged ? records : batch);
             return;
         }
         int done = lines.isEmpty() ? 0 : file.append(lines);
         written.addAndGet(done);
+        tell(records.subList(0, done));
         if (done < lines.size()) {
             List<RequestRecord> lost = records.subList(done, records.size());
             // Said before counted: whoever sees the count (a test, the metrics) can already read why.
@@ -152,6 +164,19 @@ public final class Ledger implements AutoCloseable {
                     + "the gateway.ledger log only", lost.size(), idRange(lost), file.path(),
                     String.valueOf(file.lastFailure()));
             droppedUnwritten.addAndGet(lost.size());
+        }
+    }
+
+    /** Hands what reached the ledger to its listener; a listener's failure never costs a ledger line. */
+    private void tell(List<RequestRecord> records) {
+        if (records.isEmpty()) {
+            return;
+        }
+        try {
+            onWritten.accept(records);
+        } catch (RuntimeException e) {
+            LOG.errorf(e, "The ledger's listener failed on %d record(s) (requests %s)", records.size(),
+                    idRange(records));
         }
     }
 

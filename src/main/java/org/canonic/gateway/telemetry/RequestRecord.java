@@ -59,6 +59,8 @@ public final class RequestRecord {
     private long elapsedMs;
     private JsonNode promptContent;
     private JsonNode completionContent;
+    /** The request's spans when tracing is on, else null. */
+    private RequestTrace trace;
 
     public RequestRecord(String requestId, long startNanos) {
         this.requestId = requestId;
@@ -179,7 +181,44 @@ public final class RequestRecord {
         return closed.get();
     }
 
-    // ---- read by metrics --------------------------------------------------------------------------------------
+    // ---- read by metrics and the usage aggregate ---------------------------------------------------------------
+
+    /** The request's spans, or null when tracing is off. */
+    public RequestTrace trace() {
+        return trace;
+    }
+
+    void trace(RequestTrace trace) {
+        this.trace = trace;
+    }
+
+    public int maxTokens() {
+        return maxTokens;
+    }
+
+    public String errorCode() {
+        return errorCode;
+    }
+
+    /** When the request arrived (epoch ms). */
+    public long startedAtMs() {
+        return startEpochMs;
+    }
+
+    /** The client key's id (null without client keys). */
+    public String keyId() {
+        return keyId;
+    }
+
+    /** The model name the client asked for. */
+    public String model() {
+        return model;
+    }
+
+    /** When the record closed (epoch ms): the {@code ended_at} of its ledger line. */
+    public long endedAtMs() {
+        return endEpochMs;
+    }
 
     public String route() {
         return route;

@@ -10,14 +10,30 @@ public final class Telemetry {
     private final Ledger ledger;
     private final boolean includeContent;
 
+    private final Tracing tracing;
+
     public Telemetry(GatewayMetrics metrics, Ledger ledger, boolean includeContent) {
+        this(metrics, ledger, includeContent, new Tracing(java.util.Optional.empty(), "magic-gateway"));
+    }
+
+    public Telemetry(GatewayMetrics metrics, Ledger ledger, boolean includeContent, Tracing tracing) {
         this.metrics = metrics;
         this.ledger = ledger;
         this.includeContent = includeContent;
+        this.tracing = tracing;
     }
 
     public RequestRecord open(String requestId, long startNanos) {
         return new RequestRecord(requestId, startNanos);
+    }
+
+    /** Opens the record and, when tracing is on, the request's span, continuing the trace the client's headers carry. */
+    public RequestRecord open(String requestId, long startNanos, io.vertx.core.MultiMap clientHeaders) {
+        RequestRecord record = new RequestRecord(requestId, startNanos);
+        if (tracing.on()) {
+            record.trace(tracing.startRequest(clientHeaders, record.startedAtMs()));
+        }
+        return record;
     }
 
     /** Whether the operator opted in to prompt and completion text in the ledger. */
@@ -29,6 +45,10 @@ public final class Telemetry {
     public void close(RequestRecord record, Outcome outcome, int status, String errorCode) {
         if (record.close(outcome, status, errorCode)) {
             record.runCloseAction();
+            RequestTrace trace = record.trace();
+            if (trace != null) {
+                trace.end(record);
+            }
             metrics.record(record);
             ledger.offer(record);
         }

@@ -25,6 +25,22 @@ class BootChecksTest {
     }
 
     @Test
+    void usageSettingsAndDailyBudgetsMustBeInRange() {
+        List<String> problems = new ArrayList<>();
+        BootChecks.checkUsage(ConfigFixture.with().build(), problems);
+        assertEquals(List.of(), problems, "the defaults are in range");
+        BootChecks.checkUsage(ConfigFixture.with("gateway.usage.retention", "10m",
+                "gateway.usage.output-token-weight", "0", "gateway.usage.usd-per-million-tokens.beta", "-1",
+                "gateway.key-limits.keys.a.usd-per-day", "-5", "gateway.key-limits.tokens-per-day", "-1").build(),
+                problems);
+        assertEquals(5, problems.size(), problems.toString());
+        assertTrue(problems.get(0).contains("gateway.usage.retention"), problems.toString());
+        assertTrue(problems.get(1).contains("output-token-weight"), problems.toString());
+        assertTrue(problems.get(2).contains("usd-per-million-tokens.beta"), problems.toString());
+        assertTrue(problems.get(4).contains("gateway.key-limits.keys.a"), problems.toString());
+    }
+
+    @Test
     void breakerSettingsMustDescribeABreakerThatCanOpenAndClose() {
         List<String> problems = new ArrayList<>();
         BootChecks.checkBreaker(ConfigFixture.with().build().breaker(), problems);

@@ -302,4 +302,32 @@ class ConsoleBrowserTest extends GatewayTest {
         assertTrue(overflow.intValue() <= 0, "the page scrolls sideways by " + overflow + " px");
         browser.screenshot("narrow");
     }
+
+    @Test
+    void usagePerKeyShowsAsATableAndAChart() throws Exception {
+        assertEquals(200, gateway.post("/v1/chat/completions",
+                org.canonic.gateway.testing.GatewayClient.chat("main-model", true)).statusCode());
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        com.fasterxml.jackson.databind.JsonNode row = null;
+        while (row == null && System.nanoTime() < deadline) {
+            for (com.fasterxml.jackson.databind.JsonNode r : json(admin("GET", "/admin/usage", null).body())
+                    .path("data")) {
+                if ("anonymous".equals(r.path("key").asText())) {
+                    row = r;
+                }
+            }
+            Thread.sleep(50);
+        }
+        assertTrue(row != null, "the request is in the usage API");
+        signIn();
+        WebElement shown = browser.waiting(Duration.ofSeconds(5)).until(ExpectedConditions.presenceOfElementLocated(
+                By.cssSelector("#usage-table tr[data-key='anonymous']")));
+        // the console reads usage every 10 s: it shows at least what the API said before it was opened
+        int requests = Integer.parseInt(shown.findElements(By.tagName("td")).get(1).getText());
+        assertTrue(requests >= row.path("requests").asInt(), shown.getText() + " vs " + row);
+        assertTrue(byId("usage-summary").getText().contains("requests"), byId("usage-summary").getText());
+        assertFalse(browser.driver().findElements(By.cssSelector("#usage-chart .usage-bar")).isEmpty());
+        browser.script("document.getElementById('usage').scrollIntoView()");
+        browser.screenshot("usage");
+    }
 }

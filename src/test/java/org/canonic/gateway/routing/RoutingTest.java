@@ -126,7 +126,16 @@ class RoutingTest extends GatewayTest {
         outsideLoad("r2", 17);
         outsideLoad("r3", 18);
         replica(1).then(Behavior.stream(5).firstTokenDelay(8_000));
-        HttpResponse<String> hedged = send("spread-model", null, chat(system, "a question " + UUID.randomUUID()));
+        // traced: each attempt of the race is a span of its own
+        var spans = io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter.create();
+        var tracing = io.quarkus.arc.Arc.container().instance(org.canonic.gateway.telemetry.Tracing.class).get();
+        tracing.export(spans);
+        HttpResponse<String> hedged;
+        try {
+            hedged = send("spread-model", null, chat(system, "a question " + UUID.randomUUID()));
+        } finally {
+            tracing.stopExporting(spans);
+        }
 
         assertEquals(200, hedged.statusCode(), hedged.body());
         assertTrue(hedged.body().contains("tok2") && hedged.body().endsWith("data: [DONE]\n\n"), hedged.body());
@@ -147,6 +156,14 @@ class RoutingTest extends GatewayTest {
         record.path("attempts").forEach(attempt -> outcomes.add(attempt.path("backend").asText() + ":"
                 + attempt.path("outcome").asText() + (attempt.path("hedge").asBoolean() ? ":hedge" : "")));
         assertEquals(List.of("r1:hedge_lost", "r2:completed:hedge"), outcomes);
+        List<String> attemptSpans = spans.getFinishedSpanItems().stream()
+                .filter(span -> span.getKind() == io.opentelemetry.api.trace.SpanKind.CLIENT)
+                .map(span -> span.getAttributes().get(io.opentelemetry.api.common.AttributeKey.stringKey(
+                        "gateway.backend")) + ":" + span.getAttributes().get(
+                        io.opentelemetry.api.common.AttributeKey.stringKey("gateway.outcome"))
+                        + (Boolean.TRUE.equals(span.getAttributes().get(io.opentelemetry.api.common.AttributeKey
+                        .booleanKey("gateway.attempt.hedge"))) ? ":hedge" : "")).sorted().toList();
+        assertEquals(List.of("r1:hedge_lost", "r2:completed:hedge"), attemptSpans);
         admin.await("r1", backend -> backend.get("inFlight").asInt() == 0, 2000);
         String metrics = management.get("/q/metrics").body();
         assertTrue(metrics.contains("gateway_hedges_total{event=\"won\",route=\"spread\"}"), metrics);

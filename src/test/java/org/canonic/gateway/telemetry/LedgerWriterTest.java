@@ -71,6 +71,33 @@ class LedgerWriterTest {
     }
 
     @Test
+    void itsListenerHearsOfExactlyTheRecordsThatReachedTheLedger() throws Exception {
+        List<String> heard = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.function.Consumer<List<RequestRecord>> listener = records -> records.forEach(r -> heard.add(
+                r.requestId()));
+        Path dir = Files.createTempDirectory("ledger-listener");
+        try (Ledger ledger = new Ledger(Optional.of(dir.resolve("ledger.jsonl")), 100, 1 << 20, listener)) {
+            for (int i = 0; i < 10; i++) {
+                assertTrue(ledger.offer(closed("ok-" + i)));
+            }
+            awaitSettled(ledger, 10);
+            assertEquals(10, ledger.written());
+        }
+        assertEquals(10, heard.size(), heard.toString());
+        assertEquals(10, Files.readAllLines(dir.resolve("ledger.jsonl")).size());
+        heard.clear();
+        try (LogCapture logs = LogCapture.start();
+             Ledger ledger = new Ledger(Optional.of(Path.of("/dev/full")), 100, 1 << 20, listener)) {
+            for (int i = 0; i < 5; i++) {
+                assertTrue(ledger.offer(closed("lost-" + i)));
+            }
+            awaitSettled(ledger, 5);
+            assertEquals(5, ledger.dropped());
+        }
+        assertEquals(List.of(), heard, "a record that missed the file is not counted as used either");
+    }
+
+    @Test
     void rotationUnderConcurrentLoadKeepsEveryLineInUniquelyNamedFiles() throws Exception {
         Path dir = Files.createTempDirectory("ledger-rotation");
         int threads = 8;

@@ -88,6 +88,11 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
         return ledger;
     }
 
+    /** The usage profile's ledger file. */
+    public static java.nio.file.Path usageLedger() {
+        return ledger.getParent().resolve("usage-ledger").resolve("ledger.jsonl");
+    }
+
     /** The directory of the hostile profile's ledger (a tiny rotation size: many files). */
     public static java.nio.file.Path hostileLedgerDir() {
         return ledger.getParent().resolve("hostile");
@@ -212,6 +217,10 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
 
         // The tenants' profile (see TenantsProfile).
         org.canonic.gateway.policy.TenantsProfile.settings().forEach((key, value) -> config.put("%tenants." + key, value));
+
+        // The usage profile (see UsageProfile): a ledger of its own, so its usage sums can be checked against it.
+        org.canonic.gateway.usage.UsageProfile.settings().forEach((key, value) -> config.put("%usage." + key, value));
+        config.put("%usage.gateway.telemetry.ledger.path", usageLedger().toString());
 
         // The hostile-load profile (see HostileProfile): a small memory budget, short connection clocks, a tiny
         // ledger rotation size.
