@@ -252,7 +252,8 @@ class UsageApiTest extends GatewayTest {
                 }
             }
             long spendCents = Math.round(spend * 100);
-            assertTrue(spendCents > 20, "a few seconds at $900/h: " + spend);
+            // from launch to destroy takes 0.7 s on an idle machine, longer under load: at $900/h at least 0.2 s of it
+            assertTrue(spendCents > 5, "at least 0.2 s at $900/h: " + spend);
             JsonNode report = json(gateway.get("/admin/usage?group_by=key", "authorization", ADMIN).body());
             JsonNode instance = null;
             for (JsonNode i : report.path("instances")) {
