@@ -24,7 +24,8 @@ import java.util.Optional;
  *       configured token, 401, 429) is answered at once and a body still coming is discarded, never buffered.</li>
  *   <li>The body of an authenticated request is read here, whole: at most {@code gateway.admin.max-body-size} (413
  *       beyond), within {@code gateway.limits.body-read-timeout} (408 when it trickles) and the body budget (503).
- *       The resource then gets it from the routing context, already read.</li>
+ *       The resource then gets it from the routing context, already read. A client that sent
+ *       {@code Expect: 100-continue} is told to go on only once its token and declared length passed.</li>
  * </ol>
  * A Vert.x route rather than a JAX-RS filter, because a route runs before RESTEasy has touched the body. The path is
  * the router's normalised one, the same RESTEasy matches resources against, and it is compared ignoring case, so no
@@ -77,6 +78,14 @@ public class AdminGate {
             return;
         }
         long limit = config.admin().maxBodySize().asLongValue();
+        if (RequestBodies.declaredLength(request) > limit) {
+            EarlyRefusal.send(ctx, RequestBodies.tooLarge(limit), 0, Map.of());
+            return;
+        }
+        if ("100-continue".equalsIgnoreCase(request.getHeader(HttpHeaders.EXPECT))) {
+            // Asked for only now: a client that waits for it never sends a body that would be refused.
+            request.response().writeContinue();
+        }
         bodies.read(ctx, limit).onComplete(read -> {
             if (read.succeeded()) {
                 ctx.setBody(read.result());

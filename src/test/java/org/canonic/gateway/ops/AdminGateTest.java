@@ -53,6 +53,25 @@ class AdminGateTest extends GatewayTest {
     }
 
     @Test
+    void aClientThatWaitsFor100ContinueIsToldToGoOnOnlyOnceAuthenticated() throws IOException {
+        String expect = "Expect: 100-continue\r\n";
+        try (RawHttp raw = RawHttp.connect(gatewayPort())) {
+            raw.send(head("POST", "/admin/lock", 20, expect));
+            String answer = raw.readResponse();
+            assertOpenAiError(answer, 401, "invalid_admin_token");
+        }
+        String body = "{\"ttl_seconds\":\"x\"}";
+        try (RawHttp raw = RawHttp.connect(gatewayPort())) {
+            raw.send(head("PUT", "/admin/lock/renew", body.length(), expect + "Authorization: Bearer "
+                    + FakeBackends.ADMIN_TOKEN + "\r\n"));
+            assertTrue(raw.readUntil("\r\n\r\n").startsWith("HTTP/1.1 100 Continue"), raw.seen());
+            raw.readResponse();
+            raw.send(body);
+            assertOpenAiError(raw.readResponse(), 400, "invalid_ttl");
+        }
+    }
+
+    @Test
     void anAdminBodyOverItsBoundIs413InOpenAisShape() throws IOException {
         String token = "Authorization: Bearer " + FakeBackends.ADMIN_TOKEN + "\r\n";
         try (RawHttp raw = RawHttp.connect(gatewayPort())) {
