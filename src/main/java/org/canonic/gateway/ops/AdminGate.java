@@ -27,7 +27,9 @@ import java.util.Optional;
  *       The resource then gets it from the routing context, already read. A client that sent
  *       {@code Expect: 100-continue} is told to go on only once its token and declared length passed.</li>
  * </ol>
- * A Vert.x route rather than a JAX-RS filter, because a route runs before RESTEasy has touched the body. The path is
+ * A Vert.x route rather than a JAX-RS filter, because a route runs before RESTEasy has touched the body. RESTEasy
+ * reads a body handed over this way for blocking resource methods only (the default for methods returning
+ * {@code Response}): admin resources stay blocking ({@code AdminResourcesBlockingTest} checks). The path is
  * the router's normalised one, the same RESTEasy matches resources against, and it is compared ignoring case, so no
  * spelling of an admin path gets past the door.
  */
