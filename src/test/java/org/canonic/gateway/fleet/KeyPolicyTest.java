@@ -36,7 +36,8 @@ class KeyPolicyTest {
         Files.createSymbolicLink(dir.resolve("escape"), outside);
         policy.resolve(new ApiKeyRef.File(dir.resolve("escape").toString()), "api_key_file", true, problems,
                 name -> null);
-        assertTrue(problems.size() == 1 && problems.get(0).contains("outside gateway.secrets.dir"), problems.toString());
+        assertTrue(problems.size() == 1 && problems.get(0).contains("outside gateway.secrets.dir"),
+                problems.toString());
     }
 
     @Test

@@ -29,8 +29,9 @@ class AdminInputBoundsTest extends GatewayTest {
 
     private HttpResponse<String> register(String fields) {
         String name = "bounds-" + UUID.randomUUID().toString().substring(0, 8);
-        return gateway.call("POST", "/admin/backends", "{\"name\":\"" + name + "\",\"model\":\"m\",\"routes\":[\"solo\"],"
-                + "\"probe\":\"none\"," + fields + "}", "authorization", "Bearer " + FakeBackends.ADMIN_TOKEN);
+        return gateway.call("POST", "/admin/backends", "{\"name\":\"" + name + "\",\"model\":\"m\","
+                + "\"routes\":[\"solo\"],\"probe\":\"none\"," + fields + "}", "authorization",
+                "Bearer " + FakeBackends.ADMIN_TOKEN);
     }
 
     private String localUrl() {
