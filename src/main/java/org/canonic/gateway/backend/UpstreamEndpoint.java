@@ -35,6 +35,9 @@ public record UpstreamEndpoint(boolean ssl, String host, int port, String apiPat
                     "is malformed: it must not carry user info, a query or a fragment (put credentials in the"
                     + " api-key setting)");
         }
+        if (uri.getPort() == 0 || uri.getPort() > 65535) {
+            throw new IllegalArgumentException("has the port " + uri.getPort() + ": a port is 1 to 65535");
+        }
         boolean ssl = scheme.equals("https");
         int port = uri.getPort() > 0 ? uri.getPort() : (ssl ? 443 : 80);
         String path = uri.getRawPath() == null ? "" : uri.getRawPath();

@@ -41,7 +41,7 @@ public final class InstanceKeys {
      *               no copy, so keys stay on the replica that made them)
      */
     public InstanceKeys(Path stateDir, StateStore store, SealedValues sealed) {
-        this.dir = stateDir.resolve("compute-keys");
+        this.dir = stateDir.resolve(org.canonic.gateway.fleet.KeyPolicy.COMPUTE_KEYS_DIR);
         this.store = store != null && store.shared() && sealed != null ? store : null;
         this.sealed = sealed;
     }

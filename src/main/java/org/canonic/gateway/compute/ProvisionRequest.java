@@ -63,7 +63,7 @@ public record ProvisionRequest(String provider, String recipe, double hours, Str
         if (value == null || value.isNull()) {
             return null;
         }
-        if (!value.isIntegralNumber() || value.asInt() < 1 || value.asInt() > max) {
+        if (!value.isIntegralNumber() || !value.canConvertToInt() || value.asInt() < 1 || value.asInt() > max) {
             problems.add(field + " must be an integer from 1 to " + max);
             return null;
         }

@@ -404,6 +404,12 @@ public interface GatewayConfig {
     /** How failed admin authentication is slowed down. */
     OperationsConfig.AdminAuthConfig adminAuth();
 
+    /** Bounds on admin requests: body size, the addresses a registered backend may have. */
+    OperationsConfig.AdminConfig admin();
+
+    /** Where key references given through the admin API may point. */
+    OperationsConfig.SecretsConfig secrets();
+
     /**
      * Where the gateway keeps state that must survive a restart: registered backends, the lock and its fencing
      * counter, the audit log.

@@ -129,6 +129,41 @@ public interface OperationsConfig {
         int maxFailuresPerMinute();
     }
 
+    interface AdminConfig {
+        /**
+         * Largest admin request body ({@code /admin/*}): admin calls carry small JSON documents. Read only after the
+         * bearer token was checked, within {@code gateway.limits.body-read-timeout}; a larger one is answered 413.
+         */
+        @WithDefault("64K")
+        io.quarkus.runtime.configuration.MemorySize maxBodySize();
+
+        /**
+         * Networks (CIDR, comma-separated, e.g. {@code 10.0.5.0/24,127.0.0.1/32}) in which a backend registered
+         * through the admin API may have its address although it is private, loopback, link-local or otherwise not
+         * public. Unset: only public addresses. Configured backends, rented machines and webhook receivers come from
+         * the operator's own configuration and are not checked.
+         */
+        Optional<List<String>> allowedNetworks();
+    }
+
+    interface SecretsConfig {
+        /**
+         * The only directory from which a key reference given through the admin API ({@code api_key_file}) may be
+         * read, with its subdirectories; symbolic links are followed and must stay inside it (Kubernetes secret
+         * volumes are made of such links). Docker and Compose mount secrets there.
+         */
+        @WithDefault("/run/secrets")
+        String dir();
+
+        /**
+         * The prefix every environment variable named by a key reference ({@code api_key_env}) must have. The
+         * gateway's own settings ({@code GATEWAY_*}, {@code QUARKUS_*}) and provider account keys never qualify,
+         * whatever the prefix.
+         */
+        @WithDefault("BACKEND_KEY_")
+        String envPrefix();
+    }
+
     interface StateConfig {
         /**
          * The state directory ({@code GATEWAY_STATE_DIR}); relative paths are relative to the working directory.

@@ -22,19 +22,34 @@ public final class BackendResolver {
     /** The base URL that points a backend at the embedded simulator. */
     public static final String SIMULATOR_URL = "simulator:";
 
+    /** Bounds of every backend setting, from configuration or the admin API alike. */
+    static final Duration MAX_CLOCK = Duration.ofHours(24);
+    static final Duration MAX_RETRY_DELAY = Duration.ofMinutes(1);
+    static final int MAX_CONCURRENCY = 100_000;
+    static final int MAX_TOKENS = 10_000_000;
+
     private final GatewayConfig.Defaults defaults;
     private final Optional<String> simulatorBaseUrl;
     private final Function<String, String> environment;
+    private final KeyPolicy keys;
+
+    /** A resolver whose admin key references may name no file (for tests of the other settings). */
+    public BackendResolver(GatewayConfig.Defaults defaults, Optional<String> simulatorBaseUrl,
+                           Function<String, String> environment) {
+        this(defaults, simulatorBaseUrl, environment, new KeyPolicy(List.of(), "gateway.secrets.dir", "BACKEND_KEY_"));
+    }
 
     /**
      * @param simulatorBaseUrl the running simulator's OpenAI base URL, empty when the simulator is off
      * @param environment      reads environment variables (for key references)
+     * @param keys             where key references and certificate files may point
      */
     public BackendResolver(GatewayConfig.Defaults defaults, Optional<String> simulatorBaseUrl,
-                           Function<String, String> environment) {
+                           Function<String, String> environment, KeyPolicy keys) {
         this.defaults = defaults;
         this.simulatorBaseUrl = simulatorBaseUrl;
         this.environment = environment;
+        this.keys = keys;
     }
 
     /** How configuration names a backend's settings. */
@@ -50,8 +65,21 @@ public final class BackendResolver {
         };
     }
 
-    /** The backend, or empty with every problem added to {@code problems}. */
+    /**
+     * The backend, or empty with every problem added to {@code problems}. Definitions named the admin API's way
+     * ({@link #apiNaming()}) came from the admin API (or were stored from it): their files are held to the secrets
+     * directory ({@link KeyPolicy}).
+     */
     public Optional<Backend> resolve(BackendDefinition definition, UnaryOperator<String> naming,
+                                     List<String> problems) {
+        return resolve(definition, naming, naming.apply("api-key-file").equals("api_key_file"), problems);
+    }
+
+    /**
+     * As {@link #resolve(BackendDefinition, UnaryOperator, List)}; {@code restricted} says whether its files must be
+     * in the secrets directory (false for the gateway's own registrations, whose files it wrote itself).
+     */
+    public Optional<Backend> resolve(BackendDefinition definition, UnaryOperator<String> naming, boolean restricted,
                                      List<String> problems) {
         int before = problems.size();
         String url = definition.baseUrl() == null ? "" : definition.baseUrl().trim();
@@ -77,8 +105,9 @@ public final class BackendResolver {
             problems.add(naming.apply("tries") + " must be between 1 and 10, got " + tries);
         }
         Duration retryDelay = orDefault(definition.retryDelay(), defaults.retryDelay());
-        if (retryDelay.isNegative()) {
-            problems.add(naming.apply("retry-delay") + " must not be negative");
+        if (retryDelay.isNegative() || retryDelay.compareTo(MAX_RETRY_DELAY) > 0) {
+            problems.add(naming.apply("retry-delay") + " must be between 0 and " + MAX_RETRY_DELAY.toMillis()
+                    + " ms, got " + retryDelay.toMillis() + " ms");
         }
         GatewayConfig.Clocks base = defaults.clocks();
         Duration connect = positive(naming, "clocks.connect", orDefault(definition.connect(), base.connect()), problems);
@@ -89,14 +118,16 @@ public final class BackendResolver {
         // Unset everywhere: 0, the adaptive limit.
         int maxConcurrency = orDefault(definition.maxConcurrency(),
                 defaults.maxConcurrency().isPresent() ? defaults.maxConcurrency().getAsInt() : 0);
-        if (maxConcurrency < 1 && (definition.maxConcurrency() != null || defaults.maxConcurrency().isPresent())) {
-            problems.add(naming.apply("max-concurrency") + " must be at least 1, got " + maxConcurrency);
+        if ((maxConcurrency < 1 || maxConcurrency > MAX_CONCURRENCY)
+                && (definition.maxConcurrency() != null || defaults.maxConcurrency().isPresent())) {
+            problems.add(naming.apply("max-concurrency") + " must be between 1 and " + MAX_CONCURRENCY + ", got "
+                    + maxConcurrency);
         }
         int contextWindow = orDefault(definition.contextWindow(), 0);
         int tokensMax = orDefault(definition.tokensMax(), 0);
-        if (contextWindow < 0 || tokensMax < 0) {
+        if (contextWindow < 0 || tokensMax < 0 || contextWindow > MAX_TOKENS || tokensMax > MAX_TOKENS) {
             problems.add(naming.apply("context-window") + " and " + naming.apply("tokens-max")
-                    + " must not be negative");
+                    + " must be between 0 and " + MAX_TOKENS);
         }
         Backend.ProbeKind probe = endpoint == null ? Backend.ProbeKind.NONE
                 : probeKind(naming, definition.probe() == null ? "auto" : definition.probe(), endpoint, problems);
@@ -104,11 +135,11 @@ public final class BackendResolver {
         if (definition.apiKey() != null) {
             String key = naming.apply(definition.apiKey() instanceof ApiKeyRef.Env ? "api-key-env"
                     : definition.apiKey() instanceof ApiKeyRef.File ? "api-key-file" : "api-key");
-            apiKey = definition.apiKey().resolve(key, problems, environment).orElse(null);
+            apiKey = keys.resolve(definition.apiKey(), key, restricted, problems, environment).orElse(null);
         }
         String pinned = definition.tlsCertificateFile() == null || endpoint == null ? null
                 : pinnedCertificate(naming.apply("tls-certificate-file"), definition.tlsCertificateFile(), endpoint,
-                problems);
+                restricted, problems);
         if (problems.size() > before) {
             return Optional.empty();
         }
@@ -124,17 +155,22 @@ public final class BackendResolver {
      * The certificate a pinned backend must present: an https URL and a file holding one X.509 certificate (PEM);
      * anything else is a problem, never a fall back to public CAs or to plain HTTP.
      */
-    static String pinnedCertificate(String field, String file, UpstreamEndpoint endpoint, List<String> problems) {
+    String pinnedCertificate(String field, String file, UpstreamEndpoint endpoint, boolean restricted,
+                             List<String> problems) {
         if (!endpoint.ssl()) {
             problems.add(field + " pins a TLS certificate, so base_url must be https://");
             return null;
         }
+        Optional<String> content = keys.readFile(file, field, restricted, problems);
+        if (content.isEmpty()) {
+            return null;
+        }
         try {
-            String pem = java.nio.file.Files.readString(java.nio.file.Path.of(file.strip()));
+            String pem = content.get();
             java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(
                     new java.io.ByteArrayInputStream(pem.getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
             return pem;
-        } catch (java.io.IOException | RuntimeException | java.security.cert.CertificateException e) {
+        } catch (RuntimeException | java.security.cert.CertificateException e) {
             problems.add(field + " " + file + " is not a readable X.509 certificate (PEM): "
                     + e.getClass().getSimpleName());
             return null;
@@ -167,8 +203,9 @@ public final class BackendResolver {
     }
 
     private static Duration positive(UnaryOperator<String> naming, String field, Duration value, List<String> problems) {
-        if (value.isZero() || value.isNegative()) {
-            problems.add(naming.apply(field) + " must be positive, got " + value.toMillis() + " ms");
+        if (value.isZero() || value.isNegative() || value.compareTo(MAX_CLOCK) > 0) {
+            problems.add(naming.apply(field) + " must be positive and at most " + MAX_CLOCK.toMillis()
+                    + " ms (24 h), got " + value.toMillis() + " ms");
         }
         return value;
     }

@@ -83,21 +83,56 @@ public final class Fleet {
         return Optional.ofNullable(registrations.get(name));
     }
 
-    /** Registers a backend; it starts PENDING and takes traffic once its probes pass. */
-    public synchronized LiveBackend register(JsonNode body, Long fencing) {
+    /**
+     * A registration or change checked as far as it can be without the fleet's monitor: its body parsed and its
+     * files read (key, certificate), so that a slow or hostile file never holds the monitor, nor a lock its caller
+     * holds while it applies the change. Applying it re-checks what depends on the fleet's state.
+     */
+    public record Prepared(String name, JsonNode body, BackendRegistration current, BackendRegistration registration,
+                           Backend spec, List<String> problems) {
+    }
+
+    /**
+     * Registers a backend the gateway made itself (a rented machine, compute): its key and certificate files are its
+     * own, wherever its state directory is. It starts PENDING and takes traffic once its probes pass.
+     */
+    public LiveBackend register(JsonNode body, Long fencing) {
+        return register(prepare(body, false), fencing);
+    }
+
+    /**
+     * The first half of an admin API registration ({@link #register(Prepared, Long)} is the second): call it outside
+     * every lock. Its files must be in the secrets directory.
+     */
+    public Prepared prepareRegistration(JsonNode body) {
+        return prepare(body, true);
+    }
+
+    private Prepared prepare(JsonNode body, boolean restricted) {
         List<String> problems = new ArrayList<>();
         BackendRegistration registration = BackendRegistration.parse(body, problems);
         if (!problems.isEmpty()) {
+            return new Prepared(null, body, null, null, null, problems);
+        }
+        Backend spec = resolver.resolve(registration.definition(), BackendResolver.apiNaming(), restricted, problems)
+                .orElse(null);
+        return new Prepared(registration.definition().name(), body, null, registration, spec, problems);
+    }
+
+    /** Registers a prepared backend; it starts PENDING and takes traffic once its probes pass. */
+    public synchronized LiveBackend register(Prepared prepared, Long fencing) {
+        BackendRegistration registration = prepared.registration();
+        List<String> problems = new ArrayList<>(prepared.problems());
+        if (registration == null) {
             throw FleetException.invalid(problems);
         }
+        Backend spec = prepared.spec();
         String name = registration.definition().name();
         if (backends.containsKey(name) || leaving.stream().anyMatch(b -> b.name().equals(name))) {
             throw new FleetException(409, "backend_exists", "A backend named '" + name + "' already exists"
                     + (backends.containsKey(name) ? "" : " (it is still draining out)") + "; choose another name.");
         }
         members.check(registration, problems);
-        Backend spec = resolver.resolve(registration.definition(), BackendResolver.apiNaming(), problems)
-                .orElse(null);
         if (!problems.isEmpty()) {
             throw FleetException.invalid(problems);
         }
@@ -124,17 +159,41 @@ public final class Fleet {
     }
 
     /** Changes a registered backend's route membership, order, limits, clocks, tries or key reference. */
-    public synchronized LiveBackend change(String name, JsonNode body, Long fencing) {
-        LiveBackend live = registered(name);
-        BackendRegistration current = registrations.get(name);
+    public LiveBackend change(String name, JsonNode body, Long fencing) {
+        return change(prepareChange(name, body), fencing);
+    }
+
+    /** The first half of {@link #change(String, JsonNode, Long)}: call it outside every lock. */
+    public Prepared prepareChange(String name, JsonNode body) {
+        BackendRegistration current;
+        synchronized (this) {
+            registered(name);
+            current = registrations.get(name);
+        }
         List<String> problems = new ArrayList<>();
         BackendRegistration changed = current.patched(body, problems);
-        if (problems.isEmpty()) {
-            members.check(changed, problems);
-        }
         Backend spec = problems.isEmpty()
                 ? resolver.resolve(changed.definition(), BackendResolver.apiNaming(), problems).orElse(null)
                 : null;
+        return new Prepared(name, body, current, changed, spec, problems);
+    }
+
+    /** Applies a prepared change; 409 if the backend changed since it was prepared. */
+    public synchronized LiveBackend change(Prepared prepared, Long fencing) {
+        String name = prepared.name();
+        JsonNode body = prepared.body();
+        BackendRegistration current = prepared.current();
+        BackendRegistration changed = prepared.registration();
+        Backend spec = prepared.spec();
+        List<String> problems = new ArrayList<>(prepared.problems());
+        LiveBackend live = registered(name);
+        if (registrations.get(name) != current) {
+            throw new FleetException(409, "backend_changed", "Backend '" + name + "' changed while this change was "
+                    + "checked; read it again and retry.");
+        }
+        if (problems.isEmpty()) {
+            members.check(changed, problems);
+        }
         if (!problems.isEmpty()) {
             throw FleetException.invalid(problems);
         }

@@ -46,7 +46,7 @@ public final class FleetPlanner {
 
     public FleetPlanner(GatewayConfig config, Optional<String> simulatorBaseUrl, Function<String, String> environment) {
         this.config = config;
-        this.resolver = new BackendResolver(config.defaults(), simulatorBaseUrl, environment);
+        this.resolver = new BackendResolver(config.defaults(), simulatorBaseUrl, environment, KeyPolicy.of(config));
     }
 
     public BackendResolver resolver() {

@@ -117,24 +117,42 @@ public class AdminAuth {
      * wrong one ({@code Bearer} matched case-insensitively), 429 once the address has failed too often.
      */
     public void require(String authorization, String clientAddress) {
+        Optional<Denial> denial = check(authorization, clientAddress);
+        if (denial.isPresent()) {
+            throw new Refused(error(denial.get().error(), denial.get().retryAfterSeconds()));
+        }
+    }
+
+    /**
+     * Why an admin request must be refused, judged from its headers alone, or empty when it may proceed. The one
+     * check of the admin API: {@link AdminGate} applies it to every {@code /admin} path before any body is read.
+     */
+    public Optional<Denial> check(String authorization, String clientAddress) {
         if (tokenDigest == null) {
-            throw new Refused(error(OpenAiError.invalidRequest(404, "Not found.", null, "not_found"), 0));
+            return Optional.of(new Denial(OpenAiError.invalidRequest(404, "Not found.", null, "not_found"), 0));
         }
         String presented = bearer(authorization);
         if (!presented.isEmpty() && MessageDigest.isEqual(sha256(presented), tokenDigest)) {
-            return;
+            return Optional.empty();
         }
         failures.increment();
         long retryAfter = limiter.fail(clientAddress);
         if (retryAfter > 0) {
             LOG.debugf("Admin authentication failures over the limit from %s", clientAddress);
-            throw new Refused(error(new OpenAiError(429, "Too many failed admin authentications from this address; "
-                    + "retry after " + retryAfter + " s.", "rate_limit_error", null, "too_many_auth_failures"),
-                    retryAfter));
+            return Optional.of(new Denial(new OpenAiError(429, "Too many failed admin authentications from this "
+                    + "address; retry after " + retryAfter + " s.", "rate_limit_error", null,
+                    "too_many_auth_failures"), retryAfter));
         }
         LOG.debugf("Admin authentication failed from %s", clientAddress);
-        throw new Refused(error(new OpenAiError(401, "A valid admin bearer token is required.",
+        return Optional.of(new Denial(new OpenAiError(401, "A valid admin bearer token is required.",
                 "authentication_error", null, "invalid_admin_token"), 0));
+    }
+
+    /**
+     * A refused admin request: the OpenAI-shaped error, and the {@code Retry-After} seconds (0: none). A 401 also
+     * carries {@code WWW-Authenticate: Bearer}.
+     */
+    public record Denial(OpenAiError error, long retryAfterSeconds) {
     }
 
     /** The credentials of a {@code Bearer} header (scheme in any case), or "" for anything else. */

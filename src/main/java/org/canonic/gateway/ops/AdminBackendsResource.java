@@ -71,6 +71,9 @@ public class AdminBackendsResource {
     @Inject
     ObjectMapper mapper;
 
+    @Inject
+    BackendAddresses addresses;
+
     @GET
     public Response list(@HeaderParam("Authorization") String authorization, @Context HttpServerRequest request) {
         auth.require(authorization, request);
@@ -101,8 +104,13 @@ public class AdminBackendsResource {
                              @HeaderParam(MaintenanceLock.TOKEN_HEADER) String token, String body) {
         auth.require(authorization, request);
         String target = nameIn(body);
+        Prepared prepared = prepared(() -> {
+            JsonNode json = parse(body);
+            addresses.check(json.path("base_url").isTextual() ? json.get("base_url").asText() : null);
+            return fleet.prepareRegistration(json);
+        });
         return changed("backend.register", target, actor, token, fencing -> {
-            LiveBackend backend = fleet.register(parse(body), fencing);
+            LiveBackend backend = fleet.register(prepared.get(), fencing);
             return Response.status(201).entity(view(backend, fleet.snapshot())).build();
         });
     }
@@ -115,8 +123,9 @@ public class AdminBackendsResource {
                            @HeaderParam(MaintenanceLock.TOKEN_HEADER) String token, @PathParam("name") String name,
                            String body) {
         auth.require(authorization, request);
+        Prepared prepared = prepared(() -> fleet.prepareChange(name, parse(body)));
         return changed("backend.change", name, actor, token, fencing -> {
-            LiveBackend backend = fleet.change(name, parse(body), fencing);
+            LiveBackend backend = fleet.change(prepared.get(), fencing);
             return Response.ok(view(backend, fleet.snapshot())).build();
         });
     }
@@ -195,10 +204,32 @@ public class AdminBackendsResource {
         return BackendView.of(backend, snapshot, fleet.registration(backend.name()));
     }
 
+    /**
+     * A change checked, and its files read and its address resolved, before the maintenance lock is taken: a slow
+     * file or a slow DNS answer never holds the lock (nor the fleet). A refusal found here is raised where the change
+     * would have been made, so that it is audited like any other.
+     */
+    private record Prepared(Fleet.Prepared change, FleetException refusal) {
+        Fleet.Prepared get() {
+            if (refusal != null) {
+                throw refusal;
+            }
+            return change;
+        }
+    }
+
+    private static Prepared prepared(java.util.function.Supplier<Fleet.Prepared> preparation) {
+        try {
+            return new Prepared(preparation.get(), null);
+        } catch (FleetException e) {
+            return new Prepared(null, e);
+        }
+    }
+
     /** The name a registration body gives, for the audit log only (the registry checks the body itself). */
     private String nameIn(String body) {
         try {
-            JsonNode name = mapper.readTree(body == null ? "" : body).path("name");
+            JsonNode name = AdminJson.read(mapper, body == null ? "" : body).path("name");
             return name.isTextual() ? OpenAiError.echo(name.asText(), 64) : null;
         } catch (Exception e) {
             return null;
@@ -210,9 +241,9 @@ public class AdminBackendsResource {
             throw new FleetException(400, "invalid_body", "The body must be a JSON object.");
         }
         try {
-            return mapper.readTree(body);
+            return AdminJson.read(mapper, body);
         } catch (Exception e) {
-            throw new FleetException(400, "invalid_body", "The body is not valid JSON.");
+            throw new FleetException(400, "invalid_body", AdminJson.problem(e));
         }
     }
 

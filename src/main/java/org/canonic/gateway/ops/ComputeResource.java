@@ -270,9 +270,9 @@ public class ComputeResource {
             return mapper.createObjectNode();
         }
         try {
-            return mapper.readTree(body);
+            return AdminJson.read(mapper, body);
         } catch (Exception e) {
-            throw new ComputeException(400, "invalid_body", "The body is not valid JSON.");
+            throw new ComputeException(400, "invalid_body", AdminJson.problem(e));
         }
     }
 

@@ -199,7 +199,7 @@ class BackendRegistryTest extends GatewayTest {
     void aChangeAppliesToNewRequestsAndAKeyIsOnlyEverAReference() throws Exception {
         FakeVllm gamma = extra();
         String name = unique("gamma");
-        Path keyFile = Files.createTempFile("gamma-key", ".txt");
+        Path keyFile = Files.createTempFile(FakeBackends.secretsDir(), "gamma-key", ".txt");
         String key = "sk-gamma-" + UUID.randomUUID();
         Files.writeString(keyFile, key + "\n");
         HttpResponse<String> created = register(name, gamma, "[\"solo\"]",
@@ -246,8 +246,8 @@ class BackendRegistryTest extends GatewayTest {
         assertRefused(admin("POST", "/admin/backends", "{\"name\":\"x3\",\"base_url\":\"" + gamma.baseUrl()
                 + "\",\"model\":\"m\",\"routes\":[\"main\"],\"api_key\":\"sk-live\"}"), 400, "api_key_env or api_key_file");
         assertRefused(admin("POST", "/admin/backends", "{\"name\":\"x4\",\"base_url\":\"" + gamma.baseUrl()
-                + "\",\"model\":\"m\",\"routes\":[\"main\"],\"api_key_env\":\"NOT_SET_ANYWHERE_42\"}"), 400,
-                "NOT_SET_ANYWHERE_42, which is not set");
+                + "\",\"model\":\"m\",\"routes\":[\"main\"],\"api_key_env\":\"BACKEND_KEY_NOT_SET_ANYWHERE_42\"}"), 400,
+                "BACKEND_KEY_NOT_SET_ANYWHERE_42, which is not set");
         assertRefused(admin("POST", "/admin/backends", "{\"name\":\"x5\",\"base_url\":\"" + gamma.baseUrl()
                 + "\",\"model\":\"m\",\"routes\":[\"main\"],\"tries\":0,\"clocks\":{\"idle_ms\":0}}"), 400,
                 "tries must be between 1 and 10");

@@ -50,7 +50,8 @@ class RegistrationRestartIT {
         assertTrue(Files.exists(PackagedGateway.JAR), "package the gateway first");
         Path state = Files.createTempDirectory("restart-it-state");
         Map<String, String> env = new HashMap<>(Map.of("GATEWAY_STATE_DIR", state.toString(), "GATEWAY_AUTH", "none",
-                "GATEWAY_ADMIN_TOKEN", ADMIN, "RESTART_IT_UPSTREAM_KEY", "sk-restart-upstream-key-42"));
+                "GATEWAY_ADMIN_TOKEN", ADMIN, "GATEWAY_ADMIN_ALLOWED_NETWORKS", "127.0.0.0/8",
+                "BACKEND_KEY_RESTART_IT", "sk-restart-upstream-key-42"));
 
         PackagedGateway first = PackagedGateway.start(env);
         try {
@@ -67,7 +68,7 @@ class RegistrationRestartIT {
 
             HttpResponse<String> created = first.client().call("POST", "/admin/backends", "{\"name\":\"restart-gamma\","
                     + "\"base_url\":\"" + fake.baseUrl() + "\",\"model\":\"" + MODEL + "\",\"routes\":[\"chat\"],"
-                    + "\"api_key_env\":\"RESTART_IT_UPSTREAM_KEY\"}", "authorization", "Bearer " + ADMIN);
+                    + "\"api_key_env\":\"BACKEND_KEY_RESTART_IT\"}", "authorization", "Bearer " + ADMIN);
             assertEquals(201, created.statusCode(), created.body());
             first.awaitRoute("chat");
             assertEquals("restart-gamma", first.client().post("/v1/chat/completions", chat("qwen", false)).headers()
@@ -89,12 +90,12 @@ class RegistrationRestartIT {
             second.terminate(40);
         }
 
-        env.remove("RESTART_IT_UPSTREAM_KEY");
+        env.remove("BACKEND_KEY_RESTART_IT");
         Process refused = PackagedGateway.launch(env);
         assertTrue(refused.waitFor(60, TimeUnit.SECONDS), "a start that cannot read a key must end");
         String output = new String(refused.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertNotEquals(0, refused.exitValue(), output);
-        assertTrue(output.contains("registered backend restart-gamma") && output.contains("RESTART_IT_UPSTREAM_KEY")
+        assertTrue(output.contains("registered backend restart-gamma") && output.contains("BACKEND_KEY_RESTART_IT")
                 && output.contains("not set"), output);
         assertTrue(!output.contains("sk-restart-upstream-key-42"), "the key is never printed");
     }

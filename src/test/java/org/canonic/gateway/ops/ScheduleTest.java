@@ -181,7 +181,7 @@ class ScheduleTest extends GatewayTest {
                 new Case(body("reservation", "route", "main", soon, later, ",\"details\":{\"blob\":\""
                         + "d".repeat(4100) + "\"}"), 400, "invalid_value", "details"),
                 new Case(body("reservation", "route", "main", soon, later, ",\"note\":\"" + "n".repeat(70_000)
-                        + "\""), 413, "body_too_large", null),
+                        + "\""), 413, "request_too_large", null),
                 new Case(body("reservation", "route", "main", soon, later, "").replace("\"holder\"",
                         "\"holder\":\"a\",\"holder\""), 400, "invalid_json", null));
         for (Case c : cases) {

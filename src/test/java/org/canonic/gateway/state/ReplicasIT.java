@@ -91,6 +91,8 @@ class ReplicasIT {
                     "QUARKUS_REDIS_HOSTS", redis.url(), "GATEWAY_STATE_REPLICA_ID", id, "GATEWAY_STATE_LEADER_TTL",
                     "2s", "GATEWAY_AUTH", "none", "GATEWAY_ADMIN_TOKEN", ADMIN,
                     "GATEWAY_STATE_DIR", STATE_DIRS.computeIfAbsent(id, ReplicasIT::tempDir).toString()));
+            // The fake backend listens on loopback, which the admin API refuses unless allowed.
+            env.put("GATEWAY_ADMIN_ALLOWED_NETWORKS", "127.0.0.0/8");
             env.put("VASTAI_API_URL", vastai.url());
             env.put("VASTAI_ACCOUNT_KEY", VASTAI_KEY);
             env.put("GATEWAY_STATE_KEY_FILE", stateKey().toString());

@@ -93,6 +93,11 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
         return ledger.getParent().resolve("usage-ledger").resolve("ledger.jsonl");
     }
 
+    /** The directory key files named through the admin API must be in ({@code gateway.secrets.dir}). */
+    public static java.nio.file.Path secretsDir() {
+        return ledger.getParent().resolve("secrets");
+    }
+
     /** The directory of the hostile profile's ledger (a tiny rotation size: many files). */
     public static java.nio.file.Path hostileLedgerDir() {
         return ledger.getParent().resolve("hostile");
@@ -181,6 +186,14 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
             throw new IllegalStateException(e);
         }
         config.put("gateway.telemetry.ledger.path", ledger.toString());
+        try {
+            java.nio.file.Files.createDirectories(secretsDir());
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        config.put("gateway.secrets.dir", secretsDir().toString());
+        // The fake backends all listen on loopback; the admin API refuses such addresses unless allowed.
+        config.put("gateway.admin.allowed-networks", "127.0.0.0/8");
         config.put("gateway.webhooks.urls", webhooks.url().toString());
         config.put("gateway.webhooks.secret", WEBHOOK_SECRET);
         // The blocked-ledger profile writes to a FIFO nobody reads: opening it blocks the ledger writer for good.
