@@ -207,6 +207,12 @@ final class ProxyExchange implements Attempt.Owner {
             return;
         }
         if (committed) {
+            if (result.outcome() == AttemptOutcome.REQUEST_TIME_LIMIT) {
+                finish(OpenAiError.server(504, "The answer was ended by the gateway's total clock (" + result.detail()
+                        + ", clock gateway.defaults.clocks.total). The answer above is incomplete: ask for fewer"
+                        + " tokens.", "answer_time_limit"), attempt.name());
+                return;
+            }
             String message = result.outcome() == AttemptOutcome.STREAM_ERROR_EVENT
                     ? UpstreamErrors.streamErrorMessage(result.body(), services.json().mapper())
                     : "The backend failed mid-stream: " + result.outcome().description() + " (" + result.detail()
@@ -385,8 +391,8 @@ final class ProxyExchange implements Attempt.Owner {
         Attempt running = race.primary();
         if (running != null) {
             provider = running.name();
-            running.warnIfFailed(request.requestId(), AttemptOutcome.TOTAL_TIMEOUT, 0);
-            end(running, AttemptOutcome.TOTAL_TIMEOUT, "non-stream-total clock");
+            // The client asked for more than fits the bound; the backend was generating it: not a backend fault.
+            end(running, AttemptOutcome.REQUEST_TIME_LIMIT, "non-stream-total clock");
         }
         finish(OpenAiError.server(504, "No answer within the non-stream time limit of "
                 + services.nonStreamTotalMs() / 1000.0 + " s (clock gateway.defaults.clocks.non-stream-total, "

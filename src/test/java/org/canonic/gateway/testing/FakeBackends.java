@@ -197,6 +197,10 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
         // The tenants' profile (see TenantsProfile).
         org.canonic.gateway.policy.TenantsProfile.settings().forEach((key, value) -> config.put("%tenants." + key, value));
 
+        // The non-stream bound's profile (see NonStreamDeadlineProfile): a sensitive breaker, two client keys.
+        org.canonic.gateway.routing.NonStreamDeadlineProfile.settings().forEach((key, value) ->
+                config.put("%nonstream." + key, value));
+
         // The hostile-load profile (see HostileProfile): a small memory budget, short connection clocks, a tiny
         // ledger rotation size.
         config.put("%hostile.gateway.limits.body-budget", HostileProfile.BODY_BUDGET);
