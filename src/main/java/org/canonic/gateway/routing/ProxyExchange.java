@@ -73,7 +73,7 @@ final class ProxyExchange implements Attempt.Owner {
         this.client = client;
         this.record = record;
         this.attempts = record.attempts();
-        this.notes = new AnswerNotes(record, request, services.telemetry(), services.json().mapper());
+        this.notes = new AnswerNotes(record, request, services.telemetry());
         this.batch = new EventBatch(client, services.vertx(), this::afterWrite);
         this.slotWaits = new SlotWaits(services.vertx(), services.concurrencyWaitMs(), request.keyId());
         this.walk = new CandidateWalk(placement.candidates(), placement.fallbacks(), placement.matchedBlocks(),
@@ -240,7 +240,7 @@ final class ProxyExchange implements Attempt.Owner {
         if (kind == SseEvents.Kind.DATA) {
             notes.dataEvent(buffer, start, end);
         } else if (kind == SseEvents.Kind.USAGE) {
-            notes.usageEvent(SseEvents.payload(buffer, start, end));
+            notes.usageEvent(SseEvents.payloadBuffer(buffer, start, end));
             if (!request.clientWantsUsage()) {
                 return;
             }
