@@ -90,6 +90,11 @@ public final class Ledger implements AutoCloseable {
         return droppedUnwritten.get();
     }
 
+    /** How often the ledger file was found deleted or replaced while running, and opened afresh. */
+    public long reopened() {
+        return file == null ? 0 : file.reopened();
+    }
+
     /** Lines that reached the file (without a file: the log). */
     public long written() {
         return written.get();
