@@ -207,9 +207,14 @@ public final class Ledger implements AutoCloseable {
     /** Writes what is queued (for a bounded time) and stops. */
     @Override
     public void close() {
+        close(2_000);
+    }
+
+    /** Writes what is queued, waiting at most {@code timeoutMs} for it, and stops. */
+    public void close(long timeoutMs) {
         running = false;
         try {
-            writer.join(2_000);
+            writer.join(Math.max(1, timeoutMs));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
