@@ -102,7 +102,7 @@ public class GatewayAssembly {
             });
         }
         this.policy = new PolicyChain(fleet, json, keys, config,
-                new Tokenizer(vertx, mapper, config.contextFit().tokenizeTimeout().toMillis()));
+                new Tokenizer(vertx, config.contextFit().tokenizeTimeout().toMillis()));
         OperationsConfig.LedgerConfig ledgerConfig = config.telemetry().ledger();
         this.ledger = new Ledger(ledgerConfig.path().map(String::strip).filter(p -> !p.isEmpty()).map(Path::of),
                 ledgerConfig.queueSize(), ledgerConfig.rotateSize().asLongValue());
