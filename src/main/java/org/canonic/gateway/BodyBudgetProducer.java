@@ -23,9 +23,16 @@ public class BodyBudgetProducer {
             // BootChecks reports the setting and stops the boot; this only keeps the wiring from failing first.
             limit = BodyBudgetSetting.bytes(BodyBudgetSetting.DEFAULT, maxHeap);
         }
-        BodyBudget budget = new BodyBudget(limit);
+        BodyBudget budget = new BodyBudget(limit, shareOf(limit, config));
         new GatewayMetrics(registry).bodyBudget(budget, limit, BodyBudget::used,
                 b -> b.refusals(BodyBudget.Body.REQUEST), b -> b.refusals(BodyBudget.Body.ANSWER));
         return budget;
+    }
+
+    /** One client's share: its percentage of the budget, but room for at least one body of the largest size. */
+    static long shareOf(long limit, GatewayConfig config) {
+        int percent = Math.max(1, Math.min(100, config.limits().bodyBudgetShare()));
+        long share = Math.max(limit / 100 * percent, config.limits().maxBodySize().asLongValue());
+        return Math.min(limit, share);
     }
 }

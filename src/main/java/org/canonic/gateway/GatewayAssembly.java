@@ -118,7 +118,7 @@ public class GatewayAssembly {
             this.sharedUsage = null;
         }
         this.policy = new PolicyChain(fleet, json, keys, config,
-                new Tokenizer(vertx, mapper, config.contextFit().tokenizeTimeout().toMillis()),
+                new Tokenizer(vertx, config.contextFit().tokenizeTimeout().toMillis()),
                 new KeyBudgets.DailyUsage() {
                     @Override
                     public long tokensToday(String key) {

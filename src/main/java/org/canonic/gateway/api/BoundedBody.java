@@ -14,8 +14,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Reads a request body under three limits: its own size cap, the shared body budget and a deadline. A declared
- * length over the cap, or more than the budget has left, is refused before a byte is read; otherwise each chunk is
+ * Reads a request body under three limits: its own size cap, the shared body budget (and its holder's share of it)
+ * and a deadline. A declared length over the cap, or more than the budget or the share has left, is refused before a
+ * byte is read; otherwise each chunk is
  * reserved in the budget as it arrives (never ahead of it: a client that announces 2 MiB and sends ten bytes holds ten
  * bytes) and kept as it came, joined without a copy at the end. A body still incomplete at the deadline fails, so a
  * client cannot hold a connection and its bytes by sending slowly or not at all.
@@ -58,7 +59,7 @@ final class BoundedBody {
             promise.fail(new TooLarge());
             return promise.future();
         }
-        if (declaredLength > 0 && !budget.fits(declaredLength)) {
+        if (declaredLength > 0 && !lease.fits(declaredLength)) {
             promise.fail(new OverBudget());
             return promise.future();
         }

@@ -7,6 +7,7 @@ import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.net.impl.ConnectionBase;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -36,6 +37,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>on a connection's first request, the cap on connections per client address, and the switch from the
  *       server's pre-request clock to the connection's own {@link ConnectionClock};</li>
  *   <li>on every request, telling that clock when a request starts and ends;</li>
+ *   <li>once an answer on an HTTP/1.x connection said {@code Connection: close} (a refusal, a drain, or the client
+ *       asked for it), nothing pipelined behind it is executed: Vert.x hands the next pipelined request to the router
+ *       as soon as that answer ends, before the connection is closed, so an unauthenticated request could carry an
+ *       authenticated one past its 401 to a backend;</li>
  *   <li>a {@code Transfer-Encoding} other than a single {@code chunked} is refused with 501: the HTTP decoder would
  *       read such a body by another length than the sender meant, and what is left over would be read as the next
  *       request.</li>
@@ -47,6 +52,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 public class ConnectionGuard {
 
     private static final AttributeKey<ConnectionClock> CLOCK = AttributeKey.valueOf("gateway-connection-clock");
+    /** Set once an answer on the connection said {@code Connection: close}: no later request on it may run. */
+    private static final AttributeKey<Boolean> CLOSING = AttributeKey.valueOf("gateway-connection-closing");
 
     @Inject
     GatewayConfig config;
@@ -64,6 +71,14 @@ public class ConnectionGuard {
     private void handle(RoutingContext ctx) {
         HttpServerRequest request = ctx.request();
         Channel channel = channelOf(request.connection());
+        if (channel != null && request.version() != HttpVersion.HTTP_2) {
+            if (Boolean.TRUE.equals(channel.attr(CLOSING).get())) {
+                // Pipelined behind an answer that closes the connection: never executed, never answered.
+                request.connection().close();
+                return;
+            }
+            markClosingWhenAnswered(ctx, channel);
+        }
         if (channel != null) {
             ConnectionClock clock = channel.attr(CLOCK).get();
             if (clock == null) {
@@ -93,6 +108,31 @@ public class ConnectionGuard {
             return;
         }
         ctx.next();
+    }
+
+    /**
+     * Marks the connection closing when this request's answer says {@code Connection: close}, or when the request
+     * itself did (Vert.x then closes the connection after the answer, but would still run what was pipelined behind).
+     */
+    private static void markClosingWhenAnswered(RoutingContext ctx, Channel channel) {
+        HttpServerRequest request = ctx.request();
+        String asked = request.headers().get(HttpHeaders.CONNECTION);
+        boolean keepAlive = request.version() == HttpVersion.HTTP_1_0
+                ? asked != null && asked.toLowerCase(java.util.Locale.ROOT).contains("keep-alive")
+                : !says(asked, "close");
+        if (!keepAlive) {
+            channel.attr(CLOSING).set(Boolean.TRUE);
+            return;
+        }
+        ctx.addHeadersEndHandler(v -> {
+            if (says(ctx.response().headers().get(HttpHeaders.CONNECTION), "close")) {
+                channel.attr(CLOSING).set(Boolean.TRUE);
+            }
+        });
+    }
+
+    private static boolean says(String connectionHeader, String token) {
+        return connectionHeader != null && connectionHeader.toLowerCase(java.util.Locale.ROOT).contains(token);
     }
 
     private static boolean onlyChunked(HttpServerRequest request) {

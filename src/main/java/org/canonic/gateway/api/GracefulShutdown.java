@@ -10,6 +10,7 @@ import jakarta.inject.Singleton;
 import org.canonic.gateway.config.GatewayConfig;
 import org.canonic.gateway.fleet.Fleet;
 import org.canonic.gateway.fleet.LiveBackend;
+import org.canonic.gateway.telemetry.Telemetry;
 import org.jboss.logging.Logger;
 
 import java.util.Collection;
@@ -23,7 +24,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * balancer moves them to another replica; every backend drains, so the requests in flight (streams included) run to
  * their end, up to the drain deadline ({@code GATEWAY_DRAIN_DEADLINE}, 30 s); streams still open then end with an
  * error event and {@code [DONE]}, never a silent cut. Then the ledger is flushed (as the beans close) and the process
- * exits 0. A second SIGTERM stops at once.
+ * exits 0. A second SIGTERM stops at once: the ledger writes what it holds and a {@code terminated} record for each
+ * request still in flight (within 2 s, 3 s at most), then the process halts.
  *
  * <p>The drain runs on the signal's own thread before Quarkus is asked to stop: Quarkus closes the HTTP server (and
  * every open connection) before its {@link ShutdownEvent}, so waiting there would be too late. The event loops keep
@@ -41,6 +43,14 @@ public class GracefulShutdown {
 
     @Inject
     GatewayConfig config;
+
+    @Inject
+    Telemetry telemetry;
+
+    /** How long a halt waits for the ledger to write what it holds. */
+    static final long HALT_FLUSH_MS = 2_000;
+    /** A halt happens within this, whatever the ledger does. */
+    static final long HALT_BOUND_MS = 3_000;
 
     private volatile boolean closing;
     private final AtomicInteger terms = new AtomicInteger();
@@ -62,12 +72,37 @@ public class GracefulShutdown {
                     drain();
                     Quarkus.asyncExit(0);
                 } else {
-                    LOG.warn("Second SIGTERM: stopping now");
-                    Runtime.getRuntime().halt(0);
+                    halt();
                 }
             });
         } catch (IllegalArgumentException | UnsupportedOperationException e) {
             LOG.debugf("No SIGTERM handler (%s): the JVM's default shutdown applies", e.toString());
+        }
+    }
+
+    /**
+     * The second SIGTERM: stop now, but not blind. Every request still in flight gets a {@code terminated} ledger
+     * record and the ledger writes what it holds (records of requests that had finished but waited in its queue were
+     * lost before), within {@link #HALT_FLUSH_MS}; a watchdog halts regardless once {@link #HALT_BOUND_MS} passed, so
+     * a stuck disk cannot hold the process.
+     */
+    private void halt() {
+        LOG.warnf("Second SIGTERM: stopping now (the ledger is written first, for at most %d ms)", HALT_FLUSH_MS);
+        Thread watchdog = new Thread(() -> {
+            try {
+                Thread.sleep(HALT_BOUND_MS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            Runtime.getRuntime().halt(0);
+        }, "gateway-halt-watchdog");
+        watchdog.setDaemon(true);
+        watchdog.start();
+        try {
+            int terminated = telemetry.halt(HALT_FLUSH_MS);
+            LOG.warnf("Halting: %d request(s) in flight recorded as terminated", terminated);
+        } finally {
+            Runtime.getRuntime().halt(0);
         }
     }
 

@@ -13,6 +13,7 @@ import jakarta.inject.Inject;
 import org.canonic.gateway.config.GatewayConfig;
 import org.canonic.gateway.memory.BodyBudget;
 import org.canonic.gateway.policy.Endpoint;
+import org.canonic.gateway.policy.KeyLoader;
 import org.canonic.gateway.policy.PolicyChain;
 import org.canonic.gateway.policy.PolicyContext;
 import org.canonic.gateway.policy.Refusal;
@@ -104,12 +105,12 @@ public class ProxyRoutes {
         }
         Context context = Vertx.currentContext();
         // The body's bytes count against the budget for as long as the request lives, in whatever form it takes.
-        BodyBudget.Lease lease = bodyBudget.lease();
+        BodyBudget.Lease lease = bodyBudget.lease(budgetHolder(request, admission));
         ctx.addEndHandler(ended -> lease.release());
         BoundedBody.read(context.owner(), request, config.limits().maxBodySize().asLongValue(), bodyBudget, lease,
                 config.limits().bodyReadTimeout().toMillis()).onComplete(read -> {
             if (read.failed()) {
-                bodyFailed(ctx, admission, record, endpoint, read.cause());
+                bodyFailed(ctx, admission, record, endpoint, lease, read.cause());
                 return;
             }
             admission.body(read.result());
@@ -130,11 +131,17 @@ public class ProxyRoutes {
      * gets no answer. Every one gets its ledger line.
      */
     private void bodyFailed(RoutingContext ctx, PolicyContext admission, RequestRecord record, Endpoint endpoint,
-                            Throwable cause) {
+                            BodyBudget.Lease lease, Throwable cause) {
         if (cause instanceof BoundedBody.TooLarge) {
             refuseAndLinger(ctx, admission, record, Outcome.REFUSED, OpenAiError.invalidRequest(413,
                     "The request body exceeds " + config.limits().maxBodySize().asLongValue() + " bytes.", null,
                     "request_too_large"));
+        } else if (cause instanceof BoundedBody.OverBudget && lease.shareFull()) {
+            bodyBudget.refused(BodyBudget.Body.REQUEST);
+            refuseAndLinger(ctx, admission, record, Outcome.REFUSED, new OpenAiError(429, "This client holds as many "
+                    + "request bytes as its share of the gateway's memory budget allows (" + bodyBudget.share()
+                    + " bytes, gateway.limits.body-budget-share), in bodies still arriving or being served. Finish "
+                    + "or close those, then retry.", "rate_limit_error", null, "body_budget_share_exhausted"));
         } else if (cause instanceof BoundedBody.OverBudget) {
             bodyBudget.refused(BodyBudget.Body.REQUEST);
             refuseAndLinger(ctx, admission, record, Outcome.UNAVAILABLE, OpenAiError.server(503, "The gateway holds as "
@@ -150,6 +157,17 @@ public class ProxyRoutes {
             describe(record, admission, endpoint, false);
             telemetry.close(record, Outcome.CANCELLED, 499, "client_cancelled");
         }
+    }
+
+    /**
+     * Whose share of the body budget a request body counts against: its client key, or where keys are off (every
+     * client is "anonymous") its client address.
+     */
+    private String budgetHolder(HttpServerRequest request, PolicyContext admission) {
+        if (KeyLoader.required(config.auth())) {
+            return "key:" + admission.keyId();
+        }
+        return request.remoteAddress() == null ? "address:unknown" : "address:" + request.remoteAddress().hostAddress();
     }
 
     /**

@@ -100,7 +100,13 @@ final class AttemptClock {
         timer = -1;
         long now = System.nanoTime();
         if (now - totalDeadlineNanos >= 0) {
-            expiry.expired(AttemptOutcome.TOTAL_TIMEOUT, "no complete answer within " + clocks.totalMs() + " ms");
+            if (stream && idle) {
+                // Tokens were flowing (the idle clock would have caught a silent backend): the answer is just long.
+                expiry.expired(AttemptOutcome.REQUEST_TIME_LIMIT, "the answer was still streaming after the total"
+                        + " clock of " + clocks.totalMs() + " ms");
+            } else {
+                expiry.expired(AttemptOutcome.TOTAL_TIMEOUT, "no complete answer within " + clocks.totalMs() + " ms");
+            }
             return;
         }
         long due = totalDeadlineNanos;

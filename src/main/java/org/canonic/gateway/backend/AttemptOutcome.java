@@ -21,6 +21,13 @@ public enum AttemptOutcome {
      * it was slower, not wrong.
      */
     HEDGE_LOST(Fault.NONE, "closed: a hedge answered first"),
+    /**
+     * A clock the gateway runs because of what the client asked for ran out while the backend was doing its work: the
+     * bound on a whole non-stream request (a long answer asked for without streaming), or a stream's total clock
+     * after its first token (a long answer, still flowing). The backend was generating what it was asked to, so this
+     * is the request's fault, never the backend's: counted, one key's long requests would open every breaker.
+     */
+    REQUEST_TIME_LIMIT(Fault.REQUEST, "cut short by the gateway's time limit for the request"),
     /** The gateway took the backend out of service while the attempt ran (a drain deadline passed). */
     WITHDRAWN(Fault.GATEWAY, "withdrawn: the backend was drained"),
 
@@ -32,7 +39,7 @@ public enum AttemptOutcome {
     FIRST_TOKEN_TIMEOUT(Fault.BACKEND, "first-token timeout"),
     /** The idle clock expired between two events. */
     IDLE_TIMEOUT(Fault.BACKEND, "idle timeout"),
-    /** The total clock expired. */
+    /** The total clock expired before any answer arrived (after the first token: {@link #REQUEST_TIME_LIMIT}). */
     TOTAL_TIMEOUT(Fault.BACKEND, "total timeout"),
     /** The backend answered 5xx, or a 4xx that says the gateway's side of the link is wrong (401, 403, 404). */
     BACKEND_ERROR_STATUS(Fault.BACKEND, "error status"),

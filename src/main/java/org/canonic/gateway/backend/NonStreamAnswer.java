@@ -27,6 +27,25 @@ public final class NonStreamAnswer {
 
     /** A parser factory, not a mapper: the few nodes kept are built by hand (see {@link #tree}). */
     private static final JsonFactory JSON = new JsonFactory();
+    /**
+     * For large bodies: field names are not canonicalized. A body with a million distinct names would otherwise
+     * fill (and rehash) a symbol table for nothing; skipping them costs a quarter of that.
+     */
+    private static final JsonFactory LARGE_JSON = JsonFactory.builder()
+            .disable(JsonFactory.Feature.CANONICALIZE_FIELD_NAMES)
+            .build();
+
+    /**
+     * Answers up to this size are summarized on the event loop (well under a millisecond); larger ones on a worker
+     * thread (see {@code UpstreamAttempt}): a 15 MB answer of a million small members takes seconds to tokenize.
+     */
+    public static final int INLINE_SUMMARY_BYTES = 64 * 1024;
+    /** A stream's usage chunk over this size is not read (vLLM's is about 300 bytes): its usage is estimated. */
+    public static final int MAX_USAGE_CHUNK_BYTES = 16 * 1024;
+    /** Members (at every depth) a usage object may hold before it is treated as missing. */
+    static final int MAX_USAGE_MEMBERS = 64;
+    /** Nesting a usage object may have ({@code usage.prompt_tokens_details.cached_tokens} is depth 2). */
+    static final int MAX_USAGE_DEPTH = 4;
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
     private static final byte[] GATEWAY_MEMBER = "\"gateway\":{\"provider_used\":\"".getBytes(StandardCharsets.US_ASCII);
@@ -50,7 +69,13 @@ public final class NonStreamAnswer {
                 String name = parser.currentName();
                 JsonToken value = parser.nextToken();
                 if (name.equals("usage") && value == JsonToken.START_OBJECT) {
-                    summary.set("usage", tree(parser, value));
+                    JsonNode usage = boundedTree(parser, value, new int[] {MAX_USAGE_MEMBERS}, MAX_USAGE_DEPTH);
+                    if (usage != null) {
+                        summary.set("usage", usage);
+                    } else {
+                        // Beyond the bounds: as if the backend had reported none; the record estimates it.
+                        summary.remove("usage");
+                    }
                 } else if (name.equals("choices") && value == JsonToken.START_ARRAY) {
                     readChoices(parser, summary.putArray("choices"));
                 } else {
@@ -66,12 +91,80 @@ public final class NonStreamAnswer {
         }
     }
 
+    /**
+     * The summary of a stream's usage chunk ({@code {"choices":[],"usage":{...}}}), or null when it is larger than
+     * {@link #MAX_USAGE_CHUNK_BYTES} or not a JSON object; its {@code usage} is absent when over the bounds.
+     */
+    public static ObjectNode summarizeUsageChunk(Buffer chunk) {
+        return chunk.length() > MAX_USAGE_CHUNK_BYTES ? null : summarize(chunk);
+    }
+
     /** A parser over the bytes: in place when they are on the heap (as Vert.x hands them over), else as a stream. */
     private static JsonParser parserOf(ByteBuf bytes) throws IOException {
+        JsonFactory factory = bytes.readableBytes() > INLINE_SUMMARY_BYTES ? LARGE_JSON : JSON;
         if (bytes.hasArray()) {
-            return JSON.createParser(bytes.array(), bytes.arrayOffset() + bytes.readerIndex(), bytes.readableBytes());
+            return factory.createParser(bytes.array(), bytes.arrayOffset() + bytes.readerIndex(),
+                    bytes.readableBytes());
         }
-        return JSON.createParser((InputStream) new ByteBufInputStream(bytes));
+        return factory.createParser((InputStream) new ByteBufInputStream(bytes));
+    }
+
+    /**
+     * As {@link #tree}, within bounds: null when the value holds more than {@code members[0]} members and elements
+     * in all, or nests deeper than {@code depth}; the rest of the value is then skipped, never built.
+     */
+    private static JsonNode boundedTree(JsonParser parser, JsonToken value, int[] members, int depth)
+            throws IOException {
+        if (!value.isStructStart()) {
+            return scalar(parser, value);
+        }
+        if (depth <= 0) {
+            parser.skipChildren();
+            return null;
+        }
+        boolean object = value == JsonToken.START_OBJECT;
+        ObjectNode asObject = object ? NODES.objectNode() : null;
+        ArrayNode asArray = object ? null : NODES.arrayNode();
+        JsonToken token;
+        while ((token = parser.nextToken()) != (object ? JsonToken.END_OBJECT : JsonToken.END_ARRAY)) {
+            String name = null;
+            if (object) {
+                name = parser.currentName();
+                token = parser.nextToken();
+            }
+            if (--members[0] < 0) {
+                parser.skipChildren();
+                skipRest(parser);
+                return null;
+            }
+            JsonNode element = boundedTree(parser, token, members, depth - 1);
+            if (element == null) {
+                skipRest(parser);
+                return null;
+            }
+            if (object) {
+                asObject.set(name, element);
+            } else {
+                asArray.add(element);
+            }
+        }
+        return object ? asObject : asArray;
+    }
+
+    /** Skips what is left of the object or array the parser is inside (its end included). */
+    private static void skipRest(JsonParser parser) throws IOException {
+        int open = 1;
+        while (open > 0) {
+            JsonToken token = parser.nextToken();
+            if (token == null) {
+                throw new IOException("unexpected end of input");
+            }
+            if (token.isStructStart()) {
+                open++;
+            } else if (token.isStructEnd()) {
+                open--;
+            }
+        }
     }
 
     private static void readChoices(JsonParser parser, ArrayNode choices) throws IOException {

@@ -75,6 +75,15 @@ public final class SseEvents {
         return Kind.DATA;
     }
 
+    /** The JSON payload of a {@code data:} event as a view of the buffer (no copy): for the usage chunk. */
+    public static Buffer payloadBuffer(Buffer buffer, int start, int end) {
+        int payload = start + DATA_PREFIX.length;
+        while (payload < end && buffer.getByte(payload) == ' ') {
+            payload++;
+        }
+        return buffer.slice(payload, end);
+    }
+
     /** The JSON payload of a {@code data:} event, for the rare events the gateway reads (usage, errors). */
     public static String payload(Buffer buffer, int start, int end) {
         int payload = start + DATA_PREFIX.length;

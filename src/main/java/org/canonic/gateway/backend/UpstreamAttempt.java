@@ -273,7 +273,23 @@ public final class UpstreamAttempt {
      * is checked in one streaming pass and relayed as it arrived (see {@link NonStreamAnswer}).
      */
     private void completeBody(int status, Buffer buffer, String contentType) {
-        ObjectNode summary = NonStreamAnswer.summarize(buffer);
+        if (buffer.length() <= NonStreamAnswer.INLINE_SUMMARY_BYTES) {
+            summarized(status, buffer, contentType, NonStreamAnswer.summarize(buffer));
+            return;
+        }
+        // A large answer is read on a worker: however it is built, the event loop (every other request, the health
+        // checks) never waits on it. Its result comes back to this context; the client (or the non-stream bound)
+        // may end the attempt meanwhile, and then it is dropped. The backend's part is done: its clocks stop.
+        clock.stop();
+        vertx.getOrCreateContext().executeBlocking(() -> NonStreamAnswer.summarize(buffer), false)
+                .onComplete(read -> {
+                    if (state != State.DONE) {
+                        summarized(status, buffer, contentType, read.succeeded() ? read.result() : null);
+                    }
+                });
+    }
+
+    private void summarized(int status, Buffer buffer, String contentType, ObjectNode summary) {
         if (summary == null) {
             fail(AttemptOutcome.MALFORMED_RESPONSE, "answered 200 with a body that is not a JSON object");
             return;

@@ -117,6 +117,10 @@ public final class BootChecks {
                     + maxHeapBytes + "-byte heap) cannot hold one body of " + largest + " bytes: give the JVM more "
                     + "heap (-Xmx), raise the budget or lower max-body-size / max-upstream-body-size");
         }
+        if (limits.bodyBudgetShare() < 1 || limits.bodyBudgetShare() > 100) {
+            problems.add("gateway.limits.body-budget-share must be a percentage from 1 to 100 (is "
+                    + limits.bodyBudgetShare() + ")");
+        }
         if (!positive(limits.bodyReadTimeout())) {
             problems.add("gateway.limits.body-read-timeout must be positive");
         }

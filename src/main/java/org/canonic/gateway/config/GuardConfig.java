@@ -155,6 +155,15 @@ public interface GuardConfig {
         String bodyBudget();
 
         /**
+         * The share of the body budget, in percent, that the request bodies of one client key (or, with keys off,
+         * one client address) may hold at once, never less than one body of {@code max-body-size}. Beyond it that
+         * client's next body is refused with 429 {@code body_budget_share_exhausted}: one client's half-sent bodies
+         * cannot take the budget from the others. 1 to 100.
+         */
+        @WithDefault("25")
+        int bodyBudgetShare();
+
+        /**
          * How long a request body may take to arrive in full, counted from its head. A body still incomplete then
          * is answered with 408 and its connection closed: a client cannot hold a connection (and its memory) by
          * sending slowly or not at all.

@@ -1,7 +1,6 @@
 package org.canonic.gateway.routing;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vertx.core.buffer.Buffer;
 import org.canonic.gateway.backend.NonStreamAnswer;
@@ -22,7 +21,6 @@ final class AnswerNotes {
     private final RequestRecord record;
     private final ProxyRequest request;
     private final Telemetry telemetry;
-    private final ObjectMapper mapper;
 
     /** The last data event relayed: where the finish reason is read from at the end. */
     private Buffer lastData;
@@ -30,11 +28,10 @@ final class AnswerNotes {
     private int lastDataEnd;
     private boolean usageSeen;
 
-    AnswerNotes(RequestRecord record, ProxyRequest request, Telemetry telemetry, ObjectMapper mapper) {
+    AnswerNotes(RequestRecord record, ProxyRequest request, Telemetry telemetry) {
         this.record = record;
         this.request = request;
         this.telemetry = telemetry;
-        this.mapper = mapper;
     }
 
     /** A data event is relayed. */
@@ -45,12 +42,15 @@ final class AnswerNotes {
         lastDataEnd = end;
     }
 
-    /** The stream's usage chunk arrived (relayed or not, as the client asked). */
-    void usageEvent(String usageChunk) {
-        try {
-            usageSeen |= record.usageFrom(mapper.readTree(usageChunk));
-        } catch (Exception e) {
-            // An unreadable usage chunk is the backend's problem; the estimate stands in.
+    /**
+     * The stream's usage chunk arrived (relayed or not, as the client asked). It is read within bounds (its size, the
+     * members and depth of its usage: see {@link NonStreamAnswer#summarizeUsageChunk}), on the event loop; beyond
+     * them, or unreadable, it counts as missing and the estimate stands in.
+     */
+    void usageEvent(Buffer usageChunk) {
+        ObjectNode summary = NonStreamAnswer.summarizeUsageChunk(usageChunk);
+        if (summary != null) {
+            usageSeen |= record.usageFrom(summary);
         }
     }
 

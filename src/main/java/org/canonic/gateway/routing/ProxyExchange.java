@@ -73,7 +73,7 @@ final class ProxyExchange implements Attempt.Owner {
         this.client = client;
         this.record = record;
         this.attempts = record.attempts();
-        this.notes = new AnswerNotes(record, request, services.telemetry(), services.json().mapper());
+        this.notes = new AnswerNotes(record, request, services.telemetry());
         this.batch = new EventBatch(client, services.vertx(), this::afterWrite);
         this.slotWaits = new SlotWaits(services.vertx(), services.concurrencyWaitMs(), request.keyId());
         this.walk = new CandidateWalk(placement.candidates(), placement.fallbacks(), placement.matchedBlocks(),
@@ -208,6 +208,12 @@ final class ProxyExchange implements Attempt.Owner {
             return;
         }
         if (committed) {
+            if (result.outcome() == AttemptOutcome.REQUEST_TIME_LIMIT) {
+                finish(OpenAiError.server(504, "The answer was ended by the gateway's total clock (" + result.detail()
+                        + ", clock gateway.defaults.clocks.total). The answer above is incomplete: ask for fewer"
+                        + " tokens.", "answer_time_limit"), attempt.name());
+                return;
+            }
             String message = result.outcome() == AttemptOutcome.STREAM_ERROR_EVENT
                     ? UpstreamErrors.streamErrorMessage(result.body(), services.json().mapper())
                     : "The backend failed mid-stream: " + result.outcome().description() + " (" + result.detail()
@@ -235,7 +241,7 @@ final class ProxyExchange implements Attempt.Owner {
         if (kind == SseEvents.Kind.DATA) {
             notes.dataEvent(buffer, start, end);
         } else if (kind == SseEvents.Kind.USAGE) {
-            notes.usageEvent(SseEvents.payload(buffer, start, end));
+            notes.usageEvent(SseEvents.payloadBuffer(buffer, start, end));
             if (!request.clientWantsUsage()) {
                 return;
             }
@@ -386,8 +392,8 @@ final class ProxyExchange implements Attempt.Owner {
         Attempt running = race.primary();
         if (running != null) {
             provider = running.name();
-            running.warnIfFailed(request.requestId(), AttemptOutcome.TOTAL_TIMEOUT, 0);
-            end(running, AttemptOutcome.TOTAL_TIMEOUT, "non-stream-total clock");
+            // The client asked for more than fits the bound; the backend was generating it: not a backend fault.
+            end(running, AttemptOutcome.REQUEST_TIME_LIMIT, "non-stream-total clock");
         }
         finish(OpenAiError.server(504, "No answer within the non-stream time limit of "
                 + services.nonStreamTotalMs() / 1000.0 + " s (clock gateway.defaults.clocks.non-stream-total, "

@@ -14,6 +14,8 @@ import java.util.Locale;
 final class UpstreamErrors {
 
     private static final int MAX_MESSAGE = 2_000;
+    /** Larger error bodies and events are not parsed (their message is replaced by a generic one). */
+    private static final int MAX_PARSED_ERROR = 64 * 1024;
 
     private UpstreamErrors() {
     }
@@ -43,7 +45,8 @@ final class UpstreamErrors {
     }
 
     private static String messageOf(Buffer body, ObjectMapper mapper) {
-        if (body == null || body.length() == 0) {
+        if (body == null || body.length() == 0 || body.length() > MAX_PARSED_ERROR) {
+            // An in-stream error event may be up to 1 MB: one that large is not parsed on the event loop.
             return null;
         }
         try {

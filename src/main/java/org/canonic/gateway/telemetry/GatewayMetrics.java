@@ -264,6 +264,9 @@ public final class GatewayMetrics {
         FunctionCounter.builder("gateway.ledger.dropped", ledger, Ledger::droppedUnwritten)
                 .description("Records missing from the ledger: its queue was full, or its file could not be written")
                 .tags("reason", "write_failed").register(registry);
+        FunctionCounter.builder("gateway.ledger.reopened", ledger, Ledger::reopened)
+                .description("Times the ledger file was found deleted or replaced while running and opened afresh")
+                .register(registry);
         FunctionCounter.builder("gateway.ledger.written", ledger, Ledger::written)
                 .description("Ledger lines that reached the file (without a file: the gateway.ledger log)")
                 .register(registry);

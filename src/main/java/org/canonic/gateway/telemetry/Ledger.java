@@ -100,6 +100,11 @@ public final class Ledger implements AutoCloseable {
         return droppedUnwritten.get();
     }
 
+    /** How often the ledger file was found deleted or replaced while running, and opened afresh. */
+    public long reopened() {
+        return file == null ? 0 : file.reopened();
+    }
+
     /** Lines that reached the file (without a file: the log). */
     public long written() {
         return written.get();
@@ -227,9 +232,14 @@ public final class Ledger implements AutoCloseable {
     /** Writes what is queued (for a bounded time) and stops. */
     @Override
     public void close() {
+        close(2_000);
+    }
+
+    /** Writes what is queued, waiting at most {@code timeoutMs} for it, and stops. */
+    public void close(long timeoutMs) {
         running = false;
         try {
-            writer.join(2_000);
+            writer.join(Math.max(1, timeoutMs));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

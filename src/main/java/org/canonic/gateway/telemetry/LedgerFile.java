@@ -7,10 +7,12 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.LinkOption;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.LocalDate;
 import java.time.LocalDateTime;
 import java.time.ZoneOffset;
@@ -25,6 +27,11 @@ import java.util.concurrent.TimeUnit;
  * <p>A failed write is retried, reopening the file, before the lines it could not write are given up (the caller
  * counts them as dropped). A line cut in half by a failure is completed on the retry; one that could not be completed
  * is ended with a newline before anything else is written, so it never swallows the next record.
+ *
+ * <p>Before each segment it writes it checks that the path still names the file it holds open (the file key, an
+ * inode on Unix): a file deleted or replaced under it would otherwise swallow every later line into an unlinked
+ * inode while they were counted as written. Then it opens the path afresh, counts it ({@link #reopened()}) and logs a
+ * warning. One {@code stat} per batch.
  *
  * <p>Rotation renames the file to {@code <name>.<yyyyMMdd-HHmmss>-<seq>} without replacing anything: the sequence
  * number makes every name unique however often the file rotates within one second.
@@ -42,6 +49,9 @@ final class LedgerFile {
     private final long rotateBytes;
 
     private FileChannel channel;
+    /** The identity of the open file (its inode), to tell when the path no longer names it; null if unknown. */
+    private Object fileKey;
+    private final java.util.concurrent.atomic.AtomicLong reopened = new java.util.concurrent.atomic.AtomicLong();
     private long fileBytes;
     private LocalDate fileDay;
     private long rotationBlockedUntil;
@@ -54,6 +64,11 @@ final class LedgerFile {
 
     Path path() {
         return path;
+    }
+
+    /** How often the file was found deleted or replaced under its path, and opened afresh. Any thread. */
+    long reopened() {
+        return reopened.get();
     }
 
     /** Why the last {@link #append} came up short; null when it did not. */
@@ -146,6 +161,7 @@ final class LedgerFile {
     }
 
     private void rotateIfDue(int nextLine) throws IOException {
+        reopenIfGone();
         open(true);
         LocalDate today = LocalDate.now(ZoneOffset.UTC);
         boolean due = fileBytes > 0 && (fileBytes + nextLine > rotateBytes || !today.equals(fileDay));
@@ -174,6 +190,27 @@ final class LedgerFile {
         open(true);
     }
 
+    /** Closes the open file if its path no longer names it (deleted, or replaced), so that the path is opened anew. */
+    private void reopenIfGone() {
+        if (channel == null || fileKey == null) {
+            return;
+        }
+        Object current;
+        try {
+            current = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+        } catch (IOException gone) {
+            current = null;
+        }
+        if (fileKey.equals(current)) {
+            return;
+        }
+        reopened.incrementAndGet();
+        LOG.warnf("The ledger file %s is no longer the file the ledger was writing (%s): a new file is opened under"
+                + " that path; lines written before are in the old file if it still exists", path,
+                current == null ? "deleted" : "replaced");
+        close();
+    }
+
     /**
      * Opens the file for appending if it is not open. {@code endCutLine}: end a line a failure left unfinished (not
      * when the caller is about to finish it).
@@ -190,10 +227,20 @@ final class LedgerFile {
                 StandardOpenOption.APPEND);
         fileBytes = channel.size();
         fileDay = LocalDate.now(ZoneOffset.UTC);
+        fileKey = identity();
         if (endCutLine && fileBytes > 0 && Files.isRegularFile(path) && !endsWithNewline()) {
             // A line a failure left unfinished: end it here, or the next record would be glued to it.
             writeFully(ByteBuffer.wrap(new byte[] {'\n'}));
             fileBytes++;
+        }
+    }
+
+    /** The file key of what the path names now, or null (no such file, or a file system without keys). */
+    private Object identity() {
+        try {
+            return Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+        } catch (IOException e) {
+            return null;
         }
     }
 

@@ -15,7 +15,9 @@ public enum Outcome {
     /** Failed after the commit point: the client got part of an answer and an error event. */
     TRUNCATED("truncated"),
     /** The client went away first. */
-    CANCELLED("cancelled");
+    CANCELLED("cancelled"),
+    /** Still in flight when the process halted (a second SIGTERM): recorded as the process stopped. */
+    TERMINATED("terminated");
 
     private final String label;
 

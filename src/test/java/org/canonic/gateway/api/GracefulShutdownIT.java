@@ -45,10 +45,14 @@ class GracefulShutdownIT {
     }
 
     private static PackagedGateway start(Path dir) throws Exception {
+        return start(dir, "3s");
+    }
+
+    private static PackagedGateway start(Path dir, String drainDeadline) throws Exception {
         PackagedGateway gateway = PackagedGateway.start(Map.of("GATEWAY_AUTH", "none",
                 "GATEWAY_STATE_DIR", dir.resolve("state").toString(),
                 "GATEWAY_LEDGER_PATH", dir.resolve("ledger.jsonl").toString(),
-                "GATEWAY_DRAIN_DEADLINE", "3s",
+                "GATEWAY_DRAIN_DEADLINE", drainDeadline,
                 "VASTAI_BASE_URL", fake.baseUrl(), "VASTAI_MODEL", MODEL));
         gateway.awaitRoute("chat");
         return gateway;
@@ -122,5 +126,48 @@ class GracefulShutdownIT {
         assertTrue(data.get(data.size() - 2).contains("shutting down"), data.get(data.size() - 2));
         assertTrue(Files.readString(dir.resolve("ledger.jsonl")).contains("\"outcome\":\"truncated\""),
                 "the cut stream has its ledger line");
+    }
+
+    /**
+     * Issue 25, defect 11: a second SIGTERM halted the process with records lost, those of requests still in flight
+     * and of requests that had finished. Now every finished request keeps its line and every request in flight gets
+     * a {@code terminated} one, and the halt comes within its bound.
+     */
+    @Test
+    void aSecondSigtermRecordsEveryRequestFinishedOrInFlightBeforeItHalts() throws Exception {
+        fake.reset();
+        Path dir = Files.createTempDirectory("shutdown-it");
+        // A drain deadline far away: only the second SIGTERM ends the streams.
+        PackagedGateway gateway = start(dir, "60s");
+        int finished = 12;
+        for (int i = 0; i < finished; i++) {
+            assertEquals(200, gateway.client().post("/v1/chat/completions", chat("qwen", false)).statusCode());
+        }
+        fake.always(Behavior.stream(400).tokenDelay(50));
+        int inFlight = 8;
+        for (int i = 0; i < inFlight; i++) {
+            gateway.client().postAsync("/v1/chat/completions", chat("qwen", true));
+        }
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (fake.completionRequests().size() < finished + inFlight) {
+            assertTrue(System.nanoTime() < deadline, "the streams reached the backend");
+            Thread.sleep(20);
+        }
+        Thread.sleep(300);
+
+        gateway.process().destroy();
+        Thread.sleep(1_000);
+        long start = System.nanoTime();
+        gateway.process().destroy();
+        assertTrue(gateway.process().waitFor(10, TimeUnit.SECONDS), "halted: " + gateway.output());
+        long haltMs = (System.nanoTime() - start) / 1_000_000;
+        assertTrue(haltMs < 4_000, "halted within its bound: " + haltMs + " ms");
+
+        List<String> ledger = Files.readAllLines(dir.resolve("ledger.jsonl"));
+        assertEquals(finished, ledger.stream().filter(line -> line.contains("\"outcome\":\"completed\"")).count(),
+                String.join("\n", ledger));
+        assertEquals(inFlight, ledger.stream().filter(line -> line.contains("\"outcome\":\"terminated\"")).count(),
+                String.join("\n", ledger));
+        assertEquals(finished + inFlight, ledger.size(), String.join("\n", ledger));
     }
 }

@@ -17,5 +17,7 @@ class AttemptOutcomeTest {
         }
         assertEquals(AttemptOutcome.Fault.GATEWAY, AttemptOutcome.OVER_BUDGET.fault());
         assertFalse(AttemptOutcome.OVER_BUDGET.isBackendFault(), "the breaker never counts the gateway's own limit");
+        assertEquals(AttemptOutcome.Fault.REQUEST, AttemptOutcome.REQUEST_TIME_LIMIT.fault(),
+                "a clock run because of what the client asked for is the request's, not the backend's");
     }
 }

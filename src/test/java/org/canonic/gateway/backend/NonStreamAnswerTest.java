@@ -86,4 +86,27 @@ class NonStreamAnswerTest {
         assertEquals(1, MAPPER.readTree(NonStreamAnswer.withGatewayInfo(Buffer.buffer("{ }"), "b", 1, 1).toString())
                 .size());
     }
+
+    @Test
+    void aUsageBeyondItsBoundsIsTreatedAsMissingAndTheAnswerStillPasses() {
+        StringBuilder members = new StringBuilder();
+        for (int i = 0; i < 100; i++) {
+            members.append(",\"m").append(i).append("\":1");
+        }
+        ObjectNode wide = NonStreamAnswer.summarize(Buffer.buffer("{\"usage\":{\"prompt_tokens\":3" + members
+                + "},\"choices\":[{\"index\":0,\"finish_reason\":\"stop\"}]}"));
+        assertFalse(wide.has("usage"), "too many members: usage missing");
+        assertEquals("stop", wide.at("/choices/0/finish_reason").asText(), "the rest is still read");
+
+        ObjectNode deep = NonStreamAnswer.summarize(Buffer.buffer("{\"usage\":{\"prompt_tokens\":3,\"a\":{\"b\":"
+                + "{\"c\":{\"d\":{\"e\":1}}}}},\"choices\":[]}"));
+        assertFalse(deep.has("usage"), "too deep: usage missing");
+
+        ObjectNode details = NonStreamAnswer.summarize(Buffer.buffer("{\"usage\":{\"prompt_tokens\":3,"
+                + "\"completion_tokens\":2,\"prompt_tokens_details\":{\"cached_tokens\":1}}}"));
+        assertEquals(1, details.at("/usage/prompt_tokens_details/cached_tokens").asInt(), "vLLM's own shape passes");
+
+        assertNull(NonStreamAnswer.summarizeUsageChunk(Buffer.buffer("{\"usage\":{\"prompt_tokens\":3,\"x\":\""
+                + "a".repeat(NonStreamAnswer.MAX_USAGE_CHUNK_BYTES) + "\"}}")), "an oversized usage chunk is not read");
+    }
 }

@@ -11,6 +11,27 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class BodyBudgetTest {
 
     @Test
+    void eachHolderGetsAShareAndGivesItBackWithItsLeases() {
+        BodyBudget budget = new BodyBudget(100, 40);
+        BodyBudget.Lease a1 = budget.lease("key:a");
+        BodyBudget.Lease a2 = budget.lease("key:a");
+        BodyBudget.Lease b = budget.lease("key:b");
+        assertTrue(a1.tryGrow(30));
+        assertFalse(a2.tryGrow(11), "a's leases together hold at most its share");
+        assertTrue(a2.shareFull(), "refused for the share, not the budget");
+        assertFalse(a2.fits(11));
+        assertTrue(b.tryGrow(40), "another holder has its own share");
+        assertEquals(70, budget.used(), "a refusal holds nothing");
+        a1.release();
+        assertTrue(a2.tryGrow(40), "released bytes return to the holder's share");
+        assertTrue(budget.lease().tryGrow(20), "an answer counts against the budget only");
+        assertFalse(budget.lease("key:c").tryGrow(1), "and the budget still bounds everyone");
+        a2.release();
+        b.release();
+        assertEquals(20, budget.used());
+    }
+
+    @Test
     void leasesGrowWithinTheLimitAndGiveEverythingBackOnce() {
         BodyBudget budget = new BodyBudget(100);
         BodyBudget.Lease first = budget.lease();

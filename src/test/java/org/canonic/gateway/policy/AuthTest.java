@@ -75,6 +75,32 @@ class AuthTest extends GatewayTest {
         assertEquals(0, alpha().completionRequests().size());
     }
 
+    /**
+     * Issue 25, defect 10: a request pipelined behind a refusal that answers {@code Connection: close} was still
+     * dispatched upstream. Nothing after such an answer may run, whatever it carries (here: a valid key).
+     */
+    @Test
+    void nothingPipelinedBehindAClosingRefusalIsExecuted() throws Exception {
+        String body = chat("main-model", false);
+        String unauthenticated = "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                + "Content-Type: application/json\r\nContent-Length: " + body.length() + "\r\n\r\n" + body;
+        String authenticated = "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: " + CI
+                + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length() + "\r\n\r\n" + body;
+        // The two requests reach the server in one segment; whether the second ran was a race: try it ten times.
+        for (int round = 0; round < 10; round++) {
+            try (RawHttp raw = RawHttp.connect(gatewayPort())) {
+                raw.send(unauthenticated + authenticated);
+                String refusal = raw.readResponse();
+                assertEquals(401, RawHttp.status(refusal), refusal);
+                assertTrue(refusal.toLowerCase(java.util.Locale.ROOT).contains("connection: close"), refusal);
+                assertTrue(raw.closedWithin(3_000), "the connection is closed after the refusal");
+                assertFalse(raw.seen().contains("HTTP/1.1"), "no second answer: " + raw.seen());
+            }
+        }
+        Thread.sleep(300);
+        assertEquals(0, alpha().completionRequests().size(), "the pipelined request was never dispatched");
+    }
+
     @Test
     void keyIdsNeverKeysAppearInLogs() {
         try (LogCapture logs = LogCapture.start()) {

@@ -41,6 +41,53 @@ class TenantIsolationTest extends GatewayTest {
         assertTrue(error.get("message").asText().contains(limit), response.body());
     }
 
+    /**
+     * Issue 25, defect 4: one key's half-sent bodies held the whole body budget, and every other client's prompt got
+     * 503 body_budget_exhausted. A key holds at most its share (a quarter here); beyond it its own bodies are refused
+     * with 429, and another key's prompt is still read.
+     */
+    @Test
+    void oneKeyHoldingHalfSentBodiesCannotTakeTheBodyBudgetFromAnother() throws Exception {
+        int arrived = 1024 * 1024;
+        List<RawHttp> held = new ArrayList<>();
+        List<String> refusals = new ArrayList<>();
+        try {
+            // 17 x 1 MiB would hold more than the whole 16 MiB budget.
+            for (int i = 0; i < 17; i++) {
+                RawHttp client = RawHttp.connect(gatewayPort()).send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                        + "Authorization: Bearer " + TenantsProfile.A + "\r\nContent-Type: application/json\r\n"
+                        + "Transfer-Encoding: chunked\r\n\r\n" + Integer.toHexString(arrived) + "\r\n");
+                // A chunked body announces no length: it holds what arrived, and it never ends.
+                client.send(new byte[arrived]);
+                held.add(client);
+            }
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (org.canonic.gateway.testing.Metrics.scrape(management).sum("gateway_body_budget_used_bytes")
+                    < 3 * arrived && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            String prompt = "{\"model\":\"main-model\",\"messages\":[{\"role\":\"user\",\"content\":\""
+                    + "lorem ipsum ".repeat(5_000) + "\"}]}";
+            HttpResponse<String> other = post(TenantsProfile.B, prompt);
+            assertEquals(200, other.statusCode(), other.body());
+
+            for (RawHttp client : held) {
+                client.closedWithin(50); // a refused body lingers (its rest is discarded) before its connection closes
+                if (!client.seen().isEmpty()) {
+                    refusals.add(client.seen());
+                }
+            }
+            assertTrue(!refusals.isEmpty() && refusals.size() <= 14, refusals.size() + " of key a's bodies refused");
+            String refusal = refusals.get(0);
+            assertEquals(429, RawHttp.status(refusal), refusal);
+            assertTrue(refusal.contains("\"body_budget_share_exhausted\""), refusal);
+        } finally {
+            for (RawHttp client : held) {
+                client.close();
+            }
+        }
+    }
+
     @Test
     void aKeyOverItsRequestsPerMinuteGets429WithRetryAfterAndOthersAreServed() {
         for (int i = 0; i < 3; i++) {

@@ -8,7 +8,7 @@ import java.util.Map;
  * Several tenants with limits of their own, on small backends: key {@code rpm} may start 3 requests a minute,
  * {@code tpm} spend 1000 tokens a minute, {@code one} have 1 request in flight; {@code a} and {@code b} have no limit
  * of their own and share backends of 2 slots (waiting up to 5 s for one). A client that reads nothing for 1.5 s loses
- * its stream.
+ * its stream. The body budget is 16 MiB, of which each key may hold a quarter.
  */
 public class TenantsProfile implements QuarkusTestProfile {
 
@@ -34,6 +34,8 @@ public class TenantsProfile implements QuarkusTestProfile {
                 Map.entry("gateway.key-limits.keys.one.concurrent", "1"),
                 Map.entry("gateway.defaults.max-concurrency", "2"),
                 Map.entry("gateway.defaults.concurrency-wait", "5s"),
-                Map.entry("gateway.client-stall-timeout", STALL_MS + "ms"));
+                Map.entry("gateway.client-stall-timeout", STALL_MS + "ms"),
+                // Small enough for one key's half-sent bodies to fill it: each key may hold a quarter (4 MiB).
+                Map.entry("gateway.limits.body-budget", "16M"));
     }
 }

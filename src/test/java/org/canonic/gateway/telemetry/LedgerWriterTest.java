@@ -37,6 +37,40 @@ class LedgerWriterTest {
         }
     }
 
+    /**
+     * Issue 25, defect 9: a ledger file deleted while the gateway ran swallowed every later record into the unlinked
+     * inode, counted as written. The writer notices (the path no longer names the file it holds open), reopens a
+     * new file under the path, counts it and says so; nothing written after the deletion is lost.
+     */
+    @Test
+    void aLedgerFileDeletedWhileRunningIsNoticedReopenedCountedAndLogged() throws Exception {
+        Path file = Files.createTempDirectory("ledger-deleted").resolve("ledger.jsonl");
+        try (LogCapture logs = LogCapture.start();
+             Ledger ledger = new Ledger(Optional.of(file), 1000, 1 << 30)) {
+            for (int i = 0; i < 10; i++) {
+                ledger.offer(closed("before-" + i));
+            }
+            awaitSettled(ledger, 10);
+            assertEquals(10, Files.readAllLines(file).size());
+
+            Files.delete(file);
+            int n = 100;
+            for (int i = 0; i < n; i++) {
+                ledger.offer(closed("after-" + i));
+            }
+            awaitSettled(ledger, 10 + n);
+            assertEquals(10 + n, ledger.written());
+            assertTrue(Files.exists(file), "a new file was opened under the ledger's path");
+            List<String> lines = Files.readAllLines(file);
+            assertEquals(n, lines.size(), "every record written after the deletion is in the new file");
+            assertTrue(lines.get(0).contains("\"after-0\""), lines.get(0));
+            assertEquals(1, ledger.reopened(), "the reopening is counted");
+            assertTrue(logs.records().stream().anyMatch(r -> r.getLevel().intValue() >= Level.WARNING.intValue()
+                    && message(r).contains("no longer") && message(r).contains(file.toString())),
+                    "and logged as a warning naming the file");
+        }
+    }
+
     @Test
     void aFileThatCannotBeWrittenCountsEveryRecordAsDroppedKeepsEveryLogLineAndSaysSo() throws Exception {
         int n = 20;

@@ -235,6 +235,10 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
         org.canonic.gateway.usage.UsageProfile.settings().forEach((key, value) -> config.put("%usage." + key, value));
         config.put("%usage.gateway.telemetry.ledger.path", usageLedger().toString());
 
+        // The non-stream bound's profile (see NonStreamDeadlineProfile): a sensitive breaker, two client keys.
+        org.canonic.gateway.routing.NonStreamDeadlineProfile.settings().forEach((key, value) ->
+                config.put("%nonstream." + key, value));
+
         // The hostile-load profile (see HostileProfile): a small memory budget, short connection clocks, a tiny
         // ledger rotation size.
         config.put("%hostile.gateway.limits.body-budget", HostileProfile.BODY_BUDGET);

@@ -41,10 +41,15 @@ public final class GatewayClient {
     }
 
     /** A POST whose answer is awaited later: to keep requests in flight while the test does something else. */
-    public java.util.concurrent.CompletableFuture<HttpResponse<String>> postAsync(String path, String json) {
-        HttpRequest request = HttpRequest.newBuilder(base.resolve(path)).POST(HttpRequest.BodyPublishers.ofString(json))
-                .header("content-type", "application/json").timeout(Duration.ofSeconds(30)).build();
-        return http.sendAsync(request, HttpResponse.BodyHandlers.ofString());
+    public java.util.concurrent.CompletableFuture<HttpResponse<String>> postAsync(String path, String json,
+                                                                                  String... headers) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(base.resolve(path))
+                .POST(HttpRequest.BodyPublishers.ofString(json))
+                .header("content-type", "application/json").timeout(Duration.ofSeconds(30));
+        for (int i = 0; i + 1 < headers.length; i += 2) {
+            request.setHeader(headers[i], headers[i + 1]);
+        }
+        return http.sendAsync(request.build(), HttpResponse.BodyHandlers.ofString());
     }
 
     /** Sends with the given headers (name, value, name, value, ...), which replace any set before. */
