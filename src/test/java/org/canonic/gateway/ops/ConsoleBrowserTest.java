@@ -170,6 +170,8 @@ class ConsoleBrowserTest extends GatewayTest {
     @Test
     void aProvisionOverTheConfirmationTierNeedsTheSecondClick() throws Exception {
         vastai().reset();
+        // A port nothing listens on: the machine never serves (a base URL's port is 1-65535; 0 is refused).
+        vastai().instancePort = 1;
         vastai().offers.add(FakeVastAi.offer(501, "A100 80GB", 81920, 12.0, 0.99));
         signIn();
         byId("prov-provider").sendKeys("vastai");
