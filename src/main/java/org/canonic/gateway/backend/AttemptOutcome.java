@@ -23,8 +23,9 @@ public enum AttemptOutcome {
     HEDGE_LOST(Fault.NONE, "closed: a hedge answered first"),
     /**
      * A clock the gateway runs because of what the client asked for ran out while the backend was doing its work: the
-     * bound on a whole non-stream request (a long answer asked for without streaming), or a stream's total clock
-     * after its first token (a long answer, still flowing). The backend was generating what it was asked to, so this
+     * bound on a whole non-stream request (a long answer asked for without streaming), a non-stream try's clock before
+     * the answer asked for could be generated, or a stream's total clock after its first token (a long answer, still
+     * flowing). The backend was generating what it was asked to, so this
      * is the request's fault, never the backend's: counted, one key's long requests would open every breaker.
      */
     REQUEST_TIME_LIMIT(Fault.REQUEST, "cut short by the gateway's time limit for the request"),
@@ -96,7 +97,8 @@ public enum AttemptOutcome {
     }
 
     public boolean isTimeout() {
-        return this == CONNECT_TIMEOUT || this == FIRST_TOKEN_TIMEOUT || this == IDLE_TIMEOUT || this == TOTAL_TIMEOUT;
+        return this == CONNECT_TIMEOUT || this == FIRST_TOKEN_TIMEOUT || this == IDLE_TIMEOUT || this == TOTAL_TIMEOUT
+                || this == REQUEST_TIME_LIMIT;
     }
 
     /** Short human text for error messages and logs. */

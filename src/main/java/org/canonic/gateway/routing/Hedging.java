@@ -72,6 +72,11 @@ final class Hedging {
         return true;
     }
 
+    /** The prompt-aware first-token budget a stream would get on {@code backend} (for judging non-stream tries). */
+    long streamFirstTokenMs(LiveBackend backend, long prefillTokens) {
+        return firstTokenClock.clocks(backend, prefillTokens, true).firstTokenMs();
+    }
+
     /** The clocks of an attempt on {@code backend} whose first token waits for {@code prefillTokens} of prefill. */
     Clocks clocks(LiveBackend backend, long prefillTokens) {
         return firstTokenClock.clocks(backend, prefillTokens, stream);

@@ -171,7 +171,8 @@ final class ProxyExchange implements Attempt.Owner {
     }
 
     @Override
-    public void onEnd(Attempt attempt, UpstreamAttempt.Result result) {
+    public void onEnd(Attempt attempt, UpstreamAttempt.Result ended) {
+        UpstreamAttempt.Result result = request.stream() ? ended : NonStreamTries.judged(attempt, ended, hedging);
         attempt.held.release(result.outcome(), result.status());
         attempts.add(attempt.traced(new AttemptRecord(attempt.name(), attempt.tryNumber, result.outcome(),
                 result.status(), result.elapsedMs(), result.detail(), attempt.hedge)));
