@@ -72,7 +72,7 @@ public final class ComputeHarness implements AutoCloseable {
     }
 
     /** Today's committed spend in cents, as the spend view shows it. */
-    long committedCents() {
+    public long committedCents() {
         return CostGuard.cents(service.spend().path("committed_today_usd").asDouble());
     }
 
