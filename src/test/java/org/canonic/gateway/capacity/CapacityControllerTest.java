@@ -210,7 +210,7 @@ class CapacityControllerTest {
         AtomicLong releasedAt = new AtomicLong();
         Thread release = new Thread(() -> {
             try {
-                Thread.sleep(1500);
+                Thread.sleep(3500);
             } catch (InterruptedException e) {
                 return;
             }
