@@ -280,7 +280,7 @@ public final class CapacityController {
                 String instance = launched.path("instance").path("id").asText();
                 st.lastChangeMs = now;
                 st.highSinceMs = -1;
-                registry.counter("compute.scale_out", "recipe", p.recipe(), "provider", provider).increment();
+                registry.counter("gateway.compute.scale_out", "recipe", p.recipe(), "provider", provider).increment();
                 st.record(now, "scale_out", reason + ": launched " + instance + " on " + provider + " (offer "
                         + offer.get().id() + ", " + launched.path("estimate").asText() + ", tier "
                         + launched.path("tier").asText() + ")", false);
@@ -318,7 +318,7 @@ public final class CapacityController {
     private void refused(CapacityPolicy p, PolicyState st, long now, LocalDate today, String reason, String why,
                          String provider) {
         st.refusedDay = today;
-        registry.counter("compute.scale_refused", "recipe", p.recipe()).increment();
+        registry.counter("gateway.compute.scale_refused", "recipe", p.recipe()).increment();
         st.record(now, "scale_refused", reason + ", but " + why + "; not tried again before the next UTC day or a"
                 + " new policy", false);
         publish(EventTypes.COMPUTE_SCALE_REFUSED, p, "provider", provider, "reason", reason, "refusal", why);
@@ -347,7 +347,7 @@ public final class CapacityController {
                     + " failed (" + e.getMessage() + ")", false);
             return;
         }
-        registry.counter("compute.scale_in", "recipe", p.recipe()).increment();
+        registry.counter("gateway.compute.scale_in", "recipe", p.recipe()).increment();
         st.record(now, "scale_in", reason + ": " + (destroy ? "destroyed " : "stopped ") + victim.name() + " ("
                 + p.scaleInOrder().name().toLowerCase(java.util.Locale.ROOT) + " first)", false);
         publish(EventTypes.COMPUTE_SCALE_IN, p, "instance", victim.name(), "provider", victim.provider(), "reason",

@@ -147,7 +147,8 @@ class CapacityControllerTest {
         tickAfter(controller, Duration.ofSeconds(1));
         assertEquals(2, creates(), "held for the whole window: one more");
         assertEquals(2, count(EventTypes.COMPUTE_SCALE_OUT));
-        assertEquals(2.0, registry.counter("compute.scale_out", "recipe", "main", "provider", "vastai").count());
+        assertEquals(2.0, registry.counter("gateway.compute.scale_out", "recipe", "main", "provider", "vastai")
+                .count());
         var view = controller.view().path("policies").get(0);
         assertEquals(2, view.path("current_instances").asInt(), view.toString());
         assertTrue(view.path("decisions").toString().contains("scale_out"), view.toString());
@@ -167,7 +168,7 @@ class CapacityControllerTest {
         assertEquals(0, creates(), "never launched");
         assertEquals(0, live(h).size());
         assertEquals(1, count(EventTypes.COMPUTE_SCALE_REFUSED), events.toString());
-        assertEquals(1.0, registry.counter("compute.scale_refused", "recipe", "main").count());
+        assertEquals(1.0, registry.counter("gateway.compute.scale_refused", "recipe", "main").count());
         assertEquals(0, h.committedCents(), "nothing reserved against the cap");
         var decisions = controller.view().path("policies").get(0).path("decisions");
         assertEquals(1, decisions.size(), decisions.toString());
@@ -231,6 +232,7 @@ class CapacityControllerTest {
         assertFalse(fleet.find(newest.name()).isPresent(), "out of the fleet");
         assertEquals(TrackedInstance.State.READY, older.state(), "the older one serves on");
         assertEquals(1, count(EventTypes.COMPUTE_SCALE_IN));
+        assertEquals(1.0, registry.counter("gateway.compute.scale_in", "recipe", "main").count());
 
         for (int i = 0; i < 4; i++) {
             tickAfter(controller, Duration.ofMinutes(10));
