@@ -240,6 +240,9 @@ public final class CapacityController {
             return; // reported once already; tried again on the next UTC day or after a new policy
         }
         st.lastOutAttemptMs = now;
+        if (startStopped(p, st, now, reason)) {
+            return;
+        }
         StringBuilder none = new StringBuilder();
         for (String provider : p.providers()) {
             if (!configured(provider)) {
@@ -299,6 +302,38 @@ public final class CapacityController {
             return;
         }
         st.record(now, "hold", reason + ", but no provider has an offer: " + none.toString().strip(), true);
+    }
+
+    /**
+     * Starts the cheapest instance of the recipe a scale-in stopped (or any stopped one on the policy's providers)
+     * rather than renting another: it still bills its storage and its estimate is still reserved, so a new launch
+     * beside it would pay twice. One whose start failed is passed over from then on (a new launch is made instead).
+     */
+    private boolean startStopped(CapacityPolicy p, PolicyState st, long now, String reason) {
+        Optional<TrackedInstance> stopped = compute.all().stream()
+                .filter(i -> p.recipe().equals(i.recipe()) && i.state() == TrackedInstance.State.STOPPED
+                        && p.providers().contains(i.provider()) && !st.startFailed.contains(i.name()))
+                .min(Comparator.comparingDouble(TrackedInstance::usdPerHour));
+        if (stopped.isEmpty()) {
+            return false;
+        }
+        TrackedInstance t = stopped.get();
+        try {
+            compute.handover().start(t.name(), CALLER, null);
+        } catch (ComputeException e) {
+            st.startFailed.add(t.name());
+            st.record(now, "start_failed", reason + ": starting the stopped " + t.name() + " failed (" + e.getMessage()
+                    + "); a new instance is launched next time instead", false);
+            return true;
+        }
+        st.lastChangeMs = now;
+        st.highSinceMs = -1;
+        registry.counter("gateway.compute.scale_out", "recipe", p.recipe(), "provider", t.provider()).increment();
+        st.record(now, "scale_out", reason + ": started the stopped " + t.name() + " on " + t.provider(), false);
+        publish(EventTypes.COMPUTE_SCALE_OUT, p, "instance", t.name(), "provider", t.provider(), "reason", reason,
+                "action", "start");
+        LOG.infof("Capacity: %s scaled out: started %s (%s)", p.recipe(), t.name(), reason);
+        return true;
     }
 
     /** The cheapest offer of {@code provider} meeting the policy's constraints, checked here again. */
@@ -426,6 +461,7 @@ public final class CapacityController {
         volatile LocalDate refusedDay;
         volatile int desired = -1;
         volatile Signal signal;
+        final Set<String> startFailed = ConcurrentHashMap.newKeySet();
         private final java.util.ArrayDeque<ObjectNode> decisions = new java.util.ArrayDeque<>();
 
         /** Keeps the decision; {@code unlessRepeated}: not again when the last one said the same. */

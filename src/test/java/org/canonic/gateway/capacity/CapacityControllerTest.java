@@ -239,6 +239,20 @@ class CapacityControllerTest {
         }
         assertEquals(TrackedInstance.State.READY, older.state(), "never below min_instances");
         assertEquals(1, count(EventTypes.COMPUTE_SCALE_IN));
+
+        // Demand comes back: the stopped instance is started rather than a third one rented beside it.
+        machine.metrics(FakeVllm.vllmMetrics(4, 6, 0.9, 0, 0));
+        LiveBackend serving = fleet.find(older.name()).orElseThrow();
+        long until = System.currentTimeMillis() + 10_000;
+        while ((serving.load().signals() == null || serving.load().signals().waiting() != 6)
+                && System.currentTimeMillis() < until) {
+            Thread.sleep(100);
+        }
+        tickAfter(controller, Duration.ofSeconds(1));
+        tickAfter(controller, Duration.ofSeconds(121));
+        assertEquals(2, creates(), "nothing new rented");
+        assertEquals(TrackedInstance.State.WAITING, newest.state(), "the stopped one is starting");
+        assertEquals(3, count(EventTypes.COMPUTE_SCALE_OUT));
     }
 
     @Test
