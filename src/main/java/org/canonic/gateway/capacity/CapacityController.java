@@ -1,7 +1,5 @@
 package org.canonic.gateway.capacity;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.canonic.gateway.compute.ComputeException;
@@ -49,8 +47,8 @@ public final class CapacityController {
     private static final Logger LOG = Logger.getLogger(CapacityController.class);
     /** The caller automatic actions are recorded under in the tracked actions. */
     static final String CALLER = "capacity";
-    private static final int DECISIONS_KEPT = 20;
-    private static final Set<TrackedInstance.State> ACTIVE = Set.of(TrackedInstance.State.PROVISIONING,
+    static final int DECISIONS_KEPT = 20;
+    static final Set<TrackedInstance.State> ACTIVE = Set.of(TrackedInstance.State.PROVISIONING,
             TrackedInstance.State.WAITING, TrackedInstance.State.READY);
 
     private final ComputeService compute;
@@ -210,10 +208,6 @@ public final class CapacityController {
     private boolean configured(String provider) {
         ComputeProvider p = compute.providers().get(provider);
         return p != null && p.configured();
-    }
-
-    /** Waiting requests and open requests per serving instance, from the fleet's own counts and vLLM's queue. */
-    record Signal(double waitingPerInstance, double openPerInstance, int serving) {
     }
 
     private Signal signal(List<TrackedInstance> ready) {
@@ -401,88 +395,15 @@ public final class CapacityController {
 
     /**
      * {@code GET /admin/compute/capacity}: each policy with its current and desired instances, the signal, the last
-     * decisions with their reasons, and what the recipe's instances will cost for the rest of the UTC day against
-     * the daily cap.
+     * decisions with their reasons, and the projected spend for the rest of the UTC day against the daily cap.
      */
     public ObjectNode view() {
-        long now = clock.millis();
-        LocalDate today = LocalDate.now(clock.withZone(ZoneOffset.UTC));
-        double hoursLeft = (today.plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant().toEpochMilli() - now)
-                / 3_600_000.0;
-        ObjectNode answer = JsonNodeFactory.instance.objectNode();
-        answer.put("leader", leads.getAsBoolean());
-        ArrayNode list = answer.putArray("policies");
-        double projected = 0;
-        List<TrackedInstance> all = compute.all();
-        for (CapacityPolicy p : policies.values().stream().sorted(Comparator.comparing(CapacityPolicy::recipe))
-                .toList()) {
-            PolicyState st = states.computeIfAbsent(p.recipe(), r -> new PolicyState());
-            ObjectNode row = list.addObject();
-            row.set("policy", p.view());
-            List<TrackedInstance> mine = all.stream().filter(i -> p.recipe().equals(i.recipe()) && i.live()).toList();
-            long current = mine.stream().filter(i -> ACTIVE.contains(i.state())).count();
-            row.put("current_instances", current);
-            row.put("ready_instances", mine.stream().filter(i -> i.state() == TrackedInstance.State.READY).count());
-            row.put("desired_instances", st.desired < 0 ? Math.max(p.minInstances(), (int) current) : st.desired);
-            Signal signal = st.signal;
-            if (signal != null) {
-                row.putObject("signal").put("waiting_per_instance", round(signal.waitingPerInstance()))
-                        .put("open_per_instance", round(signal.openPerInstance())).put("serving", signal.serving());
-            }
-            double spend = 0;
-            for (TrackedInstance i : mine) {
-                double rate = i.state() == TrackedInstance.State.STOPPED ? i.stoppedUsdPerHour() : i.usdPerHour();
-                spend += Double.isFinite(rate) ? rate * hoursLeft : 0;
-            }
-            projected += spend;
-            row.put("projected_rest_of_day_usd", round(spend));
-            row.set("decisions", st.decisions());
-            if (today.equals(st.refusedDay)) {
-                row.put("scale_out_refused_today", true);
-            }
-        }
-        ObjectNode spend = compute.spend();
-        answer.put("projected_rest_of_day_usd", round(projected));
-        answer.put("committed_today_usd", spend.path("committed_today_usd").asDouble());
-        answer.put("daily_cap_usd", spend.path("daily_cap_usd").asDouble());
-        return answer;
+        return CapacityView.of(policies.values(), recipe -> states.computeIfAbsent(recipe, r -> new PolicyState()),
+                compute, clock, leads.getAsBoolean());
     }
 
     static double round(double value) {
         return Math.round(value * 1000) / 1000.0;
     }
 
-    /** What the controller remembers of one policy between ticks (windows, cooldowns, the day's refusal). */
-    private static final class PolicyState {
-        volatile long highSinceMs = -1;
-        volatile long lowSinceMs = -1;
-        volatile long lastChangeMs = -1;
-        volatile long lastOutAttemptMs = -1;
-        volatile LocalDate refusedDay;
-        volatile int desired = -1;
-        volatile Signal signal;
-        final Set<String> startFailed = ConcurrentHashMap.newKeySet();
-        private final java.util.ArrayDeque<ObjectNode> decisions = new java.util.ArrayDeque<>();
-
-        /** Keeps the decision; {@code unlessRepeated}: not again when the last one said the same. */
-        synchronized void record(long nowMs, String action, String reason, boolean unlessRepeated) {
-            ObjectNode last = decisions.peekLast();
-            if (unlessRepeated && last != null && action.equals(last.path("action").asText())
-                    && reason.equals(last.path("reason").asText())) {
-                return;
-            }
-            decisions.addLast(JsonNodeFactory.instance.objectNode()
-                    .put("time", java.time.Instant.ofEpochMilli(nowMs).toString())
-                    .put("action", action).put("reason", reason));
-            while (decisions.size() > DECISIONS_KEPT) {
-                decisions.removeFirst();
-            }
-        }
-
-        synchronized ArrayNode decisions() {
-            ArrayNode list = JsonNodeFactory.instance.arrayNode();
-            decisions.forEach(list::add);
-            return list;
-        }
-    }
 }
