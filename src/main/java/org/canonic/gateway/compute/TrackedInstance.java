@@ -81,6 +81,11 @@ public final class TrackedInstance {
         return recipe;
     }
 
+    /** When the launch was first written down (its intent). */
+    public Instant createdAt() {
+        return createdAt;
+    }
+
     public String providerId() {
         return providerId;
     }

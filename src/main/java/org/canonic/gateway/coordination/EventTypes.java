@@ -40,6 +40,11 @@ public final class EventTypes {
     public static final String COMPUTE_INTERRUPTED = "compute.interrupted";
     /** Data: {@code kind} (untracked, tracked_but_gone), {@code provider}, {@code provider_id}, more. */
     public static final String COMPUTE_LEAK_FOUND = "compute.leak_found";
+    /** Capacity policies; data: {@code recipe}, {@code provider}, {@code reason}, and the instance acted on. */
+    public static final String COMPUTE_SCALE_OUT = "compute.scale_out";
+    public static final String COMPUTE_SCALE_IN = "compute.scale_in";
+    /** A scale-out the cost guard would not admit without a human; also {@code refusal}. Once per UTC day. */
+    public static final String COMPUTE_SCALE_REFUSED = "compute.scale_refused";
 
     /**
      * The schedule registry; data of all four: {@code id}, {@code kind}, {@code target_kind}, {@code target},
@@ -54,7 +59,8 @@ public final class EventTypes {
             BACKEND_STATE_CHANGED, BACKEND_BREAKER_OPENED, BACKEND_BREAKER_CLOSED, BACKEND_DRAIN_STARTED,
             BACKEND_DRAIN_FINISHED, LOCK_ACQUIRED, LOCK_RELEASED, LOCK_EXPIRED, LOCK_FORCED, COMPUTE_PROVISIONED, COMPUTE_READY,
             COMPUTE_FAILED, COMPUTE_STOPPED, COMPUTE_STARTED, COMPUTE_RECONFIGURED, COMPUTE_DESTROYED,
-            COMPUTE_INTERRUPTED, COMPUTE_LEAK_FOUND, SCHEDULE_CREATED, SCHEDULE_DELETED, SCHEDULE_STARTED,
+            COMPUTE_INTERRUPTED, COMPUTE_LEAK_FOUND, COMPUTE_SCALE_OUT, COMPUTE_SCALE_IN,
+            COMPUTE_SCALE_REFUSED, SCHEDULE_CREATED, SCHEDULE_DELETED, SCHEDULE_STARTED,
             SCHEDULE_ENDED);
 
     private EventTypes() {

@@ -23,11 +23,11 @@ import java.util.List;
  * (an hour apart): tests call {@link ComputeWatch#poll()} and {@link ComputeWatch#reconcile()} themselves. A restart
  * is a new harness on the same directory: what was in memory is gone, what was written stays.
  */
-final class ComputeHarness implements AutoCloseable {
+public final class ComputeHarness implements AutoCloseable {
 
     final Path dir;
     final String[] settings;
-    final ComputeService service;
+    public final ComputeService service;
     final ComputeWatch watch;
     final SimpleMeterRegistry registry = new SimpleMeterRegistry();
 
@@ -61,7 +61,7 @@ final class ComputeHarness implements AutoCloseable {
     }
 
     /** A service on {@code dir} with {@code settings} ({@code gateway.compute.*} key, value, ...) over the defaults. */
-    static ComputeHarness start(Path dir, String... settings) {
+    public static ComputeHarness start(Path dir, String... settings) {
         return new ComputeHarness(dir, settings);
     }
 
@@ -72,12 +72,12 @@ final class ComputeHarness implements AutoCloseable {
     }
 
     /** Today's committed spend in cents, as the spend view shows it. */
-    long committedCents() {
+    public long committedCents() {
         return CostGuard.cents(service.spend().path("committed_today_usd").asDouble());
     }
 
     /** Polls the watch until {@code t} is in {@code state} or {@code ms} have passed, then asserts that it is. */
-    void awaitState(TrackedInstance t, TrackedInstance.State state, long ms) throws InterruptedException {
+    public void awaitState(TrackedInstance t, TrackedInstance.State state, long ms) throws InterruptedException {
         long until = System.currentTimeMillis() + ms;
         while (t.state() != state && System.currentTimeMillis() < until) {
             watch.poll();
@@ -85,6 +85,11 @@ final class ComputeHarness implements AutoCloseable {
         }
         org.junit.jupiter.api.Assertions.assertEquals(state, t.state(), "failure: " + t.failure + ", message: "
                 + t.message);
+    }
+
+    /** One pass of the watch (readiness, re-reads), as its timer would make it. */
+    public void poll() {
+        watch.poll();
     }
 
     @Override

@@ -17,7 +17,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BiConsumer;
 
 /** What the schedule's unit tests share: a clock they move, backends in a map, events in a list. */
-final class ScheduleFixtures {
+public final class ScheduleFixtures {
 
     static final ObjectMapper MAPPER = new ObjectMapper();
     static final Instant T0 = Instant.parse("2026-12-07T10:00:00Z");
@@ -27,19 +27,19 @@ final class ScheduleFixtures {
     private ScheduleFixtures() {
     }
 
-    /** A clock the test sets. */
-    static final class MovableClock extends Clock {
+    /** A clock the test sets (the capacity tests step it too). */
+    public static final class MovableClock extends Clock {
         private volatile Instant now;
 
-        MovableClock(Instant now) {
+        public MovableClock(Instant now) {
             this.now = now;
         }
 
-        void set(Instant instant) {
+        public void set(Instant instant) {
             now = instant;
         }
 
-        void advance(Duration by) {
+        public void advance(Duration by) {
             now = now.plus(by);
         }
 

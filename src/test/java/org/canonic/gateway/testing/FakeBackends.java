@@ -364,6 +364,8 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
         config.put("gateway.compute.provider-max-retry-after", "1s");
         // Off: the tests run the reconcile themselves (GET /admin/compute/leaks?refresh=true).
         config.put("gateway.compute.leak-watch-interval", "0");
+        // The gateway's own capacity controller never ticks during a test run: tests tick theirs on their clock.
+        config.put("gateway.capacity.tick", "10m");
         config.put("gateway.compute.recipes.main.model", COMPUTE_MODEL);
         config.put("gateway.compute.recipes.main.position", "0");
     }

@@ -1,0 +1,270 @@
+package org.canonic.gateway.capacity;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.canonic.gateway.compute.ComputeException;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * One recipe's capacity policy, as plain checked values: from the configuration ({@link #of}) or from the body of
+ * {@code PUT /admin/compute/capacity/{recipe}} ({@link #parse}, over the policy it replaces). Durations are in
+ * seconds on the wire.
+ */
+public record CapacityPolicy(String recipe, int minInstances, int maxInstances, List<String> providers, String gpu,
+                             Double minVramGb, Double maxUsdPerHour, double scaleOutWaitingPerInstance,
+                             Duration scaleOutWindow, double scaleInOpenPerInstance, Duration scaleInWindow,
+                             Duration scaleOutCooldown, Duration scaleInCooldown, ScaleIn scaleInAction,
+                             Order scaleInOrder, double plannedHours, Duration drainDeadline) {
+
+    public static final int MAX_INSTANCES_LIMIT = 64;
+
+    public enum ScaleIn { STOP, DESTROY }
+
+    public enum Order { NEWEST, MOST_EXPENSIVE }
+
+    private static final Set<String> FIELDS = Set.of("min_instances", "max_instances", "providers", "gpu",
+            "min_vram_gb", "max_usd_per_hour", "scale_out_waiting_per_instance", "scale_out_window_seconds",
+            "scale_in_open_per_instance", "scale_in_window_seconds", "scale_out_cooldown_seconds",
+            "scale_in_cooldown_seconds", "scale_in_action", "scale_in_order", "planned_hours",
+            "drain_deadline_seconds");
+
+    static CapacityPolicy of(String recipe, CapacityConfig.Policy c) {
+        return new CapacityPolicy(recipe, c.minInstances(), c.maxInstances(),
+                c.providers().stream().map(p -> p.strip().toLowerCase(Locale.ROOT)).toList(),
+                c.gpu().map(String::strip).filter(g -> !g.isEmpty()).orElse(null), c.minVramGb().orElse(null),
+                c.maxUsdPerHour().orElse(null), c.scaleOutWaitingPerInstance(), c.scaleOutWindow(),
+                c.scaleInOpenPerInstance(), c.scaleInWindow(), c.scaleOutCooldown(), c.scaleInCooldown(),
+                enumOf(ScaleIn.class, c.scaleInAction()), enumOf(Order.class, c.scaleInOrder()), c.plannedHours(),
+                c.drainDeadline());
+    }
+
+    /**
+     * {@code body} over {@code base} (the policy in force, or the defaults): fields left out keep their value.
+     *
+     * @throws ComputeException 400 {@code invalid_capacity_policy} naming the field
+     */
+    static CapacityPolicy parse(String recipe, JsonNode body, CapacityPolicy base) {
+        if (body == null || !body.isObject()) {
+            throw invalid(null, "The body must be a JSON object of policy fields.");
+        }
+        for (Iterator<String> names = body.fieldNames(); names.hasNext(); ) {
+            String name = names.next();
+            if (!FIELDS.contains(name)) {
+                throw invalid(name, "Unknown field '" + name + "'; the fields are " + new java.util.TreeSet<>(FIELDS)
+                        + ".");
+            }
+        }
+        List<String> providers = base.providers;
+        if (body.has("providers")) {
+            JsonNode list = body.get("providers");
+            if (!list.isArray() || list.isEmpty()) {
+                throw invalid("providers", "providers must be a non-empty list, e.g. [\"vastai\",\"runpod\"].");
+            }
+            List<String> names = new ArrayList<>();
+            for (JsonNode p : list) {
+                if (!p.isTextual()) {
+                    throw invalid("providers", "providers must be a list of strings.");
+                }
+                names.add(p.asText().strip().toLowerCase(Locale.ROOT));
+            }
+            providers = List.copyOf(names);
+        }
+        return new CapacityPolicy(recipe, integer(body, "min_instances", base.minInstances),
+                integer(body, "max_instances", base.maxInstances), providers,
+                text(body, "gpu", base.gpu), optionalNumber(body, "min_vram_gb", base.minVramGb),
+                optionalNumber(body, "max_usd_per_hour", base.maxUsdPerHour),
+                number(body, "scale_out_waiting_per_instance", base.scaleOutWaitingPerInstance),
+                seconds(body, "scale_out_window_seconds", base.scaleOutWindow),
+                number(body, "scale_in_open_per_instance", base.scaleInOpenPerInstance),
+                seconds(body, "scale_in_window_seconds", base.scaleInWindow),
+                seconds(body, "scale_out_cooldown_seconds", base.scaleOutCooldown),
+                seconds(body, "scale_in_cooldown_seconds", base.scaleInCooldown),
+                body.has("scale_in_action") ? enumField(ScaleIn.class, body, "scale_in_action") : base.scaleInAction,
+                body.has("scale_in_order") ? enumField(Order.class, body, "scale_in_order") : base.scaleInOrder,
+                number(body, "planned_hours", base.plannedHours),
+                seconds(body, "drain_deadline_seconds", base.drainDeadline));
+    }
+
+    /** A policy with the configuration's defaults, for a recipe that has none yet. */
+    static CapacityPolicy defaults(String recipe) {
+        return new CapacityPolicy(recipe, 0, 1, List.of("vastai", "runpod"), null, null, null, 2,
+                Duration.ofMinutes(2), 0, Duration.ofMinutes(15), Duration.ofMinutes(5), Duration.ofMinutes(10),
+                ScaleIn.STOP, Order.NEWEST, 4, Duration.ofMinutes(5));
+    }
+
+    /**
+     * What is out of range, one message per field (empty when all is well); {@code prefix} names the source: a
+     * configuration prefix ({@code gateway.capacity.policies.main}), or null for a PUT body (its JSON field names).
+     */
+    List<String> problems(String prefix, Set<String> knownProviders, Set<String> knownRecipes, double maxHours) {
+        List<String> problems = new ArrayList<>();
+        java.util.function.UnaryOperator<String> f = kebab -> prefix != null ? prefix + "." + kebab
+                : kebab.replace('-', '_') + (DURATIONS.contains(kebab) ? "_seconds" : "");
+        if (!knownRecipes.contains(recipe)) {
+            problems.add((prefix != null ? prefix + ": " : "") + "recipe '" + recipe + "' is not configured (gateway.compute.recipes: "
+                    + knownRecipes + ")");
+        }
+        if (maxInstances < 1 || maxInstances > MAX_INSTANCES_LIMIT) {
+            problems.add(f.apply("max-instances") + " must lie between 1 and " + MAX_INSTANCES_LIMIT + ", got "
+                    + maxInstances);
+        }
+        if (minInstances < 0 || minInstances > maxInstances) {
+            problems.add(f.apply("min-instances") + " must lie between 0 and max-instances (" + maxInstances + "), got "
+                    + minInstances);
+        }
+        if (providers.isEmpty() || !knownProviders.containsAll(providers)
+                || providers.stream().distinct().count() != providers.size()) {
+            problems.add(f.apply("providers") + " must be distinct names among " + knownProviders + ", got "
+                    + providers);
+        }
+        if (minVramGb != null && !(minVramGb > 0)) {
+            problems.add(f.apply("min-vram-gb") + " must be positive, got " + minVramGb);
+        }
+        if (maxUsdPerHour != null && !(maxUsdPerHour > 0)) {
+            problems.add(f.apply("max-usd-per-hour") + " must be positive, got " + maxUsdPerHour);
+        }
+        if (!(scaleOutWaitingPerInstance > 0) || scaleOutWaitingPerInstance > 10_000) {
+            problems.add(f.apply("scale-out-waiting-per-instance") + " must lie in (0, 10000], got "
+                    + scaleOutWaitingPerInstance);
+        }
+        if (!(scaleInOpenPerInstance >= 0) || scaleInOpenPerInstance >= scaleOutWaitingPerInstance) {
+            problems.add(f.apply("scale-in-open-per-instance") + " must lie in [0, scale-out-waiting-per-instance), got "
+                    + scaleInOpenPerInstance);
+        }
+        window(problems, f.apply("scale-out-window"), scaleOutWindow, Duration.ZERO);
+        window(problems, f.apply("scale-in-window"), scaleInWindow, Duration.ofSeconds(1));
+        window(problems, f.apply("scale-out-cooldown"), scaleOutCooldown, Duration.ZERO);
+        window(problems, f.apply("scale-in-cooldown"), scaleInCooldown, Duration.ZERO);
+        window(problems, f.apply("drain-deadline"), drainDeadline, Duration.ofSeconds(1));
+        if (!(plannedHours > 0) || plannedHours > maxHours) {
+            problems.add(f.apply("planned-hours") + " must lie in (0, " + maxHours + "] (gateway.compute.max-hours), got "
+                    + plannedHours);
+        }
+        if (scaleInAction == null) {
+            problems.add(f.apply("scale-in-action") + " must be stop or destroy");
+        }
+        if (scaleInOrder == null) {
+            problems.add(f.apply("scale-in-order") + " must be newest or most_expensive");
+        }
+        return problems;
+    }
+
+    private static final Set<String> DURATIONS = Set.of("scale-out-window", "scale-in-window", "scale-out-cooldown",
+            "scale-in-cooldown", "drain-deadline");
+
+    private static void window(List<String> problems, String name, Duration value, Duration min) {
+        if (value == null || value.compareTo(min) < 0 || value.compareTo(Duration.ofDays(1)) > 0) {
+            problems.add(name + " must lie between " + min.toSeconds() + "s and 1d, got " + value);
+        }
+    }
+
+    /** The policy as the admin API shows it. */
+    public ObjectNode view() {
+        ObjectNode v = JsonNodeFactory.instance.objectNode();
+        v.put("recipe", recipe);
+        v.put("min_instances", minInstances);
+        v.put("max_instances", maxInstances);
+        providers.forEach(v.putArray("providers")::add);
+        v.put("gpu", gpu);
+        v.put("min_vram_gb", minVramGb);
+        v.put("max_usd_per_hour", maxUsdPerHour);
+        v.put("scale_out_waiting_per_instance", scaleOutWaitingPerInstance);
+        v.put("scale_out_window_seconds", scaleOutWindow.toSeconds());
+        v.put("scale_in_open_per_instance", scaleInOpenPerInstance);
+        v.put("scale_in_window_seconds", scaleInWindow.toSeconds());
+        v.put("scale_out_cooldown_seconds", scaleOutCooldown.toSeconds());
+        v.put("scale_in_cooldown_seconds", scaleInCooldown.toSeconds());
+        v.put("scale_in_action", scaleInAction.name().toLowerCase(Locale.ROOT));
+        v.put("scale_in_order", scaleInOrder.name().toLowerCase(Locale.ROOT));
+        v.put("planned_hours", plannedHours);
+        v.put("drain_deadline_seconds", drainDeadline.toSeconds());
+        return v;
+    }
+
+    private static <E extends Enum<E>> E enumOf(Class<E> type, String value) {
+        try {
+            return Enum.valueOf(type, value.strip().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException | NullPointerException e) {
+            return null;
+        }
+    }
+
+    private static <E extends Enum<E>> E enumField(Class<E> type, JsonNode body, String field) {
+        E value = body.get(field).isTextual() ? enumOf(type, body.get(field).asText()) : null;
+        if (value == null) {
+            throw invalid(field, field + " must be one of " + java.util.Arrays.stream(type.getEnumConstants())
+                    .map(e -> e.name().toLowerCase(Locale.ROOT)).toList() + ".");
+        }
+        return value;
+    }
+
+    private static int integer(JsonNode body, String field, int base) {
+        if (!body.has(field)) {
+            return base;
+        }
+        JsonNode v = body.get(field);
+        if (!v.isIntegralNumber() || !v.canConvertToInt()) {
+            throw invalid(field, field + " must be an integer.");
+        }
+        return v.intValue();
+    }
+
+    private static double number(JsonNode body, String field, double base) {
+        if (!body.has(field)) {
+            return base;
+        }
+        JsonNode v = body.get(field);
+        if (!v.isNumber() || !Double.isFinite(v.doubleValue())) {
+            throw invalid(field, field + " must be a number.");
+        }
+        return v.doubleValue();
+    }
+
+    private static Double optionalNumber(JsonNode body, String field, Double base) {
+        if (body.has(field) && body.get(field).isNull()) {
+            return null;
+        }
+        if (!body.has(field)) {
+            return base;
+        }
+        return number(body, field, 0);
+    }
+
+    private static String text(JsonNode body, String field, String base) {
+        if (!body.has(field)) {
+            return base;
+        }
+        JsonNode v = body.get(field);
+        if (v.isNull()) {
+            return null;
+        }
+        if (!v.isTextual() || v.asText().isBlank() || v.asText().length() > 64) {
+            throw invalid(field, field + " must be a GPU name of 1 to 64 characters, or null.");
+        }
+        return v.asText().strip();
+    }
+
+    private static Duration seconds(JsonNode body, String field, Duration base) {
+        if (!body.has(field)) {
+            return base;
+        }
+        JsonNode v = body.get(field);
+        if (!v.isIntegralNumber() || !v.canConvertToLong()) {
+            throw invalid(field, field + " must be a whole number of seconds.");
+        }
+        return Duration.ofSeconds(v.longValue());
+    }
+
+    static ComputeException invalid(String field, String message) {
+        ObjectNode details = JsonNodeFactory.instance.objectNode();
+        details.put("param", field);
+        return new ComputeException(400, "invalid_capacity_policy", message, details, false);
+    }
+}

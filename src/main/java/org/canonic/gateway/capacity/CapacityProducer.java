@@ -1,0 +1,89 @@
+package org.canonic.gateway.capacity;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.Startup;
+import io.vertx.core.Vertx;
+import jakarta.enterprise.inject.Disposes;
+import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Singleton;
+import org.canonic.gateway.compute.ComputeService;
+import org.canonic.gateway.config.GatewayConfig;
+import org.canonic.gateway.config.InvalidConfigurationException;
+import org.canonic.gateway.coordination.Webhooks;
+import org.canonic.gateway.fleet.Fleet;
+import org.canonic.gateway.state.Replicas;
+import org.jboss.logging.Logger;
+
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The one {@link CapacityController} of this replica: its configured policies checked at start (a value out of
+ * range stops the boot), ticking on a timer as a blocking task that never overlaps itself. With no policy it looks
+ * at nothing and does nothing.
+ */
+@Singleton
+public class CapacityProducer {
+
+    private static final Logger LOG = Logger.getLogger(CapacityProducer.class);
+
+    private final AtomicBoolean ticking = new AtomicBoolean();
+    private long timer = -1;
+    private Vertx vertx;
+
+    @Produces
+    @Singleton
+    @Startup
+    CapacityController controller(CapacityConfig config, GatewayConfig gateway, ComputeService compute, Fleet fleet,
+                                  Replicas replicas, Webhooks webhooks, MeterRegistry registry, Vertx vertx) {
+        List<CapacityPolicy> policies = policies(config, compute, gateway.compute().maxHours());
+        CapacityController controller = new CapacityController(policies, compute, fleet, Clock.systemUTC(),
+                replicas::leader, webhooks::publish, registry);
+        this.vertx = vertx;
+        timer = vertx.setPeriodic(config.tick().toMillis(), id -> {
+            if (ticking.compareAndSet(false, true)) {
+                vertx.executeBlocking(() -> {
+                    try {
+                        controller.tick();
+                    } finally {
+                        ticking.set(false);
+                    }
+                    return null;
+                }, false);
+            }
+        });
+        if (!policies.isEmpty()) {
+            LOG.infof("Capacity: %d policies (%s), ticking every %s", policies.size(),
+                    policies.stream().map(CapacityPolicy::recipe).toList(), config.tick());
+        }
+        return controller;
+    }
+
+    /** @throws InvalidConfigurationException listing every value out of range */
+    static List<CapacityPolicy> policies(CapacityConfig config, ComputeService compute, double maxHours) {
+        List<String> problems = new ArrayList<>();
+        if (config.tick().toMillis() < 1000 || config.tick().toMinutes() > 10) {
+            problems.add("gateway.capacity.tick must lie between 1s and 10m, got " + config.tick());
+        }
+        List<CapacityPolicy> policies = new ArrayList<>();
+        for (Map.Entry<String, CapacityConfig.Policy> e : config.policies().entrySet()) {
+            CapacityPolicy policy = CapacityPolicy.of(e.getKey(), e.getValue());
+            problems.addAll(policy.problems("gateway.capacity.policies." + e.getKey(), compute.providers().keySet(),
+                    compute.recipes().all().keySet(), maxHours));
+            policies.add(policy);
+        }
+        if (!problems.isEmpty()) {
+            throw new InvalidConfigurationException(problems);
+        }
+        return policies;
+    }
+
+    void close(@Disposes CapacityController controller) {
+        if (vertx != null && timer >= 0) {
+            vertx.cancelTimer(timer);
+        }
+    }
+}

@@ -1,0 +1,44 @@
+package org.canonic.gateway.capacity;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.time.LocalDate;
+import java.util.ArrayDeque;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/** What the controller remembers of one policy between ticks (windows, cooldowns, the day's refusal). */
+final class PolicyState {
+    volatile long highSinceMs = -1;
+    volatile long lowSinceMs = -1;
+    volatile long lastChangeMs = -1;
+    volatile long lastOutAttemptMs = -1;
+    volatile LocalDate refusedDay;
+    volatile int desired = -1;
+    volatile Signal signal;
+    final Set<String> startFailed = ConcurrentHashMap.newKeySet();
+    private final ArrayDeque<ObjectNode> decisions = new ArrayDeque<>();
+
+    /** Keeps the decision; {@code unlessRepeated}: not again when the last one said the same. */
+    synchronized void record(long nowMs, String action, String reason, boolean unlessRepeated) {
+        ObjectNode last = decisions.peekLast();
+        if (unlessRepeated && last != null && action.equals(last.path("action").asText())
+                && reason.equals(last.path("reason").asText())) {
+            return;
+        }
+        decisions.addLast(JsonNodeFactory.instance.objectNode()
+                .put("time", java.time.Instant.ofEpochMilli(nowMs).toString())
+                .put("action", action).put("reason", reason));
+        while (decisions.size() > CapacityController.DECISIONS_KEPT) {
+            decisions.removeFirst();
+        }
+    }
+
+    synchronized ArrayNode decisions() {
+        ArrayNode list = JsonNodeFactory.instance.arrayNode();
+        decisions.forEach(list::add);
+        return list;
+    }
+}
