@@ -68,6 +68,8 @@ public final class ClientKeyRegistry implements KeyRing {
     private final long intervalMs;
     private final LastUses lastUses;
     private final AtomicBoolean checking = new AtomicBoolean();
+    /** A re-read of the file was asked for ({@code SIGHUP}) and not yet done. */
+    private final AtomicBoolean rereadAsked = new AtomicBoolean();
     private volatile ClientKeys current = ClientKeys.of(List.of());
     private List<ClientKeys.Entry> fileEntries = List.of();
     private FileStamp fileStamp;
@@ -123,17 +125,30 @@ public final class ClientKeyRegistry implements KeyRing {
                 hangUp != null ? " and on SIGHUP" : "");
     }
 
+    /**
+     * One check at a time. A re-read asked for ({@code SIGHUP}) while a check runs is not dropped: the flag stays
+     * up and the running check (or the next one started here) reads the file again.
+     */
     private void checkSoon(boolean forced) {
+        if (forced) {
+            rereadAsked.set(true);
+        }
         if (vertx == null || !checking.compareAndSet(false, true)) {
             return;
         }
         vertx.executeBlocking(() -> {
             try {
-                check(forced);
+                do {
+                    check(rereadAsked.getAndSet(false));
+                } while (rereadAsked.get());
             } catch (RuntimeException e) {
                 LOG.warnf("Client keys could not be checked for changes: %s", e.toString());
             } finally {
                 checking.set(false);
+            }
+            if (rereadAsked.get()) {
+                // asked between the last check and the release of the flag above
+                checkSoon(false);
             }
             return null;
         }, false);

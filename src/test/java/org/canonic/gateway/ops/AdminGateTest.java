@@ -19,6 +19,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @QuarkusTest
 class AdminGateTest extends GatewayTest {
 
+    /** Its refused requests count against an address of its own (see {@link RawHttp#connectFrom}). */
+    private static final String FAILING_FROM = "127.0.0.3";
+
     private static final byte[] MEGABYTE = new byte[1024 * 1024];
 
     private String head(String method, String path, long contentLength, String extraHeaders) {
@@ -36,7 +39,7 @@ class AdminGateTest extends GatewayTest {
     @Test
     void anUnauthenticatedBodyIsRefusedFromTheHeadersBeforeItIsSent() throws IOException {
         // 10 MB announced, 1 KB sent: the answer must come although the body never will.
-        try (RawHttp raw = RawHttp.connect(gatewayPort())) {
+        try (RawHttp raw = RawHttp.connectFrom(FAILING_FROM, gatewayPort())) {
             raw.send(head("POST", "/admin/lock", 10L * 1024 * 1024, "")).send(new byte[1024]);
             String answer = raw.readResponse();
             assertOpenAiError(answer, 401, "invalid_admin_token");
@@ -45,7 +48,7 @@ class AdminGateTest extends GatewayTest {
         }
         // Any spelling of an admin path goes through the same door.
         for (String path : new String[]{"/ADMIN/lock", "/v1/../admin/backends", "/admin/no-such-endpoint"}) {
-            try (RawHttp raw = RawHttp.connect(gatewayPort())) {
+            try (RawHttp raw = RawHttp.connectFrom(FAILING_FROM, gatewayPort())) {
                 raw.send(head("POST", path, 10L * 1024 * 1024, "")).send(new byte[1024]);
                 assertEquals(401, RawHttp.status(raw.readResponse()), path);
             }
@@ -55,13 +58,13 @@ class AdminGateTest extends GatewayTest {
     @Test
     void aClientThatWaitsFor100ContinueIsToldToGoOnOnlyOnceAuthenticated() throws IOException {
         String expect = "Expect: 100-continue\r\n";
-        try (RawHttp raw = RawHttp.connect(gatewayPort())) {
+        try (RawHttp raw = RawHttp.connectFrom(FAILING_FROM, gatewayPort())) {
             raw.send(head("POST", "/admin/lock", 20, expect));
             String answer = raw.readResponse();
             assertOpenAiError(answer, 401, "invalid_admin_token");
         }
         String body = "{\"ttl_seconds\":\"x\"}";
-        try (RawHttp raw = RawHttp.connect(gatewayPort())) {
+        try (RawHttp raw = RawHttp.connectFrom(FAILING_FROM, gatewayPort())) {
             raw.send(head("PUT", "/admin/lock/renew", body.length(), expect + "Authorization: Bearer "
                     + FakeBackends.ADMIN_TOKEN + "\r\n"));
             assertTrue(raw.readUntil("\r\n\r\n").startsWith("HTTP/1.1 100 Continue"), raw.seen());
@@ -74,12 +77,12 @@ class AdminGateTest extends GatewayTest {
     @Test
     void anAdminBodyOverItsBoundIs413InOpenAisShape() throws IOException {
         String token = "Authorization: Bearer " + FakeBackends.ADMIN_TOKEN + "\r\n";
-        try (RawHttp raw = RawHttp.connect(gatewayPort())) {
+        try (RawHttp raw = RawHttp.connectFrom(FAILING_FROM, gatewayPort())) {
             raw.send(head("POST", "/admin/lock", 65 * 1024, token));
             assertOpenAiError(raw.readResponse(), 413, "request_too_large");
         }
         // Without a length: counted as it arrives.
-        try (RawHttp raw = RawHttp.connect(gatewayPort())) {
+        try (RawHttp raw = RawHttp.connectFrom(FAILING_FROM, gatewayPort())) {
             raw.send("POST /admin/lock HTTP/1.1\r\nHost: 127.0.0.1\r\n" + token
                     + "Transfer-Encoding: chunked\r\n\r\n");
             byte[] chunk = ("{\"holder\":\"" + "x".repeat(40 * 1024) + "\"").getBytes(StandardCharsets.US_ASCII);
@@ -98,12 +101,12 @@ class AdminGateTest extends GatewayTest {
         // 40 MB: over quarkus.http.limits.max-body-size (10 MB), which Quarkus refuses with an empty 413.
         long forty = 40L * 1024 * 1024;
         for (String path : new String[]{"/v1/chat/completions", "/health", "/no/such/path"}) {
-            try (RawHttp raw = RawHttp.connect(gatewayPort())) {
+            try (RawHttp raw = RawHttp.connectFrom(FAILING_FROM, gatewayPort())) {
                 raw.send(head("POST", path, forty, "")).send(MEGABYTE).send(MEGABYTE);
                 assertOpenAiError(raw.readResponse(), 413, "request_too_large");
             }
         }
-        try (RawHttp raw = RawHttp.connect(gatewayPort())) {
+        try (RawHttp raw = RawHttp.connectFrom(FAILING_FROM, gatewayPort())) {
             raw.send(head("POST", "/admin/lock", forty, "Authorization: Bearer " + FakeBackends.ADMIN_TOKEN + "\r\n"))
                     .send(MEGABYTE);
             assertOpenAiError(raw.readResponse(), 413, "request_too_large");
