@@ -155,7 +155,7 @@ public final class FileIssuedKeyStore implements IssuedKeyStore {
 
     private InvalidConfigurationException unreadable(String why) {
         return new InvalidConfigurationException(List.of(state.resolve(FILE) + " cannot be read as client keys ("
-                + why + "); restore it from a backup or fix it by hand. Removing it revokes every key made through "
-                + "POST /admin/keys."));
+                + why + "); " + state.restoreHint(FILE) + ", or fix it by hand. Removing it revokes every key made "
+                + "through POST /admin/keys."));
     }
 }
