@@ -39,7 +39,7 @@ public final class Telemetry {
 
     /** Opens the record and, when tracing is on, the request's span, continuing the trace the client's headers carry. */
     public RequestRecord open(String requestId, long startNanos, io.vertx.core.MultiMap clientHeaders) {
-        RequestRecord record = new RequestRecord(requestId, startNanos);
+        RequestRecord record = open(requestId, startNanos);
         if (tracing.on()) {
             record.trace(tracing.startRequest(clientHeaders, record.startedAtMs()));
         }
