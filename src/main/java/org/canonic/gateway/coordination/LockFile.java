@@ -151,14 +151,7 @@ final class LockFile {
             lock.put("ttl_seconds", held.ttlSeconds());
             lock.put("token_sha256", HexFormat.of().formatHex(held.tokenSha256()));
         }
-        try {
-            state.writeAtomically(MaintenanceLock.FILE, mapper.writeValueAsBytes(root));
-        } catch (IOException | RuntimeException e) {
-            LOG.errorf("Cannot write %s: %s", state.resolve(MaintenanceLock.FILE), e.toString());
-            throw new CoordinationUnavailable(CoordinationUnavailable.STATE,
-                    "The lock state cannot be written to the state directory, so the change was not made; see the "
-                            + "gateway log.", e);
-        }
+        state.writeDocument(MaintenanceLock.FILE, mapper.writer(), root, "The lock state");
     }
 
     static byte[] sha256(String token) {

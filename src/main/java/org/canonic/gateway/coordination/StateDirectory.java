@@ -1,5 +1,7 @@
 package org.canonic.gateway.coordination;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectWriter;
 import io.quarkus.runtime.Startup;
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Inject;
@@ -85,6 +87,21 @@ public class StateDirectory {
             throw new IllegalArgumentException("not a plain file name: " + name);
         }
         return file;
+    }
+
+    /**
+     * Writes a state document as {@link #writeAtomically} does, for a change that must not be answered as made unless
+     * it is on disk: any failure (serialising, a full or read-only directory) is logged and thrown as 503
+     * {@value CoordinationUnavailable#STATE}, "{@code what} cannot be written to the state directory".
+     */
+    public void writeDocument(String name, ObjectWriter writer, JsonNode document, String what) {
+        try {
+            writeAtomically(name, writer.writeValueAsBytes(document));
+        } catch (IOException | RuntimeException e) {
+            LOG.errorf("Cannot write %s: %s", resolve(name), e.toString());
+            throw new CoordinationUnavailable(CoordinationUnavailable.STATE, what + " cannot be written to the state "
+                    + "directory, so the change was not made; see the gateway log.", e);
+        }
     }
 
     /**

@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.canonic.gateway.config.InvalidConfigurationException;
 import org.canonic.gateway.coordination.CoordinationUnavailable;
 import org.canonic.gateway.coordination.StateDirectory;
-import org.jboss.logging.Logger;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -26,8 +25,6 @@ import java.util.Optional;
 public final class FileIssuedKeyStore implements IssuedKeyStore {
 
     public static final String FILE = "client-keys.json";
-
-    private static final Logger LOG = Logger.getLogger(FileIssuedKeyStore.class);
 
     private final StateDirectory state;
     private final ObjectMapper mapper;
@@ -144,13 +141,7 @@ public final class FileIssuedKeyStore implements IssuedKeyStore {
         next.values().forEach(key -> list.add(key.toJson(mapper)));
         ObjectNode times = root.putObject("last_used");
         nextUsed.forEach(times::put);
-        try {
-            state.writeAtomically(FILE, mapper.writerWithDefaultPrettyPrinter().writeValueAsBytes(root));
-        } catch (IOException | RuntimeException e) {
-            LOG.errorf("Cannot write %s: %s", state.resolve(FILE), e.toString());
-            throw new CoordinationUnavailable(CoordinationUnavailable.STATE, "The client keys cannot be written to the "
-                    + "state directory, so the change was not made; see the gateway log.", e);
-        }
+        state.writeDocument(FILE, mapper.writerWithDefaultPrettyPrinter(), root, "The client keys");
     }
 
     private InvalidConfigurationException unreadable(String why) {

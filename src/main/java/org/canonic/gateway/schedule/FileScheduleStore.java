@@ -5,9 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.canonic.gateway.config.InvalidConfigurationException;
-import org.canonic.gateway.coordination.CoordinationUnavailable;
 import org.canonic.gateway.coordination.StateDirectory;
-import org.jboss.logging.Logger;
 
 import java.io.IOException;
 import java.util.LinkedHashMap;
@@ -25,8 +23,6 @@ import java.util.function.Function;
 public final class FileScheduleStore implements ScheduleStore {
 
     public static final String FILE = "schedule.json";
-
-    private static final Logger LOG = Logger.getLogger(FileScheduleStore.class);
 
     private final StateDirectory state;
     private final ObjectMapper mapper;
@@ -100,13 +96,7 @@ public final class FileScheduleStore implements ScheduleStore {
         root.put("version", 1);
         ArrayNode list = root.putArray("entries");
         next.values().forEach(entry -> list.add(entry.toJson(mapper)));
-        try {
-            state.writeAtomically(FILE, mapper.writerWithDefaultPrettyPrinter().writeValueAsBytes(root));
-        } catch (IOException | RuntimeException e) {
-            LOG.errorf("Cannot write %s: %s", state.resolve(FILE), e.toString());
-            throw new CoordinationUnavailable(CoordinationUnavailable.STATE, "The schedule cannot be written to the "
-                    + "state directory, so the change was not made; see the gateway log.", e);
-        }
+        state.writeDocument(FILE, mapper.writerWithDefaultPrettyPrinter(), root, "The schedule");
     }
 
     private InvalidConfigurationException unreadable(String why) {
