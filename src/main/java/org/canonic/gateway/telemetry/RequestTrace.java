@@ -3,6 +3,7 @@ package org.canonic.gateway.telemetry;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.common.Attributes;
 import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanContext;
 import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.api.trace.Tracer;
@@ -56,6 +57,11 @@ public final class RequestTrace {
         this.span = tracer.spanBuilder("chat").setParent(parent).setSpanKind(SpanKind.SERVER)
                 .setStartTimestamp(startEpochMs, TimeUnit.MILLISECONDS).startSpan();
         this.context = parent.with(span);
+    }
+
+    /** The request span's ids: what the latency histograms' exemplars point to. */
+    SpanContext spanContext() {
+        return span.getSpanContext();
     }
 
     /**
