@@ -5,10 +5,15 @@ import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
 import io.opentelemetry.sdk.trace.data.SpanData;
 import io.quarkus.arc.Arc;
 import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
 import org.canonic.gateway.testing.Behavior;
 import org.canonic.gateway.testing.GatewayTest;
 import org.canonic.gateway.testing.Metrics;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.util.Map;
@@ -20,11 +25,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Exemplars link the latency histograms to traces: a traced request's duration and time-to-first-token buckets on
- * {@code /q/metrics} carry its trace and span ids; counters never carry one; an untraced request (tracing off, or a
- * client that sampled its trace out) leaves every exemplar as it was, also right after a traced one.
+ * Exemplars link the latency histograms to traces: with traces exported (an OTLP endpoint, here a receiver in this
+ * JVM), a traced request's duration and time-to-first-token buckets on {@code /q/metrics} carry its trace and span
+ * ids; counters never carry one; a request whose client sampled its trace out leaves every exemplar as it was, also
+ * right after a traced one. Without an endpoint the registry has no sampler at all ({@link TraceExemplarsTest}).
  */
 @QuarkusTest
+@TestProfile(ExemplarsTest.Otlp.class)
 class ExemplarsTest extends GatewayTest {
 
     private static final String DURATION = "gen_ai_client_operation_duration_seconds_bucket";
@@ -32,8 +39,34 @@ class ExemplarsTest extends GatewayTest {
     private static final String REQUESTS = "gateway_requests_total";
     private final InMemorySpanExporter exporter = InMemorySpanExporter.create();
 
+    /** Traces go to an OTLP/HTTP receiver in this JVM that takes everything. */
+    public static class Otlp implements QuarkusTestProfile {
+        private static final String ENDPOINT = receiver();
+
+        private static String receiver() {
+            try {
+                HttpServer server = Vertx.vertx().createHttpServer().requestHandler(request -> request.body()
+                        .onComplete(body -> request.response().putHeader("content-type", "application/x-protobuf")
+                                .end())).listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get();
+                return "http://127.0.0.1:" + server.actualPort() + "/v1/traces";
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            return Map.of("gateway.telemetry.tracing.otlp-endpoint", ENDPOINT);
+        }
+    }
+
     private static Tracing tracing() {
         return Arc.container().instance(Tracing.class).get();
+    }
+
+    @BeforeEach
+    void on() {
+        tracing().export(exporter); // beside the OTLP exporter: to read the request's span ids
     }
 
     @AfterEach
@@ -64,7 +97,6 @@ class ExemplarsTest extends GatewayTest {
 
     @Test
     void aTracedRequestsDurationAndTimeToFirstTokenBucketsCarryItsTrace() throws Exception {
-        tracing().export(exporter);
         Metrics after = streamed();
         SpanData request = exporter.getFinishedSpanItems().stream().filter(s -> s.getKind() == SpanKind.SERVER)
                 .findFirst().orElseThrow();
@@ -79,22 +111,12 @@ class ExemplarsTest extends GatewayTest {
     }
 
     @Test
-    void anUntracedRequestRightAfterATracedOneAddsNoExemplar() throws Exception {
-        tracing().export(exporter);
-        streamed(); // leaves exemplars, and whatever the recording thread might keep of them
-        tracing().stopExporting(exporter);
-        exporter.reset();
-        Metrics before = Metrics.scrape(management);
-        Metrics after = streamed();
-        assertFalse(before.exemplars().isEmpty());
-        assertEquals(before.exemplars(), after.exemplars(), "an untraced request changes no exemplar");
-    }
-
-    @Test
-    void aClientThatSampledItsTraceOutGetsNoExemplar() throws Exception {
-        tracing().export(exporter);
+    void aRequestWhoseClientSampledItsTraceOutRightAfterATracedOneAddsNoExemplar() throws Exception {
+        Metrics before = streamed(); // leaves exemplars, and whatever the recording thread might keep of them
         String traceId = "5af7651916cd43dd8448eb211c80319d";
         Metrics after = streamed("traceparent", "00-" + traceId + "-b7ad6b7169203331-00");
-        assertFalse(after.text().contains(traceId), "its spans are not exported: the link would lead nowhere");
+        assertFalse(before.exemplars().isEmpty());
+        assertEquals(before.exemplars(), after.exemplars(), "its spans are not exported: the link would lead nowhere");
+        assertFalse(after.text().contains(traceId));
     }
 }
