@@ -54,8 +54,9 @@ public final class GatewayMetrics {
 
     /**
      * Records a closed request: its durations, token usage, attempts and routing, and last the request itself, so
-     * that a scrape which sees the request counted sees all the rest of it too (a scrape can run between two of
-     * these increments). A traced request's duration and time to first token carry its trace as an exemplar.
+     * that once a scrape has seen the request counted, the next one sees all the rest of it too (a scrape can run
+     * between two of these increments, and is not atomic itself). A traced request's duration and time to first
+     * token carry its trace as an exemplar.
      */
     void record(RequestRecord record) {
         String route = orNone(record.route());
