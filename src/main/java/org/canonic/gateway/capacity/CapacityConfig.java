@@ -24,6 +24,14 @@ public interface CapacityConfig {
     @WithConverter(MillisDurationConverter.class)
     Duration tick();
 
+    /**
+     * What a scheduled window is launched ahead by: the expected time from launch to serving, for every recipe and
+     * provider (the seam for a learned value is {@link TimeToReady}); between 0 and 2h.
+     */
+    @WithDefault("10m")
+    @WithConverter(MillisDurationConverter.class)
+    Duration defaultTimeToReady();
+
     /** The policies, by recipe name. */
     Map<String, Policy> policies();
 
@@ -91,5 +99,25 @@ public interface CapacityConfig {
         @WithDefault("5m")
         @WithConverter(MillisDurationConverter.class)
         Duration drainDeadline();
+
+        /** Scheduled windows that raise min-instances ({@code windows[0].days=mon-fri}, ...). */
+        Optional<List<Window>> windows();
+    }
+
+    /**
+     * One scheduled window: {@code days} (mon-fri, sat,sun, daily), {@code from} and {@code to} (HH:MM wall-clock time;
+     * a {@code to} not after {@code from} crosses midnight), {@code zone} (an IANA name), {@code min-instances}.
+     * Optional here so that what is missing is named by the policy's check, with the others.
+     */
+    interface Window {
+        Optional<String> days();
+
+        Optional<String> from();
+
+        Optional<String> to();
+
+        Optional<String> zone();
+
+        Optional<Integer> minInstances();
     }
 }

@@ -59,6 +59,7 @@ public final class CapacityController {
     private final MeterRegistry registry;
     private final Map<String, CapacityPolicy> policies = new ConcurrentHashMap<>();
     private final Map<String, PolicyState> states = new ConcurrentHashMap<>();
+    private volatile CapacityWindows windows = CapacityWindows.own(java.time.Duration.ofMinutes(10));
 
     /**
      * @param leads  whether this replica leads the periodic jobs now ({@code Replicas::leader})
@@ -74,6 +75,11 @@ public final class CapacityController {
         this.events = events;
         this.registry = registry;
         configured.forEach(this::put);
+    }
+
+    /** Where scheduled windows come from (the policies' own and the schedule registry's) and their lead time. */
+    public void windows(CapacityWindows windows) {
+        this.windows = windows;
     }
 
     /** Replaces a recipe's policy; its windows, cooldowns and a refusal of the day start over. */
@@ -111,8 +117,15 @@ public final class CapacityController {
         return compute.all().stream().filter(i -> recipe.equals(i.recipe()) && ACTIVE.contains(i.state())).toList();
     }
 
-    private void decide(CapacityPolicy p, PolicyState st) {
+    private void decide(CapacityPolicy policy, PolicyState st) {
         long now = clock.millis();
+        // Scheduled capacity: a window in force (or about to open) raises min_instances for this decision.
+        CapacityWindows.Floor floor = windows.floor(policy, clock.instant());
+        if (floor.unreadable() != null) {
+            st.record(now, "hold", floor.unreadable() + "; no launch or scale-in without the scheduled windows", true);
+            return;
+        }
+        CapacityPolicy p = policy.withMinInstances(floor.minInstances());
         List<TrackedInstance> active = active(p.recipe());
         String failed = failedList(p, active);
         if (failed != null) {
@@ -132,7 +145,8 @@ public final class CapacityController {
         if (n < p.minInstances()) {
             st.desired = p.minInstances();
             if (coolingOut(p, st, now) == null) {
-                scaleOut(p, st, now, n + " active instances, below min_instances " + p.minInstances());
+                scaleOut(p, st, now, n + " active instances, below min_instances " + p.minInstances()
+                        + (floor.because() == null ? "" : " of the " + floor.because()));
             }
             return;
         }
@@ -398,8 +412,10 @@ public final class CapacityController {
      * decisions with their reasons, and the projected spend for the rest of the UTC day against the daily cap.
      */
     public ObjectNode view() {
-        return CapacityView.of(policies.values(), recipe -> states.computeIfAbsent(recipe, r -> new PolicyState()),
-                compute, clock, leads.getAsBoolean());
+        ObjectNode answer = CapacityView.of(policies.values(), recipe -> states.computeIfAbsent(recipe,
+                r -> new PolicyState()), compute, clock, leads.getAsBoolean());
+        windows.annotate(answer, policies.values(), clock.instant());
+        return answer;
     }
 
     static double round(double value) {

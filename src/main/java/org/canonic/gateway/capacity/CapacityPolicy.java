@@ -21,9 +21,34 @@ public record CapacityPolicy(String recipe, int minInstances, int maxInstances, 
                              Double minVramGb, Double maxUsdPerHour, double scaleOutWaitingPerInstance,
                              Duration scaleOutWindow, double scaleInOpenPerInstance, Duration scaleInWindow,
                              Duration scaleOutCooldown, Duration scaleInCooldown, ScaleIn scaleInAction,
-                             Order scaleInOrder, double plannedHours, Duration drainDeadline) {
+                             Order scaleInOrder, double plannedHours, Duration drainDeadline,
+                             List<CapacityWindow> windows) {
 
     public static final int MAX_INSTANCES_LIMIT = 64;
+    /** The most windows one policy may have. */
+    public static final int MAX_WINDOWS = 16;
+
+    public CapacityPolicy {
+        windows = windows == null ? List.of() : List.copyOf(windows);
+    }
+
+    /** A policy without scheduled windows. */
+    public CapacityPolicy(String recipe, int minInstances, int maxInstances, List<String> providers, String gpu,
+                          Double minVramGb, Double maxUsdPerHour, double scaleOutWaitingPerInstance,
+                          Duration scaleOutWindow, double scaleInOpenPerInstance, Duration scaleInWindow,
+                          Duration scaleOutCooldown, Duration scaleInCooldown, ScaleIn scaleInAction,
+                          Order scaleInOrder, double plannedHours, Duration drainDeadline) {
+        this(recipe, minInstances, maxInstances, providers, gpu, minVramGb, maxUsdPerHour, scaleOutWaitingPerInstance,
+                scaleOutWindow, scaleInOpenPerInstance, scaleInWindow, scaleOutCooldown, scaleInCooldown,
+                scaleInAction, scaleInOrder, plannedHours, drainDeadline, List.of());
+    }
+
+    /** This policy with the minimum a scheduled window raised it to (see {@link CapacityWindows}). */
+    CapacityPolicy withMinInstances(int min) {
+        return min == minInstances ? this : new CapacityPolicy(recipe, min, maxInstances, providers, gpu, minVramGb,
+                maxUsdPerHour, scaleOutWaitingPerInstance, scaleOutWindow, scaleInOpenPerInstance, scaleInWindow,
+                scaleOutCooldown, scaleInCooldown, scaleInAction, scaleInOrder, plannedHours, drainDeadline, windows);
+    }
 
     public enum ScaleIn { STOP, DESTROY }
 
@@ -33,16 +58,33 @@ public record CapacityPolicy(String recipe, int minInstances, int maxInstances, 
             "min_vram_gb", "max_usd_per_hour", "scale_out_waiting_per_instance", "scale_out_window_seconds",
             "scale_in_open_per_instance", "scale_in_window_seconds", "scale_out_cooldown_seconds",
             "scale_in_cooldown_seconds", "scale_in_action", "scale_in_order", "planned_hours",
-            "drain_deadline_seconds");
+            "drain_deadline_seconds", "windows");
 
-    static CapacityPolicy of(String recipe, CapacityConfig.Policy c) {
+    /** A configured policy; what is wrong with its windows is added to {@code problems}. */
+    static CapacityPolicy of(String recipe, CapacityConfig.Policy c, List<String> problems) {
+        String prefix = "gateway.capacity.policies." + recipe + ".windows";
+        List<CapacityWindow> windows = new ArrayList<>();
+        List<CapacityConfig.Window> configured = c.windows().orElse(List.of());
+        for (int k = 0; k < configured.size(); k++) {
+            CapacityConfig.Window w = configured.get(k);
+            String at = prefix + "[" + k + "].";
+            try {
+                windows.add(CapacityWindow.parse(w.days().orElse(null), w.from().orElse(null), w.to().orElse(null),
+                        w.zone().orElse(null), w.minInstances().orElse(null), f -> at + f.replace('_', '-')));
+            } catch (CapacityWindow.Invalid e) {
+                problems.add(e.getMessage());
+            }
+        }
+        if (configured.size() > MAX_WINDOWS) {
+            problems.add(prefix + " may hold at most " + MAX_WINDOWS + " windows, got " + configured.size());
+        }
         return new CapacityPolicy(recipe, c.minInstances(), c.maxInstances(),
                 c.providers().stream().map(p -> p.strip().toLowerCase(Locale.ROOT)).toList(),
                 c.gpu().map(String::strip).filter(g -> !g.isEmpty()).orElse(null), c.minVramGb().orElse(null),
                 c.maxUsdPerHour().orElse(null), c.scaleOutWaitingPerInstance(), c.scaleOutWindow(),
                 c.scaleInOpenPerInstance(), c.scaleInWindow(), c.scaleOutCooldown(), c.scaleInCooldown(),
                 enumOf(ScaleIn.class, c.scaleInAction()), enumOf(Order.class, c.scaleInOrder()), c.plannedHours(),
-                c.drainDeadline());
+                c.drainDeadline(), windows);
     }
 
     /**
@@ -89,7 +131,56 @@ public record CapacityPolicy(String recipe, int minInstances, int maxInstances, 
                 body.has("scale_in_action") ? enumField(ScaleIn.class, body, "scale_in_action") : base.scaleInAction,
                 body.has("scale_in_order") ? enumField(Order.class, body, "scale_in_order") : base.scaleInOrder,
                 number(body, "planned_hours", base.plannedHours),
-                seconds(body, "drain_deadline_seconds", base.drainDeadline));
+                seconds(body, "drain_deadline_seconds", base.drainDeadline),
+                body.has("windows") ? windows(body.get("windows")) : base.windows);
+    }
+
+    /**
+     * The {@code windows} of a PUT body: a list (empty or null clears them) of objects with {@code days, from, to,
+     * zone, min_instances}, each named in an error as {@code windows[k].field}.
+     */
+    private static List<CapacityWindow> windows(JsonNode list) {
+        if (list.isNull()) {
+            return List.of();
+        }
+        if (!list.isArray() || list.size() > MAX_WINDOWS) {
+            throw invalid("windows", "windows must be a list of at most " + MAX_WINDOWS + " objects such as {\"days\":"
+                    + "\"mon-fri\",\"from\":\"08:00\",\"to\":\"18:00\",\"zone\":\"Europe/Berlin\",\"min_instances\":1}.");
+        }
+        Set<String> fields = Set.of("days", "from", "to", "zone", "min_instances");
+        List<CapacityWindow> windows = new ArrayList<>();
+        for (int k = 0; k < list.size(); k++) {
+            JsonNode w = list.get(k);
+            String at = "windows[" + k + "]";
+            if (!w.isObject()) {
+                throw invalid(at, at + " must be an object with " + new java.util.TreeSet<>(fields) + ".");
+            }
+            for (Iterator<String> names = w.fieldNames(); names.hasNext(); ) {
+                String name = names.next();
+                if (!fields.contains(name)) {
+                    String shown = org.canonic.gateway.relay.OpenAiError.echo(name, 64);
+                    throw invalid(at + "." + shown, "Unknown field '" + at + "." + shown
+                            + "'; a window has " + new java.util.TreeSet<>(fields) + ".");
+                }
+            }
+            JsonNode min = w.get("min_instances");
+            if (min != null && !(min.isIntegralNumber() && min.canConvertToInt())) {
+                throw invalid(at + ".min_instances", at + ".min_instances must be an integer.");
+            }
+            for (String textual : List.of("days", "from", "to", "zone")) {
+                if (w.has(textual) && !w.get(textual).isTextual()) {
+                    throw invalid(at + "." + textual, at + "." + textual + " must be a string.");
+                }
+            }
+            try {
+                windows.add(CapacityWindow.parse(w.path("days").asText(null), w.path("from").asText(null),
+                        w.path("to").asText(null), w.path("zone").asText(null), min == null ? null : min.intValue(),
+                        f -> at + "." + f));
+            } catch (CapacityWindow.Invalid e) {
+                throw invalid(e.field(), e.getMessage() + ".");
+            }
+        }
+        return List.copyOf(windows);
     }
 
     /** A policy with the configuration's defaults, for a recipe that has none yet. */
@@ -153,6 +244,14 @@ public record CapacityPolicy(String recipe, int minInstances, int maxInstances, 
         if (scaleInOrder == null) {
             problems.add(f.apply("scale-in-order") + " must be newest or most_expensive");
         }
+        for (int k = 0; k < windows.size(); k++) {
+            if (windows.get(k).minInstances() > maxInstances) {
+                String name = prefix != null ? prefix + ".windows[" + k + "].min-instances"
+                        : "windows[" + k + "].min_instances";
+                problems.add(name + " must not exceed max-instances (" + maxInstances + "), got "
+                        + windows.get(k).minInstances());
+            }
+        }
         return problems;
     }
 
@@ -185,6 +284,8 @@ public record CapacityPolicy(String recipe, int minInstances, int maxInstances, 
         v.put("scale_in_order", scaleInOrder.name().toLowerCase(Locale.ROOT));
         v.put("planned_hours", plannedHours);
         v.put("drain_deadline_seconds", drainDeadline.toSeconds());
+        com.fasterxml.jackson.databind.node.ArrayNode shown = v.putArray("windows");
+        windows.forEach(w -> shown.add(w.view()));
         return v;
     }
 

@@ -11,6 +11,8 @@ import org.canonic.gateway.config.GatewayConfig;
 import org.canonic.gateway.config.InvalidConfigurationException;
 import org.canonic.gateway.coordination.Webhooks;
 import org.canonic.gateway.fleet.Fleet;
+import org.canonic.gateway.schedule.Schedule;
+import org.canonic.gateway.schedule.ScheduleEntry;
 import org.canonic.gateway.state.Replicas;
 import org.jboss.logging.Logger;
 
@@ -38,10 +40,14 @@ public class CapacityProducer {
     @Singleton
     @Startup
     CapacityController controller(CapacityConfig config, GatewayConfig gateway, ComputeService compute, Fleet fleet,
-                                  Replicas replicas, Webhooks webhooks, MeterRegistry registry, Vertx vertx) {
+                                  Replicas replicas, Webhooks webhooks, MeterRegistry registry, Vertx vertx,
+                                  Schedule schedule) {
         List<CapacityPolicy> policies = policies(config, compute, gateway.compute().maxHours());
         CapacityController controller = new CapacityController(policies, compute, fleet, Clock.systemUTC(),
                 replicas::leader, webhooks::publish, registry);
+        // The seam for a time to ready learned from past launches: a TimeToReady in place of the fixed one.
+        controller.windows(new CapacityWindows(() -> schedule.list(null, null, null, ScheduleEntry.Kind.CAPACITY),
+                TimeToReady.fixed(config.defaultTimeToReady())));
         this.vertx = vertx;
         timer = vertx.setPeriodic(config.tick().toMillis(), id -> {
             if (ticking.compareAndSet(false, true)) {
@@ -68,9 +74,13 @@ public class CapacityProducer {
         if (config.tick().toMillis() < 1000 || config.tick().toMinutes() > 10) {
             problems.add("gateway.capacity.tick must lie between 1s and 10m, got " + config.tick());
         }
+        if (config.defaultTimeToReady().isNegative() || config.defaultTimeToReady().toMinutes() > 120) {
+            problems.add("gateway.capacity.default-time-to-ready must lie between 0s and 2h, got "
+                    + config.defaultTimeToReady());
+        }
         List<CapacityPolicy> policies = new ArrayList<>();
         for (Map.Entry<String, CapacityConfig.Policy> e : config.policies().entrySet()) {
-            CapacityPolicy policy = CapacityPolicy.of(e.getKey(), e.getValue());
+            CapacityPolicy policy = CapacityPolicy.of(e.getKey(), e.getValue(), problems);
             problems.addAll(policy.problems("gateway.capacity.policies." + e.getKey(), compute.providers().keySet(),
                     compute.recipes().all().keySet(), maxHours));
             policies.add(policy);

@@ -1,0 +1,75 @@
+package org.canonic.gateway.capacity;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.canonic.gateway.schedule.ScheduleEntry;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The minimum in force from the schedule registry's capacity entries and the policy's own windows. */
+class CapacityWindowsTest {
+
+    private static final Instant T0 = Instant.parse("2026-12-07T10:00:00Z");
+
+    private static CapacityPolicy policy(int min, int max, List<CapacityWindow> windows) {
+        return new CapacityPolicy("main", min, max, List.of("vastai", "runpod"), null, null, null, 2,
+                Duration.ofSeconds(120), 0, Duration.ofSeconds(300), Duration.ZERO, Duration.ZERO,
+                CapacityPolicy.ScaleIn.STOP, CapacityPolicy.Order.NEWEST, 1, Duration.ofSeconds(5), windows);
+    }
+
+    private static ScheduleEntry capacity(String target, ScheduleEntry.TargetKind kind, Instant from, Instant to,
+                                          Integer min) {
+        ObjectNode details = min == null ? null : JsonNodeFactory.instance.objectNode().put("min_instances", min);
+        return new ScheduleEntry("sch_" + target + from, ScheduleEntry.Kind.CAPACITY, kind, target, from, to, "ops",
+                null, details, ScheduleEntry.State.PLANNED, T0, "test", null);
+    }
+
+    @Test
+    void aCapacityEntryOfTheRecipeRaisesTheMinimumFromItsLeadUntilItEnds() {
+        AtomicReference<List<ScheduleEntry>> entries = new AtomicReference<>(List.of(
+                capacity("main", ScheduleEntry.TargetKind.RECIPE, T0.plusSeconds(3600), T0.plusSeconds(7200), 2),
+                capacity("other", ScheduleEntry.TargetKind.RECIPE, T0, T0.plusSeconds(7200), 3),
+                capacity("main", ScheduleEntry.TargetKind.ROUTE, T0, T0.plusSeconds(7200), 3)));
+        // The slowest provider sets the lead: RunPod's 15 minutes.
+        CapacityWindows windows = new CapacityWindows(entries::get, (recipe, provider) ->
+                provider.equals("runpod") ? Duration.ofMinutes(15) : Duration.ofMinutes(5));
+        CapacityPolicy p = policy(0, 3, List.of());
+        assertEquals(0, windows.floor(p, T0.plusSeconds(3600 - 15 * 60 - 1)).minInstances(), "before the lead");
+        CapacityWindows.Floor ahead = windows.floor(p, T0.plusSeconds(3600 - 15 * 60));
+        assertEquals(2, ahead.minInstances());
+        assertTrue(ahead.because().contains("launched 900 s ahead"), ahead.because());
+        assertEquals(2, windows.floor(p, T0.plusSeconds(7199)).minInstances());
+        assertEquals(0, windows.floor(p, T0.plusSeconds(7200)).minInstances(), "released when it ends");
+        assertEquals(1, windows.floor(policy(0, 1, List.of()), T0.plusSeconds(4000)).minInstances(),
+                "never above max_instances");
+
+        // Without details.min_instances an entry keeps one; the higher of overlapping windows wins.
+        CapacityWindow own = CapacityWindow.parse("daily", "11:00", "11:30", "UTC", 3, f -> f);
+        entries.set(List.of(capacity("main", ScheduleEntry.TargetKind.RECIPE, T0, T0.plusSeconds(7200), null)));
+        assertEquals(1, windows.floor(policy(0, 3, List.of(own)), T0).minInstances());
+        CapacityWindows.Floor both = windows.floor(policy(0, 3, List.of(own)), T0.plusSeconds(3600));
+        assertEquals(3, both.minInstances());
+        assertTrue(both.because().startsWith("window daily 11:00-11:30 UTC in force"), both.because());
+        assertEquals(2, windows.floor(policy(2, 3, List.of()), T0).minInstances(), "never below the policy's own");
+    }
+
+    @Test
+    void aScheduleThatCannotBeReadIsSaidSoRatherThanReadAsNoWindow() {
+        CapacityWindows windows = new CapacityWindows(() -> {
+            throw new IllegalStateException("redis down");
+        }, TimeToReady.fixed(Duration.ZERO));
+        CapacityWindows.Floor floor = windows.floor(policy(0, 2, List.of()), T0);
+        assertNotNull(floor.unreadable());
+        assertTrue(floor.unreadable().contains("redis down"), floor.unreadable());
+        assertNull(floor.because());
+    }
+}
