@@ -78,6 +78,9 @@ public record CapacityPolicy(String recipe, int minInstances, int maxInstances, 
         if (configured.size() > MAX_WINDOWS) {
             problems.add(prefix + " may hold at most " + MAX_WINDOWS + " windows, got " + configured.size());
         }
+        if (windows.size() < configured.size()) {
+            windows.clear(); // the boot stops anyway; kept empty so that problems() names no window by a wrong index
+        }
         return new CapacityPolicy(recipe, c.minInstances(), c.maxInstances(),
                 c.providers().stream().map(p -> p.strip().toLowerCase(Locale.ROOT)).toList(),
                 c.gpu().map(String::strip).filter(g -> !g.isEmpty()).orElse(null), c.minVramGb().orElse(null),
