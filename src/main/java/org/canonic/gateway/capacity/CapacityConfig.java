@@ -61,6 +61,17 @@ public interface CapacityConfig {
         @WithDefault("2")
         double scaleOutWaitingPerInstance();
 
+        /**
+         * What scale-out follows: {@code waiting_per_instance} (the target above) or {@code ttft_p90_ms} (the TTFT p90
+         * of the recipe's instances at or above {@link #scaleOutTtftP90Ms}), held for the whole scale-out window.
+         */
+        @WithDefault("waiting_per_instance")
+        String scaleOutSignal();
+
+        /** The TTFT p90 target in milliseconds, with {@code scale-out-signal=ttft_p90_ms}. */
+        @WithDefault("2000")
+        double scaleOutTtftP90Ms();
+
         @WithDefault("2m")
         @WithConverter(MillisDurationConverter.class)
         Duration scaleOutWindow();

@@ -138,7 +138,8 @@ public final class CapacityController {
         }
         List<TrackedInstance> ready = active.stream().filter(i -> i.state() == TrackedInstance.State.READY
                 && fleet.find(i.name()).isPresent()).toList();
-        Signal signal = signal(ready);
+        Signal signal = signal(ready).withTtftP90Ms(TtftSignal.p90SinceLastLook(ready.stream()
+                .map(i -> fleet.find(i.name())).flatMap(Optional::stream).toList(), st.ttftSeen));
         st.signal = signal;
         int n = active.size();
         st.desired = Math.max(p.minInstances(), Math.min(n, p.maxInstances()));
@@ -159,7 +160,7 @@ public final class CapacityController {
         if (ready.isEmpty()) {
             return; // min_instances 0 and nothing runs: waking on demand is not built yet
         }
-        if (signal.waitingPerInstance() >= p.scaleOutWaitingPerInstance()) {
+        if (p.wantsMore(signal)) {
             st.lowSinceMs = -1;
             st.highSinceMs = st.highSinceMs < 0 ? now : st.highSinceMs;
             long held = now - st.highSinceMs;
@@ -167,15 +168,14 @@ public final class CapacityController {
                 return;
             }
             if (n >= p.maxInstances()) {
-                st.record(now, "hold", "waiting " + round(signal.waitingPerInstance()) + " per instance for "
-                        + held / 1000 + " s, but already at max_instances " + p.maxInstances(), true);
+                st.record(now, "hold", p.demand(signal) + " for " + held / 1000 + " s, but already at max_instances "
+                        + p.maxInstances(), true);
                 return;
             }
             st.desired = n + 1;
             String cooling = coolingOut(p, st, now);
             if (cooling == null) {
-                scaleOut(p, st, now, "waiting " + round(signal.waitingPerInstance()) + " per instance (target "
-                        + p.scaleOutWaitingPerInstance() + ") for " + held / 1000 + " s");
+                scaleOut(p, st, now, p.demand(signal) + " for " + held / 1000 + " s");
             }
         } else if (signal.openPerInstance() <= p.scaleInOpenPerInstance()) {
             st.highSinceMs = -1;

@@ -64,6 +64,9 @@ class CapacityWindowsAdminTest extends GatewayTest {
         assertError(admin("PUT", put, "{\"windows\":[{\"days\":\"mon\",\"from\":\"08:00\",\"to\":\"09:00\","
                 + "\"zone\":\"UTC\",\"min_instances\":1,\"tz\":\"UTC\"}]}"), "windows[0].tz");
         assertError(admin("PUT", put, "{\"windows\":{}}"), "windows");
+        assertError(admin("PUT", put, "{\"scale_out_signal\":\"latency\"}"), "scale_out_signal");
+        assertError(admin("PUT", put, "{\"scale_out_signal\":\"ttft_p90_ms\",\"scale_out_ttft_p90_ms\":0}"),
+                "scale_out_ttft_p90_ms");
         assertEquals(0, json(admin("GET", "/admin/compute/capacity", null).body()).get("policies").size());
     }
 
