@@ -17,8 +17,9 @@ import java.util.function.Supplier;
  * Scheduled capacity: the minimum a policy keeps right now, raised by its own windows ({@link CapacityWindow}) and by
  * the {@code capacity} entries of the schedule registry naming its recipe ({@code target_kind} {@code recipe},
  * {@code details.min_instances}, 1 when left out). A window counts from the recipe's expected time to ready
- * ({@link TimeToReady}, the longest over the policy's providers) before it starts, so its instance serves when it
- * opens, until it ends; then the minimum falls back and scale-in follows the idle rules again.
+ * ({@link TimeToReady}, the longest over the policy's providers; plus a scale-out cooldown per further instance it
+ * adds) before it starts, so its instances serve when it opens, until it ends; then the minimum falls back and
+ * scale-in follows the idle rules again.
  */
 public final class CapacityWindows {
 
@@ -48,15 +49,25 @@ public final class CapacityWindows {
         this.timeToReady = timeToReady;
     }
 
-    /** How long before a window its instances are launched: the slowest of the policy's providers. */
-    Duration lead(CapacityPolicy p) {
+    /** The expected time to ready of the policy's slowest provider. */
+    Duration timeToReady(CapacityPolicy p) {
         return p.providers().stream().map(provider -> timeToReady.expected(p.recipe(), provider))
                 .max(Duration::compareTo).orElse(Duration.ZERO);
     }
 
+    /**
+     * How long before a window keeping {@code min} instances the launches start: the time to ready, plus a scale-out
+     * cooldown for each instance beyond the first the window adds to the policy's own minimum (below the minimum the
+     * controller launches one instance per cooldown), so that the last one too serves when the window opens.
+     */
+    Duration lead(CapacityPolicy p, int min) {
+        int added = Math.min(min, p.maxInstances()) - p.minInstances();
+        return timeToReady(p).plus(p.scaleOutCooldown().multipliedBy(Math.max(0, added - 1)));
+    }
+
     /** One window as it stands at an instant: in force, counting ahead of its start, or neither. */
     private record Status(String name, int minInstances, boolean inForce, boolean ahead, Instant start, Instant end,
-                          ObjectNode shown) {
+                          Duration lead, ObjectNode shown) {
         boolean counts() {
             return inForce || ahead;
         }
@@ -76,38 +87,39 @@ public final class CapacityWindows {
             if (s.counts() && wanted > min) {
                 min = wanted;
                 because = s.name() + (s.inForce() ? " in force until " + s.end()
-                        : " starting " + s.start() + " (launched " + lead(p).toSeconds() + " s ahead)");
+                        : " starting " + s.start() + " (launched " + s.lead().toSeconds() + " s ahead)");
             }
         }
         return new Floor(min, because, null);
     }
 
     private List<Status> statuses(CapacityPolicy p, Instant now) {
-        Duration lead = lead(p);
         List<Status> all = new java.util.ArrayList<>();
         for (CapacityWindow w : p.windows()) {
             Optional<CapacityWindow.Occurrence> current = w.inForce(now);
             Optional<CapacityWindow.Occurrence> next = w.next(now);
             CapacityWindow.Occurrence shownOne = current.orElse(next.orElse(null));
+            Duration lead = lead(p, w.minInstances());
             boolean ahead = current.isEmpty() && next.isPresent() && !now.isBefore(next.get().start().minus(lead));
             String name = "window " + w.days() + " " + w.view().path("from").asText() + "-"
                     + w.view().path("to").asText() + " " + w.zone().getId();
             ObjectNode shown = w.view();
             all.add(new Status(name, w.minInstances(), current.isPresent(), ahead,
-                    shownOne == null ? null : shownOne.start(), shownOne == null ? null : shownOne.end(), shown));
+                    shownOne == null ? null : shownOne.start(), shownOne == null ? null : shownOne.end(), lead, shown));
         }
         for (ScheduleEntry e : schedule.get()) {
             if (e.kind() != ScheduleEntry.Kind.CAPACITY || e.targetKind() != ScheduleEntry.TargetKind.RECIPE
                     || !e.target().equals(p.recipe()) || !now.isBefore(e.endsAt())) {
                 continue;
             }
+            Duration lead = lead(p, minInstances(e));
             boolean inForce = !now.isBefore(e.startsAt());
             boolean ahead = !inForce && !now.isBefore(e.startsAt().minus(lead));
             ObjectNode shown = JsonNodeFactory.instance.objectNode();
             shown.put("schedule_id", e.id());
             shown.put("min_instances", minInstances(e));
             all.add(new Status("schedule entry " + e.id(), minInstances(e), inForce, ahead, e.startsAt(),
-                    e.endsAt(), shown));
+                    e.endsAt(), lead, shown));
         }
         return all;
     }
@@ -141,6 +153,7 @@ public final class CapacityWindows {
                     w.put("launching_ahead", s.ahead());
                     w.put("starts_at", s.start() == null ? null : s.start().toString());
                     w.put("ends_at", s.end() == null ? null : s.end().toString());
+                    w.put("lead_seconds", s.lead().toSeconds());
                     list.add(w);
                 }
             } catch (RuntimeException e) {

@@ -63,6 +63,21 @@ class CapacityWindowsTest {
     }
 
     @Test
+    void aWindowAddingSeveralInstancesStartsOneScaleOutCooldownEarlierForEachBeyondTheFirst() {
+        // Cooldown 5 min (below the minimum the controller launches one instance per cooldown), time to ready 10 min.
+        CapacityPolicy p = new CapacityPolicy("main", 1, 4, List.of("vastai"), null, null, null, 2,
+                Duration.ofSeconds(120), 0, Duration.ofSeconds(300), Duration.ofMinutes(5), Duration.ZERO,
+                CapacityPolicy.ScaleIn.STOP, CapacityPolicy.Order.NEWEST, 1, Duration.ofSeconds(5),
+                List.of(CapacityWindow.parse("daily", "12:00", "13:00", "UTC", 4, f -> f)));
+        CapacityWindows windows = CapacityWindows.own(Duration.ofMinutes(10));
+        // Three more than the policy's one: 10 min + 2 x 5 min before 12:00.
+        assertEquals(1, windows.floor(p, Instant.parse("2026-12-07T11:39:59Z")).minInstances());
+        assertEquals(4, windows.floor(p, Instant.parse("2026-12-07T11:40:00Z")).minInstances());
+        assertEquals(Duration.ofMinutes(10), windows.lead(p, 2), "one more: the time to ready alone");
+        assertEquals(Duration.ofMinutes(10), windows.lead(p, 1), "none more");
+    }
+
+    @Test
     void aScheduleThatCannotBeReadIsSaidSoRatherThanReadAsNoWindow() {
         CapacityWindows windows = new CapacityWindows(() -> {
             throw new IllegalStateException("redis down");
