@@ -186,52 +186,13 @@ public record CapacityPolicy(String recipe, int minInstances, int maxInstances, 
                         : base.scaleOutSignal, number(body, "scale_out_ttft_p90_ms", base.scaleOutTtftP90Ms));
     }
 
-    /**
-     * The {@code windows} of a PUT body: a list (empty or null clears them) of objects with {@code days, from, to,
-     * zone, min_instances}, each named in an error as {@code windows[k].field}.
-     */
+    /** The {@code windows} of a PUT body (see {@link CapacityWindow#list}), refused naming the field at fault. */
     private static List<CapacityWindow> windows(JsonNode list) {
-        if (list.isNull()) {
-            return List.of();
+        try {
+            return CapacityWindow.list(list, MAX_WINDOWS);
+        } catch (CapacityWindow.Invalid e) {
+            throw invalid(e.field(), e.getMessage());
         }
-        if (!list.isArray() || list.size() > MAX_WINDOWS) {
-            throw invalid("windows", "windows must be a list of at most " + MAX_WINDOWS + " objects such as {\"days\":"
-                    + "\"mon-fri\",\"from\":\"08:00\",\"to\":\"18:00\",\"zone\":\"Europe/Berlin\",\"min_instances\":1}.");
-        }
-        Set<String> fields = Set.of("days", "from", "to", "zone", "min_instances");
-        List<CapacityWindow> windows = new ArrayList<>();
-        for (int k = 0; k < list.size(); k++) {
-            JsonNode w = list.get(k);
-            String at = "windows[" + k + "]";
-            if (!w.isObject()) {
-                throw invalid(at, at + " must be an object with " + new java.util.TreeSet<>(fields) + ".");
-            }
-            for (Iterator<String> names = w.fieldNames(); names.hasNext(); ) {
-                String name = names.next();
-                if (!fields.contains(name)) {
-                    String shown = org.canonic.gateway.relay.OpenAiError.echo(name, 64);
-                    throw invalid(at + "." + shown, "Unknown field '" + at + "." + shown
-                            + "'; a window has " + new java.util.TreeSet<>(fields) + ".");
-                }
-            }
-            JsonNode min = w.get("min_instances");
-            if (min != null && !(min.isIntegralNumber() && min.canConvertToInt())) {
-                throw invalid(at + ".min_instances", at + ".min_instances must be an integer.");
-            }
-            for (String textual : List.of("days", "from", "to", "zone")) {
-                if (w.has(textual) && !w.get(textual).isTextual()) {
-                    throw invalid(at + "." + textual, at + "." + textual + " must be a string.");
-                }
-            }
-            try {
-                windows.add(CapacityWindow.parse(w.path("days").asText(null), w.path("from").asText(null),
-                        w.path("to").asText(null), w.path("zone").asText(null), min == null ? null : min.intValue(),
-                        f -> at + "." + f));
-            } catch (CapacityWindow.Invalid e) {
-                throw invalid(e.field(), e.getMessage() + ".");
-            }
-        }
-        return List.copyOf(windows);
     }
 
     /** A policy with the configuration's defaults, for a recipe that has none yet. */

@@ -1,5 +1,6 @@
 package org.canonic.gateway.capacity;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
@@ -12,7 +13,10 @@ import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
 import java.time.format.ResolverStyle;
+import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.Iterator;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
@@ -35,6 +39,7 @@ public record CapacityWindow(String days, Set<DayOfWeek> daySet, LocalTime from,
     private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm")
             .withResolverStyle(ResolverStyle.STRICT);
     private static final String[] DAY_NAMES = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+    private static final List<String> FIELDS = List.of("days", "from", "to", "zone", "min_instances");
 
     /** A window's field that is wrong, with the field's name as the caller spells it. */
     public static final class Invalid extends IllegalArgumentException {
@@ -80,6 +85,53 @@ public record CapacityWindow(String days, Set<DayOfWeek> daySet, LocalTime from,
         }
         return new CapacityWindow(days.strip().toLowerCase(Locale.ROOT), daySet, start, end, toMidnight,
                 ZoneId.of(zone.strip()), minInstances);
+    }
+
+    /**
+     * The {@code windows} of a PUT body: a list (empty or null clears them) of at most {@code max} objects with
+     * {@code days, from, to, zone, min_instances}, a field at fault named {@code windows[k].field}.
+     *
+     * @throws Invalid naming the first field that is wrong
+     */
+    public static List<CapacityWindow> list(JsonNode list, int max) {
+        if (list.isNull()) {
+            return List.of();
+        }
+        if (!list.isArray() || list.size() > max) {
+            throw new Invalid("windows", "windows must be a list of at most " + max + " objects such as {\"days\":"
+                    + "\"mon-fri\",\"from\":\"08:00\",\"to\":\"18:00\",\"zone\":\"Europe/Berlin\",\"min_instances\":1}.");
+        }
+        List<CapacityWindow> windows = new ArrayList<>();
+        for (int k = 0; k < list.size(); k++) {
+            JsonNode w = list.get(k);
+            String at = "windows[" + k + "]";
+            if (!w.isObject()) {
+                throw new Invalid(at, at + " must be an object with " + FIELDS + ".");
+            }
+            for (Iterator<String> names = w.fieldNames(); names.hasNext(); ) {
+                String name = names.next();
+                if (!FIELDS.contains(name)) {
+                    throw new Invalid(at + "." + shown(name), "Unknown field '" + at + "." + shown(name)
+                            + "'; a window has " + FIELDS + ".");
+                }
+            }
+            JsonNode min = w.get("min_instances");
+            if (min != null && !(min.isIntegralNumber() && min.canConvertToInt())) {
+                throw new Invalid(at + ".min_instances", at + ".min_instances must be an integer.");
+            }
+            for (String textual : List.of("days", "from", "to", "zone")) {
+                if (w.has(textual) && !w.get(textual).isTextual()) {
+                    throw new Invalid(at + "." + textual, at + "." + textual + " must be a string.");
+                }
+            }
+            try {
+                windows.add(parse(w.path("days").asText(null), w.path("from").asText(null), w.path("to").asText(null),
+                        w.path("zone").asText(null), min == null ? null : min.intValue(), f -> at + "." + f));
+            } catch (Invalid e) {
+                throw new Invalid(e.field(), e.getMessage() + ".");
+            }
+        }
+        return List.copyOf(windows);
     }
 
     /** {@code mon-fri}, {@code sat,sun}, {@code mon-wed,fri}, {@code fri-mon} (wraps), or {@code daily}. */
