@@ -7,9 +7,10 @@ import java.util.Map;
 /**
  * Where policies set through the admin API are kept: {@code capacity-policies.json} in the state directory
  * ({@link FileCapacityPolicyStore}, one process, kept across a restart) or Redis ({@link RedisCapacityPolicyStore},
- * shared by every replica). Each recipe's document is the policy as {@code GET} shows it, or {@code {"removed":true}}
- * for one deleted through the API (so that a configured policy stays away after a restart too). Every write is a
- * compare-and-set on the version the writer read, so a PUT decided on a stale view is decided again.
+ * shared by every replica). Each recipe's document is the policy as {@code GET} shows it, or
+ * {@code {"recipe":...,"removed":true}} for one deleted through the API (so that a configured policy stays away after
+ * a restart too). Every write is a compare-and-set on the version the writer read, so a PUT decided on a stale view
+ * is decided again.
  */
 public interface CapacityPolicyStore {
 

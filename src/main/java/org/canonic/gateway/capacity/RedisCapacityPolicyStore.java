@@ -2,29 +2,26 @@ package org.canonic.gateway.capacity;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.vertx.redis.client.Command;
-import io.vertx.redis.client.Response;
 import org.canonic.gateway.state.StateStore;
+import org.canonic.gateway.state.VersionedHash;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * The policies shared by every replica: {@code <prefix>:capacity:policies}, a hash of recipe to document, and
- * {@code <prefix>:capacity:policies:version}, a counter every write increments. As the schedule does: a snapshot is
- * one Lua step (counter and hash together), a write a second one that stores only if the counter has not moved, and
- * reads cost one {@code GET} while nothing changes.
+ * The policies shared by every replica: {@code <prefix>:capacity:policies}, a hash of recipe to document (each names
+ * its {@code recipe}), and {@code <prefix>:capacity:policies:version}, a counter every write increments
+ * ({@link VersionedHash}). As the schedule does: a snapshot is one Lua step, a write a second one that stores only if
+ * the counter has not moved, and reads cost one {@code GET} while nothing changes.
  */
 public final class RedisCapacityPolicyStore implements CapacityPolicyStore {
 
     private static final Logger LOG = Logger.getLogger(RedisCapacityPolicyStore.class);
 
-    private static final String SNAPSHOT = """
-            return {redis.call('GET', KEYS[2]) or '0', redis.call('HGETALL', KEYS[1])}
-            """;
     /** ARGV: the version decided on, the recipe, its document. */
     private static final String WRITE = """
             if (redis.call('GET', KEYS[2]) or '0') ~= ARGV[1] then return -1 end
@@ -34,38 +31,32 @@ public final class RedisCapacityPolicyStore implements CapacityPolicyStore {
 
     private final StateStore store;
     private final ObjectMapper mapper;
-    private final String hash;
-    private final String counter;
+    private final VersionedHash hash;
     private volatile Snapshot cached;
 
     public RedisCapacityPolicyStore(StateStore store, ObjectMapper mapper) {
         this.store = store;
         this.mapper = mapper;
-        this.hash = store.key("capacity:policies");
-        this.counter = store.key("capacity:policies:version");
+        this.hash = new VersionedHash(store, mapper, "capacity:policies", "a capacity policy");
     }
 
     @Override
     public Snapshot read() {
         Snapshot last = cached;
-        Response version = store.call(Command.GET, counter);
-        String now = version == null ? "0" : version.toString();
-        if (last != null && last.version().equals(now)) {
+        if (last != null && last.version().equals(hash.version())) {
             return last;
         }
-        Response answer = store.eval(SNAPSHOT, List.of(hash, counter));
-        Response pairs = answer.get(1);
-        Map<String, JsonNode> policies = new LinkedHashMap<>();
-        for (int i = 0; i + 1 < pairs.size(); i += 2) {
-            String recipe = pairs.get(i).toString();
-            try {
-                policies.put(recipe, mapper.readTree(pairs.get(i + 1).toString()));
-            } catch (IOException e) {
-                LOG.errorf("Capacity: the policy of %s in %s is not JSON; left out (fix it or HDEL it)", recipe,
-                        where());
+        List<String> problems = new ArrayList<>();
+        VersionedHash.Snapshot<Map.Entry<String, JsonNode>> read = hash.read(json -> {
+            if (!json.path("recipe").isTextual()) {
+                throw new IllegalArgumentException("no \"recipe\"");
             }
-        }
-        Snapshot fresh = new Snapshot(answer.get(0).toString(), Map.copyOf(policies));
+            return Map.entry(json.get("recipe").asText(), json);
+        }, problems);
+        problems.forEach(problem -> LOG.errorf("Capacity: %s; left out", problem));
+        Map<String, JsonNode> policies = new LinkedHashMap<>();
+        read.entries().forEach(e -> policies.put(e.getKey(), e.getValue()));
+        Snapshot fresh = new Snapshot(read.version(), Map.copyOf(policies));
         cached = fresh;
         return fresh;
     }
@@ -78,11 +69,11 @@ public final class RedisCapacityPolicyStore implements CapacityPolicyStore {
         } catch (IOException e) {
             throw new IllegalStateException("a capacity policy could not be serialized", e);
         }
-        return store.eval(WRITE, List.of(hash, counter), expected, recipe, json).toLong() >= 0;
+        return store.eval(WRITE, List.of(hash.hash(), hash.counter()), expected, recipe, json).toLong() >= 0;
     }
 
     @Override
     public String where() {
-        return store.where() + " key " + hash;
+        return hash.where();
     }
 }

@@ -120,7 +120,8 @@ public final class SharedPolicies {
             if (controller.policy(recipe).isEmpty()) {
                 return Optional.empty();
             }
-            if (store.write(snapshot.version(), recipe, JsonNodeFactory.instance.objectNode().put("removed", true))) {
+            if (store.write(snapshot.version(), recipe, JsonNodeFactory.instance.objectNode().put("recipe", recipe)
+                    .put("removed", true))) {
                 return controller.remove(recipe);
             }
         }
