@@ -78,6 +78,27 @@ class CapacityWindowsTest {
     }
 
     @Test
+    void theLeadIsRealTimeBeforeTheLocalStartAcrossTheClockChangeAndTheDayBefore() {
+        CapacityWindows windows = CapacityWindows.own(Duration.ofMinutes(10));
+        // Monday 30 March 2026, the first weekday in CEST: 08:00 Berlin is 06:00Z, so the launch is due at 05:50Z.
+        CapacityPolicy office = policy(0, 2, List.of(CapacityWindow.parse("mon-fri", "08:00", "18:00",
+                "Europe/Berlin", 1, f -> f)));
+        assertEquals(0, windows.floor(office, Instant.parse("2026-03-30T05:49:59Z")).minInstances());
+        assertEquals(1, windows.floor(office, Instant.parse("2026-03-30T05:50:00Z")).minInstances());
+        // On Friday 27 March (CET) the same window is due an hour later in UTC.
+        assertEquals(0, windows.floor(office, Instant.parse("2026-03-27T06:49:59Z")).minInstances());
+        assertEquals(1, windows.floor(office, Instant.parse("2026-03-27T06:50:00Z")).minInstances());
+        // A Monday window opening at 00:05 is due on Sunday evening, and a Friday night window still counts on
+        // Saturday morning until it ends.
+        CapacityPolicy night = policy(0, 2, List.of(CapacityWindow.parse("mon", "00:05", "01:00", "UTC", 1, f -> f),
+                CapacityWindow.parse("fri", "23:00", "03:00", "UTC", 2, f -> f)));
+        assertEquals(0, windows.floor(night, Instant.parse("2026-12-06T23:54:59Z")).minInstances());
+        assertEquals(1, windows.floor(night, Instant.parse("2026-12-06T23:55:00Z")).minInstances());
+        assertEquals(2, windows.floor(night, Instant.parse("2026-12-12T02:59:59Z")).minInstances());
+        assertEquals(0, windows.floor(night, Instant.parse("2026-12-12T03:00:00Z")).minInstances());
+    }
+
+    @Test
     void aScheduleThatCannotBeReadIsSaidSoRatherThanReadAsNoWindow() {
         CapacityWindows windows = new CapacityWindows(() -> {
             throw new IllegalStateException("redis down");
