@@ -59,6 +59,7 @@ public final class CapacityController {
     private final MeterRegistry registry;
     private final Map<String, CapacityPolicy> policies = new ConcurrentHashMap<>();
     private final Map<String, PolicyState> states = new ConcurrentHashMap<>();
+    private volatile CapacityWindows windows = CapacityWindows.own(java.time.Duration.ofMinutes(10));
 
     /**
      * @param leads  whether this replica leads the periodic jobs now ({@code Replicas::leader})
@@ -74,6 +75,11 @@ public final class CapacityController {
         this.events = events;
         this.registry = registry;
         configured.forEach(this::put);
+    }
+
+    /** Where scheduled windows come from (the policies' own and the schedule registry's) and their lead time. */
+    public void windows(CapacityWindows windows) {
+        this.windows = windows;
     }
 
     /** Replaces a recipe's policy; its windows, cooldowns and a refusal of the day start over. */
@@ -111,8 +117,15 @@ public final class CapacityController {
         return compute.all().stream().filter(i -> recipe.equals(i.recipe()) && ACTIVE.contains(i.state())).toList();
     }
 
-    private void decide(CapacityPolicy p, PolicyState st) {
+    private void decide(CapacityPolicy policy, PolicyState st) {
         long now = clock.millis();
+        // Scheduled capacity: a window in force (or about to open) raises min_instances for this decision.
+        CapacityWindows.Floor floor = windows.floor(policy, clock.instant());
+        if (floor.unreadable() != null) {
+            st.record(now, "hold", floor.unreadable() + "; no launch or scale-in without the scheduled windows", true);
+            return;
+        }
+        CapacityPolicy p = policy.withMinInstances(floor.minInstances());
         List<TrackedInstance> active = active(p.recipe());
         String failed = failedList(p, active);
         if (failed != null) {
@@ -125,14 +138,16 @@ public final class CapacityController {
         }
         List<TrackedInstance> ready = active.stream().filter(i -> i.state() == TrackedInstance.State.READY
                 && fleet.find(i.name()).isPresent()).toList();
-        Signal signal = signal(ready);
+        Signal signal = signal(ready).withTtftP90Ms(TtftSignal.p90SinceLastLook(ready.stream()
+                .map(i -> fleet.find(i.name())).flatMap(Optional::stream).toList(), st.ttftSeen));
         st.signal = signal;
         int n = active.size();
         st.desired = Math.max(p.minInstances(), Math.min(n, p.maxInstances()));
         if (n < p.minInstances()) {
             st.desired = p.minInstances();
             if (coolingOut(p, st, now) == null) {
-                scaleOut(p, st, now, n + " active instances, below min_instances " + p.minInstances());
+                scaleOut(p, st, now, n + " active instances, below min_instances " + p.minInstances()
+                        + (floor.because() == null ? "" : " of the " + floor.because()));
             }
             return;
         }
@@ -145,7 +160,7 @@ public final class CapacityController {
         if (ready.isEmpty()) {
             return; // min_instances 0 and nothing runs: waking on demand is not built yet
         }
-        if (signal.waitingPerInstance() >= p.scaleOutWaitingPerInstance()) {
+        if (p.wantsMore(signal)) {
             st.lowSinceMs = -1;
             st.highSinceMs = st.highSinceMs < 0 ? now : st.highSinceMs;
             long held = now - st.highSinceMs;
@@ -153,15 +168,14 @@ public final class CapacityController {
                 return;
             }
             if (n >= p.maxInstances()) {
-                st.record(now, "hold", "waiting " + round(signal.waitingPerInstance()) + " per instance for "
-                        + held / 1000 + " s, but already at max_instances " + p.maxInstances(), true);
+                st.record(now, "hold", p.demand(signal) + " for " + held / 1000 + " s, but already at max_instances "
+                        + p.maxInstances(), true);
                 return;
             }
             st.desired = n + 1;
             String cooling = coolingOut(p, st, now);
             if (cooling == null) {
-                scaleOut(p, st, now, "waiting " + round(signal.waitingPerInstance()) + " per instance (target "
-                        + p.scaleOutWaitingPerInstance() + ") for " + held / 1000 + " s");
+                scaleOut(p, st, now, p.demand(signal) + " for " + held / 1000 + " s");
             }
         } else if (signal.openPerInstance() <= p.scaleInOpenPerInstance()) {
             st.highSinceMs = -1;
@@ -398,8 +412,10 @@ public final class CapacityController {
      * decisions with their reasons, and the projected spend for the rest of the UTC day against the daily cap.
      */
     public ObjectNode view() {
-        return CapacityView.of(policies.values(), recipe -> states.computeIfAbsent(recipe, r -> new PolicyState()),
-                compute, clock, leads.getAsBoolean());
+        ObjectNode answer = CapacityView.of(policies.values(), recipe -> states.computeIfAbsent(recipe,
+                r -> new PolicyState()), compute, clock, leads.getAsBoolean());
+        windows.annotate(answer, policies.values(), clock.instant());
+        return answer;
     }
 
     static double round(double value) {

@@ -32,6 +32,12 @@ public final class ComputeHarness implements AutoCloseable {
     final SimpleMeterRegistry registry = new SimpleMeterRegistry();
 
     private ComputeHarness(Path dir, String... settings) {
+        this(dir, Arc.container().instance(StateStore.class).get(),
+                Arc.container().instance(org.canonic.gateway.state.StateStoreConfig.class).get(), settings);
+    }
+
+    private ComputeHarness(Path dir, StateStore store, org.canonic.gateway.state.StateStoreConfig stateConfig,
+                           String... settings) {
         this.dir = dir;
         this.settings = settings;
         Path keys = FakeBackends.ledger().getParent();
@@ -54,8 +60,7 @@ public final class ComputeHarness implements AutoCloseable {
         var arc = Arc.container();
         this.service = new ComputeService(config, new StateDirectory(dir), arc.instance(Fleet.class).get(),
                 arc.instance(Webhooks.class).get(), arc.instance(ObjectMapper.class).get(),
-                arc.instance(StateStore.class).get(), arc.instance(org.canonic.gateway.state.StateStoreConfig.class)
-                        .get());
+                store, stateConfig);
         this.watch = new ComputeWatch(service, arc.instance(Vertx.class).get(), registry,
                 arc.instance(Replicas.class).get());
     }
@@ -63,6 +68,12 @@ public final class ComputeHarness implements AutoCloseable {
     /** A service on {@code dir} with {@code settings} ({@code gateway.compute.*} key, value, ...) over the defaults. */
     public static ComputeHarness start(Path dir, String... settings) {
         return new ComputeHarness(dir, settings);
+    }
+
+    /** A service as a replica on a shared state store (Redis) would run it, with {@code settings} over the defaults. */
+    public static ComputeHarness shared(Path dir, StateStore store, org.canonic.gateway.state.StateStoreConfig config,
+                                        String... settings) {
+        return new ComputeHarness(dir, store, config, settings);
     }
 
     /** This service stopped and a new one started on the same directory with the same settings. */
