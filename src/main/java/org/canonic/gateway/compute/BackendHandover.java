@@ -50,6 +50,7 @@ public final class BackendHandover {
                 // The endpoint is re-resolved after every start: host ports can change.
                 t.endpoint = null;
                 t.failure = null;
+                t.cleanupPending = null; // an operator brought it back: no longer a clean-up to finish
                 t.readinessDeadlineMs = s.clock.millis() + s.config.readinessDeadline().toMillis();
             }
             done(t, "start", caller, fencing, TrackedInstance.State.WAITING);

@@ -50,8 +50,11 @@ public class ComputeService {
     final Launcher launcher;
     final CreateLookup lookup;
     final org.canonic.gateway.compute.runpod.RunPodServerless serverless;
-    final Clock clock = Clock.systemUTC();
+    /** The watch's clock (deadlines, grace periods, spend); tests step their own. */
+    volatile Clock clock = Clock.systemUTC();
     private final Map<String, TrackedInstance> instances = new LinkedHashMap<>();
+    private final List<java.util.function.Consumer<Interruption>> interruptionListeners =
+            new java.util.concurrent.CopyOnWriteArrayList<>();
     /** The last entry of the shared tracked stream replayed here. */
     private String sharedCursor = "0";
 
@@ -141,6 +144,30 @@ public class ComputeService {
             LOG.errorf("Compute: the reservation of %s could not be restored (%s); its estimate may stay counted",
                     i.name(), e.toString());
         }
+    }
+
+    /**
+     * Calls {@code listener} (on the watch's thread, leader only) for every serving instance lost without being
+     * asked, after it left the fleet and was cleaned up: the capacity policies replace it from there.
+     */
+    public void onInterruption(java.util.function.Consumer<Interruption> listener) {
+        interruptionListeners.add(listener);
+    }
+
+    void interrupted(Interruption interruption) {
+        for (var listener : interruptionListeners) {
+            try {
+                listener.accept(interruption);
+            } catch (RuntimeException e) {
+                LOG.errorf("Compute: a listener of the interruption of %s failed: %s", interruption.instance(),
+                        e.toString());
+            }
+        }
+    }
+
+    /** Tests only: a clock they step. */
+    void clock(Clock clock) {
+        this.clock = clock;
     }
 
     public ComputeProvider provider(String name) {

@@ -103,6 +103,10 @@ public class ComputeWatch {
                 synchronized (s.handover().actions) {
                     s.lookup.lookAgain(t);
                 }
+            } else if (t.state() == TrackedInstance.State.FAILED && t.cleanupPending != null) {
+                synchronized (s.handover().actions) {
+                    serving.retryCleanup(t);
+                }
             } else if (t.state() == TrackedInstance.State.READY || t.state() == TrackedInstance.State.STOPPED) {
                 synchronized (s.handover().actions) {
                     serving.recheck(t);
@@ -248,7 +252,8 @@ public class ComputeWatch {
                 taken = "destroyed";
             }
         } catch (ComputeException e) {
-            taken = "action failed: " + e.getMessage();
+            taken = "action failed (tried again on the next poll): " + e.getMessage();
+            t.cleanupPending = exists && policy.equals("stop") ? "stop" : "destroy";
         }
         LOG.warnf("Compute: %s failed (%s); %s", t.name(), reason, taken);
         s.event(EventTypes.COMPUTE_FAILED, t, null, "reason", reason, "action", taken, "provider_status", t.providerStatus);

@@ -55,6 +55,16 @@ public final class TrackedInstance {
     long lookupUntilMs;
     /** The action of the last intent replayed without its outcome, or null. */
     String lastIntent;
+    /**
+     * While it serves: since when (the service clock, epoch ms) its backend has been DOWN although the provider says it
+     * runs; 0 while its probes pass. Not persisted: a restart gives a dying instance its grace again.
+     */
+    long unresponsiveSinceMs;
+    /**
+     * The clean-up ({@code destroy} or {@code stop}) an interrupted or failed instance still needs because the
+     * provider call failed; the watch tries it again on every poll, so it is never forgotten while it may bill.
+     */
+    volatile String cleanupPending;
     /** Set at start: an action (destroy, stop, start, reconfigure) a restart interrupted, for the watch to finish. */
     volatile String interruptedAction;
     /**

@@ -70,7 +70,10 @@ class ComputeWatchTest {
 
     @Test
     void aServingInstanceTheProviderStoppedIsTakenOutMarkedAndReported() throws Exception {
-        ComputeHarness h = harness(Files.createTempDirectory("watch"));
+        // Kept stopped (on-interruption=keep); the default destroys it (ReplacementTest).
+        ComputeHarness h = ComputeHarness.start(Files.createTempDirectory("watch"), "gateway.compute.on-interruption",
+                "keep");
+        harnesses.add(h);
         JsonNode answer = h.service.provision(new ProvisionRequest("vastai", "main", 2, "101", null, null, null),
                 "test", null);
         TrackedInstance t = h.service.find(answer.path("instance").path("id").asText());
