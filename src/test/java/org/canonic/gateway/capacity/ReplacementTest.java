@@ -246,6 +246,31 @@ class ReplacementTest {
     }
 
     @Test
+    void aCleanUpTheProviderRefusesIsTriedAgainAndTheInstanceStaysTrackedUntilItIsGone() throws Exception {
+        ComputeHarness h = harness();
+        CapacityController controller = controller(h, List.of(policy(1)));
+        controller.tick();
+        TrackedInstance old = live(h).get(0);
+        h.awaitState(old, TrackedInstance.State.READY, 30_000);
+
+        vast.failNext("DELETE", "/api/v0/instances/", 500, 1);
+        vast.outbid(old.providerId());
+        h.poll();
+        assertEquals(TrackedInstance.State.STOPPED, old.state(), "the destroy failed: still tracked, stopped");
+        assertTrue(vast.instances.containsKey(old.providerId()));
+        JsonNode leaks = h.reconcile();
+        assertEquals(0, leaks.path("leak_count").asInt(), "tracked while it bills storage: " + leaks);
+        clock.advance(Duration.ofSeconds(1));
+        controller.tick();
+        assertEquals(2, creates(), "the lost capacity is replaced meanwhile");
+
+        h.poll();
+        assertEquals(TrackedInstance.State.DESTROYED, old.state(), "destroyed on the next poll");
+        assertFalse(vast.instances.containsKey(old.providerId()));
+        assertEquals(0, h.reconcile().path("leak_count").asInt());
+    }
+
+    @Test
     void anInterruptedInstanceWithoutAPolicyIsReportedAndDrainedButNotReplaced() throws Exception {
         ComputeHarness h = harness();
         CapacityController controller = controller(h, List.of());
