@@ -52,9 +52,7 @@ final class ServingWatch {
         try {
             read = p.get(t.providerId());
         } catch (ComputeException e) {
-            synchronized (s) {
-                t.message = "provider error while re-reading: " + e.getMessage();
-            }
+            s.states.note(t, "provider error while re-reading: " + e.getMessage());
             return;
         }
         boolean serving = t.state() == TrackedInstance.State.READY;
@@ -64,20 +62,12 @@ final class ServingWatch {
             return;
         }
         InstanceInfo i = read.get();
-        synchronized (s) {
-            t.providerStatus = i.providerStatus();
-            t.message = i.message();
-            if (!Double.isNaN(i.usdPerHour()) && i.usdPerHour() > 0 && t.state() == TrackedInstance.State.READY) {
-                // Hosts can raise prices; the spend follows what the provider reports.
-                t.usdPerHour = i.usdPerHour();
-            }
-        }
+        // Hosts can raise prices; the spend of a serving one follows what the provider reports.
+        s.states.observed(t, i, t.state() == TrackedInstance.State.READY);
         if (t.state() == TrackedInstance.State.STOPPED) {
             if (i.status() == InstanceInfo.Status.RUNNING) {
-                synchronized (s) {
-                    t.message = "running at " + p.name() + " although stopped here: it bills the running rate;"
-                            + " stop or destroy it";
-                }
+                s.states.note(t, "running at " + p.name() + " although stopped here: it bills the running rate;"
+                        + " stop or destroy it");
             }
             return;
         }
@@ -107,20 +97,12 @@ final class ServingWatch {
         long grace = s.config.unresponsiveGrace().toMillis();
         var backend = s.fleet.find(t.name());
         var health = backend.map(b -> b.snapshot()).orElse(null);
-        long now = s.clock.millis();
-        if (grace <= 0 || health == null || health.state() != BackendState.DOWN) {
-            t.unresponsiveSinceMs = 0;
+        boolean down = grace > 0 && health != null && health.state() == BackendState.DOWN;
+        if (!s.states.unresponsiveFor(t, down, grace)) {
             return;
         }
-        if (t.unresponsiveSinceMs == 0) {
-            t.unresponsiveSinceMs = now;
-            return;
-        }
-        long down = now - t.unresponsiveSinceMs;
-        if (down < grace) {
-            return;
-        }
-        interrupted(t, "stopped answering its probes for " + down / 1000 + " s (grace " + grace / 1000 + " s: "
+        long downMs = s.clock.millis() - s.states.unresponsiveSince(t);
+        interrupted(t, "stopped answering its probes for " + downMs / 1000 + " s (grace " + grace / 1000 + " s: "
                 + health.reason() + ") while " + p.name() + " reports " + t.providerStatus, "unresponsive",
                 TrackedInstance.State.FAILED);
         cleanUp(t, failurePolicy());
@@ -135,12 +117,7 @@ final class ServingWatch {
             LOG.infof("Compute: releasing the backend of %s: %s", t.name(), e.getMessage());
         }
         long now = s.clock.millis();
-        synchronized (s) {
-            t.failure = "interrupted: " + reason;
-            t.endpoint = null;
-            t.unresponsiveSinceMs = 0;
-            t.moveTo(state, now);
-        }
+        s.states.lost(t, "interrupted: " + reason, state);
         if (state == TrackedInstance.State.DESTROYED) {
             s.settle(t, CostGuard.cents(t.spendUsd(now)));
             s.keys.delete(t.name());
@@ -182,10 +159,8 @@ final class ServingWatch {
             t.cleanupPending = null;
         } catch (ComputeException e) {
             t.cleanupPending = action;
-            synchronized (s) {
-                t.message = action + " after the interruption failed (tried again on the next poll): "
-                        + e.getMessage();
-            }
+            s.states.note(t, action + " after the interruption failed (tried again on the next poll): "
+                    + e.getMessage());
             LOG.warnf("Compute: %s after its interruption: %s", t.name(), e.getMessage());
         }
     }
@@ -216,9 +191,7 @@ final class ServingWatch {
                 LOG.warnf("Compute: %s destroyed, finishing %s", t.name(), reason);
             } catch (ComputeException e) {
                 t.interruptedAction = action; // next tick
-                synchronized (s) {
-                    t.message = "finishing " + reason + " failed: " + e.getMessage();
-                }
+                s.states.note(t, "finishing " + reason + " failed: " + e.getMessage());
             }
             return;
         }
@@ -236,15 +209,10 @@ final class ServingWatch {
             return;
         }
         boolean stopped = read.get().status() == InstanceInfo.Status.STOPPED;
-        long now = s.clock.millis();
-        synchronized (s) {
-            t.endpoint = null;
-            if (stopped) {
-                t.moveTo(TrackedInstance.State.STOPPED, now);
-            } else {
-                t.moveTo(TrackedInstance.State.WAITING, now);
-                t.readinessDeadlineMs = now + s.config.readinessDeadline().toMillis();
-            }
+        if (stopped) {
+            s.states.stopped(t);
+        } else {
+            s.states.waiting(t, s.clock.millis() + s.config.readinessDeadline().toMillis());
         }
         ObjectNode line = s.tracked.record(ComputeWatch.SYSTEM, t, action, null);
         line.put("failure", reason + "; " + p.name() + " reports " + read.get().providerStatus());
