@@ -7,8 +7,8 @@ import java.util.Map;
 
 /**
  * What the gateway knows of one instance it rented, named by its label ({@code mg-<recipe>-<gatewayId>-<uuid8>}),
- * which is also its backend's name. Mutated only under the compute service's monitor; rebuilt at start from the
- * tracked-instances file (and then the provider).
+ * which is also its backend's name. Changed only through {@link InstanceStates}, under its lock; rebuilt at start
+ * from the tracked-instances file (and then the provider).
  */
 public final class TrackedInstance {
 
