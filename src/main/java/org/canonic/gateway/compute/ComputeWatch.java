@@ -233,7 +233,7 @@ public class ComputeWatch {
             }
         } catch (ComputeException e) {
             taken = "action failed (tried again on the next poll): " + e.getMessage();
-            t.cleanupPending = exists && policy.equals("stop") ? "stop" : "destroy";
+            serving.pending(t, exists && policy.equals("stop") ? "stop" : "destroy", e);
         }
         LOG.warnf("Compute: %s failed (%s); %s", t.name(), reason, taken);
         s.event(EventTypes.COMPUTE_FAILED, t, null, "reason", reason, "action", taken, "provider_status", t.providerStatus);

@@ -158,11 +158,25 @@ final class ServingWatch {
             }
             t.cleanupPending = null;
         } catch (ComputeException e) {
-            t.cleanupPending = action;
+            pending(t, action, e);
             s.states.note(t, action + " after the interruption failed (tried again on the next poll): "
                     + e.getMessage());
             LOG.warnf("Compute: %s after its interruption: %s", t.name(), e.getMessage());
         }
+    }
+
+    /**
+     * Remembers a clean-up the provider refused, in memory and in the tracked file ({@code cleanup_pending}), so that
+     * the watch tries it again on every poll, after a restart too.
+     */
+    void pending(TrackedInstance t, String action, ComputeException e) {
+        if (action.equals(t.cleanupPending)) {
+            return; // written already
+        }
+        t.cleanupPending = action;
+        ObjectNode line = s.tracked.record(ComputeWatch.SYSTEM, t, "cleanup", null);
+        line.put("cleanup_pending", action);
+        s.tracked.append(line, "pending", e.getMessage(), t.state());
     }
 
     /** The clean-up a provider refused before, tried again (destroying what is gone counts as destroyed). */

@@ -262,6 +262,11 @@ public final class TrackedInstance {
             lookupUntilMs = Instant.parse(record.get("lookup_until").asText()).toEpochMilli();
         }
         String action = record.path("action").asText();
+        if (record.hasNonNull("cleanup_pending")) {
+            cleanupPending = record.get("cleanup_pending").asText();
+        } else if (action.equals("start") && "ok".equals(record.path("result").asText())) {
+            cleanupPending = null; // an operator brought it back
+        }
         if ("intent".equals(record.path("result").asText())) {
             lastIntent = action;
         } else if (action.equals(lastIntent)) {
