@@ -35,7 +35,8 @@ public final class EventTypes {
     public static final String COMPUTE_DESTROYED = "compute.destroyed";
     /**
      * A serving or stopped instance the provider stopped (outbid, out of credit), failed (its container exited) or
-     * removed; data: {@code reason}, {@code state}, {@code provider_status}, {@code spend_usd}.
+     * removed, or a serving one that stopped answering its probes; data: {@code reason}, {@code kind} ({@code stopped},
+     * {@code failed}, {@code gone}, {@code unresponsive}), {@code state}, {@code provider_status}, {@code spend_usd}.
      */
     public static final String COMPUTE_INTERRUPTED = "compute.interrupted";
     /** Data: {@code kind} (untracked, tracked_but_gone), {@code provider}, {@code provider_id}, more. */
