@@ -320,6 +320,13 @@ public class ComputeService {
         if (i.state() == TrackedInstance.State.WAITING) {
             v.put("readiness_deadline", java.time.Instant.ofEpochMilli(i.readinessDeadlineMs).toString());
         }
+        if (i.unresponsiveSinceMs > 0) {
+            // Failing its probes while the provider says it runs: lost once unresponsive-grace has passed.
+            v.put("unresponsive_since", java.time.Instant.ofEpochMilli(i.unresponsiveSinceMs).toString());
+        }
+        if (i.cleanupPending != null) {
+            v.put("cleanup_pending", i.cleanupPending); // a stop or destroy the provider refused, tried again
+        }
         if (i.state() == TrackedInstance.State.PROVISIONING && i.lookupUntilMs > 0) {
             v.put("lookup_until", java.time.Instant.ofEpochMilli(i.lookupUntilMs).toString());
         }

@@ -186,6 +186,7 @@ class ReplacementTest {
         computeClock.advance(Duration.ofSeconds(59));
         h.poll();
         assertEquals(TrackedInstance.State.READY, old.state(), "59 s of a 60 s grace: not yet");
+        assertTrue(h.service.view(old).has("unresponsive_since"), "shown to operators while in its grace");
         clock.advance(Duration.ofSeconds(1));
         controller.tick();
         assertEquals(1, creates(), "nothing lost yet, nothing replaced");
@@ -257,6 +258,7 @@ class ReplacementTest {
         vast.outbid(old.providerId());
         h.poll();
         assertEquals(TrackedInstance.State.STOPPED, old.state(), "the destroy failed: still tracked, stopped");
+        assertEquals("destroy", h.service.view(old).path("cleanup_pending").asText());
         assertTrue(vast.instances.containsKey(old.providerId()));
         JsonNode leaks = h.reconcile();
         assertEquals(0, leaks.path("leak_count").asInt(), "tracked while it bills storage: " + leaks);
