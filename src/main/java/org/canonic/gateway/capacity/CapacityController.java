@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import org.canonic.gateway.compute.ComputeException;
 import org.canonic.gateway.compute.ComputeProvider;
 import org.canonic.gateway.compute.ComputeService;
+import org.canonic.gateway.compute.Interruption;
 import org.canonic.gateway.compute.Offer;
 import org.canonic.gateway.compute.ProvisionRequest;
 import org.canonic.gateway.compute.TrackedInstance;
@@ -32,6 +33,8 @@ import java.util.function.BooleanSupplier;
  * then at most one decision per policy:
  * <ul>
  *   <li>hold, when any provider list it depends on fails (never act on wrong information) or a launch is under way;</li>
+ *   <li>replace, at once, a serving instance lost without being asked (outbid, exited, gone, unresponsive: told by
+ *       {@link ComputeService#onInterruption}) while the policy still needs it ({@link Replacements});</li>
  *   <li>scale out, below {@code min_instances} or when the requests waiting per serving instance stayed at or above
  *       the target for the whole window: the cheapest offer meeting the constraints, provider by provider, launched
  *       through the same estimate, tiers and daily cap as a manual launch, and only in the automatic or warn tier
@@ -60,6 +63,7 @@ public final class CapacityController {
     private final Map<String, CapacityPolicy> policies = new ConcurrentHashMap<>();
     private final Map<String, PolicyState> states = new ConcurrentHashMap<>();
     private volatile CapacityWindows windows = CapacityWindows.own(java.time.Duration.ofMinutes(10));
+    private final Replacements replacements = new Replacements();
 
     /**
      * @param leads  whether this replica leads the periodic jobs now ({@code Replicas::leader})
@@ -75,6 +79,12 @@ public final class CapacityController {
         this.events = events;
         this.registry = registry;
         configured.forEach(this::put);
+        // Lost serving instances of a recipe with a policy wait for the next tick, which may replace them.
+        compute.onInterruption(lost -> {
+            if (policies.containsKey(lost.recipe())) {
+                replacements.add(lost);
+            }
+        });
     }
 
     /** Where scheduled windows come from (the policies' own and the schedule registry's) and their lead time. */
@@ -91,6 +101,7 @@ public final class CapacityController {
     /** Takes a recipe's policy away: from then on nothing is launched or stopped for it automatically. */
     public Optional<CapacityPolicy> remove(String recipe) {
         states.remove(recipe);
+        replacements.forget(recipe);
         return Optional.ofNullable(policies.remove(recipe));
     }
 
@@ -134,6 +145,14 @@ public final class CapacityController {
             st.lowSinceMs = -1;
             st.desired = active.size();
             st.record(now, "hold", failed + "; no launch or scale-in on wrong information", true);
+            return;
+        }
+        Interruption lost = replacements.take(p.recipe());
+        if (lost != null) {
+            String reason = Replacements.needed(p, st, now, active.size(), lost);
+            if (reason != null) {
+                scaleOut(p, st, now, reason, lost.instance()); // at once, no cooldown: it was there a moment ago
+            }
             return;
         }
         List<TrackedInstance> ready = active.stream().filter(i -> i.state() == TrackedInstance.State.READY
@@ -243,12 +262,17 @@ public final class CapacityController {
     }
 
     private void scaleOut(CapacityPolicy p, PolicyState st, long now, String reason) {
+        scaleOut(p, st, now, reason, null);
+    }
+
+    /** @param replacing the lost instance this launch replaces, or null for a scale-out on the signal or minimum */
+    private void scaleOut(CapacityPolicy p, PolicyState st, long now, String reason, String replacing) {
         LocalDate today = LocalDate.now(clock.withZone(ZoneOffset.UTC));
         if (today.equals(st.refusedDay)) {
             return; // reported once already; tried again on the next UTC day or after a new policy
         }
         st.lastOutAttemptMs = now;
-        if (startStopped(p, st, now, reason)) {
+        if (startStopped(p, st, now, reason, replacing)) {
             return;
         }
         StringBuilder none = new StringBuilder();
@@ -259,7 +283,7 @@ public final class CapacityController {
             }
             Optional<Offer> offer;
             try {
-                offer = cheapest(p, provider);
+                offer = CheapestOffer.of(compute, p, provider);
             } catch (ComputeException e) {
                 none.append(provider).append(": offers unavailable (").append(e.getMessage()).append("); ");
                 continue;
@@ -291,12 +315,12 @@ public final class CapacityController {
                 String instance = launched.path("instance").path("id").asText();
                 st.lastChangeMs = now;
                 st.highSinceMs = -1;
-                registry.counter("gateway.compute.scale_out", "recipe", p.recipe(), "provider", provider).increment();
-                st.record(now, "scale_out", reason + ": launched " + instance + " on " + provider + " (offer "
-                        + offer.get().id() + ", " + launched.path("estimate").asText() + ", tier "
+                Replacements.counted(registry, p, provider, replacing);
+                st.record(now, Replacements.action(replacing), reason + ": launched " + instance + " on " + provider
+                        + " (offer " + offer.get().id() + ", " + launched.path("estimate").asText() + ", tier "
                         + launched.path("tier").asText() + ")", false);
-                publish(EventTypes.COMPUTE_SCALE_OUT, p, "instance", instance, "provider", provider, "reason", reason,
-                        "estimate_usd", launched.path("estimate_usd").asDouble());
+                publish(Replacements.event(replacing), p, "instance", instance, "provider", provider, "reason",
+                        reason, "estimate_usd", launched.path("estimate_usd").asDouble(), "replaces", replacing);
                 LOG.infof("Capacity: %s scaled out: %s on %s (%s)", p.recipe(), instance, provider, reason);
             } catch (ComputeException e) {
                 if (e.status() == 402 || e.status() == 409 && "daily_cap_exceeded".equals(e.code())) {
@@ -317,7 +341,7 @@ public final class CapacityController {
      * rather than renting another: it still bills its storage and its estimate is still reserved, so a new launch
      * beside it would pay twice. One whose start failed is passed over from then on (a new launch is made instead).
      */
-    private boolean startStopped(CapacityPolicy p, PolicyState st, long now, String reason) {
+    private boolean startStopped(CapacityPolicy p, PolicyState st, long now, String reason, String replacing) {
         Optional<TrackedInstance> stopped = compute.all().stream()
                 .filter(i -> p.recipe().equals(i.recipe()) && i.state() == TrackedInstance.State.STOPPED
                         && p.providers().contains(i.provider()) && !st.startFailed.contains(i.name()))
@@ -336,26 +360,13 @@ public final class CapacityController {
         }
         st.lastChangeMs = now;
         st.highSinceMs = -1;
-        registry.counter("gateway.compute.scale_out", "recipe", p.recipe(), "provider", t.provider()).increment();
-        st.record(now, "scale_out", reason + ": started the stopped " + t.name() + " on " + t.provider(), false);
-        publish(EventTypes.COMPUTE_SCALE_OUT, p, "instance", t.name(), "provider", t.provider(), "reason", reason,
-                "action", "start");
+        Replacements.counted(registry, p, t.provider(), replacing);
+        st.record(now, Replacements.action(replacing), reason + ": started the stopped " + t.name() + " on "
+                + t.provider(), false);
+        publish(Replacements.event(replacing), p, "instance", t.name(), "provider", t.provider(), "reason", reason,
+                "action", "start", "replaces", replacing);
         LOG.infof("Capacity: %s scaled out: started %s (%s)", p.recipe(), t.name(), reason);
         return true;
-    }
-
-    /** The cheapest offer of {@code provider} meeting the policy's constraints, checked here again. */
-    private Optional<Offer> cheapest(CapacityPolicy p, String provider) {
-        List<Offer> offers = compute.offers(provider, new ComputeProvider.OfferQuery(p.gpu(), null, p.minVramGb(),
-                p.maxUsdPerHour(), null, null, null));
-        return offers.stream()
-                .filter(o -> Double.isFinite(o.usdPerHour()) && o.usdPerHour() > 0)
-                .filter(o -> p.maxUsdPerHour() == null || o.usdPerHour() <= p.maxUsdPerHour())
-                .filter(o -> p.minVramGb() == null || o.vramGb() >= p.minVramGb())
-                .filter(o -> p.gpu() == null || o.gpuName() == null || o.gpuName().equalsIgnoreCase(p.gpu())
-                        || o.gpuName().toLowerCase(java.util.Locale.ROOT).contains(p.gpu().toLowerCase(
-                                java.util.Locale.ROOT)))
-                .min(Comparator.comparingDouble(Offer::usdPerHour));
     }
 
     private void refused(CapacityPolicy p, PolicyState st, long now, LocalDate today, String reason, String why,
@@ -398,11 +409,14 @@ public final class CapacityController {
         LOG.infof("Capacity: %s scaled in: %s (%s)", p.recipe(), victim.name(), reason);
     }
 
+    /** Publishes {@code type} with the recipe and the given key, value pairs; a null value is left out. */
     private void publish(String type, CapacityPolicy p, Object... more) {
         Map<String, Object> data = new LinkedHashMap<>();
         data.put("recipe", p.recipe());
         for (int k = 0; k + 1 < more.length; k += 2) {
-            data.put((String) more[k], more[k + 1]);
+            if (more[k + 1] != null) {
+                data.put((String) more[k], more[k + 1]);
+            }
         }
         events.accept(type, data);
     }
