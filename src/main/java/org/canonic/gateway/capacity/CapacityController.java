@@ -79,12 +79,16 @@ public final class CapacityController {
         this.events = events;
         this.registry = registry;
         configured.forEach(this::put);
-        // Lost serving instances of a recipe with a policy wait for the next tick, which may replace them.
-        compute.onInterruption(lost -> {
-            if (policies.containsKey(lost.recipe())) {
-                replacements.add(lost);
-            }
-        });
+    }
+
+    /**
+     * A serving instance lost without being asked ({@code ComputeService.onInterruption}, wired by the producer): one
+     * of a recipe with a policy waits for the next tick, which may replace it.
+     */
+    public void interrupted(Interruption lost) {
+        if (policies.containsKey(lost.recipe())) {
+            replacements.add(lost);
+        }
     }
 
     /** Where scheduled windows come from (the policies' own and the schedule registry's) and their lead time. */

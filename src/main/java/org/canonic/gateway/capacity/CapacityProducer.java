@@ -60,6 +60,7 @@ public class CapacityProducer {
         shared = new SharedPolicies(stored, controller, policy -> policy.problems(null, compute.providers().keySet(),
                 compute.recipes().all().keySet(), gateway.compute().maxHours()));
         sync();
+        compute.onInterruption(controller::interrupted);
         this.vertx = vertx;
         timer = vertx.setPeriodic(config.tick().toMillis(), id -> {
             if (ticking.compareAndSet(false, true)) {
