@@ -79,12 +79,16 @@ public final class CapacityController {
         this.events = events;
         this.registry = registry;
         configured.forEach(this::put);
-        // Lost serving instances of a recipe with a policy wait for the next tick, which may replace them.
-        compute.onInterruption(lost -> {
-            if (policies.containsKey(lost.recipe())) {
-                replacements.add(lost);
-            }
-        });
+    }
+
+    /**
+     * A serving instance was lost ({@link ComputeService#onInterruption}): with a policy for its recipe it waits for
+     * the next tick, which may replace it.
+     */
+    public void lost(Interruption lost) {
+        if (policies.containsKey(lost.recipe())) {
+            replacements.add(lost);
+        }
     }
 
     /** Where scheduled windows come from (the policies' own and the schedule registry's) and their lead time. */

@@ -51,6 +51,7 @@ public class CapacityProducer {
         List<CapacityPolicy> policies = policies(config, compute, gateway.compute().maxHours());
         CapacityController controller = new CapacityController(policies, compute, fleet, Clock.systemUTC(),
                 replicas::leader, webhooks::publish, registry);
+        compute.onInterruption(controller::lost);
         // The seam for a time to ready learned from past launches: a TimeToReady in place of the fixed one.
         controller.windows(new CapacityWindows(() -> schedule.list(null, null, null, ScheduleEntry.Kind.CAPACITY),
                 TimeToReady.fixed(config.defaultTimeToReady())));

@@ -86,8 +86,10 @@ class ReplacementTest {
     }
 
     private CapacityController controller(ComputeHarness h, List<CapacityPolicy> policies) {
-        return new CapacityController(policies, h.service, fleet, clock, () -> true,
+        CapacityController controller = new CapacityController(policies, h.service, fleet, clock, () -> true,
                 (type, data) -> events.add(Map.entry(type, data)), registry);
+        h.service.onInterruption(controller::lost);
+        return controller;
     }
 
     /** Vast.ai only, min 1 and max 2, a 60 s scale-out cooldown, planned for {@code hours}. */
