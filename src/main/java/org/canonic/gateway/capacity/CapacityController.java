@@ -82,10 +82,10 @@ public final class CapacityController {
     }
 
     /**
-     * A serving instance lost without being asked ({@code ComputeService.onInterruption}, wired by the producer): one
-     * of a recipe with a policy waits for the next tick, which may replace it.
+     * A serving instance was lost ({@link ComputeService#onInterruption}): with a policy for its recipe it waits for
+     * the next tick, which may replace it.
      */
-    public void interrupted(Interruption lost) {
+    public void lost(Interruption lost) {
         if (policies.containsKey(lost.recipe())) {
             replacements.add(lost);
         }

@@ -51,6 +51,7 @@ public class CapacityProducer {
         List<CapacityPolicy> policies = policies(config, compute, gateway.compute().maxHours());
         CapacityController controller = new CapacityController(policies, compute, fleet, Clock.systemUTC(),
                 replicas::leader, webhooks::publish, registry);
+        compute.onInterruption(controller::lost);
         // The seam for a time to ready learned from past launches: a TimeToReady in place of the fixed one.
         controller.windows(new CapacityWindows(() -> schedule.list(null, null, null, ScheduleEntry.Kind.CAPACITY),
                 TimeToReady.fixed(config.defaultTimeToReady())));
@@ -60,7 +61,6 @@ public class CapacityProducer {
         shared = new SharedPolicies(stored, controller, policy -> policy.problems(null, compute.providers().keySet(),
                 compute.recipes().all().keySet(), gateway.compute().maxHours()));
         sync();
-        compute.onInterruption(controller::interrupted);
         this.vertx = vertx;
         timer = vertx.setPeriodic(config.tick().toMillis(), id -> {
             if (ticking.compareAndSet(false, true)) {

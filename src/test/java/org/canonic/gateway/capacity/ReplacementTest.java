@@ -88,7 +88,7 @@ class ReplacementTest {
     private CapacityController controller(ComputeHarness h, List<CapacityPolicy> policies) {
         CapacityController controller = new CapacityController(policies, h.service, fleet, clock, () -> true,
                 (type, data) -> events.add(Map.entry(type, data)), registry);
-        h.service.onInterruption(controller::interrupted); // as CapacityProducer wires it
+        h.service.onInterruption(controller::lost);
         return controller;
     }
 
