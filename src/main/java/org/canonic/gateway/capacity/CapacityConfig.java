@@ -24,6 +24,14 @@ public interface CapacityConfig {
     @WithConverter(MillisDurationConverter.class)
     Duration tick();
 
+    /**
+     * What a request waking a route at zero is told to wait ({@code Retry-After}) before any launch of the recipe on
+     * the provider was seen to become ready; after that, the median of the last launches. Between 1s and 1h.
+     */
+    @WithDefault("10m")
+    @WithConverter(MillisDurationConverter.class)
+    Duration defaultTimeToReady();
+
     /** The policies, by recipe name. */
     Map<String, Policy> policies();
 

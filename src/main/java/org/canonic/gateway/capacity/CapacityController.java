@@ -13,6 +13,7 @@ import org.canonic.gateway.fleet.Fleet;
 import org.jboss.logging.Logger;
 
 import java.time.Clock;
+import java.time.Duration;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.Comparator;
@@ -21,6 +22,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiConsumer;
@@ -57,22 +59,35 @@ public final class CapacityController {
     private final BooleanSupplier leads;
     private final BiConsumer<String, Map<String, Object>> events;
     private final MeterRegistry registry;
+    private final SharedDemand shared;
+    private final long defaultTimeToReadyMs;
     private final Map<String, CapacityPolicy> policies = new ConcurrentHashMap<>();
     private final Map<String, PolicyState> states = new ConcurrentHashMap<>();
 
-    /**
-     * @param leads  whether this replica leads the periodic jobs now ({@code Replicas::leader})
-     * @param events where events go ({@code Webhooks::publish}): never blocks, never throws
-     */
+    /** One replica, and 10 minutes to ready before any launch was seen. */
     public CapacityController(List<CapacityPolicy> configured, ComputeService compute, Fleet fleet, Clock clock,
                               BooleanSupplier leads, BiConsumer<String, Map<String, Object>> events,
                               MeterRegistry registry) {
+        this(configured, compute, fleet, clock, leads, events, registry, SharedDemand.NONE, Duration.ofMinutes(10));
+    }
+
+    /**
+     * @param leads              whether this replica leads the periodic jobs now ({@code Replicas::leader})
+     * @param events             where events go ({@code Webhooks::publish}): never blocks, never throws
+     * @param shared             wake demand passed between replicas ({@link SharedDemand#NONE} for one)
+     * @param defaultTimeToReady the time to ready promised before any launch of a recipe and provider was seen
+     */
+    public CapacityController(List<CapacityPolicy> configured, ComputeService compute, Fleet fleet, Clock clock,
+                              BooleanSupplier leads, BiConsumer<String, Map<String, Object>> events,
+                              MeterRegistry registry, SharedDemand shared, Duration defaultTimeToReady) {
         this.compute = compute;
         this.fleet = fleet;
         this.clock = clock;
         this.leads = leads;
         this.events = events;
         this.registry = registry;
+        this.shared = shared;
+        this.defaultTimeToReadyMs = defaultTimeToReady.toMillis();
         configured.forEach(this::put);
     }
 
@@ -98,12 +113,133 @@ public final class CapacityController {
             return;
         }
         for (CapacityPolicy policy : List.copyOf(policies.values())) {
+            PolicyState st = states.computeIfAbsent(policy.recipe(), r -> new PolicyState());
+            st.deciding.lock();
             try {
-                decide(policy, states.computeIfAbsent(policy.recipe(), r -> new PolicyState()));
+                decide(policy, st);
             } catch (RuntimeException e) {
                 LOG.errorf("Capacity: %s: %s", policy.recipe(), e.toString());
+            } finally {
+                st.deciding.unlock();
             }
         }
+    }
+
+    /** The policy's state as it stands (a new one after each {@link #put}). */
+    PolicyState state(String recipe) {
+        return states.computeIfAbsent(recipe, r -> new PolicyState());
+    }
+
+    /** The policy whose recipe joins {@code route} (the first by recipe name), or null; never blocks. */
+    CapacityPolicy forRoute(String route) {
+        CapacityPolicy found = null;
+        for (CapacityPolicy p : policies.values()) {
+            if ((found == null || p.recipe().compareTo(found.recipe()) < 0) && compute.recipes().find(p.recipe())
+                    .map(r -> r.route().equals(route)).orElse(false)) {
+                found = p;
+            }
+        }
+        return found;
+    }
+
+    /**
+     * A request for the policy's route found no backend to serve it: on the leader, a decision now (which launches
+     * without waiting for a window, see {@link #decide}); elsewhere, or while the leader is deciding already, the
+     * demand is left for it. Blocking (provider calls): from a worker.
+     *
+     * @return when the capacity is expected ready (epoch ms, wall clock), or empty when none will come now
+     */
+    OptionalLong wake(CapacityPolicy p) {
+        PolicyState st = state(p.recipe());
+        st.demandAtMs = clock.millis();
+        OptionalLong under = underWay(p.recipe());
+        if (under.isPresent()) {
+            return under;
+        }
+        if (leads.getAsBoolean() && st.deciding.tryLock()) {
+            try {
+                decide(p, st);
+            } finally {
+                st.deciding.unlock();
+            }
+            return underWay(p.recipe());
+        }
+        shared.pass(p.recipe());
+        return plan(p, st).map(provider -> OptionalLong.of(System.currentTimeMillis()
+                + expectedMs(p.recipe(), provider))).orElse(OptionalLong.empty());
+    }
+
+    /** The leader acts on demand other replicas passed (their message arrived, or the subscription came back). */
+    void takeSharedDemands() {
+        if (!leads.getAsBoolean()) {
+            return;
+        }
+        for (CapacityPolicy p : List.copyOf(policies.values())) {
+            PolicyState st = state(p.recipe());
+            if (shared.waiting(p.recipe()) && st.deciding.tryLock()) {
+                try {
+                    decide(p, st);
+                } catch (RuntimeException e) {
+                    LOG.errorf("Capacity: %s: %s", p.recipe(), e.toString());
+                } finally {
+                    st.deciding.unlock();
+                }
+            }
+        }
+    }
+
+    /** When the soonest launch or start of the recipe under way is expected to serve (epoch ms), if any. */
+    private OptionalLong underWay(String recipe) {
+        return compute.all().stream().filter(i -> recipe.equals(i.recipe())
+                        && (i.state() == TrackedInstance.State.PROVISIONING || i.state() == TrackedInstance.State.WAITING))
+                .mapToLong(i -> i.wakingSinceMs() + expectedMs(recipe, i.provider())).min();
+    }
+
+    /** The median time to ready of the last launches of the recipe on the provider, else the configured default. */
+    long expectedMs(String recipe, String provider) {
+        return compute.readinessTimes().expectedMs(recipe, provider).orElse(defaultTimeToReadyMs);
+    }
+
+    /**
+     * The provider a scale-out of {@code p} would use now, as {@link #scaleOut} would choose it, with nothing
+     * launched: a stopped instance to start, else the first provider with an offer meeting the constraints that the
+     * cost guard admits without a human. Empty when it would launch nothing (refused today, at max_instances, a
+     * provider list failing, no offer, a guard that refuses).
+     */
+    private Optional<String> plan(CapacityPolicy p, PolicyState st) {
+        if (LocalDate.now(clock.withZone(ZoneOffset.UTC)).equals(st.refusedDay)) {
+            return Optional.empty();
+        }
+        List<TrackedInstance> active = active(p.recipe());
+        if (active.size() >= p.maxInstances() || failedList(p, active) != null) {
+            return Optional.empty();
+        }
+        Optional<TrackedInstance> stopped = compute.all().stream().filter(i -> p.recipe().equals(i.recipe())
+                && i.state() == TrackedInstance.State.STOPPED && p.providers().contains(i.provider())
+                && !st.startFailed.contains(i.name())).findFirst();
+        if (stopped.isPresent()) {
+            return Optional.of(stopped.get().provider());
+        }
+        for (String provider : p.providers()) {
+            try {
+                Optional<Offer> offer = configured(provider) ? cheapest(p, provider) : Optional.empty();
+                if (offer.isPresent() && automatic(compute.estimate(new ProvisionRequest(provider, p.recipe(),
+                        p.plannedHours(), offer.get().id(), null, null, null)).path("tier").asText())) {
+                    return Optional.of(provider);
+                }
+                if (offer.isPresent()) {
+                    return Optional.empty(); // scaleOut stops at the first offer the guard refuses
+                }
+            } catch (ComputeException e) {
+                // as scaleOut: the next provider
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** The tiers an automatic launch may use: never one that needs a human confirmation. */
+    private static boolean automatic(String tier) {
+        return tier.equals("auto") || tier.equals("warn");
     }
 
     /** The recipe's instances that bill or soon will: launching, waiting for readiness, serving. */
@@ -142,8 +278,24 @@ public final class CapacityController {
             st.lowSinceMs = -1;
             return;
         }
+        if (demanded(p, st, now, ready)) {
+            // Woken on demand: a request found no backend serving the route (scale to zero, or all drained or dead).
+            // Deduplicated by the launch itself: once under way it counts as active and this branch is not reached.
+            if (n >= p.maxInstances()) {
+                st.record(now, "hold", "a request found no backend serving route " + route(p) + ", but already at"
+                        + " max_instances " + p.maxInstances(), true);
+                return;
+            }
+            st.desired = n + 1;
+            if (st.lastOutAttemptMs > st.lastChangeMs && now - st.lastOutAttemptMs < p.scaleOutCooldown().toMillis()) {
+                return; // the last attempt launched nothing: not again before the cooldown, however many ask
+            }
+            st.demandAtMs = -1;
+            scaleOut(p, st, now, "a request found no backend serving route " + route(p) + " (wake on demand)");
+            return;
+        }
         if (ready.isEmpty()) {
-            return; // min_instances 0 and nothing runs: waking on demand is not built yet
+            return; // min_instances 0, nothing runs and nobody asked
         }
         if (signal.waitingPerInstance() >= p.scaleOutWaitingPerInstance()) {
             st.lowSinceMs = -1;
@@ -179,6 +331,24 @@ public final class CapacityController {
             st.highSinceMs = -1;
             st.lowSinceMs = -1;
         }
+    }
+
+    /**
+     * Whether a request is waiting for capacity that no serving instance of the policy can give (none is routable):
+     * this replica's own demand of the last {@link SharedDemand#TTL_MS} ms, or demand another replica passed (taken).
+     */
+    private boolean demanded(CapacityPolicy p, PolicyState st, long now, List<TrackedInstance> ready) {
+        if (ready.stream().anyMatch(i -> fleet.find(i.name()).map(b -> b.routable()).orElse(false))) {
+            return false;
+        }
+        if (st.demandAtMs >= 0 && now - st.demandAtMs <= SharedDemand.TTL_MS) {
+            return true;
+        }
+        return shared.take(p.recipe());
+    }
+
+    private String route(CapacityPolicy p) {
+        return compute.recipes().find(p.recipe()).map(r -> r.route()).orElse(p.recipe());
     }
 
     /** Null when a scale-out may be tried now, else why not. */
@@ -265,7 +435,7 @@ public final class CapacityController {
                 continue;
             }
             String tier = preview.path("tier").asText();
-            if (!tier.equals("auto") && !tier.equals("warn")) {
+            if (!automatic(tier)) {
                 refused(p, st, now, today, reason, "the cost guard would need a human confirmation (tier " + tier
                         + ", estimate $" + preview.path("estimate_usd").asText() + ", committed today $"
                         + preview.path("committed_today_usd").asText() + " of $"

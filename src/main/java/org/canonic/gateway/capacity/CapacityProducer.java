@@ -11,7 +11,9 @@ import org.canonic.gateway.config.GatewayConfig;
 import org.canonic.gateway.config.InvalidConfigurationException;
 import org.canonic.gateway.coordination.Webhooks;
 import org.canonic.gateway.fleet.Fleet;
+import org.canonic.gateway.routing.Dispatcher;
 import org.canonic.gateway.state.Replicas;
+import org.canonic.gateway.state.StateStore;
 import org.jboss.logging.Logger;
 
 import java.time.Clock;
@@ -38,10 +40,20 @@ public class CapacityProducer {
     @Singleton
     @Startup
     CapacityController controller(CapacityConfig config, GatewayConfig gateway, ComputeService compute, Fleet fleet,
-                                  Replicas replicas, Webhooks webhooks, MeterRegistry registry, Vertx vertx) {
+                                  Replicas replicas, Webhooks webhooks, MeterRegistry registry, Vertx vertx,
+                                  Dispatcher dispatcher, StateStore store) {
         List<CapacityPolicy> policies = policies(config, compute, gateway.compute().maxHours());
+        SharedDemand shared = SharedDemand.of(store);
         CapacityController controller = new CapacityController(policies, compute, fleet, Clock.systemUTC(),
-                replicas::leader, webhooks::publish, registry);
+                replicas::leader, webhooks::publish, registry, shared, config.defaultTimeToReady());
+        // Asked only when a request finds no routable backend; a route without a policy answers as before.
+        dispatcher.wakeOnDemand(new CapacityWake(controller, task -> vertx.executeBlocking(() -> {
+            task.run();
+            return null;
+        }, false), () -> fleet.snapshot().version()));
+        if (shared.shared()) {
+            store.subscribe(SharedDemand.CHANNEL, controller::takeSharedDemands);
+        }
         this.vertx = vertx;
         timer = vertx.setPeriodic(config.tick().toMillis(), id -> {
             if (ticking.compareAndSet(false, true)) {
@@ -67,6 +79,10 @@ public class CapacityProducer {
         List<String> problems = new ArrayList<>();
         if (config.tick().toMillis() < 1000 || config.tick().toMinutes() > 10) {
             problems.add("gateway.capacity.tick must lie between 1s and 10m, got " + config.tick());
+        }
+        if (config.defaultTimeToReady().toMillis() < 1000 || config.defaultTimeToReady().toMinutes() > 60) {
+            problems.add("gateway.capacity.default-time-to-ready must lie between 1s and 1h, got "
+                    + config.defaultTimeToReady());
         }
         List<CapacityPolicy> policies = new ArrayList<>();
         for (Map.Entry<String, CapacityConfig.Policy> e : config.policies().entrySet()) {

@@ -18,6 +18,16 @@ final class PolicyState {
     volatile LocalDate refusedDay;
     volatile int desired = -1;
     volatile Signal signal;
+    /** When a request last found no backend serving the route (controller clock), or -1. */
+    volatile long demandAtMs = -1;
+    /** One decision at a time per policy: the tick and a request waking it never overlap. */
+    final java.util.concurrent.locks.ReentrantLock deciding = new java.util.concurrent.locks.ReentrantLock();
+    /** What requests waking the route were last told, and until when it holds (wall clock, epoch ms). */
+    volatile long wakeReadyAtMs = -1;
+    volatile long wakeValidUntilMs = -1;
+    volatile long wakeFleetVersion = -1;
+    final java.util.concurrent.atomic.AtomicReference<java.util.concurrent.CompletableFuture<java.util.OptionalLong>>
+            wakeAsking = new java.util.concurrent.atomic.AtomicReference<>();
     final Set<String> startFailed = ConcurrentHashMap.newKeySet();
     private final ArrayDeque<ObjectNode> decisions = new ArrayDeque<>();
 

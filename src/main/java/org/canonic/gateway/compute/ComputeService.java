@@ -50,6 +50,7 @@ public class ComputeService {
     final Launcher launcher;
     final CreateLookup lookup;
     final org.canonic.gateway.compute.runpod.RunPodServerless serverless;
+    final ReadinessTimes readinessTimes;
     final Clock clock = Clock.systemUTC();
     private final Map<String, TrackedInstance> instances = new LinkedHashMap<>();
     /** The last entry of the shared tracked stream replayed here. */
@@ -74,6 +75,7 @@ public class ComputeService {
         this.handover = new BackendHandover(this);
         this.launcher = new Launcher(this);
         this.lookup = new CreateLookup(this);
+        this.readinessTimes = new ReadinessTimes(state, mapper, store);
         rebuild();
     }
 
@@ -253,6 +255,11 @@ public class ComputeService {
 
     public BackendHandover handover() {
         return handover;
+    }
+
+    /** How long launches of each recipe and provider took to serve, as learned from the ones seen. */
+    public ReadinessTimes readinessTimes() {
+        return readinessTimes;
     }
 
     /** The admin view of one instance: never its key. */

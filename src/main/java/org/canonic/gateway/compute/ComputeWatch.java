@@ -211,9 +211,17 @@ public class ComputeWatch {
                 LOG.warnf("Compute: could not lock pod %s: %s", t.providerId(), e.getMessage());
             }
         }
+        boolean launched;
+        long tookMs;
         synchronized (s) {
+            // A first readiness after a launch is what a request waking a route at zero is promised next time.
+            launched = !t.everReady && t.stoppedMs == 0 && t.stoppedSinceMs == 0;
+            tookMs = s.clock.millis() - t.createdAt().toEpochMilli();
             t.moveTo(TrackedInstance.State.READY, s.clock.millis());
             t.readyAtMs = s.clock.millis();
+        }
+        if (launched) {
+            s.readinessTimes.record(t.recipe(), t.provider(), tookMs);
         }
         ObjectNode line = s.tracked.record(SYSTEM, t, "ready", null);
         line.put("endpoint", t.endpoint);

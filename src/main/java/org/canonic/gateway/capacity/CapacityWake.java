@@ -1,0 +1,93 @@
+package org.canonic.gateway.capacity;
+
+import org.canonic.gateway.routing.WakeOnDemand;
+import org.jboss.logging.Logger;
+
+import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.function.LongSupplier;
+
+/**
+ * Wake on demand for the request path: a request for a route with a capacity policy and no routable backend asks the
+ * {@link CapacityController} (on a worker: it calls providers) whether capacity is coming, and when. Concurrent
+ * requests share one question per policy, and the answer holds for a moment ({@value #PROMISE_HOLDS_MS} ms for a
+ * promise, {@value #REFUSAL_HOLDS_MS} ms for a refusal; a new policy starts over): a burst of requests costs one
+ * decision and at most one launch, and the requests after it are answered without leaving the event loop. A change
+ * of the fleet (a backend registered or gone) ends the moment at once: the route may have served and gone back to
+ * zero since, and what was promised then is stale.
+ */
+public final class CapacityWake implements WakeOnDemand {
+
+    private static final Logger LOG = Logger.getLogger(CapacityWake.class);
+    /** Short: the route may serve and go back to zero soon after, and then the promise is stale. */
+    static final long PROMISE_HOLDS_MS = 2000;
+    static final long REFUSAL_HOLDS_MS = 10_000;
+    /** Told when the expected time has passed and the capacity is still starting. */
+    static final long OVERDUE_SECONDS = 5;
+
+    private final CapacityController controller;
+    private final Executor blocking;
+    private final LongSupplier fleetVersion;
+
+    /**
+     * @param blocking     runs the controller's decision off the event loop
+     * @param fleetVersion the fleet snapshot's version, read without blocking
+     */
+    public CapacityWake(CapacityController controller, Executor blocking, LongSupplier fleetVersion) {
+        this.controller = controller;
+        this.blocking = blocking;
+        this.fleetVersion = fleetVersion;
+    }
+
+    @Override
+    public CompletionStage<OptionalLong> wake(String route) {
+        CapacityPolicy policy = controller.forRoute(route);
+        if (policy == null) {
+            return null;
+        }
+        PolicyState st = controller.state(policy.recipe());
+        long now = System.currentTimeMillis();
+        if (now < st.wakeValidUntilMs && st.wakeFleetVersion == fleetVersion.getAsLong()) {
+            return CompletableFuture.completedFuture(answer(st.wakeReadyAtMs, now));
+        }
+        CompletableFuture<OptionalLong> mine = new CompletableFuture<>();
+        CompletableFuture<OptionalLong> asking = st.wakeAsking.compareAndExchange(null, mine);
+        if (asking != null) {
+            return asking;
+        }
+        try {
+            blocking.execute(() -> decide(policy, st, mine));
+        } catch (RuntimeException e) {
+            st.wakeAsking.set(null);
+            mine.complete(OptionalLong.empty());
+        }
+        return mine;
+    }
+
+    private void decide(CapacityPolicy policy, PolicyState st, CompletableFuture<OptionalLong> mine) {
+        long readyAt = -1;
+        long version = fleetVersion.getAsLong();
+        try {
+            readyAt = controller.wake(policy).orElse(-1);
+        } catch (RuntimeException e) {
+            LOG.errorf("Capacity: waking %s: %s", policy.recipe(), e.toString());
+        }
+        long now = System.currentTimeMillis();
+        st.wakeReadyAtMs = readyAt;
+        st.wakeFleetVersion = version;
+        st.wakeValidUntilMs = now + (readyAt >= 0 ? PROMISE_HOLDS_MS : REFUSAL_HOLDS_MS);
+        st.wakeAsking.set(null);
+        mine.complete(answer(readyAt, now));
+    }
+
+    /** The seconds left until {@code readyAtMs} (at least 1; a few once overdue), or empty for none coming. */
+    static OptionalLong answer(long readyAtMs, long nowMs) {
+        if (readyAtMs < 0) {
+            return OptionalLong.empty();
+        }
+        long left = readyAtMs - nowMs;
+        return OptionalLong.of(left <= 0 ? OVERDUE_SECONDS : (left + 999) / 1000);
+    }
+}
