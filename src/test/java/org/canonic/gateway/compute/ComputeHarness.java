@@ -32,6 +32,11 @@ public final class ComputeHarness implements AutoCloseable {
     final SimpleMeterRegistry registry = new SimpleMeterRegistry();
 
     private ComputeHarness(Path dir, String... settings) {
+        this(dir, null, null, settings);
+    }
+
+    /** With {@code store} (a replica's Redis store) and {@code stateKeyFile} instead of the gateway's own. */
+    private ComputeHarness(Path dir, StateStore store, Path stateKeyFile, String... settings) {
         this.dir = dir;
         this.settings = settings;
         Path keys = FakeBackends.ledger().getParent();
@@ -52,10 +57,12 @@ public final class ComputeHarness implements AutoCloseable {
         all.addAll(List.of(settings));
         GatewayConfig config = ConfigFixture.with(all.toArray(String[]::new)).build();
         var arc = Arc.container();
+        org.canonic.gateway.state.StateStoreConfig stateConfig = arc.instance(
+                org.canonic.gateway.state.StateStoreConfig.class).get();
         this.service = new ComputeService(config, new StateDirectory(dir), arc.instance(Fleet.class).get(),
                 arc.instance(Webhooks.class).get(), arc.instance(ObjectMapper.class).get(),
-                arc.instance(StateStore.class).get(), arc.instance(org.canonic.gateway.state.StateStoreConfig.class)
-                        .get());
+                store != null ? store : arc.instance(StateStore.class).get(),
+                store != null ? sealedWith(stateConfig, stateKeyFile) : stateConfig);
         this.watch = new ComputeWatch(service, arc.instance(Vertx.class).get(), registry,
                 arc.instance(Replicas.class).get());
     }
@@ -63,6 +70,54 @@ public final class ComputeHarness implements AutoCloseable {
     /** A service on {@code dir} with {@code settings} ({@code gateway.compute.*} key, value, ...) over the defaults. */
     public static ComputeHarness start(Path dir, String... settings) {
         return new ComputeHarness(dir, settings);
+    }
+
+    /**
+     * A replica's service sharing state through {@code store} (Redis): instance keys sealed with {@code stateKeyFile}
+     * (32+ bytes, the same on every replica), the tracked stream and the spend ledger shared.
+     */
+    public static ComputeHarness shared(Path dir, StateStore store, Path stateKeyFile, String... settings) {
+        return new ComputeHarness(dir, store, stateKeyFile, settings);
+    }
+
+    private static org.canonic.gateway.state.StateStoreConfig sealedWith(
+            org.canonic.gateway.state.StateStoreConfig base, Path keyFile) {
+        return new org.canonic.gateway.state.StateStoreConfig() {
+            @Override
+            public Kind store() {
+                return Kind.REDIS;
+            }
+
+            @Override
+            public java.util.Optional<String> keyFile() {
+                return java.util.Optional.of(keyFile.toString());
+            }
+
+            @Override
+            public java.time.Duration redisTimeout() {
+                return base.redisTimeout();
+            }
+
+            @Override
+            public java.time.Duration leaderTtl() {
+                return base.leaderTtl();
+            }
+
+            @Override
+            public String redisKeyPrefix() {
+                return base.redisKeyPrefix();
+            }
+
+            @Override
+            public java.util.Optional<String> replicaId() {
+                return base.replicaId();
+            }
+
+            @Override
+            public long streamMaxLength() {
+                return base.streamMaxLength();
+            }
+        };
     }
 
     /** This service stopped and a new one started on the same directory with the same settings. */
