@@ -3,7 +3,6 @@ package org.canonic.gateway.capacity;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.canonic.gateway.compute.ComputeException;
-import org.canonic.gateway.compute.ComputeProvider;
 import org.canonic.gateway.compute.ComputeService;
 import org.canonic.gateway.compute.Offer;
 import org.canonic.gateway.compute.ProvisionRequest;
@@ -18,11 +17,9 @@ import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiConsumer;
@@ -61,6 +58,7 @@ public final class CapacityController {
     private final MeterRegistry registry;
     private final SharedDemand shared;
     private final long defaultTimeToReadyMs;
+    private final LaunchChoice choice;
     private final Map<String, CapacityPolicy> policies = new ConcurrentHashMap<>();
     private final Map<String, PolicyState> states = new ConcurrentHashMap<>();
 
@@ -88,6 +86,7 @@ public final class CapacityController {
         this.registry = registry;
         this.shared = shared;
         this.defaultTimeToReadyMs = defaultTimeToReady.toMillis();
+        this.choice = new LaunchChoice(compute);
         configured.forEach(this::put);
     }
 
@@ -142,31 +141,40 @@ public final class CapacityController {
         return found;
     }
 
-    /**
-     * A request for the policy's route found no backend to serve it: on the leader, a decision now (which launches
-     * without waiting for a window, see {@link #decide}); elsewhere, or while the leader is deciding already, the
-     * demand is left for it. Blocking (provider calls): from a worker.
-     *
-     * @return when the capacity is expected ready (epoch ms, wall clock), or empty when none will come now
-     */
-    OptionalLong wake(CapacityPolicy p) {
-        PolicyState st = state(p.recipe());
+    ComputeService compute() {
+        return compute;
+    }
+
+    long defaultTimeToReadyMs() {
+        return defaultTimeToReadyMs;
+    }
+
+    /** A request's demand, on the controller's clock: what {@link #decide} acts on (scale out without a window). */
+    void demand(PolicyState st) {
         st.demandAtMs = clock.millis();
-        OptionalLong under = underWay(p.recipe());
-        if (under.isPresent()) {
-            return under;
+    }
+
+    /**
+     * Decides for {@code p} now, if this replica leads and no other decision for it is running (else false: the
+     * running one, or the leader, sees the demand). Blocking (provider calls).
+     */
+    boolean decideNow(CapacityPolicy p, PolicyState st) {
+        if (!leads.getAsBoolean() || !st.deciding.tryLock()) {
+            return false;
         }
-        if (leads.getAsBoolean() && st.deciding.tryLock()) {
-            try {
-                decide(p, st);
-            } finally {
-                st.deciding.unlock();
-            }
-            return underWay(p.recipe());
+        try {
+            decide(p, st);
+        } finally {
+            st.deciding.unlock();
         }
+        return true;
+    }
+
+    /** What a scale-out would launch now, read only ({@link LaunchChoice#plan}), after passing the demand on. */
+    Optional<String> passDemand(CapacityPolicy p, PolicyState st) {
         shared.pass(p.recipe());
-        return plan(p, st).map(provider -> OptionalLong.of(System.currentTimeMillis()
-                + expectedMs(p.recipe(), provider))).orElse(OptionalLong.empty());
+        return choice.plan(p, st, LocalDate.now(clock.withZone(ZoneOffset.UTC)).equals(st.refusedDay),
+                active(p.recipe()));
     }
 
     /** The leader acts on demand other replicas passed (their message arrived, or the subscription came back). */
@@ -188,60 +196,6 @@ public final class CapacityController {
         }
     }
 
-    /** When the soonest launch or start of the recipe under way is expected to serve (epoch ms), if any. */
-    private OptionalLong underWay(String recipe) {
-        return compute.all().stream().filter(i -> recipe.equals(i.recipe())
-                        && (i.state() == TrackedInstance.State.PROVISIONING || i.state() == TrackedInstance.State.WAITING))
-                .mapToLong(i -> i.wakingSinceMs() + expectedMs(recipe, i.provider())).min();
-    }
-
-    /** The median time to ready of the last launches of the recipe on the provider, else the configured default. */
-    long expectedMs(String recipe, String provider) {
-        return compute.readinessTimes().expectedMs(recipe, provider).orElse(defaultTimeToReadyMs);
-    }
-
-    /**
-     * The provider a scale-out of {@code p} would use now, as {@link #scaleOut} would choose it, with nothing
-     * launched: a stopped instance to start, else the first provider with an offer meeting the constraints that the
-     * cost guard admits without a human. Empty when it would launch nothing (refused today, at max_instances, a
-     * provider list failing, no offer, a guard that refuses).
-     */
-    private Optional<String> plan(CapacityPolicy p, PolicyState st) {
-        if (LocalDate.now(clock.withZone(ZoneOffset.UTC)).equals(st.refusedDay)) {
-            return Optional.empty();
-        }
-        List<TrackedInstance> active = active(p.recipe());
-        if (active.size() >= p.maxInstances() || failedList(p, active) != null) {
-            return Optional.empty();
-        }
-        Optional<TrackedInstance> stopped = compute.all().stream().filter(i -> p.recipe().equals(i.recipe())
-                && i.state() == TrackedInstance.State.STOPPED && p.providers().contains(i.provider())
-                && !st.startFailed.contains(i.name())).findFirst();
-        if (stopped.isPresent()) {
-            return Optional.of(stopped.get().provider());
-        }
-        for (String provider : p.providers()) {
-            try {
-                Optional<Offer> offer = configured(provider) ? cheapest(p, provider) : Optional.empty();
-                if (offer.isPresent() && automatic(compute.estimate(new ProvisionRequest(provider, p.recipe(),
-                        p.plannedHours(), offer.get().id(), null, null, null)).path("tier").asText())) {
-                    return Optional.of(provider);
-                }
-                if (offer.isPresent()) {
-                    return Optional.empty(); // scaleOut stops at the first offer the guard refuses
-                }
-            } catch (ComputeException e) {
-                // as scaleOut: the next provider
-            }
-        }
-        return Optional.empty();
-    }
-
-    /** The tiers an automatic launch may use: never one that needs a human confirmation. */
-    private static boolean automatic(String tier) {
-        return tier.equals("auto") || tier.equals("warn");
-    }
-
     /** The recipe's instances that bill or soon will: launching, waiting for readiness, serving. */
     private List<TrackedInstance> active(String recipe) {
         return compute.all().stream().filter(i -> recipe.equals(i.recipe()) && ACTIVE.contains(i.state())).toList();
@@ -250,7 +204,7 @@ public final class CapacityController {
     private void decide(CapacityPolicy p, PolicyState st) {
         long now = clock.millis();
         List<TrackedInstance> active = active(p.recipe());
-        String failed = failedList(p, active);
+        String failed = choice.failedList(p, active);
         if (failed != null) {
             // Fail closed: a list that errors is no evidence of how many run, so neither launch nor stop on it.
             st.highSinceMs = -1;
@@ -261,7 +215,7 @@ public final class CapacityController {
         }
         List<TrackedInstance> ready = active.stream().filter(i -> i.state() == TrackedInstance.State.READY
                 && fleet.find(i.name()).isPresent()).toList();
-        Signal signal = signal(ready);
+        Signal signal = Signal.of(fleet, ready);
         st.signal = signal;
         int n = active.size();
         st.desired = Math.max(p.minInstances(), Math.min(n, p.maxInstances()));
@@ -357,47 +311,6 @@ public final class CapacityController {
         return last >= 0 && now - last < p.scaleOutCooldown().toMillis() ? "cooling down" : null;
     }
 
-    /**
-     * The first provider list that fails among the policy's providers and those of its instances, as a reason; null
-     * when every list answered in a shape the provider client accepts.
-     */
-    private String failedList(CapacityPolicy p, List<TrackedInstance> active) {
-        Set<String> names = new LinkedHashSet<>();
-        p.providers().stream().filter(name -> configured(name)).forEach(names::add);
-        active.forEach(i -> names.add(i.provider()));
-        for (String name : names) {
-            try {
-                compute.provider(name).list();
-            } catch (RuntimeException e) {
-                return name + " instance list failed (" + e.getMessage() + ")";
-            }
-        }
-        return null;
-    }
-
-    private boolean configured(String provider) {
-        ComputeProvider p = compute.providers().get(provider);
-        return p != null && p.configured();
-    }
-
-    private Signal signal(List<TrackedInstance> ready) {
-        double waiting = 0;
-        double open = 0;
-        int serving = 0;
-        for (TrackedInstance i : ready) {
-            var backend = fleet.find(i.name());
-            if (backend.isEmpty()) {
-                continue;
-            }
-            var load = backend.get().load();
-            var vllm = load.signals();
-            waiting += load.queued() + (vllm == null ? 0 : vllm.waiting());
-            open += load.score();
-            serving++;
-        }
-        return serving == 0 ? new Signal(0, 0, 0) : new Signal(waiting / serving, open / serving, serving);
-    }
-
     private void scaleOut(CapacityPolicy p, PolicyState st, long now, String reason) {
         LocalDate today = LocalDate.now(clock.withZone(ZoneOffset.UTC));
         if (today.equals(st.refusedDay)) {
@@ -409,13 +322,13 @@ public final class CapacityController {
         }
         StringBuilder none = new StringBuilder();
         for (String provider : p.providers()) {
-            if (!configured(provider)) {
+            if (!choice.configured(provider)) {
                 none.append(provider).append(": not configured; ");
                 continue;
             }
             Optional<Offer> offer;
             try {
-                offer = cheapest(p, provider);
+                offer = choice.cheapest(p, provider);
             } catch (ComputeException e) {
                 none.append(provider).append(": offers unavailable (").append(e.getMessage()).append("); ");
                 continue;
@@ -435,7 +348,7 @@ public final class CapacityController {
                 continue;
             }
             String tier = preview.path("tier").asText();
-            if (!automatic(tier)) {
+            if (!LaunchChoice.automatic(tier)) {
                 refused(p, st, now, today, reason, "the cost guard would need a human confirmation (tier " + tier
                         + ", estimate $" + preview.path("estimate_usd").asText() + ", committed today $"
                         + preview.path("committed_today_usd").asText() + " of $"
@@ -498,20 +411,6 @@ public final class CapacityController {
                 "action", "start");
         LOG.infof("Capacity: %s scaled out: started %s (%s)", p.recipe(), t.name(), reason);
         return true;
-    }
-
-    /** The cheapest offer of {@code provider} meeting the policy's constraints, checked here again. */
-    private Optional<Offer> cheapest(CapacityPolicy p, String provider) {
-        List<Offer> offers = compute.offers(provider, new ComputeProvider.OfferQuery(p.gpu(), null, p.minVramGb(),
-                p.maxUsdPerHour(), null, null, null));
-        return offers.stream()
-                .filter(o -> Double.isFinite(o.usdPerHour()) && o.usdPerHour() > 0)
-                .filter(o -> p.maxUsdPerHour() == null || o.usdPerHour() <= p.maxUsdPerHour())
-                .filter(o -> p.minVramGb() == null || o.vramGb() >= p.minVramGb())
-                .filter(o -> p.gpu() == null || o.gpuName() == null || o.gpuName().equalsIgnoreCase(p.gpu())
-                        || o.gpuName().toLowerCase(java.util.Locale.ROOT).contains(p.gpu().toLowerCase(
-                                java.util.Locale.ROOT)))
-                .min(Comparator.comparingDouble(Offer::usdPerHour));
     }
 
     private void refused(CapacityPolicy p, PolicyState st, long now, LocalDate today, String reason, String why,

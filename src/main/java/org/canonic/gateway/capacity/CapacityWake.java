@@ -1,5 +1,6 @@
 package org.canonic.gateway.capacity;
 
+import org.canonic.gateway.compute.TrackedInstance;
 import org.canonic.gateway.routing.WakeOnDemand;
 import org.jboss.logging.Logger;
 
@@ -70,7 +71,7 @@ public final class CapacityWake implements WakeOnDemand {
         long readyAt = -1;
         long version = fleetVersion.getAsLong();
         try {
-            readyAt = controller.wake(policy).orElse(-1);
+            readyAt = readyAt(policy).orElse(-1);
         } catch (RuntimeException e) {
             LOG.errorf("Capacity: waking %s: %s", policy.recipe(), e.toString());
         }
@@ -80,6 +81,40 @@ public final class CapacityWake implements WakeOnDemand {
         st.wakeValidUntilMs = now + (readyAt >= 0 ? PROMISE_HOLDS_MS : REFUSAL_HOLDS_MS);
         st.wakeAsking.set(null);
         mine.complete(answer(readyAt, now));
+    }
+
+    /**
+     * A request for the policy's route found no backend to serve it: on the leader, a decision now (which launches
+     * without waiting for a window, see {@code CapacityController.decide}); elsewhere, or while the leader is deciding
+     * already, the demand is left for it and this replica says whether a scale-out would launch. Blocking.
+     *
+     * @return when the capacity is expected ready (epoch ms, wall clock), or empty when none will come now
+     */
+    OptionalLong readyAt(CapacityPolicy p) {
+        PolicyState st = controller.state(p.recipe());
+        controller.demand(st);
+        OptionalLong under = underWay(p.recipe());
+        if (under.isPresent()) {
+            return under;
+        }
+        if (controller.decideNow(p, st)) {
+            return underWay(p.recipe());
+        }
+        return controller.passDemand(p, st).map(provider -> OptionalLong.of(System.currentTimeMillis()
+                + expectedMs(p.recipe(), provider))).orElse(OptionalLong.empty());
+    }
+
+    /** When the soonest launch or start of the recipe under way is expected to serve (epoch ms), if any. */
+    private OptionalLong underWay(String recipe) {
+        return controller.compute().all().stream().filter(i -> recipe.equals(i.recipe())
+                        && (i.state() == TrackedInstance.State.PROVISIONING || i.state() == TrackedInstance.State.WAITING))
+                .mapToLong(i -> i.wakingSinceMs() + expectedMs(recipe, i.provider())).min();
+    }
+
+    /** The median time to ready of the last launches of the recipe on the provider, else the configured default. */
+    long expectedMs(String recipe, String provider) {
+        return controller.compute().readinessTimes().expectedMs(recipe, provider)
+                .orElse(controller.defaultTimeToReadyMs());
     }
 
     /** The seconds left until {@code readyAtMs} (at least 1; a few once overdue), or empty for none coming. */
