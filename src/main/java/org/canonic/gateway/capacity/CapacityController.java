@@ -468,7 +468,7 @@ public final class CapacityController {
      */
     public ObjectNode view() {
         return CapacityView.of(policies.values(), recipe -> states.computeIfAbsent(recipe, r -> new PolicyState()),
-                compute, clock, leads.getAsBoolean());
+                compute, clock, leads.getAsBoolean(), defaultTimeToReadyMs);
     }
 
     static double round(double value) {

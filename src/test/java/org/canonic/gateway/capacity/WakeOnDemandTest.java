@@ -195,6 +195,9 @@ class WakeOnDemandTest extends GatewayTest {
         assertTrue(seconds >= 2 && seconds <= 10, "learned from the launch that took ~4 s (not the default "
                 + WakeProfile.DEFAULT_TIME_TO_READY_S + " s): " + seconds);
         assertEquals(2, creates());
+        JsonNode view = json(admin("GET", "/admin/compute/capacity", null).body());
+        long shown = view.path("policies").get(0).path("expected_time_to_ready_seconds").path("vastai").asLong(-1);
+        assertTrue(shown >= 2 && shown <= 10, "the view shows what was learned: " + view);
     }
 
     @Test
