@@ -9,6 +9,7 @@ import org.canonic.gateway.compute.ProvisionRequest;
 import org.canonic.gateway.compute.TrackedInstance;
 import org.canonic.gateway.coordination.EventTypes;
 import org.canonic.gateway.fleet.Fleet;
+import org.canonic.gateway.fleet.FleetSnapshot;
 import org.jboss.logging.Logger;
 
 import java.time.Clock;
@@ -232,7 +233,7 @@ public final class CapacityController {
             st.lowSinceMs = -1;
             return;
         }
-        if (demanded(p, st, now, ready)) {
+        if (demanded(p, st, now)) {
             // Woken on demand: a request found no backend serving the route (scale to zero, or all drained or dead).
             // Deduplicated by the launch itself: once under way it counts as active and this branch is not reached.
             if (n >= p.maxInstances()) {
@@ -288,12 +289,15 @@ public final class CapacityController {
     }
 
     /**
-     * Whether a request is waiting for capacity that no serving instance of the policy can give (none is routable):
-     * this replica's own demand of the last {@link SharedDemand#TTL_MS} ms, or demand another replica passed (taken).
+     * Whether a request is waiting for capacity that nothing serving the route can give (no backend of the route,
+     * the policy's instances included, nor the fallback, is routable now): this replica's own demand of the last
+     * {@link SharedDemand#TTL_MS} ms, or demand another replica passed (taken).
      */
-    private boolean demanded(CapacityPolicy p, PolicyState st, long now, List<TrackedInstance> ready) {
-        if (ready.stream().anyMatch(i -> fleet.find(i.name()).map(b -> b.routable()).orElse(false))) {
-            return false;
+    private boolean demanded(CapacityPolicy p, PolicyState st, long now) {
+        FleetSnapshot snapshot = fleet.snapshot();
+        String route = route(p);
+        if (snapshot.routes().stream().anyMatch(r -> r.name().equals(route) && snapshot.routable(r))) {
+            return false; // served again since (a backend came back): old demand launches nothing
         }
         if (st.demandAtMs >= 0 && now - st.demandAtMs <= SharedDemand.TTL_MS) {
             return true;

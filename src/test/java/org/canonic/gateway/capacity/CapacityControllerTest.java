@@ -257,7 +257,14 @@ class CapacityControllerTest {
 
     @Test
     void wakeDemandLaunchesAtOnceWithoutTheWindowOnceAndIsForgottenWhenStale() throws Exception {
-        ComputeHarness h = harness();
+        // Route main is served by the gateway's own backends, so no request there would wake anything: this recipe
+        // joins a route nothing serves.
+        ComputeHarness h = harness("gateway.compute.recipes.main.route", "cold");
+        CapacityController served = controller(harness(), policy(0, 1, 1));
+        served.demand(served.state("main"));
+        served.tick();
+        assertEquals(0, creates(), "demand for a route that serves (alpha, beta) launches nothing");
+
         CapacityController controller = controller(h, policy(0, 1, 1));
         controller.tick();
         tickAfter(controller, Duration.ofMinutes(10));

@@ -90,7 +90,8 @@ class WakeReplicasTest {
     private Replica replica(String prefix, String id, boolean leads, Path stateKey) throws Exception {
         StateStore store = redis.store(vertx, prefix, id, Duration.ofSeconds(2));
         Path dir = Files.createTempDirectory("wake-" + id);
-        ComputeHarness h = ComputeHarness.shared(dir, store, stateKey);
+        // Recipe main joins a route nothing serves (route main has the test gateway's own backends).
+        ComputeHarness h = ComputeHarness.shared(dir, store, stateKey, "gateway.compute.recipes.main.route", "cold");
         harnesses.add(h);
         Fleet fleet = Arc.container().instance(Fleet.class).get();
         CapacityPolicy policy = new CapacityPolicy("main", 0, 2, List.of("vastai"), "RTX 4090", 20.0, 0.50, 2,
@@ -110,7 +111,7 @@ class WakeReplicasTest {
         return vast.received("PUT", "/api/v0/asks/").size();
     }
 
-    /** {@code count} requests at once, spread over {@code replicas}, each asking to wake route main. */
+    /** {@code count} requests at once, spread over {@code replicas}, each asking to wake route cold. */
     private List<OptionalLong> burst(int count, Replica... replicas) throws Exception {
         CountDownLatch go = new CountDownLatch(1);
         List<CompletableFuture<OptionalLong>> answers = new ArrayList<>();
@@ -122,7 +123,7 @@ class WakeReplicasTest {
                 } catch (InterruptedException e) {
                     throw new IllegalStateException(e);
                 }
-                return r.wake().wake("main").toCompletableFuture().join();
+                return r.wake().wake("cold").toCompletableFuture().join();
             }, clients));
         }
         go.countDown();
