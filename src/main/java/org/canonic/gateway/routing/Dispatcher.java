@@ -1,5 +1,6 @@
 package org.canonic.gateway.routing;
 
+import io.vertx.core.Context;
 import org.canonic.gateway.placement.Placement;
 import org.canonic.gateway.placement.Placements;
 import org.canonic.gateway.policy.Candidate;
@@ -9,8 +10,6 @@ import org.canonic.gateway.relay.GatewayHeaders;
 import org.canonic.gateway.relay.OpenAiError;
 import org.canonic.gateway.telemetry.Outcome;
 import org.canonic.gateway.telemetry.RequestRecord;
-
-import io.vertx.core.Context;
 
 import java.util.Comparator;
 import java.util.List;
@@ -62,6 +61,11 @@ public final class Dispatcher {
      * under way, the ordinary {@code no_backend_available} otherwise.
      */
     private void refuse(ProxyRequest request, ClientChannel client, RequestRecord record, OptionalLong starting) {
+        if (client.isGone()) {
+            // Left while the capacity stage was asked: nobody reads the answer (as a client gone before routing).
+            services.telemetry().close(record, Outcome.CANCELLED, 499, "client_cancelled");
+            return;
+        }
         OpenAiError error;
         long retryAfter;
         if (starting.isPresent()) {
