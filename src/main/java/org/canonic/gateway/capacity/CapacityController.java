@@ -171,11 +171,25 @@ public final class CapacityController {
         return true;
     }
 
-    /** What a scale-out would launch now, read only ({@link LaunchChoice#plan}), after passing the demand on. */
+    /**
+     * What a scale-out would launch now, read only ({@link LaunchChoice#plan}), after passing the demand on. Both are
+     * held a moment (the choice 2 s, the passing 1 s): requests on a follower before the leader's launch shows in the
+     * shared record would otherwise ask the providers, and have the leader list them, once each.
+     */
     Optional<String> passDemand(CapacityPolicy p, PolicyState st) {
-        shared.pass(p.recipe());
-        return choice.plan(p, st, LocalDate.now(clock.withZone(ZoneOffset.UTC)).equals(st.refusedDay),
-                active(p.recipe()));
+        long now = System.currentTimeMillis();
+        if (now - st.passedAtMs >= 1000) {
+            st.passedAtMs = now;
+            shared.pass(p.recipe());
+        }
+        String planned = st.planned;
+        if (planned == null || now >= st.plannedUntilMs) {
+            planned = choice.plan(p, st, LocalDate.now(clock.withZone(ZoneOffset.UTC)).equals(st.refusedDay),
+                    active(p.recipe())).orElse("");
+            st.planned = planned;
+            st.plannedUntilMs = now + 2000;
+        }
+        return planned.isEmpty() ? Optional.empty() : Optional.of(planned);
     }
 
     /** The leader acts on demand other replicas passed (their message arrived, or the subscription came back). */

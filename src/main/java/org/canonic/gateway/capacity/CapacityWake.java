@@ -12,18 +12,16 @@ import java.util.function.LongSupplier;
 
 /**
  * Wake on demand for the request path: a request for a route with a capacity policy and no routable backend asks the
- * {@link CapacityController} (on a worker: it calls providers) whether capacity is coming, and when. Concurrent
- * requests share one question per policy, and the answer holds for a moment ({@value #PROMISE_HOLDS_MS} ms for a
- * promise, {@value #REFUSAL_HOLDS_MS} ms for a refusal; a new policy starts over): a burst of requests costs one
- * decision and at most one launch, and the requests after it are answered without leaving the event loop. A change
- * of the fleet (a backend registered or gone) ends the moment at once: the route may have served and gone back to
- * zero since, and what was promised then is stale.
+ * {@link CapacityController} (on a worker: it may call providers) whether capacity is coming, and when. Concurrent
+ * requests share one question per policy: a burst costs one decision and at most one launch. A promise is never
+ * reused for a later request (the route may have served and gone back to zero since: what was promised then is
+ * stale); the next question is cheap, since a launch under way is answered from the tracked instances. A refusal is
+ * kept {@value #REFUSAL_HOLDS_MS} ms (until the fleet changes or a new policy), so a route the policy may not wake
+ * does not ask the providers on every request.
  */
 public final class CapacityWake implements WakeOnDemand {
 
     private static final Logger LOG = Logger.getLogger(CapacityWake.class);
-    /** Short: the route may serve and go back to zero soon after, and then the promise is stale. */
-    static final long PROMISE_HOLDS_MS = 2000;
     static final long REFUSAL_HOLDS_MS = 10_000;
     /** Told when the expected time has passed and the capacity is still starting. */
     static final long OVERDUE_SECONDS = 5;
@@ -50,8 +48,8 @@ public final class CapacityWake implements WakeOnDemand {
         }
         PolicyState st = controller.state(policy.recipe());
         long now = System.currentTimeMillis();
-        if (now < st.wakeValidUntilMs && st.wakeFleetVersion == fleetVersion.getAsLong()) {
-            return CompletableFuture.completedFuture(answer(st.wakeReadyAtMs, now));
+        if (now < st.wakeRefusedUntilMs && st.wakeFleetVersion == fleetVersion.getAsLong()) {
+            return CompletableFuture.completedFuture(OptionalLong.empty());
         }
         CompletableFuture<OptionalLong> mine = new CompletableFuture<>();
         CompletableFuture<OptionalLong> asking = st.wakeAsking.compareAndExchange(null, mine);
@@ -76,9 +74,8 @@ public final class CapacityWake implements WakeOnDemand {
             LOG.errorf("Capacity: waking %s: %s", policy.recipe(), e.toString());
         }
         long now = System.currentTimeMillis();
-        st.wakeReadyAtMs = readyAt;
         st.wakeFleetVersion = version;
-        st.wakeValidUntilMs = now + (readyAt >= 0 ? PROMISE_HOLDS_MS : REFUSAL_HOLDS_MS);
+        st.wakeRefusedUntilMs = readyAt >= 0 ? -1 : now + REFUSAL_HOLDS_MS;
         st.wakeAsking.set(null);
         mine.complete(answer(readyAt, now));
     }

@@ -22,10 +22,14 @@ final class PolicyState {
     volatile long demandAtMs = -1;
     /** One decision at a time per policy: the tick and a request waking it never overlap. */
     final java.util.concurrent.locks.ReentrantLock deciding = new java.util.concurrent.locks.ReentrantLock();
-    /** What requests waking the route were last told, and until when it holds (wall clock, epoch ms). */
-    volatile long wakeReadyAtMs = -1;
-    volatile long wakeValidUntilMs = -1;
+    /** Until when a refusal to wake holds (wall clock, epoch ms), and the fleet's version it was made at. */
+    volatile long wakeRefusedUntilMs = -1;
     volatile long wakeFleetVersion = -1;
+    /** A follower's last read-only choice (a provider, or "" for none) and until when it holds (wall clock). */
+    volatile String planned;
+    volatile long plannedUntilMs = -1;
+    /** When this replica last passed demand to the leader (wall clock): at most once a second. */
+    volatile long passedAtMs = -1;
     final java.util.concurrent.atomic.AtomicReference<java.util.concurrent.CompletableFuture<java.util.OptionalLong>>
             wakeAsking = new java.util.concurrent.atomic.AtomicReference<>();
     final Set<String> startFailed = ConcurrentHashMap.newKeySet();

@@ -77,9 +77,13 @@ class WakeOnDemandTest extends GatewayTest {
     }
 
     private void policy(double plannedHours) {
+        policy(plannedHours, 1);
+    }
+
+    private void policy(double plannedHours, int max) {
         HttpResponse<String> set = admin("PUT", "/admin/compute/capacity/cold", "{\"min_instances\":0,"
-                + "\"max_instances\":1,\"providers\":[\"vastai\"],\"gpu\":\"RTX 4090\",\"max_usd_per_hour\":0.5,"
-                + "\"planned_hours\":" + plannedHours + "}");
+                + "\"max_instances\":" + max + ",\"providers\":[\"vastai\"],\"gpu\":\"RTX 4090\","
+                + "\"max_usd_per_hour\":0.5,\"planned_hours\":" + plannedHours + "}");
         assertEquals(200, set.statusCode(), set.body());
     }
 
@@ -104,9 +108,26 @@ class WakeOnDemandTest extends GatewayTest {
         return Long.parseLong(answer.headers().firstValue("retry-after").orElseThrow());
     }
 
-    /** Lets the fake's instances run: the watch sees them running, registers them and the probes pass. */
-    private void letRun() {
+    /**
+     * Lets the fake's instances run once they have loaded for about {@value #LAUNCH_MS} ms since the test's last
+     * launch: the watch sees them running, registers them and the probes pass. Every launch of these tests takes
+     * about as long, so the learned time is the same whichever test ran first.
+     */
+    private void letRun() throws InterruptedException {
+        long wait = lastLaunchMs + LAUNCH_MS - System.currentTimeMillis();
+        if (wait > 0) {
+            Thread.sleep(wait);
+        }
         vast.instances.values().forEach(i -> i.put("actual_status", "running"));
+    }
+
+    private static final long LAUNCH_MS = 4000;
+    private long lastLaunchMs;
+
+    /** Asks and notes when the launch it triggers began. */
+    private HttpResponse<String> wakeUp() {
+        lastLaunchMs = System.currentTimeMillis();
+        return ask();
     }
 
     private HttpResponse<String> awaitServed() throws InterruptedException {
@@ -115,6 +136,12 @@ class WakeOnDemandTest extends GatewayTest {
         while (answer.statusCode() != 200 && System.currentTimeMillis() < until) {
             Thread.sleep(100);
             answer = ask();
+        }
+        // A backend is routable a moment before the watch's next poll marks its instance ready (and learns the time).
+        ComputeService compute = Arc.container().instance(ComputeService.class).get();
+        while (compute.all().stream().anyMatch(t -> t.state() == TrackedInstance.State.WAITING)
+                && System.currentTimeMillis() < until) {
+            Thread.sleep(50);
         }
         return answer;
     }
@@ -147,6 +174,7 @@ class WakeOnDemandTest extends GatewayTest {
                 "no policy: the ordinary answer");
 
         policy(1);
+        lastLaunchMs = System.currentTimeMillis();
         List<CompletableFuture<HttpResponse<String>>> burst = new ArrayList<>();
         for (int i = 0; i < 50; i++) {
             burst.add(gateway.postAsync("/v1/chat/completions", chat("cold-model", false)));
@@ -175,10 +203,9 @@ class WakeOnDemandTest extends GatewayTest {
     @Test
     void theRetryAfterOfTheNextWakeIsTheTimeTheLastLaunchTookToBeReady() throws Exception {
         policy(1);
-        assertStarting(ask());
+        assertStarting(wakeUp());
         assertEquals(1, creates());
-        Thread.sleep(4000); // the launch takes about 4 s to be ready
-        letRun();
+        letRun(); // the launch takes about 4 s to be ready
         assertEquals(200, awaitServed().statusCode());
 
         // Back to zero: the next request wakes it again and promises what the last launches took.
@@ -192,12 +219,41 @@ class WakeOnDemandTest extends GatewayTest {
         HttpResponse<String> again = ask();
         assertStarting(again);
         long seconds = retryAfter(again);
-        assertTrue(seconds >= 2 && seconds <= 10, "learned from the launch that took ~4 s (not the default "
+        assertTrue(seconds >= 3 && seconds <= 10, "learned from the launch that took ~4 s (not the default "
                 + WakeProfile.DEFAULT_TIME_TO_READY_S + " s): " + seconds);
         assertEquals(2, creates());
         JsonNode view = json(admin("GET", "/admin/compute/capacity", null).body());
         long shown = view.path("policies").get(0).path("expected_time_to_ready_seconds").path("vastai").asLong(-1);
         assertTrue(shown >= 2 && shown <= 10, "the view shows what was learned: " + view);
+    }
+
+    @Test
+    void aRouteWhoseInstancesAreAllDrainedWakesAnotherWithinMaxAndNoneAtMax() throws Exception {
+        policy(1, 2);
+        assertStarting(wakeUp());
+        letRun();
+        assertEquals(200, awaitServed().statusCode());
+        String first = Arc.container().instance(ComputeService.class).get().all().stream()
+                .filter(TrackedInstance::live).findFirst().orElseThrow().name();
+        assertEquals(202, admin("POST", "/admin/backends/" + first + "/drain", null).statusCode());
+
+        assertStarting(wakeUp());
+        assertEquals(2, creates(), "all drained, one below max_instances: a second launch");
+
+        letRun();
+        assertEquals(200, awaitServed().statusCode(), "the second serves");
+        String second = Arc.container().instance(ComputeService.class).get().all().stream()
+                .filter(t -> t.live() && !t.name().equals(first)).findFirst().orElseThrow().name();
+        assertEquals(202, admin("POST", "/admin/backends/" + second + "/drain", null).statusCode());
+
+        // Both drained, none starting, at max_instances 2: nothing is promised, nothing launched.
+        HttpResponse<String> atMax = ask();
+        assertEquals(503, atMax.statusCode(), atMax.body());
+        assertEquals("no_backend_available", json(atMax.body()).path("error").path("code").asText(), atMax.body()
+                + Arc.container().instance(ComputeService.class).get().all().stream()
+                .map(t -> t.name() + ":" + t.state()).toList());
+        assertEquals(2, creates());
+        assertTrue(decisions().toString().contains("already at max_instances 2"), decisions().toString());
     }
 
     @Test
