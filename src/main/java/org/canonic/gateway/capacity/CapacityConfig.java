@@ -25,8 +25,9 @@ public interface CapacityConfig {
     Duration tick();
 
     /**
-     * What a request waking a route at zero is told to wait ({@code Retry-After}) before any launch of the recipe on
-     * the provider was seen to become ready; after that, the median of the last launches. Between 1s and 1h.
+     * The expected time from a launch to serving, before any launch of the recipe on the provider was seen to become
+     * ready (after that, the median of the last launches, {@code compute.ReadinessTimes}): what a request waking a route
+     * at zero is told to wait ({@code Retry-After}) and what a scheduled window is launched ahead by. Between 0 and 2h.
      */
     @WithDefault("10m")
     @WithConverter(MillisDurationConverter.class)
@@ -60,6 +61,17 @@ public interface CapacityConfig {
         /** Scale out when the requests waiting per serving instance reach this, for the whole scale-out window. */
         @WithDefault("2")
         double scaleOutWaitingPerInstance();
+
+        /**
+         * What scale-out follows: {@code waiting_per_instance} (the target above) or {@code ttft_p90_ms} (the TTFT p90
+         * of the recipe's instances at or above {@link #scaleOutTtftP90Ms}), held for the whole scale-out window.
+         */
+        @WithDefault("waiting_per_instance")
+        String scaleOutSignal();
+
+        /** The TTFT p90 target in milliseconds, with {@code scale-out-signal=ttft_p90_ms}. */
+        @WithDefault("2000")
+        double scaleOutTtftP90Ms();
 
         @WithDefault("2m")
         @WithConverter(MillisDurationConverter.class)
@@ -99,5 +111,25 @@ public interface CapacityConfig {
         @WithDefault("5m")
         @WithConverter(MillisDurationConverter.class)
         Duration drainDeadline();
+
+        /** Scheduled windows that raise min-instances ({@code windows[0].days=mon-fri}, ...). */
+        Optional<List<Window>> windows();
+    }
+
+    /**
+     * One scheduled window: {@code days} (mon-fri, sat,sun, daily), {@code from} and {@code to} (HH:MM wall-clock time;
+     * a {@code to} not after {@code from} crosses midnight), {@code zone} (an IANA name), {@code min-instances}.
+     * Optional here so that what is missing is named by the policy's check, with the others.
+     */
+    interface Window {
+        Optional<String> days();
+
+        Optional<String> from();
+
+        Optional<String> to();
+
+        Optional<String> zone();
+
+        Optional<Integer> minInstances();
     }
 }

@@ -110,8 +110,7 @@ public final class CapacityWake implements WakeOnDemand {
 
     /** The median time to ready of the last launches of the recipe on the provider, else the configured default. */
     long expectedMs(String recipe, String provider) {
-        return controller.compute().readinessTimes().expectedMs(recipe, provider)
-                .orElse(controller.defaultTimeToReadyMs());
+        return controller.timeToReady().expected(recipe, provider).toMillis();
     }
 
     /** The seconds left until {@code readyAtMs} (at least 1; a few once overdue), or empty for none coming. */

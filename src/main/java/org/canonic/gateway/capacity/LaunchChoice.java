@@ -7,7 +7,6 @@ import org.canonic.gateway.compute.Offer;
 import org.canonic.gateway.compute.ProvisionRequest;
 import org.canonic.gateway.compute.TrackedInstance;
 
-import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
@@ -50,18 +49,9 @@ final class LaunchChoice {
         return null;
     }
 
-    /** The cheapest offer of {@code provider} meeting the policy's constraints, checked here again. */
+    /** The cheapest offer of {@code provider} meeting the policy's constraints ({@link CheapestOffer}). */
     Optional<Offer> cheapest(CapacityPolicy p, String provider) {
-        List<Offer> offers = compute.offers(provider, new ComputeProvider.OfferQuery(p.gpu(), null, p.minVramGb(),
-                p.maxUsdPerHour(), null, null, null));
-        return offers.stream()
-                .filter(o -> Double.isFinite(o.usdPerHour()) && o.usdPerHour() > 0)
-                .filter(o -> p.maxUsdPerHour() == null || o.usdPerHour() <= p.maxUsdPerHour())
-                .filter(o -> p.minVramGb() == null || o.vramGb() >= p.minVramGb())
-                .filter(o -> p.gpu() == null || o.gpuName() == null || o.gpuName().equalsIgnoreCase(p.gpu())
-                        || o.gpuName().toLowerCase(java.util.Locale.ROOT).contains(p.gpu().toLowerCase(
-                                java.util.Locale.ROOT)))
-                .min(Comparator.comparingDouble(Offer::usdPerHour));
+        return CheapestOffer.of(compute, p, provider);
     }
 
     /** The tiers an automatic launch may use: never one that needs a human confirmation. */

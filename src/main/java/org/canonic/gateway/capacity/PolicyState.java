@@ -33,6 +33,8 @@ final class PolicyState {
     final java.util.concurrent.atomic.AtomicReference<java.util.concurrent.CompletableFuture<java.util.OptionalLong>>
             wakeAsking = new java.util.concurrent.atomic.AtomicReference<>();
     final Set<String> startFailed = ConcurrentHashMap.newKeySet();
+    /** Per backend, how many first tokens the TTFT signal had seen at the last look. */
+    final java.util.Map<String, Long> ttftSeen = new ConcurrentHashMap<>();
     private final ArrayDeque<ObjectNode> decisions = new ArrayDeque<>();
 
     /** Keeps the decision; {@code unlessRepeated}: not again when the last one said the same. */

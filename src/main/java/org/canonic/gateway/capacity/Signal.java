@@ -5,10 +5,21 @@ import org.canonic.gateway.fleet.Fleet;
 
 import java.util.List;
 
-/** Waiting requests and open requests per serving instance, from the fleet's own counts and vLLM's queue. */
-record Signal(double waitingPerInstance, double openPerInstance, int serving) {
+/**
+ * Waiting requests and open requests per serving instance, from the fleet's own counts and vLLM's queue, and the TTFT
+ * p90 of the first tokens the instances streamed since the last look ({@code NaN}: none came).
+ */
+record Signal(double waitingPerInstance, double openPerInstance, int serving, double ttftP90Ms) {
 
-    /** The signal of the serving instances {@code ready}, from their backends in {@code fleet}. */
+    Signal(double waitingPerInstance, double openPerInstance, int serving) {
+        this(waitingPerInstance, openPerInstance, serving, Double.NaN);
+    }
+
+    Signal withTtftP90Ms(double ms) {
+        return new Signal(waitingPerInstance, openPerInstance, serving, ms);
+    }
+
+    /** The signal of the serving instances {@code ready}, from their backends in {@code fleet} (no TTFT yet). */
     static Signal of(Fleet fleet, List<TrackedInstance> ready) {
         double waiting = 0;
         double open = 0;

@@ -31,13 +31,21 @@ public final class ComputeHarness implements AutoCloseable {
     final ComputeWatch watch;
     final SimpleMeterRegistry registry = new SimpleMeterRegistry();
 
-    private ComputeHarness(Path dir, String... settings) {
-        this(dir, null, null, settings);
+    final java.time.Clock clock;
+    private final StateStore store;
+    private final org.canonic.gateway.state.StateStoreConfig stateConfig;
+
+    private ComputeHarness(Path dir, java.time.Clock clock, String... settings) {
+        this(dir, clock, Arc.container().instance(StateStore.class).get(),
+                Arc.container().instance(org.canonic.gateway.state.StateStoreConfig.class).get(), settings);
     }
 
-    /** With {@code store} (a replica's Redis store) and {@code stateKeyFile} instead of the gateway's own. */
-    private ComputeHarness(Path dir, StateStore store, Path stateKeyFile, String... settings) {
+    private ComputeHarness(Path dir, java.time.Clock clock, StateStore store,
+                           org.canonic.gateway.state.StateStoreConfig stateConfig, String... settings) {
+        this.store = store;
+        this.stateConfig = stateConfig;
         this.dir = dir;
+        this.clock = clock;
         this.settings = settings;
         Path keys = FakeBackends.ledger().getParent();
         List<String> all = new ArrayList<>(List.of(
@@ -57,19 +65,30 @@ public final class ComputeHarness implements AutoCloseable {
         all.addAll(List.of(settings));
         GatewayConfig config = ConfigFixture.with(all.toArray(String[]::new)).build();
         var arc = Arc.container();
-        org.canonic.gateway.state.StateStoreConfig stateConfig = arc.instance(
-                org.canonic.gateway.state.StateStoreConfig.class).get();
         this.service = new ComputeService(config, new StateDirectory(dir), arc.instance(Fleet.class).get(),
                 arc.instance(Webhooks.class).get(), arc.instance(ObjectMapper.class).get(),
-                store != null ? store : arc.instance(StateStore.class).get(),
-                store != null ? sealedWith(stateConfig, stateKeyFile) : stateConfig);
+                store, stateConfig);
+        if (clock != null) {
+            service.clock(clock);
+        }
         this.watch = new ComputeWatch(service, arc.instance(Vertx.class).get(), registry,
                 arc.instance(Replicas.class).get());
     }
 
     /** A service on {@code dir} with {@code settings} ({@code gateway.compute.*} key, value, ...) over the defaults. */
     public static ComputeHarness start(Path dir, String... settings) {
-        return new ComputeHarness(dir, settings);
+        return new ComputeHarness(dir, null, settings);
+    }
+
+    /** The same on a clock the test steps (grace periods, deadlines, spend). */
+    public static ComputeHarness start(Path dir, java.time.Clock clock, String... settings) {
+        return new ComputeHarness(dir, clock, settings);
+    }
+
+    /** A service as a replica on a shared state store (Redis) would run it, with {@code settings} over the defaults. */
+    public static ComputeHarness shared(Path dir, StateStore store, org.canonic.gateway.state.StateStoreConfig config,
+                                        String... settings) {
+        return new ComputeHarness(dir, null, store, config, settings);
     }
 
     /**
@@ -77,7 +96,8 @@ public final class ComputeHarness implements AutoCloseable {
      * (32+ bytes, the same on every replica), the tracked stream and the spend ledger shared.
      */
     public static ComputeHarness shared(Path dir, StateStore store, Path stateKeyFile, String... settings) {
-        return new ComputeHarness(dir, store, stateKeyFile, settings);
+        return new ComputeHarness(dir, null, store, sealedWith(Arc.container().instance(
+                org.canonic.gateway.state.StateStoreConfig.class).get(), stateKeyFile), settings);
     }
 
     private static org.canonic.gateway.state.StateStoreConfig sealedWith(
@@ -123,7 +143,7 @@ public final class ComputeHarness implements AutoCloseable {
     /** This service stopped and a new one started on the same directory with the same settings. */
     ComputeHarness restart() {
         close();
-        return new ComputeHarness(dir, settings);
+        return new ComputeHarness(dir, clock, store, stateConfig, settings);
     }
 
     /** Today's committed spend in cents, as the spend view shows it. */
@@ -145,6 +165,17 @@ public final class ComputeHarness implements AutoCloseable {
     /** One pass of the watch (readiness, re-reads), as its timer would make it. */
     public void poll() {
         watch.poll();
+    }
+
+    /** One pass of the leak watch: its report. */
+    public com.fasterxml.jackson.databind.JsonNode reconcile() {
+        return watch.reconcile();
+    }
+
+    /** {@code gateway.compute.interruptions} of this kind so far (0 when none). */
+    public double interruptions(String kind) {
+        var counter = registry.find("gateway.compute.interruptions").tag("kind", kind).counter();
+        return counter == null ? 0 : counter.count();
     }
 
     @Override
