@@ -3,7 +3,6 @@ package org.canonic.gateway.capacity;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.canonic.gateway.compute.ComputeException;
-import org.canonic.gateway.compute.ComputeProvider;
 import org.canonic.gateway.compute.ComputeService;
 import org.canonic.gateway.compute.Interruption;
 import org.canonic.gateway.compute.Offer;
@@ -11,14 +10,15 @@ import org.canonic.gateway.compute.ProvisionRequest;
 import org.canonic.gateway.compute.TrackedInstance;
 import org.canonic.gateway.coordination.EventTypes;
 import org.canonic.gateway.fleet.Fleet;
+import org.canonic.gateway.fleet.FleetSnapshot;
 import org.jboss.logging.Logger;
 
 import java.time.Clock;
+import java.time.Duration;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -60,24 +60,39 @@ public final class CapacityController {
     private final BooleanSupplier leads;
     private final BiConsumer<String, Map<String, Object>> events;
     private final MeterRegistry registry;
+    private final SharedDemand shared;
+    private final long defaultTimeToReadyMs;
+    private final LaunchChoice choice;
     private final Map<String, CapacityPolicy> policies = new ConcurrentHashMap<>();
     private final Map<String, PolicyState> states = new ConcurrentHashMap<>();
     private volatile CapacityWindows windows = CapacityWindows.own(java.time.Duration.ofMinutes(10));
     private final Replacements replacements = new Replacements();
 
-    /**
-     * @param leads  whether this replica leads the periodic jobs now ({@code Replicas::leader})
-     * @param events where events go ({@code Webhooks::publish}): never blocks, never throws
-     */
+    /** One replica, and 10 minutes to ready before any launch was seen. */
     public CapacityController(List<CapacityPolicy> configured, ComputeService compute, Fleet fleet, Clock clock,
                               BooleanSupplier leads, BiConsumer<String, Map<String, Object>> events,
                               MeterRegistry registry) {
+        this(configured, compute, fleet, clock, leads, events, registry, SharedDemand.NONE, Duration.ofMinutes(10));
+    }
+
+    /**
+     * @param leads              whether this replica leads the periodic jobs now ({@code Replicas::leader})
+     * @param events             where events go ({@code Webhooks::publish}): never blocks, never throws
+     * @param shared             wake demand passed between replicas ({@link SharedDemand#NONE} for one)
+     * @param defaultTimeToReady the time to ready promised before any launch of a recipe and provider was seen
+     */
+    public CapacityController(List<CapacityPolicy> configured, ComputeService compute, Fleet fleet, Clock clock,
+                              BooleanSupplier leads, BiConsumer<String, Map<String, Object>> events,
+                              MeterRegistry registry, SharedDemand shared, Duration defaultTimeToReady) {
         this.compute = compute;
         this.fleet = fleet;
         this.clock = clock;
         this.leads = leads;
         this.events = events;
         this.registry = registry;
+        this.shared = shared;
+        this.defaultTimeToReadyMs = defaultTimeToReady.toMillis();
+        this.choice = new LaunchChoice(compute);
         configured.forEach(this::put);
     }
 
@@ -119,10 +134,110 @@ public final class CapacityController {
             return;
         }
         for (CapacityPolicy policy : List.copyOf(policies.values())) {
+            PolicyState st = states.computeIfAbsent(policy.recipe(), r -> new PolicyState());
+            st.deciding.lock();
             try {
-                decide(policy, states.computeIfAbsent(policy.recipe(), r -> new PolicyState()));
+                decide(policy, st);
             } catch (RuntimeException e) {
                 LOG.errorf("Capacity: %s: %s", policy.recipe(), e.toString());
+            } finally {
+                st.deciding.unlock();
+            }
+        }
+    }
+
+    /** The policy's state as it stands (a new one after each {@link #put}). */
+    PolicyState state(String recipe) {
+        return states.computeIfAbsent(recipe, r -> new PolicyState());
+    }
+
+    /** The policy whose recipe joins {@code route} (the first by recipe name), or null; never blocks. */
+    CapacityPolicy forRoute(String route) {
+        CapacityPolicy found = null;
+        for (CapacityPolicy p : policies.values()) {
+            if ((found == null || p.recipe().compareTo(found.recipe()) < 0) && compute.recipes().find(p.recipe())
+                    .map(r -> r.route().equals(route)).orElse(false)) {
+                found = p;
+            }
+        }
+        return found;
+    }
+
+    ComputeService compute() {
+        return compute;
+    }
+
+    long defaultTimeToReadyMs() {
+        return defaultTimeToReadyMs;
+    }
+
+    /**
+     * The expected time from a launch to serving: the median of the last launches of the recipe on the provider
+     * ({@code compute.ReadinessTimes}), else the configured default. What a waking request is told and what a
+     * scheduled window is launched ahead by.
+     */
+    TimeToReady timeToReady() {
+        return (recipe, provider) -> Duration.ofMillis(compute.readinessTimes().expectedMs(recipe, provider)
+                .orElse(defaultTimeToReadyMs));
+    }
+
+    /** A request's demand, on the controller's clock: what {@link #decide} acts on (scale out without a window). */
+    void demand(PolicyState st) {
+        st.demandAtMs = clock.millis();
+    }
+
+    /**
+     * Decides for {@code p} now, if this replica leads and no other decision for it is running (else false: the
+     * running one, or the leader, sees the demand). Blocking (provider calls).
+     */
+    boolean decideNow(CapacityPolicy p, PolicyState st) {
+        if (!leads.getAsBoolean() || !st.deciding.tryLock()) {
+            return false;
+        }
+        try {
+            decide(p, st);
+        } finally {
+            st.deciding.unlock();
+        }
+        return true;
+    }
+
+    /**
+     * What a scale-out would launch now, read only ({@link LaunchChoice#plan}), after passing the demand on. Both are
+     * held a moment (the choice 2 s, the passing 1 s): requests on a follower before the leader's launch shows in the
+     * shared record would otherwise ask the providers, and have the leader list them, once each.
+     */
+    Optional<String> passDemand(CapacityPolicy p, PolicyState st) {
+        long now = System.currentTimeMillis();
+        if (now - st.passedAtMs >= 1000) {
+            st.passedAtMs = now;
+            shared.pass(p.recipe());
+        }
+        String planned = st.planned;
+        if (planned == null || now >= st.plannedUntilMs) {
+            planned = choice.plan(p, st, LocalDate.now(clock.withZone(ZoneOffset.UTC)).equals(st.refusedDay),
+                    active(p.recipe())).orElse("");
+            st.planned = planned;
+            st.plannedUntilMs = now + 2000;
+        }
+        return planned.isEmpty() ? Optional.empty() : Optional.of(planned);
+    }
+
+    /** The leader acts on demand other replicas passed (their message arrived, or the subscription came back). */
+    void takeSharedDemands() {
+        if (!leads.getAsBoolean()) {
+            return;
+        }
+        for (CapacityPolicy p : List.copyOf(policies.values())) {
+            PolicyState st = state(p.recipe());
+            if (shared.waiting(p.recipe()) && st.deciding.tryLock()) {
+                try {
+                    decide(p, st);
+                } catch (RuntimeException e) {
+                    LOG.errorf("Capacity: %s: %s", p.recipe(), e.toString());
+                } finally {
+                    st.deciding.unlock();
+                }
             }
         }
     }
@@ -142,7 +257,7 @@ public final class CapacityController {
         }
         CapacityPolicy p = policy.withMinInstances(floor.minInstances());
         List<TrackedInstance> active = active(p.recipe());
-        String failed = failedList(p, active);
+        String failed = choice.failedList(p, active);
         if (failed != null) {
             // Fail closed: a list that errors is no evidence of how many run, so neither launch nor stop on it.
             st.highSinceMs = -1;
@@ -161,7 +276,7 @@ public final class CapacityController {
         }
         List<TrackedInstance> ready = active.stream().filter(i -> i.state() == TrackedInstance.State.READY
                 && fleet.find(i.name()).isPresent()).toList();
-        Signal signal = signal(ready).withTtftP90Ms(TtftSignal.p90SinceLastLook(ready.stream()
+        Signal signal = Signal.of(fleet, ready).withTtftP90Ms(TtftSignal.p90SinceLastLook(ready.stream()
                 .map(i -> fleet.find(i.name())).flatMap(Optional::stream).toList(), st.ttftSeen));
         st.signal = signal;
         int n = active.size();
@@ -180,8 +295,24 @@ public final class CapacityController {
             st.lowSinceMs = -1;
             return;
         }
+        if (demanded(p, st, now)) {
+            // Woken on demand: a request found no backend serving the route (scale to zero, or all drained or dead).
+            // Deduplicated by the launch itself: once under way it counts as active and this branch is not reached.
+            if (n >= p.maxInstances()) {
+                st.record(now, "hold", "a request found no backend serving route " + route(p) + ", but already at"
+                        + " max_instances " + p.maxInstances(), true);
+                return;
+            }
+            st.desired = n + 1;
+            if (st.lastOutAttemptMs > st.lastChangeMs && now - st.lastOutAttemptMs < p.scaleOutCooldown().toMillis()) {
+                return; // the last attempt launched nothing: not again before the cooldown, however many ask
+            }
+            st.demandAtMs = -1;
+            scaleOut(p, st, now, "a request found no backend serving route " + route(p) + " (wake on demand)");
+            return;
+        }
         if (ready.isEmpty()) {
-            return; // min_instances 0 and nothing runs: waking on demand is not built yet
+            return; // min_instances 0, nothing runs and nobody asked
         }
         if (p.wantsMore(signal)) {
             st.lowSinceMs = -1;
@@ -218,51 +349,31 @@ public final class CapacityController {
         }
     }
 
+    /**
+     * Whether a request is waiting for capacity that nothing serving the route can give (no backend of the route,
+     * the policy's instances included, nor the fallback, is routable now): this replica's own demand of the last
+     * {@link SharedDemand#TTL_MS} ms, or demand another replica passed (taken).
+     */
+    private boolean demanded(CapacityPolicy p, PolicyState st, long now) {
+        FleetSnapshot snapshot = fleet.snapshot();
+        String route = route(p);
+        if (snapshot.routes().stream().anyMatch(r -> r.name().equals(route) && snapshot.routable(r))) {
+            return false; // served again since (a backend came back): old demand launches nothing
+        }
+        if (st.demandAtMs >= 0 && now - st.demandAtMs <= SharedDemand.TTL_MS) {
+            return true;
+        }
+        return shared.take(p.recipe());
+    }
+
+    private String route(CapacityPolicy p) {
+        return compute.recipes().find(p.recipe()).map(r -> r.route()).orElse(p.recipe());
+    }
+
     /** Null when a scale-out may be tried now, else why not. */
     private static String coolingOut(CapacityPolicy p, PolicyState st, long now) {
         long last = Math.max(st.lastChangeMs, st.lastOutAttemptMs);
         return last >= 0 && now - last < p.scaleOutCooldown().toMillis() ? "cooling down" : null;
-    }
-
-    /**
-     * The first provider list that fails among the policy's providers and those of its instances, as a reason; null
-     * when every list answered in a shape the provider client accepts.
-     */
-    private String failedList(CapacityPolicy p, List<TrackedInstance> active) {
-        Set<String> names = new LinkedHashSet<>();
-        p.providers().stream().filter(name -> configured(name)).forEach(names::add);
-        active.forEach(i -> names.add(i.provider()));
-        for (String name : names) {
-            try {
-                compute.provider(name).list();
-            } catch (RuntimeException e) {
-                return name + " instance list failed (" + e.getMessage() + ")";
-            }
-        }
-        return null;
-    }
-
-    private boolean configured(String provider) {
-        ComputeProvider p = compute.providers().get(provider);
-        return p != null && p.configured();
-    }
-
-    private Signal signal(List<TrackedInstance> ready) {
-        double waiting = 0;
-        double open = 0;
-        int serving = 0;
-        for (TrackedInstance i : ready) {
-            var backend = fleet.find(i.name());
-            if (backend.isEmpty()) {
-                continue;
-            }
-            var load = backend.get().load();
-            var vllm = load.signals();
-            waiting += load.queued() + (vllm == null ? 0 : vllm.waiting());
-            open += load.score();
-            serving++;
-        }
-        return serving == 0 ? new Signal(0, 0, 0) : new Signal(waiting / serving, open / serving, serving);
     }
 
     private void scaleOut(CapacityPolicy p, PolicyState st, long now, String reason) {
@@ -281,7 +392,7 @@ public final class CapacityController {
         }
         StringBuilder none = new StringBuilder();
         for (String provider : p.providers()) {
-            if (!configured(provider)) {
+            if (!choice.configured(provider)) {
                 none.append(provider).append(": not configured; ");
                 continue;
             }
@@ -307,7 +418,7 @@ public final class CapacityController {
                 continue;
             }
             String tier = preview.path("tier").asText();
-            if (!tier.equals("auto") && !tier.equals("warn")) {
+            if (!LaunchChoice.automatic(tier)) {
                 refused(p, st, now, today, reason, "the cost guard would need a human confirmation (tier " + tier
                         + ", estimate $" + preview.path("estimate_usd").asText() + ", committed today $"
                         + preview.path("committed_today_usd").asText() + " of $"
@@ -431,7 +542,7 @@ public final class CapacityController {
      */
     public ObjectNode view() {
         ObjectNode answer = CapacityView.of(policies.values(), recipe -> states.computeIfAbsent(recipe,
-                r -> new PolicyState()), compute, clock, leads.getAsBoolean());
+                r -> new PolicyState()), compute, clock, leads.getAsBoolean(), defaultTimeToReadyMs);
         windows.annotate(answer, policies.values(), clock.instant());
         return answer;
     }
