@@ -1,6 +1,5 @@
 package org.canonic.gateway.compute;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
@@ -10,12 +9,16 @@ import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
 import org.canonic.gateway.coordination.EventTypes;
+import org.canonic.gateway.fleet.ApiKeyRef;
+import org.canonic.gateway.fleet.BackendDefinition;
+import org.canonic.gateway.fleet.BackendRegistration;
 import org.canonic.gateway.fleet.FleetException;
 import org.canonic.gateway.fleet.LiveBackend;
 import org.canonic.gateway.state.Replicas;
 import org.jboss.logging.Logger;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -165,19 +168,12 @@ public class ComputeWatch {
 
     private void register(TrackedInstance t, String baseUrl) {
         Recipe recipe = s.recipes.find(t.recipe()).orElseThrow();
-        ObjectNode body = s.mapper.createObjectNode();
-        body.put("name", t.name());
-        body.put("base_url", baseUrl + "/v1");
-        body.put("model", recipe.model());
-        ArrayNode routes = body.putArray("routes");
-        if (recipe.position() == null) {
-            routes.add(recipe.route());
-        } else {
-            routes.addObject().put("route", recipe.route()).put("position", recipe.position());
-        }
-        body.put("api_key_file", s.keys.path(t.name()).toString());
         // Its own certificate, trusted alone: no CA, and nobody on the path can pose as the machine.
-        s.keys.certificate(t.name()).ifPresent(file -> body.put("tls_certificate_file", file.toString()));
+        String certificate = s.keys.certificate(t.name()).map(Object::toString).orElse(null);
+        BackendRegistration registration = new BackendRegistration(new BackendDefinition(t.name(), baseUrl + "/v1",
+                recipe.model(), new ApiKeyRef.File(s.keys.path(t.name()).toString()), null, null, null, null, null,
+                null, null, null, null, null, null, certificate),
+                List.of(new BackendRegistration.Membership(recipe.route(), recipe.position())));
         if (s.keys.read(t.name()).isEmpty()) {
             // Launched on another replica and its key not readable yet (the shared store is away): wait, never
             // destroy a machine for that; the readiness deadline still applies.
@@ -185,7 +181,7 @@ public class ComputeWatch {
             return;
         }
         try {
-            s.fleet.register(body, null);
+            s.fleet.register(registration, null);
             s.states.registered(t, baseUrl);
             LOG.infof("Compute: %s registered as a backend of route %s at %s", t.name(), recipe.route(), baseUrl);
         } catch (FleetException e) {

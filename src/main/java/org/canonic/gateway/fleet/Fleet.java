@@ -93,11 +93,16 @@ public final class Fleet {
     }
 
     /**
-     * Registers a backend the gateway made itself (a rented machine, compute): its key and certificate files are its
-     * own, wherever its state directory is. It starts PENDING and takes traffic once its probes pass.
+     * Registers a backend the gateway made itself (a rented machine, compute), typed: no JSON to parse, its key and
+     * certificate files are its own, wherever its state directory is. It starts PENDING and takes traffic once its
+     * probes pass.
      */
-    public LiveBackend register(JsonNode body, Long fencing) {
-        return register(prepare(body, false), fencing);
+    public LiveBackend register(BackendRegistration registration, Long fencing) {
+        List<String> problems = new ArrayList<>();
+        Backend spec = resolver.resolve(registration.definition(), BackendResolver.apiNaming(), false, problems)
+                .orElse(null);
+        return register(new Prepared(registration.definition().name(), registration.toJson(), null, registration,
+                spec, problems), fencing);
     }
 
     /**
@@ -105,16 +110,12 @@ public final class Fleet {
      * every lock. Its files must be in the secrets directory.
      */
     public Prepared prepareRegistration(JsonNode body) {
-        return prepare(body, true);
-    }
-
-    private Prepared prepare(JsonNode body, boolean restricted) {
         List<String> problems = new ArrayList<>();
         BackendRegistration registration = BackendRegistration.parse(body, problems);
         if (!problems.isEmpty()) {
             return new Prepared(null, body, null, null, null, problems);
         }
-        Backend spec = resolver.resolve(registration.definition(), BackendResolver.apiNaming(), restricted, problems)
+        Backend spec = resolver.resolve(registration.definition(), BackendResolver.apiNaming(), true, problems)
                 .orElse(null);
         return new Prepared(registration.definition().name(), body, null, registration, spec, problems);
     }

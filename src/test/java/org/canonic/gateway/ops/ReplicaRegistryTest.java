@@ -12,6 +12,7 @@ import org.canonic.gateway.coordination.FileMaintenanceLock;
 import org.canonic.gateway.coordination.StateDirectory;
 import org.canonic.gateway.coordination.WebhookSettings;
 import org.canonic.gateway.coordination.Webhooks;
+import org.canonic.gateway.fleet.BackendRegistration;
 import org.canonic.gateway.fleet.Fleet;
 import org.canonic.gateway.fleet.FleetException;
 import org.canonic.gateway.fleet.LiveBackends;
@@ -103,10 +104,15 @@ class ReplicaRegistryTest {
         return fleet;
     }
 
-    private static JsonNode registration(String name, int port, Integer maxConcurrency) throws Exception {
-        return MAPPER.readTree("{\"name\":\"" + name + "\",\"base_url\":\"http://127.0.0.1:" + port + "/v1\","
-                + "\"model\":\"m\",\"routes\":[\"main\"],\"probe\":\"none\""
-                + (maxConcurrency == null ? "" : ",\"max_concurrency\":" + maxConcurrency) + "}");
+    private static BackendRegistration registration(String name, int port, Integer maxConcurrency)
+            throws Exception {
+        List<String> problems = new ArrayList<>();
+        BackendRegistration registration = BackendRegistration.parse(MAPPER.readTree("{\"name\":\"" + name
+                + "\",\"base_url\":\"http://127.0.0.1:" + port + "/v1\",\"model\":\"m\",\"routes\":[\"main\"],"
+                + "\"probe\":\"none\""
+                + (maxConcurrency == null ? "" : ",\"max_concurrency\":" + maxConcurrency) + "}"), problems);
+        assertTrue(problems.isEmpty(), problems.toString());
+        return registration;
     }
 
     /** What Redis holds for a name (null when it holds nothing). */
@@ -214,7 +220,7 @@ class ReplicaRegistryTest {
         audited.lock = new FileMaintenanceLock(state, audit, new Webhooks(vertx, WebhookSettings.of(List.of(), null),
                 new SimpleMeterRegistry(), MAPPER), vertx, MAPPER, Duration.ofMinutes(15), Duration.ofHours(24));
         Files.createDirectory(audit.file()); // replica a's audit log cannot be written
-        JsonNode body = registration("audited-1", 7007, null);
+        BackendRegistration body = registration("audited-1", 7007, null);
         CoordinationUnavailable refused = assertThrows(CoordinationUnavailable.class, () -> audited.make(
                 "backend.register", "audited-1", "ci", null, null, fencing -> {
                     a.register(body, fencing);
