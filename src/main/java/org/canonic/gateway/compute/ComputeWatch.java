@@ -26,7 +26,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /**
  * The timers off the request path: polls waiting instances until they run with port 8000 mapped, registers them
  * with the fleet (PENDING until probes pass), marks them ready, enforces the readiness deadline, stops idle ones
- * that asked for it, looks up launches whose create was ambiguous ({@link CreateLookup}), re-reads serving and
+ * that asked for it, looks up launches whose create was ambiguous or whose replica left mid-create
+ * ({@link CreateLookup}), re-reads serving and
  * stopped ones and finishes actions a restart interrupted ({@link ServingWatch}), and reconciles the providers'
  * lists ({@link LeakWatch}: reports, never touches). Each tick runs as a blocking task and never overlaps itself.
  * With several replicas only the leader ({@link Replicas}) runs them: two watches would each stop the same idle
@@ -104,6 +105,10 @@ public class ComputeWatch {
             } else if (t.state() == TrackedInstance.State.PROVISIONING && t.lookupUntilMs > 0) {
                 s.handover().exclusively(() -> {
                     s.lookup.lookAgain(t);
+                });
+            } else if (t.state() == TrackedInstance.State.PROVISIONING && t.writer != null) {
+                s.handover().exclusively(() -> {
+                    s.lookup.takeOver(t);
                 });
             } else if (t.state() == TrackedInstance.State.FAILED && t.cleanupPending != null) {
                 s.handover().exclusively(() -> {

@@ -16,6 +16,10 @@ import java.util.List;
  * when the window has passed and a list that worked still shows nothing is the launch closed as never created and
  * its reservation released. A list that fails never closes it. An instance that shows up with the label even later
  * is not matched by anything tracked, so the leak watch reports it.
+ *
+ * <p>A launch another replica wrote the intent of and then left without an outcome (it died, or lost the store
+ * mid-create) is taken over by the leader's watch ({@link #takeOver}) once that replica has left the census, and
+ * then looked up under the same window rules, the window starting at the takeover.
  */
 final class CreateLookup {
 
@@ -64,6 +68,46 @@ final class CreateLookup {
             i.lookupUntilMs = until;
         });
         return false;
+    }
+
+    /**
+     * A watch tick (leader only, under the handover's action monitor) for a launch replayed from the shared stream
+     * still provisioning under another replica's intent, with no lookup of its own. While that replica is in the
+     * census its create is its own to resolve: it writes the outcome, or an ambiguous create's lookup window that the
+     * replay turns into a lookup here; looking now could only race it. Once it has left the census (no heartbeat
+     * for a whole TTL), nothing else will resolve the launch: its label is looked up from now on for a whole
+     * {@code create-lookup-window} (the list may lag), adopted if found, closed as never created after the window.
+     * A create of a replica that is merely cut off and still waits on the provider is at worst adopted under the
+     * same id its own outcome would carry; closing takes a whole window, longer than any create may take.
+     */
+    void takeOver(TrackedInstance t) {
+        if (t.state() != TrackedInstance.State.PROVISIONING || t.lookupUntilMs != 0 || t.writer == null) {
+            return;
+        }
+        String writer = t.writer;
+        try {
+            if (s.tracked.writerAlive(writer)) {
+                s.states.note(t, "launched by replica " + writer + ", which is alive: its create's outcome is"
+                        + " awaited");
+                return;
+            }
+        } catch (org.canonic.gateway.state.StateStoreUnavailable e) {
+            return; // not knowing whether it lives is no reason to take its launch over
+        }
+        long until = s.clock.millis() + s.config.createLookupWindow().toMillis();
+        ObjectNode line = s.tracked.record(ComputeWatch.SYSTEM, t, "take_over", null);
+        line.put("writer", writer);
+        line.put("lookup_until", Instant.ofEpochMilli(until).toString());
+        // Shared like every line: a later leader resumes this lookup instead of starting another window.
+        s.tracked.append(line, "ok", null, TrackedInstance.State.PROVISIONING);
+        s.states.update(t, i -> {
+            i.lookupUntilMs = until;
+            i.message = "replica " + writer + " left without the create's outcome: looking for an instance labelled "
+                    + t.name() + " until " + Instant.ofEpochMilli(until);
+        });
+        LOG.warnf("Compute: launch %s of replica %s, which left mid-create, taken over: looked up by its label until %s",
+                t.name(), writer, Instant.ofEpochMilli(until));
+        lookAgain(t);
     }
 
     /** A watch tick for a launch still looked up; called under the handover's action monitor. */

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.canonic.gateway.coordination.CoordinationUnavailable;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Response;
+import org.canonic.gateway.state.Replicas;
 import org.canonic.gateway.state.StateStore;
 import org.jboss.logging.Logger;
 
@@ -129,7 +130,8 @@ public final class TrackedActions {
 
     /**
      * The tracked actions other replicas appended to the shared stream after {@code after} (an entry id, "0" for
-     * all), in order, each with its entry id in {@code stream_id}; entries of this replica carry only that id.
+     * all), in order, each with its entry id in {@code stream_id} and the replica that wrote it in {@code replica};
+     * entries of this replica carry only that id.
      * Empty with the embedded store.
      */
     public List<ObjectNode> sharedSince(String after) {
@@ -153,6 +155,7 @@ public final class TrackedActions {
                 if (line != null && !store.replicaId().equals(replica)
                         && mapper.readTree(line) instanceof ObjectNode record) {
                     record.put("stream_id", entry.get(0).toString());
+                    record.put("replica", replica);
                     records.add(record);
                 } else {
                     records.add((ObjectNode) mapper.createObjectNode().put("stream_id", entry.get(0).toString()));
@@ -162,6 +165,15 @@ public final class TrackedActions {
             }
         }
         return records;
+    }
+
+    /**
+     * Whether the replica that wrote a shared record is still in the census ({@link Replicas#alive}); true with the
+     * embedded store (nothing is shared). Throws {@link org.canonic.gateway.state.StateStoreUnavailable} when the
+     * store does not answer.
+     */
+    boolean writerAlive(String replica) {
+        return store == null || Replicas.alive(store, replica);
     }
 
     /** Every record, in order; a torn last line (a crash mid-write) is skipped. */

@@ -55,6 +55,12 @@ public final class TrackedInstance {
      * looked up; 0 when no lookup is pending.
      */
     long lookupUntilMs;
+    /**
+     * The replica whose record of this instance was last replayed from the shared stream; null for what this replica
+     * launched or rebuilt from its own file. A launch still provisioning under another replica's intent is that
+     * replica's to resolve while it lives ({@link CreateLookup#takeOver}).
+     */
+    String writer;
     /** The action of the last intent replayed without its outcome, or null. */
     String lastIntent;
     /**
@@ -273,6 +279,9 @@ public final class TrackedInstance {
         }
         if (record.hasNonNull("failure")) {
             failure = record.get("failure").asText();
+        }
+        if (record.hasNonNull("replica")) {
+            writer = record.get("replica").asText();
         }
         if (record.hasNonNull("lookup_until")) {
             lookupUntilMs = Instant.parse(record.get("lookup_until").asText()).toEpochMilli();

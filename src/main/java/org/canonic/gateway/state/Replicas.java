@@ -135,6 +135,20 @@ public class Replicas {
         return store.replicaId();
     }
 
+    /**
+     * Whether the replica {@code replicaId} is in the census of {@code store}: its key is refreshed by its heartbeats
+     * and expires one TTL after the last, so false means it has not reached the store for a whole TTL (dead, stopped,
+     * or cut off, and then no longer leading either). Throws {@link StateStoreUnavailable} when the store does not
+     * answer: not knowing is not "gone".
+     */
+    public static boolean alive(StateStore store, String replicaId) {
+        return store.call(Command.EXISTS, census(store, replicaId)).toInteger() > 0;
+    }
+
+    private static String census(StateStore store, String replicaId) {
+        return store.key("replica:" + replicaId);
+    }
+
     /** False when the last heartbeat could not reach the store. */
     public boolean reachable() {
         return reachable;
@@ -143,7 +157,7 @@ public class Replicas {
     private void heartbeat() {
         long started = System.nanoTime();
         try {
-            store.call(Command.SET, store.key("replica:" + store.replicaId()), "1", "PX", ttlMs);
+            store.call(Command.SET, census(store, store.replicaId()), "1", "PX", ttlMs);
             boolean leads = store.eval(CLAIM, List.of(store.key("leader")), store.replicaId(), ttlMs).toInteger() == 1;
             if (leads != leader) {
                 LOG.infof("Replica %s %s the leader of the periodic jobs", store.replicaId(),
@@ -194,7 +208,7 @@ public class Replicas {
             try {
                 // Hand over at once rather than after the TTL; the census forgets this replica at once too.
                 store.eval(RESIGN, List.of(store.key("leader")), store.replicaId());
-                store.call(Command.DEL, store.key("replica:" + store.replicaId()));
+                store.call(Command.DEL, census(store, store.replicaId()));
             } catch (RuntimeException e) {
                 LOG.debugf("Could not resign at shutdown: %s", e.toString());
             }

@@ -28,7 +28,11 @@ import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
 
+import org.canonic.gateway.state.Replicas;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Leader failover in the middle of a decision: two replicas' compute services and controllers on one real Redis, the
@@ -44,6 +48,9 @@ class LeaderFailoverTest {
     private FakeVllm machine;
     private ComputeHarness a;
     private ComputeHarness b;
+    private Path dirA;
+    private MovableClock clockB;
+    private String prefix;
 
     @BeforeEach
     void start() throws Exception {
@@ -58,19 +65,25 @@ class LeaderFailoverTest {
         machine.metrics(FakeVllm.vllmMetrics(0, 0, 0.1, 0, 0));
         Path secret = Files.createTempFile("state-key", ".txt");
         Files.writeString(secret, "a-state-key-of-at-least-32-random-bytes-0123456789");
-        String prefix = "failover-" + UUID.randomUUID();
-        a = ComputeHarness.shared(Files.createTempDirectory("replica-a"), store(prefix, "a"), config(secret));
-        b = ComputeHarness.shared(Files.createTempDirectory("replica-b"), store(prefix, "b"), config(secret));
+        prefix = "failover-" + UUID.randomUUID();
+        dirA = Files.createTempDirectory("replica-a");
+        a = ComputeHarness.shared(dirA, store(prefix, "a"), config(secret));
+        // B's watch on a clock the test steps (the create-lookup window); it starts at the wall time the tracked
+        // lines are stamped with.
+        clockB = new MovableClock(Instant.now());
+        b = ComputeHarness.shared(Files.createTempDirectory("replica-b"), clockB, store(prefix, "b"), config(secret));
     }
 
     @AfterEach
     void stop() throws Exception {
-        for (TrackedInstance t : a.service.all()) {
-            if (t.live()) {
-                try {
-                    a.service.handover().destroy(t.name(), true, 1000, "test", null);
-                } catch (ComputeException e) {
-                    // already going
+        for (ComputeHarness replica : List.of(b, a)) {
+            for (TrackedInstance t : replica.service.all()) {
+                if (t.live()) {
+                    try {
+                        replica.service.handover().destroy(t.name(), true, 1000, "test", null);
+                    } catch (RuntimeException e) {
+                        // already going, or the replica "died" (its tracked file broken)
+                    }
                 }
             }
         }
@@ -156,5 +169,89 @@ class LeaderFailoverTest {
         onA.tick();
         assertEquals(1, creates(), "nor after the create answered: " + onB.view());
         assertEquals(1, b.service.all().stream().filter(TrackedInstance::live).count(), "B knows the one instance");
+    }
+
+    private static CapacityPolicy minOne() {
+        return new CapacityPolicy("main", 1, 2, List.of("vastai"), null, null, null, 2,
+                Duration.ofSeconds(120), 0, Duration.ofSeconds(300), Duration.ZERO, Duration.ZERO,
+                CapacityPolicy.ScaleIn.STOP, CapacityPolicy.Order.NEWEST, 1, Duration.ofSeconds(5));
+    }
+
+    /**
+     * Replica A (the leader) decides a launch: its intent reaches the shared stream, its create reaches the
+     * provider, and A dies before it can write the create's outcome (its tracked file breaks under it: nothing of the
+     * outcome is written anywhere). Answers B's view of the launch.
+     */
+    private TrackedInstance aDiesMidCreate(Fleet fleet) throws Exception {
+        CapacityController onA = new CapacityController(List.of(minOne()), a.service, fleet, clockB, () -> true,
+                (type, data) -> { }, new SimpleMeterRegistry());
+        vast.createAnswerDelayMs = 1500;
+        Thread leader = new Thread(onA::tick);
+        leader.start();
+        long until = System.currentTimeMillis() + 5000;
+        while (creates() == 0 && System.currentTimeMillis() < until) {
+            Thread.sleep(20);
+        }
+        assertEquals(1, creates(), "A's create reached the provider");
+        Path file = dirA.resolve("tracked-instances.jsonl");
+        Files.delete(file);
+        Files.createDirectory(file);
+        leader.join(10_000);
+        vast.createAnswerDelayMs = 0;
+        return b.service.all().stream().filter(t -> t.name().startsWith("mg-main-")).findFirst().orElseThrow();
+    }
+
+    @Test
+    void aLaunchWhoseLeaderDiedMidCreateIsFoundByItsLabelAndAdoptedByTheNewLeader() throws Exception {
+        Fleet fleet = Arc.container().instance(Fleet.class).get();
+        // A is alive in the census while its create is held: B must not resolve A's launch for it.
+        Vertx aliveA = Vertx.vertx();
+        new Replicas(store(prefix, "a"), aliveA, Duration.ofSeconds(1));
+        TrackedInstance seen = aDiesMidCreate(fleet);
+        b.poll();
+        assertEquals(TrackedInstance.State.PROVISIONING, seen.state(), "A's own create is awaited while A lives");
+        assertNull(seen.providerId());
+
+        // A is gone: its census entry expires with its heartbeats.
+        aliveA.close().toCompletionStage().toCompletableFuture().get();
+        long until = System.currentTimeMillis() + 5000;
+        while (seen.state() == TrackedInstance.State.PROVISIONING && System.currentTimeMillis() < until) {
+            b.poll();
+            Thread.sleep(100);
+        }
+        assertEquals(TrackedInstance.State.WAITING, seen.state(), "adopted by its label: " + b.service.view(seen));
+        assertEquals(1, vast.instances.size(), "exactly one machine");
+        assertEquals(vast.instances.keySet().iterator().next(), seen.providerId(), "tracked with its provider id");
+        b.awaitState(seen, TrackedInstance.State.READY, 10_000);
+        assertEquals(0, b.reconcile().path("leak_count").asInt(), "the adopted machine is no leak");
+
+        CapacityController onB = new CapacityController(List.of(minOne()), b.service, fleet, clockB, () -> true,
+                (type, data) -> { }, new SimpleMeterRegistry());
+        onB.tick();
+        assertEquals(1, creates(), "the policy is satisfied by the adopted instance: " + onB.view());
+    }
+
+    @Test
+    void aLaunchWhoseLeaderDiedBeforeTheProviderCreatedItIsClosedAfterTheWindowAndLaunchedOnceAgain()
+            throws Exception {
+        Fleet fleet = Arc.container().instance(Fleet.class).get();
+        TrackedInstance seen = aDiesMidCreate(fleet);
+        // The provider has nothing under the launch's label (its create failed after the request left A).
+        vast.instances.clear();
+        CapacityController onB = new CapacityController(List.of(minOne()), b.service, fleet, clockB, () -> true,
+                (type, data) -> { }, new SimpleMeterRegistry());
+        b.poll();
+        onB.tick();
+        assertEquals(TrackedInstance.State.PROVISIONING, seen.state(), "the list may lag: looked up for a window");
+        assertEquals(1, creates(), "no second launch while the first may still show up: " + onB.view());
+
+        clockB.advance(Duration.ofMinutes(2).plusSeconds(1));
+        b.poll();
+        assertEquals(TrackedInstance.State.DESTROYED, seen.state(), "closed as never created");
+        String failure = b.service.view(seen).path("failure").asText();
+        assertTrue(failure.contains("never created"), failure);
+        onB.tick();
+        onB.tick();
+        assertEquals(2, creates(), "the policy launches again, exactly once: " + onB.view());
     }
 }

@@ -140,6 +140,12 @@ public final class ComputeHarness implements AutoCloseable {
         };
     }
 
+    /** The same on a clock the test steps (lookup windows, deadlines). */
+    public static ComputeHarness shared(Path dir, java.time.Clock clock, StateStore store,
+                                        org.canonic.gateway.state.StateStoreConfig config, String... settings) {
+        return new ComputeHarness(dir, clock, store, config, settings);
+    }
+
     /** This service stopped and a new one started on the same directory with the same settings. */
     ComputeHarness restart() {
         close();

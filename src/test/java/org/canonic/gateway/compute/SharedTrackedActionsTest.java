@@ -65,6 +65,7 @@ class SharedTrackedActionsTest {
         assertEquals(TrackedInstance.State.WAITING, seen.state());
         assertEquals("4242", seen.providerId());
         assertEquals(12345L, seen.readinessDeadlineMs, "a waiting instance learned from another replica gets a deadline");
+        assertEquals("a", seen.writer, "the replica that wrote it: the leader takes its launch over only once it left");
         assertEquals(2, onA.readAll().size(), "the file of the replica that acted");
         assertFalse(Files.exists(fileB), "not copied into the other replica's file");
 
