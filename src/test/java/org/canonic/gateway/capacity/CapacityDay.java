@@ -73,6 +73,7 @@ final class CapacityDay {
     static final long DAY_MS = 24 * DayDemand.HOUR_MS;
     static final String RECIPE = "simday";
     private static final long TICK_WAIT_MS = 2_000;
+    private static final int SUB_STEPS = 4;
     private static final long TRACE_EVERY_MS = DayDemand.HOUR_MS / 2;
 
     /** What one arm did. */
@@ -172,14 +173,18 @@ final class CapacityDay {
             long step = settings.step().toMillis();
             for (long t = -LEAD_IN_MS; t < DAY_MS; t += step) {
                 long end = t + step;
-                while (next < arrivals.size() && arrivals.get(next).atMs() < end) {
-                    send(arrivals.get(next++), outcomes);
-                    sent++;
-                }
-                awaitResolved(sent);
-                clock.set(Instant.ofEpochMilli(midnight + end));
-                for (SimReplica r : replicas.values()) {
-                    r.advance(end);
+                // Requests go out and answers come back in sub-steps: the gateway's own counts of requests in
+                // flight (what it routes on, and the controller's "open") then lag simulated time by a quarter step.
+                for (long sub = t + step / SUB_STEPS; sub <= end; sub += step / SUB_STEPS) {
+                    while (next < arrivals.size() && arrivals.get(next).atMs() < sub) {
+                        send(arrivals.get(next++), outcomes);
+                        sent++;
+                    }
+                    awaitResolved(sent);
+                    clock.set(Instant.ofEpochMilli(midnight + sub));
+                    for (SimReplica r : replicas.values()) {
+                        r.advance(sub);
+                    }
                 }
                 boot(replicas, end);
                 harness.poll();

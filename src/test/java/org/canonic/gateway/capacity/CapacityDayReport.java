@@ -57,9 +57,12 @@ final class CapacityDayReport {
                         + "always-on %.2f %%", 100 * served, policy.daytime() - policy.daytimeRefused(),
                 policy.daytime(), 100 * on.daytimeServedShare()));
         lines.add(String.format(Locale.ROOT, "daytime served within the TTFT objective (%d s): policy %.2f %%, "
-                        + "always-on %.2f %%", s.ttftObjectiveMs() / 1000,
+                        + "always-on %.2f %%; served but waiting for capacity (TTFT over the objective): policy %d, "
+                        + "always-on %d", s.ttftObjectiveMs() / 1000,
                 100.0 * policy.daytimeServedInObjective() / Math.max(1, policy.daytime()),
-                100.0 * on.daytimeServedInObjective() / Math.max(1, on.daytime())));
+                100.0 * on.daytimeServedInObjective() / Math.max(1, on.daytime()),
+                policy.daytime() - policy.daytimeRefused() - policy.daytimeServedInObjective(),
+                on.daytime() - on.daytimeRefused() - on.daytimeServedInObjective()));
         boolean costOk = costRatio <= COST_TARGET;
         boolean servedOk = served >= SERVED_TARGET;
         lines.add(String.format(Locale.ROOT, "%s  policy cost <= %.0f %% of always-on (%.1f %%)",

@@ -44,13 +44,15 @@ class CapacityDayTest {
         assertTrue(report.passed, report.text());
     }
 
-    /** The bench's day: {@code -Dcapacity.day=full [-Dcapacity.day.seed=N] [-Dcapacity.day.out=FILE]}. */
+    /** The bench's day: {@code -Dcapacity.day=full|quick [-Dcapacity.day.seed=N] [-Dcapacity.day.out=FILE]}. */
     @Test
     void theFullDayBenchmark() throws Exception {
-        Assumptions.assumeTrue("full".equals(System.getProperty("capacity.day")), "bench only: -Dcapacity.day=full");
+        String which = System.getProperty("capacity.day", "");
+        Assumptions.assumeTrue(which.equals("full") || which.equals("quick"), "bench only: -Dcapacity.day=full");
         long seed = Long.parseLong(System.getProperty("capacity.day.seed", "23"));
-        String out = System.getProperty("capacity.day.out", "target/capacity-day-full.txt");
-        CapacityDayReport report = day(CapacityDay.full(seed), Path.of(out));
+        String out = System.getProperty("capacity.day.out", "target/capacity-day-" + which + ".txt");
+        CapacityDayReport report = day(which.equals("full") ? CapacityDay.full(seed) : CapacityDay.quick(seed),
+                Path.of(out));
         assertTrue(report.passed, report.text());
     }
 
