@@ -58,6 +58,8 @@ class CapacityDayTest {
 
     private CapacityDayReport day(CapacityDay.Settings settings, Path out) throws Exception {
         Fleet fleet = Arc.container().instance(Fleet.class).get();
+        // A request nothing serves must be refused, not answered by a fallback.
+        assertTrue(fleet.snapshot().fallback().isEmpty(), "route simday must have no fallback");
         Vertx vertx = Arc.container().instance(Vertx.class).get();
         CapacityDay day = new CapacityDay(settings, gatewayUrl.toURI(), fleet, vertx, FakeBackends.vastai());
         int peak = settings.alwaysOnInstances();
