@@ -12,6 +12,7 @@ import org.canonic.gateway.compute.AccountKeys;
 import org.canonic.gateway.config.BootChecks;
 import org.canonic.gateway.config.GatewayConfig;
 import org.canonic.gateway.config.OperationsConfig;
+import org.canonic.gateway.config.SimulatorConfig;
 import org.canonic.gateway.config.InvalidConfigurationException;
 import org.canonic.gateway.coordination.StateDirectory;
 import org.canonic.gateway.coordination.Webhooks;
@@ -160,7 +161,7 @@ public class GatewayAssembly {
      * The embedded simulator when it is enabled; with invalid settings, start-up stops here with every problem found so
      * far (the fleet would only add that its {@code simulator:} backends have nothing to point at).
      */
-    private static SimulatorServer startSimulator(GatewayConfig.SimulatorConfig config, Vertx vertx,
+    private static SimulatorServer startSimulator(SimulatorConfig config, Vertx vertx,
                                                   ObjectMapper mapper, List<String> problems) {
         if (!config.enabled()) {
             return null;

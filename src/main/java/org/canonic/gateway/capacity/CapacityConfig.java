@@ -24,6 +24,14 @@ public interface CapacityConfig {
     @WithConverter(MillisDurationConverter.class)
     Duration tick();
 
+    /**
+     * What a scheduled window is launched ahead by: the expected time from launch to serving, for every recipe and
+     * provider (the seam for a learned value is {@link TimeToReady}); between 0 and 2h.
+     */
+    @WithDefault("10m")
+    @WithConverter(MillisDurationConverter.class)
+    Duration defaultTimeToReady();
+
     /** The policies, by recipe name. */
     Map<String, Policy> policies();
 
@@ -52,6 +60,17 @@ public interface CapacityConfig {
         /** Scale out when the requests waiting per serving instance reach this, for the whole scale-out window. */
         @WithDefault("2")
         double scaleOutWaitingPerInstance();
+
+        /**
+         * What scale-out follows: {@code waiting_per_instance} (the target above) or {@code ttft_p90_ms} (the TTFT p90
+         * of the recipe's instances at or above {@link #scaleOutTtftP90Ms}), held for the whole scale-out window.
+         */
+        @WithDefault("waiting_per_instance")
+        String scaleOutSignal();
+
+        /** The TTFT p90 target in milliseconds, with {@code scale-out-signal=ttft_p90_ms}. */
+        @WithDefault("2000")
+        double scaleOutTtftP90Ms();
 
         @WithDefault("2m")
         @WithConverter(MillisDurationConverter.class)
@@ -91,5 +110,25 @@ public interface CapacityConfig {
         @WithDefault("5m")
         @WithConverter(MillisDurationConverter.class)
         Duration drainDeadline();
+
+        /** Scheduled windows that raise min-instances ({@code windows[0].days=mon-fri}, ...). */
+        Optional<List<Window>> windows();
+    }
+
+    /**
+     * One scheduled window: {@code days} (mon-fri, sat,sun, daily), {@code from} and {@code to} (HH:MM wall-clock time;
+     * a {@code to} not after {@code from} crosses midnight), {@code zone} (an IANA name), {@code min-instances}.
+     * Optional here so that what is missing is named by the policy's check, with the others.
+     */
+    interface Window {
+        Optional<String> days();
+
+        Optional<String> from();
+
+        Optional<String> to();
+
+        Optional<String> zone();
+
+        Optional<Integer> minInstances();
     }
 }

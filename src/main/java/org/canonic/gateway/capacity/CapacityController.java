@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import org.canonic.gateway.compute.ComputeException;
 import org.canonic.gateway.compute.ComputeProvider;
 import org.canonic.gateway.compute.ComputeService;
+import org.canonic.gateway.compute.Interruption;
 import org.canonic.gateway.compute.Offer;
 import org.canonic.gateway.compute.ProvisionRequest;
 import org.canonic.gateway.compute.TrackedInstance;
@@ -32,6 +33,8 @@ import java.util.function.BooleanSupplier;
  * then at most one decision per policy:
  * <ul>
  *   <li>hold, when any provider list it depends on fails (never act on wrong information) or a launch is under way;</li>
+ *   <li>replace, at once, a serving instance lost without being asked (outbid, exited, gone, unresponsive: told by
+ *       {@link ComputeService#onInterruption}) while the policy still needs it ({@link Replacements});</li>
  *   <li>scale out, below {@code min_instances} or when the requests waiting per serving instance stayed at or above
  *       the target for the whole window: the cheapest offer meeting the constraints, provider by provider, launched
  *       through the same estimate, tiers and daily cap as a manual launch, and only in the automatic or warn tier
@@ -59,6 +62,8 @@ public final class CapacityController {
     private final MeterRegistry registry;
     private final Map<String, CapacityPolicy> policies = new ConcurrentHashMap<>();
     private final Map<String, PolicyState> states = new ConcurrentHashMap<>();
+    private volatile CapacityWindows windows = CapacityWindows.own(java.time.Duration.ofMinutes(10));
+    private final Replacements replacements = new Replacements();
 
     /**
      * @param leads  whether this replica leads the periodic jobs now ({@code Replicas::leader})
@@ -76,6 +81,21 @@ public final class CapacityController {
         configured.forEach(this::put);
     }
 
+    /**
+     * A serving instance was lost ({@link ComputeService#onInterruption}): with a policy for its recipe it waits for
+     * the next tick, which may replace it.
+     */
+    public void lost(Interruption lost) {
+        if (policies.containsKey(lost.recipe())) {
+            replacements.add(lost);
+        }
+    }
+
+    /** Where scheduled windows come from (the policies' own and the schedule registry's) and their lead time. */
+    public void windows(CapacityWindows windows) {
+        this.windows = windows;
+    }
+
     /** Replaces a recipe's policy; its windows, cooldowns and a refusal of the day start over. */
     public void put(CapacityPolicy policy) {
         policies.put(policy.recipe(), policy);
@@ -85,6 +105,7 @@ public final class CapacityController {
     /** Takes a recipe's policy away: from then on nothing is launched or stopped for it automatically. */
     public Optional<CapacityPolicy> remove(String recipe) {
         states.remove(recipe);
+        replacements.forget(recipe);
         return Optional.ofNullable(policies.remove(recipe));
     }
 
@@ -111,8 +132,15 @@ public final class CapacityController {
         return compute.all().stream().filter(i -> recipe.equals(i.recipe()) && ACTIVE.contains(i.state())).toList();
     }
 
-    private void decide(CapacityPolicy p, PolicyState st) {
+    private void decide(CapacityPolicy policy, PolicyState st) {
         long now = clock.millis();
+        // Scheduled capacity: a window in force (or about to open) raises min_instances for this decision.
+        CapacityWindows.Floor floor = windows.floor(policy, clock.instant());
+        if (floor.unreadable() != null) {
+            st.record(now, "hold", floor.unreadable() + "; no launch or scale-in without the scheduled windows", true);
+            return;
+        }
+        CapacityPolicy p = policy.withMinInstances(floor.minInstances());
         List<TrackedInstance> active = active(p.recipe());
         String failed = failedList(p, active);
         if (failed != null) {
@@ -123,16 +151,26 @@ public final class CapacityController {
             st.record(now, "hold", failed + "; no launch or scale-in on wrong information", true);
             return;
         }
+        Interruption lost = replacements.take(p.recipe());
+        if (lost != null) {
+            String reason = Replacements.needed(p, st, now, active.size(), lost);
+            if (reason != null) {
+                scaleOut(p, st, now, reason, lost.instance()); // at once, no cooldown: it was there a moment ago
+            }
+            return;
+        }
         List<TrackedInstance> ready = active.stream().filter(i -> i.state() == TrackedInstance.State.READY
                 && fleet.find(i.name()).isPresent()).toList();
-        Signal signal = signal(ready);
+        Signal signal = signal(ready).withTtftP90Ms(TtftSignal.p90SinceLastLook(ready.stream()
+                .map(i -> fleet.find(i.name())).flatMap(Optional::stream).toList(), st.ttftSeen));
         st.signal = signal;
         int n = active.size();
         st.desired = Math.max(p.minInstances(), Math.min(n, p.maxInstances()));
         if (n < p.minInstances()) {
             st.desired = p.minInstances();
             if (coolingOut(p, st, now) == null) {
-                scaleOut(p, st, now, n + " active instances, below min_instances " + p.minInstances());
+                scaleOut(p, st, now, n + " active instances, below min_instances " + p.minInstances()
+                        + (floor.because() == null ? "" : " of the " + floor.because()));
             }
             return;
         }
@@ -145,7 +183,7 @@ public final class CapacityController {
         if (ready.isEmpty()) {
             return; // min_instances 0 and nothing runs: waking on demand is not built yet
         }
-        if (signal.waitingPerInstance() >= p.scaleOutWaitingPerInstance()) {
+        if (p.wantsMore(signal)) {
             st.lowSinceMs = -1;
             st.highSinceMs = st.highSinceMs < 0 ? now : st.highSinceMs;
             long held = now - st.highSinceMs;
@@ -153,15 +191,14 @@ public final class CapacityController {
                 return;
             }
             if (n >= p.maxInstances()) {
-                st.record(now, "hold", "waiting " + round(signal.waitingPerInstance()) + " per instance for "
-                        + held / 1000 + " s, but already at max_instances " + p.maxInstances(), true);
+                st.record(now, "hold", p.demand(signal) + " for " + held / 1000 + " s, but already at max_instances "
+                        + p.maxInstances(), true);
                 return;
             }
             st.desired = n + 1;
             String cooling = coolingOut(p, st, now);
             if (cooling == null) {
-                scaleOut(p, st, now, "waiting " + round(signal.waitingPerInstance()) + " per instance (target "
-                        + p.scaleOutWaitingPerInstance() + ") for " + held / 1000 + " s");
+                scaleOut(p, st, now, p.demand(signal) + " for " + held / 1000 + " s");
             }
         } else if (signal.openPerInstance() <= p.scaleInOpenPerInstance()) {
             st.highSinceMs = -1;
@@ -229,12 +266,17 @@ public final class CapacityController {
     }
 
     private void scaleOut(CapacityPolicy p, PolicyState st, long now, String reason) {
+        scaleOut(p, st, now, reason, null);
+    }
+
+    /** @param replacing the lost instance this launch replaces, or null for a scale-out on the signal or minimum */
+    private void scaleOut(CapacityPolicy p, PolicyState st, long now, String reason, String replacing) {
         LocalDate today = LocalDate.now(clock.withZone(ZoneOffset.UTC));
         if (today.equals(st.refusedDay)) {
             return; // reported once already; tried again on the next UTC day or after a new policy
         }
         st.lastOutAttemptMs = now;
-        if (startStopped(p, st, now, reason)) {
+        if (startStopped(p, st, now, reason, replacing)) {
             return;
         }
         StringBuilder none = new StringBuilder();
@@ -245,7 +287,7 @@ public final class CapacityController {
             }
             Optional<Offer> offer;
             try {
-                offer = cheapest(p, provider);
+                offer = CheapestOffer.of(compute, p, provider);
             } catch (ComputeException e) {
                 none.append(provider).append(": offers unavailable (").append(e.getMessage()).append("); ");
                 continue;
@@ -277,12 +319,12 @@ public final class CapacityController {
                 String instance = launched.path("instance").path("id").asText();
                 st.lastChangeMs = now;
                 st.highSinceMs = -1;
-                registry.counter("gateway.compute.scale_out", "recipe", p.recipe(), "provider", provider).increment();
-                st.record(now, "scale_out", reason + ": launched " + instance + " on " + provider + " (offer "
-                        + offer.get().id() + ", " + launched.path("estimate").asText() + ", tier "
+                Replacements.counted(registry, p, provider, replacing);
+                st.record(now, Replacements.action(replacing), reason + ": launched " + instance + " on " + provider
+                        + " (offer " + offer.get().id() + ", " + launched.path("estimate").asText() + ", tier "
                         + launched.path("tier").asText() + ")", false);
-                publish(EventTypes.COMPUTE_SCALE_OUT, p, "instance", instance, "provider", provider, "reason", reason,
-                        "estimate_usd", launched.path("estimate_usd").asDouble());
+                publish(Replacements.event(replacing), p, "instance", instance, "provider", provider, "reason",
+                        reason, "estimate_usd", launched.path("estimate_usd").asDouble(), "replaces", replacing);
                 LOG.infof("Capacity: %s scaled out: %s on %s (%s)", p.recipe(), instance, provider, reason);
             } catch (ComputeException e) {
                 if (e.status() == 402 || e.status() == 409 && "daily_cap_exceeded".equals(e.code())) {
@@ -303,7 +345,7 @@ public final class CapacityController {
      * rather than renting another: it still bills its storage and its estimate is still reserved, so a new launch
      * beside it would pay twice. One whose start failed is passed over from then on (a new launch is made instead).
      */
-    private boolean startStopped(CapacityPolicy p, PolicyState st, long now, String reason) {
+    private boolean startStopped(CapacityPolicy p, PolicyState st, long now, String reason, String replacing) {
         Optional<TrackedInstance> stopped = compute.all().stream()
                 .filter(i -> p.recipe().equals(i.recipe()) && i.state() == TrackedInstance.State.STOPPED
                         && p.providers().contains(i.provider()) && !st.startFailed.contains(i.name()))
@@ -322,26 +364,13 @@ public final class CapacityController {
         }
         st.lastChangeMs = now;
         st.highSinceMs = -1;
-        registry.counter("gateway.compute.scale_out", "recipe", p.recipe(), "provider", t.provider()).increment();
-        st.record(now, "scale_out", reason + ": started the stopped " + t.name() + " on " + t.provider(), false);
-        publish(EventTypes.COMPUTE_SCALE_OUT, p, "instance", t.name(), "provider", t.provider(), "reason", reason,
-                "action", "start");
+        Replacements.counted(registry, p, t.provider(), replacing);
+        st.record(now, Replacements.action(replacing), reason + ": started the stopped " + t.name() + " on "
+                + t.provider(), false);
+        publish(Replacements.event(replacing), p, "instance", t.name(), "provider", t.provider(), "reason", reason,
+                "action", "start", "replaces", replacing);
         LOG.infof("Capacity: %s scaled out: started %s (%s)", p.recipe(), t.name(), reason);
         return true;
-    }
-
-    /** The cheapest offer of {@code provider} meeting the policy's constraints, checked here again. */
-    private Optional<Offer> cheapest(CapacityPolicy p, String provider) {
-        List<Offer> offers = compute.offers(provider, new ComputeProvider.OfferQuery(p.gpu(), null, p.minVramGb(),
-                p.maxUsdPerHour(), null, null, null));
-        return offers.stream()
-                .filter(o -> Double.isFinite(o.usdPerHour()) && o.usdPerHour() > 0)
-                .filter(o -> p.maxUsdPerHour() == null || o.usdPerHour() <= p.maxUsdPerHour())
-                .filter(o -> p.minVramGb() == null || o.vramGb() >= p.minVramGb())
-                .filter(o -> p.gpu() == null || o.gpuName() == null || o.gpuName().equalsIgnoreCase(p.gpu())
-                        || o.gpuName().toLowerCase(java.util.Locale.ROOT).contains(p.gpu().toLowerCase(
-                                java.util.Locale.ROOT)))
-                .min(Comparator.comparingDouble(Offer::usdPerHour));
     }
 
     private void refused(CapacityPolicy p, PolicyState st, long now, LocalDate today, String reason, String why,
@@ -384,11 +413,14 @@ public final class CapacityController {
         LOG.infof("Capacity: %s scaled in: %s (%s)", p.recipe(), victim.name(), reason);
     }
 
+    /** Publishes {@code type} with the recipe and the given key, value pairs; a null value is left out. */
     private void publish(String type, CapacityPolicy p, Object... more) {
         Map<String, Object> data = new LinkedHashMap<>();
         data.put("recipe", p.recipe());
         for (int k = 0; k + 1 < more.length; k += 2) {
-            data.put((String) more[k], more[k + 1]);
+            if (more[k + 1] != null) {
+                data.put((String) more[k], more[k + 1]);
+            }
         }
         events.accept(type, data);
     }
@@ -398,8 +430,10 @@ public final class CapacityController {
      * decisions with their reasons, and the projected spend for the rest of the UTC day against the daily cap.
      */
     public ObjectNode view() {
-        return CapacityView.of(policies.values(), recipe -> states.computeIfAbsent(recipe, r -> new PolicyState()),
-                compute, clock, leads.getAsBoolean());
+        ObjectNode answer = CapacityView.of(policies.values(), recipe -> states.computeIfAbsent(recipe,
+                r -> new PolicyState()), compute, clock, leads.getAsBoolean());
+        windows.annotate(answer, policies.values(), clock.instant());
+        return answer;
     }
 
     static double round(double value) {

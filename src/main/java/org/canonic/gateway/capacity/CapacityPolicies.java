@@ -6,12 +6,14 @@ import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
 import org.canonic.gateway.compute.ComputeException;
 import org.canonic.gateway.compute.ComputeService;
-import org.canonic.gateway.config.GatewayConfig;
 import org.canonic.gateway.relay.OpenAiError;
 
-import java.util.List;
+import java.util.Optional;
 
-/** A policy set through the admin API: read over the one in force, checked like a configured one, then in force. */
+/**
+ * The admin API's way to the policies: every call first applies what other replicas stored ({@link SharedPolicies}),
+ * so the view, the audit's "before" and a PUT's base are the shared policies, not this replica's last look.
+ */
 @Singleton
 public class CapacityPolicies {
 
@@ -19,10 +21,16 @@ public class CapacityPolicies {
     ComputeService compute;
 
     @Inject
-    GatewayConfig gateway;
+    SharedPolicies shared;
+
+    /** The policies as stored now, applied to {@code controller}. */
+    public void sync() {
+        shared.sync();
+    }
 
     /**
-     * Replaces {@code recipe}'s policy in {@code controller} with {@code body} over it and returns the new policy.
+     * Replaces {@code recipe}'s policy in {@code controller} with {@code body} over it, stores it for every replica
+     * and returns the new policy.
      *
      * @throws ComputeException 404 for a recipe that is not configured, 400 for a field out of range
      */
@@ -31,16 +39,11 @@ public class CapacityPolicies {
             throw new ComputeException(404, "recipe_not_found", "No compute recipe is named '"
                     + OpenAiError.echo(recipe, 64) + "'; the recipes are " + compute.recipes().all().keySet() + ".");
         }
-        CapacityPolicy base = controller.policy(recipe).orElse(CapacityPolicy.defaults(recipe));
-        CapacityPolicy policy = CapacityPolicy.parse(recipe, body, base);
-        List<String> problems = policy.problems(null, compute.providers().keySet(),
-                compute.recipes().all().keySet(), gateway.compute().maxHours());
-        if (!problems.isEmpty()) {
-            String first = problems.get(0);
-            throw CapacityPolicy.invalid(first.contains(" must") ? first.substring(0, first.indexOf(' ')) : null,
-                    String.join("; ", problems) + ".");
-        }
-        controller.put(policy);
-        return policy.view();
+        return shared.put(recipe, body).view();
+    }
+
+    /** Takes {@code recipe}'s policy away for every replica; empty when none was in force. */
+    public Optional<CapacityPolicy> remove(String recipe) {
+        return shared.remove(recipe);
     }
 }

@@ -21,28 +21,119 @@ public record CapacityPolicy(String recipe, int minInstances, int maxInstances, 
                              Double minVramGb, Double maxUsdPerHour, double scaleOutWaitingPerInstance,
                              Duration scaleOutWindow, double scaleInOpenPerInstance, Duration scaleInWindow,
                              Duration scaleOutCooldown, Duration scaleInCooldown, ScaleIn scaleInAction,
-                             Order scaleInOrder, double plannedHours, Duration drainDeadline) {
+                             Order scaleInOrder, double plannedHours, Duration drainDeadline,
+                             List<CapacityWindow> windows, ScaleOutSignal scaleOutSignal, double scaleOutTtftP90Ms) {
 
     public static final int MAX_INSTANCES_LIMIT = 64;
+    /** The most windows one policy may have. */
+    public static final int MAX_WINDOWS = 16;
+
+    public CapacityPolicy {
+        windows = windows == null ? List.of() : List.copyOf(windows);
+    }
+
+    /** A policy without scheduled windows. */
+    public CapacityPolicy(String recipe, int minInstances, int maxInstances, List<String> providers, String gpu,
+                          Double minVramGb, Double maxUsdPerHour, double scaleOutWaitingPerInstance,
+                          Duration scaleOutWindow, double scaleInOpenPerInstance, Duration scaleInWindow,
+                          Duration scaleOutCooldown, Duration scaleInCooldown, ScaleIn scaleInAction,
+                          Order scaleInOrder, double plannedHours, Duration drainDeadline) {
+        this(recipe, minInstances, maxInstances, providers, gpu, minVramGb, maxUsdPerHour, scaleOutWaitingPerInstance,
+                scaleOutWindow, scaleInOpenPerInstance, scaleInWindow, scaleOutCooldown, scaleInCooldown,
+                scaleInAction, scaleInOrder, plannedHours, drainDeadline, List.of());
+    }
+
+    /** A policy scaling out on the waiting requests. */
+    public CapacityPolicy(String recipe, int minInstances, int maxInstances, List<String> providers, String gpu,
+                          Double minVramGb, Double maxUsdPerHour, double scaleOutWaitingPerInstance,
+                          Duration scaleOutWindow, double scaleInOpenPerInstance, Duration scaleInWindow,
+                          Duration scaleOutCooldown, Duration scaleInCooldown, ScaleIn scaleInAction,
+                          Order scaleInOrder, double plannedHours, Duration drainDeadline,
+                          List<CapacityWindow> windows) {
+        this(recipe, minInstances, maxInstances, providers, gpu, minVramGb, maxUsdPerHour, scaleOutWaitingPerInstance,
+                scaleOutWindow, scaleInOpenPerInstance, scaleInWindow, scaleOutCooldown, scaleInCooldown,
+                scaleInAction, scaleInOrder, plannedHours, drainDeadline, windows, ScaleOutSignal.WAITING_PER_INSTANCE,
+                DEFAULT_TTFT_P90_MS);
+    }
+
+    /**
+     * Whether the signal this policy follows calls for more capacity. With TTFT: the p90 at or above the target, or,
+     * when no first token came since the last look, requests waiting (none got a first token in all that time).
+     */
+    boolean wantsMore(Signal signal) {
+        if (scaleOutSignal == ScaleOutSignal.TTFT_P90_MS) {
+            return Double.isNaN(signal.ttftP90Ms()) ? signal.waitingPerInstance() > 0
+                    : signal.ttftP90Ms() >= scaleOutTtftP90Ms;
+        }
+        return signal.waitingPerInstance() >= scaleOutWaitingPerInstance;
+    }
+
+    /** The signal this policy follows against its target, for decisions. */
+    String demand(Signal signal) {
+        if (scaleOutSignal == ScaleOutSignal.TTFT_P90_MS) {
+            return Double.isNaN(signal.ttftP90Ms()) ? "no first token since the last look while "
+                    + CapacityController.round(signal.waitingPerInstance()) + " requests wait per instance"
+                    : "TTFT p90 " + Math.round(signal.ttftP90Ms()) + " ms (target " + Math.round(scaleOutTtftP90Ms)
+                    + " ms)";
+        }
+        return "waiting " + CapacityController.round(signal.waitingPerInstance()) + " per instance (target "
+                + scaleOutWaitingPerInstance + ")";
+    }
+
+    /** This policy with the minimum a scheduled window raised it to (see {@link CapacityWindows}). */
+    CapacityPolicy withMinInstances(int min) {
+        return min == minInstances ? this : new CapacityPolicy(recipe, min, maxInstances, providers, gpu, minVramGb,
+                maxUsdPerHour, scaleOutWaitingPerInstance, scaleOutWindow, scaleInOpenPerInstance, scaleInWindow,
+                scaleOutCooldown, scaleInCooldown, scaleInAction, scaleInOrder, plannedHours, drainDeadline, windows,
+                scaleOutSignal, scaleOutTtftP90Ms);
+    }
 
     public enum ScaleIn { STOP, DESTROY }
 
     public enum Order { NEWEST, MOST_EXPENSIVE }
 
+    /**
+     * What a scale-out follows: requests waiting per serving instance, or the TTFT p90 of the first tokens the
+     * recipe's instances streamed since the last decision (in milliseconds).
+     */
+    public enum ScaleOutSignal { WAITING_PER_INSTANCE, TTFT_P90_MS }
+
+    public static final double DEFAULT_TTFT_P90_MS = 2000;
+
     private static final Set<String> FIELDS = Set.of("min_instances", "max_instances", "providers", "gpu",
             "min_vram_gb", "max_usd_per_hour", "scale_out_waiting_per_instance", "scale_out_window_seconds",
             "scale_in_open_per_instance", "scale_in_window_seconds", "scale_out_cooldown_seconds",
             "scale_in_cooldown_seconds", "scale_in_action", "scale_in_order", "planned_hours",
-            "drain_deadline_seconds");
+            "drain_deadline_seconds", "windows", "scale_out_signal", "scale_out_ttft_p90_ms");
 
-    static CapacityPolicy of(String recipe, CapacityConfig.Policy c) {
+    /** A configured policy; what is wrong with its windows is added to {@code problems}. */
+    static CapacityPolicy of(String recipe, CapacityConfig.Policy c, List<String> problems) {
+        String prefix = "gateway.capacity.policies." + recipe + ".windows";
+        List<CapacityWindow> windows = new ArrayList<>();
+        List<CapacityConfig.Window> configured = c.windows().orElse(List.of());
+        for (int k = 0; k < configured.size(); k++) {
+            CapacityConfig.Window w = configured.get(k);
+            String at = prefix + "[" + k + "].";
+            try {
+                windows.add(CapacityWindow.parse(w.days().orElse(null), w.from().orElse(null), w.to().orElse(null),
+                        w.zone().orElse(null), w.minInstances().orElse(null), f -> at + f.replace('_', '-')));
+            } catch (CapacityWindow.Invalid e) {
+                problems.add(e.getMessage());
+            }
+        }
+        if (configured.size() > MAX_WINDOWS) {
+            problems.add(prefix + " may hold at most " + MAX_WINDOWS + " windows, got " + configured.size());
+        }
+        if (windows.size() < configured.size()) {
+            windows.clear(); // the boot stops anyway; kept empty so that problems() names no window by a wrong index
+        }
         return new CapacityPolicy(recipe, c.minInstances(), c.maxInstances(),
                 c.providers().stream().map(p -> p.strip().toLowerCase(Locale.ROOT)).toList(),
                 c.gpu().map(String::strip).filter(g -> !g.isEmpty()).orElse(null), c.minVramGb().orElse(null),
                 c.maxUsdPerHour().orElse(null), c.scaleOutWaitingPerInstance(), c.scaleOutWindow(),
                 c.scaleInOpenPerInstance(), c.scaleInWindow(), c.scaleOutCooldown(), c.scaleInCooldown(),
                 enumOf(ScaleIn.class, c.scaleInAction()), enumOf(Order.class, c.scaleInOrder()), c.plannedHours(),
-                c.drainDeadline());
+                c.drainDeadline(), windows, enumOf(ScaleOutSignal.class, c.scaleOutSignal()), c.scaleOutTtftP90Ms());
     }
 
     /**
@@ -89,7 +180,19 @@ public record CapacityPolicy(String recipe, int minInstances, int maxInstances, 
                 body.has("scale_in_action") ? enumField(ScaleIn.class, body, "scale_in_action") : base.scaleInAction,
                 body.has("scale_in_order") ? enumField(Order.class, body, "scale_in_order") : base.scaleInOrder,
                 number(body, "planned_hours", base.plannedHours),
-                seconds(body, "drain_deadline_seconds", base.drainDeadline));
+                seconds(body, "drain_deadline_seconds", base.drainDeadline),
+                body.has("windows") ? windows(body.get("windows")) : base.windows,
+                body.has("scale_out_signal") ? enumField(ScaleOutSignal.class, body, "scale_out_signal")
+                        : base.scaleOutSignal, number(body, "scale_out_ttft_p90_ms", base.scaleOutTtftP90Ms));
+    }
+
+    /** The {@code windows} of a PUT body (see {@link CapacityWindow#list}), refused naming the field at fault. */
+    private static List<CapacityWindow> windows(JsonNode list) {
+        try {
+            return CapacityWindow.list(list, MAX_WINDOWS);
+        } catch (CapacityWindow.Invalid e) {
+            throw invalid(e.field(), e.getMessage());
+        }
     }
 
     /** A policy with the configuration's defaults, for a recipe that has none yet. */
@@ -153,6 +256,20 @@ public record CapacityPolicy(String recipe, int minInstances, int maxInstances, 
         if (scaleInOrder == null) {
             problems.add(f.apply("scale-in-order") + " must be newest or most_expensive");
         }
+        if (scaleOutSignal == null) {
+            problems.add(f.apply("scale-out-signal") + " must be waiting_per_instance or ttft_p90_ms");
+        }
+        if (!(scaleOutTtftP90Ms > 0) || scaleOutTtftP90Ms > 600_000) {
+            problems.add(f.apply("scale-out-ttft-p90-ms") + " must lie in (0, 600000], got " + scaleOutTtftP90Ms);
+        }
+        for (int k = 0; k < windows.size(); k++) {
+            if (windows.get(k).minInstances() > maxInstances) {
+                String name = prefix != null ? prefix + ".windows[" + k + "].min-instances"
+                        : "windows[" + k + "].min_instances";
+                problems.add(name + " must not exceed max-instances (" + maxInstances + "), got "
+                        + windows.get(k).minInstances());
+            }
+        }
         return problems;
     }
 
@@ -183,8 +300,12 @@ public record CapacityPolicy(String recipe, int minInstances, int maxInstances, 
         v.put("scale_in_cooldown_seconds", scaleInCooldown.toSeconds());
         v.put("scale_in_action", scaleInAction.name().toLowerCase(Locale.ROOT));
         v.put("scale_in_order", scaleInOrder.name().toLowerCase(Locale.ROOT));
+        v.put("scale_out_signal", scaleOutSignal.name().toLowerCase(Locale.ROOT));
+        v.put("scale_out_ttft_p90_ms", scaleOutTtftP90Ms);
         v.put("planned_hours", plannedHours);
         v.put("drain_deadline_seconds", drainDeadline.toSeconds());
+        com.fasterxml.jackson.databind.node.ArrayNode shown = v.putArray("windows");
+        windows.forEach(w -> shown.add(w.view()));
         return v;
     }
 

@@ -48,7 +48,8 @@ final class CapacityView {
             Signal signal = st.signal;
             if (signal != null) {
                 row.putObject("signal").put("waiting_per_instance", CapacityController.round(signal.waitingPerInstance()))
-                        .put("open_per_instance", CapacityController.round(signal.openPerInstance())).put("serving", signal.serving());
+                        .put("open_per_instance", CapacityController.round(signal.openPerInstance())).put("serving", signal.serving())
+                        .put("ttft_p90_ms", Double.isNaN(signal.ttftP90Ms()) ? null : CapacityController.round(signal.ttftP90Ms()));
             }
             double spend = 0;
             for (TrackedInstance i : mine) {

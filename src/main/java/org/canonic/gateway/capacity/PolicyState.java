@@ -19,6 +19,8 @@ final class PolicyState {
     volatile int desired = -1;
     volatile Signal signal;
     final Set<String> startFailed = ConcurrentHashMap.newKeySet();
+    /** Per backend, how many first tokens the TTFT signal had seen at the last look. */
+    final java.util.Map<String, Long> ttftSeen = new ConcurrentHashMap<>();
     private final ArrayDeque<ObjectNode> decisions = new ArrayDeque<>();
 
     /** Keeps the decision; {@code unlessRepeated}: not again when the last one said the same. */

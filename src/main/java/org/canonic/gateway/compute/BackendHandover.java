@@ -1,7 +1,6 @@
 package org.canonic.gateway.compute;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.canonic.gateway.compute.runpod.RunPodProvider;
 import org.canonic.gateway.coordination.EventTypes;
 import org.canonic.gateway.fleet.FleetException;
 import org.canonic.gateway.fleet.LiveBackend;
@@ -23,10 +22,18 @@ public final class BackendHandover {
     static final int UNLOCK_TRIES = 3;
 
     private final ComputeService s;
-    final Object actions = new Object();
+    /** Serializes the actions on instances: admin calls and the watch's steps never interleave. */
+    private final Object actions = new Object();
 
     BackendHandover(ComputeService service) {
         this.s = service;
+    }
+
+    /** Runs one of the watch's steps on an instance with no admin action interleaving (the actions' lock). */
+    void exclusively(Runnable step) {
+        synchronized (actions) {
+            step.run();
+        }
     }
 
     public ObjectNode stop(String id, boolean force, long drainMs, String caller, Long fencing) {
@@ -45,13 +52,12 @@ public final class BackendHandover {
             requireState(t, "start", TrackedInstance.State.STOPPED, TrackedInstance.State.FAILED);
             ComputeProvider p = s.provider(t.provider());
             act(t, "start", caller, fencing, () -> p.setState(t.providerId(), true));
-            synchronized (s) {
-                t.moveTo(TrackedInstance.State.WAITING, s.clock.millis());
-                // The endpoint is re-resolved after every start: host ports can change.
-                t.endpoint = null;
-                t.failure = null;
-                t.readinessDeadlineMs = s.clock.millis() + s.config.readinessDeadline().toMillis();
-            }
+            // The endpoint is re-resolved after every start (waiting clears it): host ports can change.
+            s.states.waiting(t, s.clock.millis() + s.config.readinessDeadline().toMillis());
+            s.states.update(t, i -> {
+                i.failure = null;
+                i.cleanupPending = null; // an operator brought it back: no longer a clean-up to finish
+            });
             done(t, "start", caller, fencing, TrackedInstance.State.WAITING);
             s.event(EventTypes.COMPUTE_STARTED, t, fencing);
             return s.view(t);
@@ -84,11 +90,7 @@ public final class BackendHandover {
             boolean tls = s.keys.certificate(t.name()).isPresent();
             actOrRequeue(t, "reconfigure", caller, fencing, () -> p.reconfigure(t.providerId(), recipe, key,
                     extraArgs, tls));
-            synchronized (s) {
-                t.moveTo(TrackedInstance.State.WAITING, s.clock.millis());
-                t.endpoint = null;
-                t.readinessDeadlineMs = s.clock.millis() + s.config.readinessDeadline().toMillis();
-            }
+            s.states.waiting(t, s.clock.millis() + s.config.readinessDeadline().toMillis());
             done(t, "reconfigure", caller, fencing, TrackedInstance.State.WAITING);
             s.event(EventTypes.COMPUTE_RECONFIGURED, t, fencing, "args", extraArgs);
             return s.view(t);
@@ -99,10 +101,7 @@ public final class BackendHandover {
         ComputeProvider p = s.provider(t.provider());
         releaseBackend(t, force, drainMs, fencing);
         actOrRequeue(t, "stop", caller, fencing, () -> p.setState(t.providerId(), false));
-        synchronized (s) {
-            t.moveTo(TrackedInstance.State.STOPPED, s.clock.millis());
-            t.endpoint = null;
-        }
+        s.states.stopped(t);
         done(t, "stop", caller, fencing, TrackedInstance.State.STOPPED);
         s.event(EventTypes.COMPUTE_STOPPED, t, fencing, "reason", reason, "stopped_usd_per_hour", t.stoppedUsdPerHour());
     }
@@ -113,15 +112,15 @@ public final class BackendHandover {
         if (t.providerId() != null) {
             actOrRequeue(t, "destroy", caller, fencing, () -> p.destroy(t.providerId()));
         }
-        synchronized (s) {
-            t.moveTo(TrackedInstance.State.DESTROYED, s.clock.millis());
-            t.endpoint = null;
-            if (t.reservation != null) {
+        s.states.update(t, i -> {
+            i.moveTo(TrackedInstance.State.DESTROYED, s.clock.millis());
+            i.endpoint = null;
+            if (i.reservation != null) {
                 // Settle the cap with what was really spent, not what was estimated.
-                s.guard.ledger().settle(t.reservation, CostGuard.cents(t.spendUsd(s.clock.millis())));
-                t.reservation = null;
+                s.guard.ledger().settle(i.reservation, CostGuard.cents(i.spendUsd(s.clock.millis())));
+                i.reservation = null;
             }
-        }
+        });
         s.keys.delete(t.name());
         done(t, "destroy", caller, fencing, TrackedInstance.State.DESTROYED);
         s.event(EventTypes.COMPUTE_DESTROYED, t, fencing, "reason", reason, "spend_usd",
@@ -148,10 +147,11 @@ public final class BackendHandover {
                         + drainMs / 1000 + " s), then act.");
             }
         }
-        boolean runpod = RunPodProvider.NAME.equals(t.provider()) && t.providerId() != null;
-        if (runpod && live.isPresent()) {
+        // A provider-side stop guard (RunPod's locked) is lifted first.
+        boolean guarded = s.provider(t.provider()).capabilities().stopLock() && t.providerId() != null;
+        if (guarded && live.isPresent()) {
             unlock(t);
-        } else if (runpod) {
+        } else if (guarded) {
             // No backend to strand: a machine that does not serve (failed, exited) is unlocked if RunPod lets it, and
             // the action goes on either way; RunPod itself says so if the lock still stands in its way.
             try {
@@ -166,7 +166,7 @@ public final class BackendHandover {
                 s.fleet.deregister(t.name(), drainMs, fencing);
             } catch (FleetException e) {
                 if (e.status() != 404) {
-                    if (runpod) {
+                    if (guarded) {
                         relock(t);
                     }
                     throw new ComputeException(e.status(), e.code(), e.getMessage());
@@ -216,13 +216,11 @@ public final class BackendHandover {
         try {
             act(t, action, caller, fencing, call);
         } catch (ComputeException e) {
-            synchronized (s) {
-                if (t.state() == TrackedInstance.State.READY) {
-                    t.moveTo(TrackedInstance.State.WAITING, s.clock.millis());
-                    t.endpoint = null;
-                    t.readinessDeadlineMs = s.clock.millis() + s.config.readinessDeadline().toMillis();
+            s.states.update(t, i -> {
+                if (i.state() == TrackedInstance.State.READY) {
+                    s.states.waiting(i, s.clock.millis() + s.config.readinessDeadline().toMillis());
                 }
-            }
+            });
             throw e;
         }
     }

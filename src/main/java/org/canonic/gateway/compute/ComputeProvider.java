@@ -27,13 +27,18 @@ public interface ComputeProvider {
     /** Creates an instance; answers the provider's id. */
     String create(Recipe recipe, Offer offer, String label, String vllmKey);
 
+    /** What it can do; code asks this rather than the provider's name. */
+    default ProviderCapabilities capabilities() {
+        return ProviderCapabilities.MACHINES;
+    }
+
     /**
      * Whether its machines are reached over the internet on an address of their own, so the gateway must make
      * the encryption itself: a TLS identity per instance, served by vLLM and pinned by the backend's client
      * (Vast.ai). False where the provider's own HTTPS already fronts them (RunPod's proxy).
      */
     default boolean servesOwnTls() {
-        return false;
+        return capabilities().ownTls();
     }
 
     /** Creates an instance serving vLLM over TLS with {@code tls}; providers that do not serve their own TLS ignore it. */

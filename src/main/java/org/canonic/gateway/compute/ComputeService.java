@@ -30,7 +30,7 @@ import java.util.Optional;
  * Governed compute: rents vLLM machines through a {@link ComputeProvider}, admits each launch by its estimated cost
  * ({@link Launcher}, {@link CostGuard}), tracks every action in {@link TrackedActions} (intent first), rebuilds its
  * state from them at start (reservations included), and hands the machines to the fleet once they serve. Provider calls block; callers are admin worker threads or the {@link ComputeWatch}'s blocking tasks.
- * Instance bookkeeping is guarded by {@code this}; provider calls are made outside it where they can be slow.
+ * Instance bookkeeping has one owner, {@link InstanceStates}, and its lock; provider calls are made outside it.
  */
 @Singleton
 public class ComputeService {
@@ -50,8 +50,12 @@ public class ComputeService {
     final Launcher launcher;
     final CreateLookup lookup;
     final org.canonic.gateway.compute.runpod.RunPodServerless serverless;
-    final Clock clock = Clock.systemUTC();
-    private final Map<String, TrackedInstance> instances = new LinkedHashMap<>();
+    /** The watch's clock (deadlines, grace periods, spend); tests step their own. */
+    volatile Clock clock = Clock.systemUTC();
+    /** The one owner of the instances' bookkeeping and its lock. */
+    final InstanceStates states = new InstanceStates(() -> clock.millis());
+    private final List<java.util.function.Consumer<Interruption>> interruptionListeners =
+            new java.util.concurrent.CopyOnWriteArrayList<>();
     /** The last entry of the shared tracked stream replayed here. */
     private String sharedCursor = "0";
 
@@ -98,10 +102,10 @@ public class ComputeService {
     /** Current state from the tracked file; the watch then reconciles it with the providers. */
     private void rebuild() {
         for (JsonNode record : tracked.readAll()) {
-            TrackedInstance.replay(instances, record);
+            states.replay(record);
         }
         long now = clock.millis();
-        instances.values().forEach(i -> {
+        states.all().forEach(i -> {
             if (i.state() == TrackedInstance.State.PROVISIONING) {
                 // A crash between the intent and the provider's answer, or an ambiguous create still looked up:
                 // the watch looks for its label for a whole window from now (the list may lag).
@@ -118,9 +122,10 @@ public class ComputeService {
                 restoreReservation(i);
             }
         });
-        if (!instances.isEmpty()) {
-            LOG.infof("Compute: %d tracked instances rebuilt from %s (%d live)", instances.size(), tracked.file(),
-                    instances.values().stream().filter(TrackedInstance::live).count());
+        if (!states.isEmpty()) {
+            List<TrackedInstance> rebuilt = states.all();
+            LOG.infof("Compute: %d tracked instances rebuilt from %s (%d live)", rebuilt.size(), tracked.file(),
+                    rebuilt.stream().filter(TrackedInstance::live).count());
         }
     }
 
@@ -141,6 +146,30 @@ public class ComputeService {
             LOG.errorf("Compute: the reservation of %s could not be restored (%s); its estimate may stay counted",
                     i.name(), e.toString());
         }
+    }
+
+    /**
+     * Calls {@code listener} (on the watch's thread, leader only) for every serving instance lost without being
+     * asked, after it left the fleet and was cleaned up: the capacity policies replace it from there.
+     */
+    public void onInterruption(java.util.function.Consumer<Interruption> listener) {
+        interruptionListeners.add(listener);
+    }
+
+    void interrupted(Interruption interruption) {
+        for (var listener : interruptionListeners) {
+            try {
+                listener.accept(interruption);
+            } catch (RuntimeException e) {
+                LOG.errorf("Compute: a listener of the interruption of %s failed: %s", interruption.instance(),
+                        e.toString());
+            }
+        }
+    }
+
+    /** Tests only: a clock they step. */
+    void clock(Clock clock) {
+        this.clock = clock;
     }
 
     public ComputeProvider provider(String name) {
@@ -187,17 +216,17 @@ public class ComputeService {
     }
 
     /** Starts tracking a launch whose intent is written. */
-    synchronized void track(TrackedInstance instance) {
-        instances.put(instance.name(), instance);
+    void track(TrackedInstance instance) {
+        states.track(instance);
     }
 
     /** Replaces the instance's reservation with {@code actualCents} (0: released), once. */
     void settle(TrackedInstance t, long actualCents) {
-        SpendLedger.Reservation held;
-        synchronized (this) {
-            held = t.reservation;
+        SpendLedger.Reservation held = states.locked(() -> {
+            SpendLedger.Reservation reserved = t.reservation;
             t.reservation = null;
-        }
+            return reserved;
+        });
         try {
             if (held == null) {
                 held = guard.ledger().open(t.name()).orElse(null);
@@ -212,20 +241,23 @@ public class ComputeService {
     }
 
     /** The tracked instance by name (label) or by provider id. */
-    public synchronized TrackedInstance find(String id) {
-        syncShared();
-        TrackedInstance byName = instances.get(id);
-        if (byName != null) {
-            return byName;
-        }
-        return instances.values().stream().filter(i -> id.equals(i.providerId())).reduce((a, b) -> b)
-                .orElseThrow(() -> new ComputeException(404, "instance_not_found", "No tracked instance is named '"
-                        + OpenAiError.echo(id, 64) + "'."));
+    public TrackedInstance find(String id) {
+        return states.locked(() -> {
+            syncShared();
+            TrackedInstance byName = states.byName(id);
+            if (byName != null) {
+                return byName;
+            }
+            return states.byProviderId(id).orElseThrow(() -> new ComputeException(404, "instance_not_found",
+                    "No tracked instance is named '" + OpenAiError.echo(id, 64) + "'."));
+        });
     }
 
-    public synchronized List<TrackedInstance> all() {
-        syncShared();
-        return List.copyOf(instances.values());
+    public List<TrackedInstance> all() {
+        return states.locked(() -> {
+            syncShared();
+            return states.all();
+        });
     }
 
     /**
@@ -236,13 +268,13 @@ public class ComputeService {
     private void syncShared() {
         try {
             String before = sharedCursor;
-            sharedCursor = tracked.replayShared(sharedCursor, instances,
+            sharedCursor = states.replayShared(tracked, sharedCursor,
                     clock.millis() + config.readinessDeadline().toMillis());
             if (!sharedCursor.equals(before)) {
                 // Keys of instances launched elsewhere, so that their registrations resolve here too.
-                instances.values().stream().filter(TrackedInstance::live).forEach(i -> keys.read(i.name()));
+                states.all().stream().filter(TrackedInstance::live).forEach(i -> keys.read(i.name()));
                 // Keyed by instance in the shared ledger: the replica that destroys it settles what another reserved.
-                instances.values().stream().filter(i -> i.live() && i.reservation == null)
+                states.all().stream().filter(i -> i.live() && i.reservation == null)
                         .forEach(i -> guard.ledger().open(i.name()).ifPresent(r -> i.reservation = r));
                 fleet.retryShared();
             }
@@ -256,7 +288,11 @@ public class ComputeService {
     }
 
     /** The admin view of one instance: never its key. */
-    public synchronized ObjectNode view(TrackedInstance i) {
+    public ObjectNode view(TrackedInstance i) {
+        return states.locked(() -> viewLocked(i));
+    }
+
+    private ObjectNode viewLocked(TrackedInstance i) {
         long now = clock.millis();
         ObjectNode v = mapper.createObjectNode();
         v.put("id", i.name());
@@ -284,6 +320,13 @@ public class ComputeService {
         if (i.state() == TrackedInstance.State.WAITING) {
             v.put("readiness_deadline", java.time.Instant.ofEpochMilli(i.readinessDeadlineMs).toString());
         }
+        if (i.unresponsiveSinceMs > 0) {
+            // Failing its probes while the provider says it runs: lost once unresponsive-grace has passed.
+            v.put("unresponsive_since", java.time.Instant.ofEpochMilli(i.unresponsiveSinceMs).toString());
+        }
+        if (i.cleanupPending != null) {
+            v.put("cleanup_pending", i.cleanupPending); // a stop or destroy the provider refused, tried again
+        }
         if (i.state() == TrackedInstance.State.PROVISIONING && i.lookupUntilMs > 0) {
             v.put("lookup_until", java.time.Instant.ofEpochMilli(i.lookupUntilMs).toString());
         }
@@ -292,7 +335,11 @@ public class ComputeService {
     }
 
     /** Spend today (UTC), per instance, and what stopped instances keep costing. */
-    public synchronized ObjectNode spend() {
+    public ObjectNode spend() {
+        return states.locked(this::spendLocked);
+    }
+
+    private ObjectNode spendLocked() {
         long now = clock.millis();
         ObjectNode answer = mapper.createObjectNode();
         answer.put("day", guard.today().toString());
@@ -301,7 +348,7 @@ public class ComputeService {
         double total = 0;
         double storage = 0;
         ArrayNode list = answer.putArray("instances");
-        for (TrackedInstance i : instances.values()) {
+        for (TrackedInstance i : states.all()) {
             if (!i.live() && i.runningHours(now) == 0) {
                 continue;
             }
@@ -326,10 +373,12 @@ public class ComputeService {
      * What the instance named {@code name} (its backend's name) cost within {@code [fromMs, toMs)}, or empty when no
      * instance of that name was rented here: the usage API shares it among the keys that used the instance.
      */
-    public synchronized java.util.OptionalDouble spendUsd(String name, long fromMs, long toMs) {
-        TrackedInstance i = instances.get(name);
-        return i == null ? java.util.OptionalDouble.empty()
-                : java.util.OptionalDouble.of(i.spendUsd(fromMs, toMs, clock.millis()));
+    public java.util.OptionalDouble spendUsd(String name, long fromMs, long toMs) {
+        return states.locked(() -> {
+            TrackedInstance i = states.byName(name);
+            return i == null ? java.util.OptionalDouble.empty()
+                    : java.util.OptionalDouble.of(i.spendUsd(fromMs, toMs, clock.millis()));
+        });
     }
 
     /** Publishes a compute event: the instance and provider, never a key. */

@@ -9,7 +9,6 @@ import io.vertx.core.Vertx;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
-import org.canonic.gateway.compute.runpod.RunPodProvider;
 import org.canonic.gateway.coordination.EventTypes;
 import org.canonic.gateway.fleet.FleetException;
 import org.canonic.gateway.fleet.LiveBackend;
@@ -90,23 +89,27 @@ public class ComputeWatch {
     void poll() {
         for (TrackedInstance t : s.all()) {
             if (t.interruptedAction != null) {
-                synchronized (s.handover().actions) {
+                s.handover().exclusively(() -> {
                     serving.finishInterrupted(t);
-                }
+                });
             } else if (t.state() == TrackedInstance.State.WAITING) {
-                synchronized (s.handover().actions) {
+                s.handover().exclusively(() -> {
                     if (t.state() == TrackedInstance.State.WAITING) {
                         waitFor(t);
                     }
-                }
+                });
             } else if (t.state() == TrackedInstance.State.PROVISIONING && t.lookupUntilMs > 0) {
-                synchronized (s.handover().actions) {
+                s.handover().exclusively(() -> {
                     s.lookup.lookAgain(t);
-                }
+                });
+            } else if (t.state() == TrackedInstance.State.FAILED && t.cleanupPending != null) {
+                s.handover().exclusively(() -> {
+                    serving.retryCleanup(t);
+                });
             } else if (t.state() == TrackedInstance.State.READY || t.state() == TrackedInstance.State.STOPPED) {
-                synchronized (s.handover().actions) {
+                s.handover().exclusively(() -> {
                     serving.recheck(t);
-                }
+                });
                 if (t.state() == TrackedInstance.State.READY && t.idleStopMinutes() != null) {
                     idleCheck(t);
                 }
@@ -124,13 +127,7 @@ public class ComputeWatch {
                 return;
             }
             InstanceInfo i = info.get();
-            synchronized (s) {
-                t.providerStatus = i.providerStatus();
-                t.message = i.message();
-                if (!Double.isNaN(i.usdPerHour()) && i.usdPerHour() > 0) {
-                    t.usdPerHour = i.usdPerHour();
-                }
-            }
+            s.states.observed(t, i, true);
             if (i.status() == InstanceInfo.Status.FAILED) {
                 fail(t, p.name() + " reports a failure: " + i.providerStatus()
                         + (i.message() == null ? "" : " (" + i.message() + ")"), true);
@@ -151,9 +148,7 @@ public class ComputeWatch {
                 }
             }
         } catch (ComputeException e) {
-            synchronized (s) {
-                t.message = "provider error while polling: " + e.getMessage();
-            }
+            s.states.note(t, "provider error while polling: " + e.getMessage());
         }
         if (now > t.readinessDeadlineMs && t.state() == TrackedInstance.State.WAITING) {
             fail(t, "not serving by its readiness deadline (" + Instant.ofEpochMilli(t.readinessDeadlineMs)
@@ -186,16 +181,12 @@ public class ComputeWatch {
         if (s.keys.read(t.name()).isEmpty()) {
             // Launched on another replica and its key not readable yet (the shared store is away): wait, never
             // destroy a machine for that; the readiness deadline still applies.
-            synchronized (s) {
-                t.message = "waiting for the instance key from the shared state store";
-            }
+            s.states.note(t, "waiting for the instance key from the shared state store");
             return;
         }
         try {
             s.fleet.register(body, null);
-            synchronized (s) {
-                t.endpoint = baseUrl;
-            }
+            s.states.registered(t, baseUrl);
             LOG.infof("Compute: %s registered as a backend of route %s at %s", t.name(), recipe.route(), baseUrl);
         } catch (FleetException e) {
             fail(t, "could not be registered with the fleet: " + e.getMessage(), true);
@@ -203,7 +194,7 @@ public class ComputeWatch {
     }
 
     private void ready(TrackedInstance t, ComputeProvider p) {
-        if (RunPodProvider.NAME.equals(p.name())) {
+        if (p.capabilities().stopLock()) {
             try {
                 // Belt and braces for the anti-stop guard: the provider refuses a stop while it serves.
                 p.lock(t.providerId(), true);
@@ -211,10 +202,7 @@ public class ComputeWatch {
                 LOG.warnf("Compute: could not lock pod %s: %s", t.providerId(), e.getMessage());
             }
         }
-        synchronized (s) {
-            t.moveTo(TrackedInstance.State.READY, s.clock.millis());
-            t.readyAtMs = s.clock.millis();
-        }
+        s.states.ready(t);
         ObjectNode line = s.tracked.record(SYSTEM, t, "ready", null);
         line.put("endpoint", t.endpoint);
         s.tracked.append(line, "ok", null, TrackedInstance.State.READY);
@@ -225,15 +213,11 @@ public class ComputeWatch {
     /** Marks it failed and, if it still exists, stops or destroys it as configured. */
     private void fail(TrackedInstance t, String reason, boolean exists) {
         String policy = s.config.onReadinessFailure().strip().toLowerCase(Locale.ROOT);
-        synchronized (s) {
-            t.failure = reason;
-        }
+        s.states.failure(t, reason);
         ObjectNode line = s.tracked.record(SYSTEM, t, "failed", null);
         line.put("failure", reason);
         s.tracked.append(line, "ok", null, TrackedInstance.State.FAILED);
-        synchronized (s) {
-            t.moveTo(TrackedInstance.State.FAILED, s.clock.millis());
-        }
+        s.states.move(t, TrackedInstance.State.FAILED);
         String taken = "none";
         try {
             if (!exists) {
@@ -248,7 +232,8 @@ public class ComputeWatch {
                 taken = "destroyed";
             }
         } catch (ComputeException e) {
-            taken = "action failed: " + e.getMessage();
+            taken = "action failed (tried again on the next poll): " + e.getMessage();
+            serving.pending(t, exists && policy.equals("stop") ? "stop" : "destroy", e);
         }
         LOG.warnf("Compute: %s failed (%s); %s", t.name(), reason, taken);
         s.event(EventTypes.COMPUTE_FAILED, t, null, "reason", reason, "action", taken, "provider_status", t.providerStatus);
@@ -263,14 +248,14 @@ public class ComputeWatch {
         if (System.currentTimeMillis() - last < t.idleStopMinutes() * 60_000L) {
             return;
         }
-        synchronized (s.handover().actions) {
+        s.handover().exclusively(() -> {
             try {
                 // Through the same guard: not forced, so recent traffic keeps it running.
                 s.handover().stopNow(t, false, 1000, SYSTEM, null, "idle for " + t.idleStopMinutes() + " min");
             } catch (ComputeException e) {
                 LOG.infof("Compute: idle stop of %s did not happen: %s", t.name(), e.getMessage());
             }
-        }
+        });
     }
 
     /** Lists every configured provider and compares with what is tracked; reports, never touches. */

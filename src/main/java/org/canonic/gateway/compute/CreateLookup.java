@@ -55,14 +55,14 @@ final class CreateLookup {
         if (look(t, p, named, caller, fencing) == Found.ADOPTED) {
             return true;
         }
-        synchronized (s) {
-            t.message = failure.getMessage() + " Whether it was created is not known yet: its $"
+        s.states.update(t, i -> {
+            i.message = failure.getMessage() + " Whether it was created is not known yet: its $"
                     + CostGuard.usd(t.estimateCents()) + " reservation is kept and the gateway looks for an instance"
                     + " labelled " + t.name() + " until " + Instant.ofEpochMilli(until) + ", then adopts it or"
                     + " closes the launch as never created.";
             // From here on the watch looks (it only takes launches with a deadline): never two lookups at once.
-            t.lookupUntilMs = until;
-        }
+            i.lookupUntilMs = until;
+        });
         return false;
     }
 
@@ -76,10 +76,8 @@ final class CreateLookup {
         if (found == Found.NOTHING && s.clock.millis() >= t.lookupUntilMs) {
             close(t, p);
         } else if (found == Found.NOTHING) {
-            synchronized (s) {
-                t.message = "launch not resolved yet: no instance labelled " + t.name() + " at " + p.name()
-                        + " so far; looking until " + Instant.ofEpochMilli(t.lookupUntilMs) + " (the list can lag)";
-            }
+            s.states.note(t, "launch not resolved yet: no instance labelled " + t.name() + " at " + p.name()
+                    + " so far; looking until " + Instant.ofEpochMilli(t.lookupUntilMs) + " (the list can lag)");
         }
     }
 
@@ -92,10 +90,8 @@ final class CreateLookup {
                 p.get(named).ifPresent(matches::add);
             }
         } catch (ComputeException e) {
-            synchronized (s) {
-                t.message = "launch not resolved yet: " + p.name() + " could not be listed (" + e.getMessage()
-                        + "); looking again";
-            }
+            s.states.note(t, "launch not resolved yet: " + p.name() + " could not be listed (" + e.getMessage()
+                    + "); looking again");
             return Found.UNKNOWN;
         }
         if (matches.isEmpty()) {
@@ -110,13 +106,12 @@ final class CreateLookup {
                        Long fencing) {
         InstanceInfo keep = matches.stream().filter(i -> i.id().equals(named)).findFirst().orElse(matches.get(0));
         long now = s.clock.millis();
-        synchronized (s) {
-            t.providerId = keep.id();
-            t.lookupUntilMs = 0;
-            t.message = null;
-            t.moveTo(TrackedInstance.State.WAITING, now);
-            t.readinessDeadlineMs = now + s.config.readinessDeadline().toMillis();
-        }
+        s.states.update(t, i -> {
+            i.providerId = keep.id();
+            i.lookupUntilMs = 0;
+            i.message = null;
+        });
+        s.states.waiting(t, now + s.config.readinessDeadline().toMillis());
         s.tracked.append(s.tracked.record(caller, t, "adopt", fencing), "ok", null, TrackedInstance.State.WAITING);
         LOG.warnf("Compute: launch %s found at %s as %s and adopted", t.name(), p.name(), keep.id());
         for (InstanceInfo extra : matches) {
@@ -145,13 +140,13 @@ final class CreateLookup {
     }
 
     private void close(TrackedInstance t, ComputeProvider p) {
-        synchronized (s) {
-            t.lookupUntilMs = 0;
-            t.message = null;
-            t.failure = "no instance labelled " + t.name() + " appeared at " + p.name() + " within the lookup window ("
+        s.states.update(t, i -> {
+            i.lookupUntilMs = 0;
+            i.message = null;
+            i.failure = "no instance labelled " + t.name() + " appeared at " + p.name() + " within the lookup window ("
                     + s.config.createLookupWindow().toSeconds() + " s): closed as never created";
-            t.moveTo(TrackedInstance.State.DESTROYED, s.clock.millis());
-        }
+        });
+        s.states.move(t, TrackedInstance.State.DESTROYED);
         s.settle(t, 0);
         s.keys.delete(t.name());
         ObjectNode line = s.tracked.record(ComputeWatch.SYSTEM, t, "adopt", null);

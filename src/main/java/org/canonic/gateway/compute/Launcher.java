@@ -121,11 +121,8 @@ final class Launcher {
             return launched(instance, quote, admission, fencing, quote.provider().name() + " answered with an"
                     + " error (" + e.getMessage() + "), but an instance with the launch's label was found and adopted.");
         }
-        synchronized (s) {
-            instance.moveTo(TrackedInstance.State.WAITING, s.clock.millis());
-            instance.readinessDeadlineMs = s.clock.millis() + (request.readinessDeadlineSeconds() != null
-                    ? request.readinessDeadlineSeconds() * 1000L : s.config.readinessDeadline().toMillis());
-        }
+        s.states.waiting(instance, s.clock.millis() + (request.readinessDeadlineSeconds() != null
+                ? request.readinessDeadlineSeconds() * 1000L : s.config.readinessDeadline().toMillis()));
         s.tracked.append(s.tracked.record(caller, instance, "provision", fencing), "ok", null,
                 TrackedInstance.State.WAITING);
         return launched(instance, quote, admission, fencing, null);
@@ -157,11 +154,11 @@ final class Launcher {
     private void notCreated(TrackedInstance instance, ComputeException e, String caller, Long fencing) {
         s.guard.ledger().release(instance.reservation);
         s.keys.delete(instance.name());
-        synchronized (s) {
-            instance.reservation = null;
-            instance.moveTo(TrackedInstance.State.DESTROYED, s.clock.millis());
-            instance.failure = e.getMessage() + " The request never reached the provider: nothing was created.";
-        }
+        s.states.update(instance, i -> {
+            i.reservation = null;
+            i.moveTo(TrackedInstance.State.DESTROYED, s.clock.millis());
+            i.failure = e.getMessage() + " The request never reached the provider: nothing was created.";
+        });
         ObjectNode failed = s.tracked.record(caller, instance, "provision", fencing);
         failed.put("failure", instance.failure);
         s.tracked.append(failed, e.code(), instance.failure, TrackedInstance.State.DESTROYED);

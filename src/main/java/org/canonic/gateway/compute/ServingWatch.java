@@ -3,7 +3,9 @@ package org.canonic.gateway.compute;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import org.canonic.gateway.config.ComputeConfig;
 import org.canonic.gateway.coordination.EventTypes;
+import org.canonic.gateway.health.BackendState;
 import org.jboss.logging.Logger;
 
 import java.util.Locale;
@@ -12,12 +14,15 @@ import java.util.Optional;
 /**
  * Instances the gateway already counts as serving or stopped are re-read on every watch tick, because the provider
  * can change them behind its back: an interruptible Vast.ai instance is outbid (it shows as stopped), a container
- * exits, an account out of credit is stopped, a machine disappears. Left alone, such an instance would stay
- * {@code ready} with its spend accruing at the running rate. Each case drains the backend, marks the instance
- * (state and reason), reports it (tracked line, {@code compute.interrupted} event,
- * {@code gateway.compute.interruptions{provider,kind}}) and settles its spend where it is gone; a failed one is then
- * stopped or destroyed like a readiness failure ({@code on-readiness-failure}). It also finishes actions a restart
- * interrupted (their intent without an outcome). Called under the handover's action monitor.
+ * exits, an account out of credit is stopped, a machine disappears, or vLLM stops answering while the provider says
+ * it runs. Left alone, such an instance would stay {@code ready} with its spend accruing at the running rate. Each
+ * case drains the backend, marks the instance (state and reason), reports it (tracked line, {@code compute.interrupted}
+ * event, {@code gateway.compute.interruptions{provider,kind}}) and settles its spend where it is gone. Then it is
+ * cleaned up: a failed or unresponsive one is stopped or destroyed like a readiness failure
+ * ({@code on-readiness-failure}), a stopped one destroyed or kept as {@code on-interruption} says; a clean-up the
+ * provider refused is tried again on every poll ({@link TrackedInstance#cleanupPending}). Last, the service's
+ * interruption listeners hear of it (a capacity policy replaces it). It also finishes actions a restart interrupted
+ * (their intent without an outcome). Called under the handover's action monitor.
  */
 final class ServingWatch {
 
@@ -38,46 +43,70 @@ final class ServingWatch {
                 || t.providerId() == null) {
             return;
         }
+        if (t.cleanupPending != null) {
+            retryCleanup(t);
+            return;
+        }
         ComputeProvider p = s.provider(t.provider());
         Optional<InstanceInfo> read;
         try {
             read = p.get(t.providerId());
         } catch (ComputeException e) {
-            synchronized (s) {
-                t.message = "provider error while re-reading: " + e.getMessage();
-            }
+            s.states.note(t, "provider error while re-reading: " + e.getMessage());
             return;
         }
+        boolean serving = t.state() == TrackedInstance.State.READY;
         if (read.isEmpty()) {
             interrupted(t, p.name() + " says the instance is gone", "gone", TrackedInstance.State.DESTROYED);
+            told(t, serving, "gone");
             return;
         }
         InstanceInfo i = read.get();
-        synchronized (s) {
-            t.providerStatus = i.providerStatus();
-            t.message = i.message();
-            if (!Double.isNaN(i.usdPerHour()) && i.usdPerHour() > 0 && t.state() == TrackedInstance.State.READY) {
-                // Hosts can raise prices; the spend follows what the provider reports.
-                t.usdPerHour = i.usdPerHour();
-            }
-        }
+        // Hosts can raise prices; the spend of a serving one follows what the provider reports.
+        s.states.observed(t, i, t.state() == TrackedInstance.State.READY);
         if (t.state() == TrackedInstance.State.STOPPED) {
             if (i.status() == InstanceInfo.Status.RUNNING) {
-                synchronized (s) {
-                    t.message = "running at " + p.name() + " although stopped here: it bills the running rate;"
-                            + " stop or destroy it";
-                }
+                s.states.note(t, "running at " + p.name() + " although stopped here: it bills the running rate;"
+                        + " stop or destroy it");
             }
             return;
         }
         if (i.status() == InstanceInfo.Status.STOPPED) {
             interrupted(t, "stopped by " + p.name() + " (outbid, or out of credit): " + i.providerStatus(),
                     "stopped", TrackedInstance.State.STOPPED);
+            if (s.config.onInterruption() == ComputeConfig.OnInterruption.DESTROY) {
+                // Stopped is not free (storage bills on), and an outbid machine has lost its GPU to the higher bid.
+                cleanUp(t, "destroy");
+            }
+            told(t, true, "stopped");
         } else if (i.status() == InstanceInfo.Status.FAILED) {
             interrupted(t, p.name() + " reports a failure: " + i.providerStatus()
                     + (i.message() == null ? "" : " (" + i.message() + ")"), "failed", TrackedInstance.State.FAILED);
-            applyFailurePolicy(t);
+            cleanUp(t, failurePolicy());
+            told(t, true, "failed");
+        } else {
+            probeCheck(t, p);
         }
+    }
+
+    /**
+     * A serving instance whose backend has been DOWN for the whole grace while the provider does not say it stopped
+     * or failed: vLLM died, hangs, or the host lost its network. It serves nobody and bills the running rate.
+     */
+    private void probeCheck(TrackedInstance t, ComputeProvider p) {
+        long grace = s.config.unresponsiveGrace().toMillis();
+        var backend = s.fleet.find(t.name());
+        var health = backend.map(b -> b.snapshot()).orElse(null);
+        boolean down = grace > 0 && health != null && health.state() == BackendState.DOWN;
+        if (!s.states.unresponsiveFor(t, down, grace)) {
+            return;
+        }
+        long downMs = s.clock.millis() - s.states.unresponsiveSince(t);
+        interrupted(t, "stopped answering its probes for " + downMs / 1000 + " s (grace " + grace / 1000 + " s: "
+                + health.reason() + ") while " + p.name() + " reports " + t.providerStatus, "unresponsive",
+                TrackedInstance.State.FAILED);
+        cleanUp(t, failurePolicy());
+        told(t, true, "unresponsive");
     }
 
     private void interrupted(TrackedInstance t, String reason, String kind, TrackedInstance.State state) {
@@ -88,37 +117,73 @@ final class ServingWatch {
             LOG.infof("Compute: releasing the backend of %s: %s", t.name(), e.getMessage());
         }
         long now = s.clock.millis();
-        synchronized (s) {
-            t.failure = "interrupted: " + reason;
-            t.endpoint = null;
-            t.moveTo(state, now);
-        }
+        s.states.lost(t, "interrupted: " + reason, state);
         if (state == TrackedInstance.State.DESTROYED) {
             s.settle(t, CostGuard.cents(t.spendUsd(now)));
             s.keys.delete(t.name());
         }
         ObjectNode line = s.tracked.record(ComputeWatch.SYSTEM, t, "interrupted", null);
         line.put("failure", t.failure);
+        line.put("kind", kind);
         s.tracked.append(line, "ok", null, state);
         Counter.builder("gateway.compute.interruptions").description("Instances the provider stopped, failed or"
-                + " removed while the gateway counted them as serving").tag("provider", t.provider()).tag("kind", kind)
-                .register(registry).increment();
-        s.event(EventTypes.COMPUTE_INTERRUPTED, t, null, "reason", reason, "state",
+                + " removed, or that stopped answering their probes, while the gateway counted them as serving")
+                .tag("provider", t.provider()).tag("kind", kind).register(registry).increment();
+        s.event(EventTypes.COMPUTE_INTERRUPTED, t, null, "reason", reason, "kind", kind, "state",
                 state.name().toLowerCase(Locale.ROOT), "provider_status", t.providerStatus, "spend_usd",
                 ComputeService.round(t.spendUsd(now), 4));
         LOG.warnf("Compute: %s was %s", t.name(), t.failure);
     }
 
-    private void applyFailurePolicy(TrackedInstance t) {
-        String policy = s.config.onReadinessFailure().strip().toLowerCase(Locale.ROOT);
+    /** Tells the listeners (capacity policies) of a lost serving instance, once it is cleaned up. */
+    private void told(TrackedInstance t, boolean wasServing, String kind) {
+        if (wasServing) {
+            s.interrupted(new Interruption(t.name(), t.provider(), t.recipe(), kind, t.failure, t.state()));
+        }
+    }
+
+    private String failurePolicy() {
+        return s.config.onReadinessFailure().strip().toLowerCase(Locale.ROOT).equals("stop") ? "stop" : "destroy";
+    }
+
+    /** Stops or destroys a lost instance; a provider that refuses leaves it pending for the next poll. */
+    private void cleanUp(TrackedInstance t, String action) {
         try {
-            if (policy.equals("stop")) {
-                s.handover().stopNow(t, true, DRAIN_MS, ComputeWatch.SYSTEM, null, t.failure);
+            if (action.equals("stop")) {
+                if (t.state() != TrackedInstance.State.STOPPED) {
+                    s.handover().stopNow(t, true, DRAIN_MS, ComputeWatch.SYSTEM, null, t.failure);
+                }
             } else {
                 s.handover().destroyNow(t, true, DRAIN_MS, ComputeWatch.SYSTEM, null, t.failure);
             }
+            t.cleanupPending = null;
         } catch (ComputeException e) {
-            LOG.warnf("Compute: %s after its failure: %s", t.name(), e.getMessage());
+            pending(t, action, e);
+            s.states.note(t, action + " after the interruption failed (tried again on the next poll): "
+                    + e.getMessage());
+            LOG.warnf("Compute: %s after its interruption: %s", t.name(), e.getMessage());
+        }
+    }
+
+    /**
+     * Remembers a clean-up the provider refused, in memory and in the tracked file ({@code cleanup_pending}), so that
+     * the watch tries it again on every poll, after a restart too.
+     */
+    void pending(TrackedInstance t, String action, ComputeException e) {
+        if (action.equals(t.cleanupPending)) {
+            return; // written already
+        }
+        t.cleanupPending = action;
+        ObjectNode line = s.tracked.record(ComputeWatch.SYSTEM, t, "cleanup", null);
+        line.put("cleanup_pending", action);
+        s.tracked.append(line, "pending", e.getMessage(), t.state());
+    }
+
+    /** The clean-up a provider refused before, tried again (destroying what is gone counts as destroyed). */
+    void retryCleanup(TrackedInstance t) {
+        String action = t.cleanupPending;
+        if (action != null && t.live()) {
+            cleanUp(t, action);
         }
     }
 
@@ -140,9 +205,7 @@ final class ServingWatch {
                 LOG.warnf("Compute: %s destroyed, finishing %s", t.name(), reason);
             } catch (ComputeException e) {
                 t.interruptedAction = action; // next tick
-                synchronized (s) {
-                    t.message = "finishing " + reason + " failed: " + e.getMessage();
-                }
+                s.states.note(t, "finishing " + reason + " failed: " + e.getMessage());
             }
             return;
         }
@@ -160,15 +223,10 @@ final class ServingWatch {
             return;
         }
         boolean stopped = read.get().status() == InstanceInfo.Status.STOPPED;
-        long now = s.clock.millis();
-        synchronized (s) {
-            t.endpoint = null;
-            if (stopped) {
-                t.moveTo(TrackedInstance.State.STOPPED, now);
-            } else {
-                t.moveTo(TrackedInstance.State.WAITING, now);
-                t.readinessDeadlineMs = now + s.config.readinessDeadline().toMillis();
-            }
+        if (stopped) {
+            s.states.stopped(t);
+        } else {
+            s.states.waiting(t, s.clock.millis() + s.config.readinessDeadline().toMillis());
         }
         ObjectNode line = s.tracked.record(ComputeWatch.SYSTEM, t, action, null);
         line.put("failure", reason + "; " + p.name() + " reports " + read.get().providerStatus());

@@ -7,8 +7,8 @@ import java.util.Map;
 
 /**
  * What the gateway knows of one instance it rented, named by its label ({@code mg-<recipe>-<gatewayId>-<uuid8>}),
- * which is also its backend's name. Mutated only under the compute service's monitor; rebuilt at start from the
- * tracked-instances file (and then the provider).
+ * which is also its backend's name. Changed only through {@link InstanceStates}, under its lock; rebuilt at start
+ * from the tracked-instances file (and then the provider).
  */
 public final class TrackedInstance {
 
@@ -55,6 +55,16 @@ public final class TrackedInstance {
     long lookupUntilMs;
     /** The action of the last intent replayed without its outcome, or null. */
     String lastIntent;
+    /**
+     * While it serves: since when (the service clock, epoch ms) its backend has been DOWN although the provider says it
+     * runs; 0 while its probes pass. Not persisted: a restart gives a dying instance its grace again.
+     */
+    long unresponsiveSinceMs;
+    /**
+     * The clean-up ({@code destroy} or {@code stop}) an interrupted or failed instance still needs because the
+     * provider call failed; the watch tries it again on every poll, so it is never forgotten while it may bill.
+     */
+    volatile String cleanupPending;
     /** Set at start: an action (destroy, stop, start, reconfigure) a restart interrupted, for the watch to finish. */
     volatile String interruptedAction;
     /**
@@ -252,6 +262,11 @@ public final class TrackedInstance {
             lookupUntilMs = Instant.parse(record.get("lookup_until").asText()).toEpochMilli();
         }
         String action = record.path("action").asText();
+        if (record.hasNonNull("cleanup_pending")) {
+            cleanupPending = record.get("cleanup_pending").asText();
+        } else if (action.equals("start") && "ok".equals(record.path("result").asText())) {
+            cleanupPending = null; // an operator brought it back
+        }
         if ("intent".equals(record.path("result").asText())) {
             lastIntent = action;
         } else if (action.equals(lastIntent)) {

@@ -87,6 +87,26 @@ public interface ComputeConfig {
     @WithDefault("destroy")
     String onReadinessFailure();
 
+    /**
+     * What happens to a serving instance the provider stopped under the gateway (a Vast.ai interruptible instance
+     * outbid, an account out of credit): {@code destroy} (the default: stopped still bills storage, an outbid
+     * instance has lost its GPU, and a machine that only serves vLLM holds nothing a new one would not download
+     * again) or {@code keep} (left stopped and tracked, billing storage, for an operator to start or destroy).
+     */
+    @WithDefault("destroy")
+    OnInterruption onInterruption();
+
+    enum OnInterruption { DESTROY, KEEP }
+
+    /**
+     * How long a serving instance may fail its probes (its backend DOWN) while the provider says it runs before it
+     * counts as dying: drained, marked failed, reported, then stopped or destroyed like a readiness failure. 0 turns
+     * this off.
+     */
+    @WithDefault("5m")
+    @WithConverter(MillisDurationConverter.class)
+    Duration unresponsiveGrace();
+
     /** A backend that served within this is busy: stop and destroy are refused unless forced. */
     @WithDefault("5m")
     @WithConverter(MillisDurationConverter.class)

@@ -35,7 +35,8 @@ public final class EventTypes {
     public static final String COMPUTE_DESTROYED = "compute.destroyed";
     /**
      * A serving or stopped instance the provider stopped (outbid, out of credit), failed (its container exited) or
-     * removed; data: {@code reason}, {@code state}, {@code provider_status}, {@code spend_usd}.
+     * removed, or a serving one that stopped answering its probes; data: {@code reason}, {@code kind} ({@code stopped},
+     * {@code failed}, {@code gone}, {@code unresponsive}), {@code state}, {@code provider_status}, {@code spend_usd}.
      */
     public static final String COMPUTE_INTERRUPTED = "compute.interrupted";
     /** Data: {@code kind} (untracked, tracked_but_gone), {@code provider}, {@code provider_id}, more. */
@@ -45,6 +46,11 @@ public final class EventTypes {
     public static final String COMPUTE_SCALE_IN = "compute.scale_in";
     /** A scale-out the cost guard would not admit without a human; also {@code refusal}. Once per UTC day. */
     public static final String COMPUTE_SCALE_REFUSED = "compute.scale_refused";
+    /**
+     * An instance a capacity policy still needed was interrupted and a replacement launched; data: {@code recipe},
+     * {@code instance} (the new one), {@code replaces}, {@code provider}, {@code reason}.
+     */
+    public static final String COMPUTE_REPLACED = "compute.replaced";
 
     /**
      * The schedule registry; data of all four: {@code id}, {@code kind}, {@code target_kind}, {@code target},
@@ -60,7 +66,7 @@ public final class EventTypes {
             BACKEND_DRAIN_FINISHED, LOCK_ACQUIRED, LOCK_RELEASED, LOCK_EXPIRED, LOCK_FORCED, COMPUTE_PROVISIONED, COMPUTE_READY,
             COMPUTE_FAILED, COMPUTE_STOPPED, COMPUTE_STARTED, COMPUTE_RECONFIGURED, COMPUTE_DESTROYED,
             COMPUTE_INTERRUPTED, COMPUTE_LEAK_FOUND, COMPUTE_SCALE_OUT, COMPUTE_SCALE_IN,
-            COMPUTE_SCALE_REFUSED, SCHEDULE_CREATED, SCHEDULE_DELETED, SCHEDULE_STARTED,
+            COMPUTE_SCALE_REFUSED, COMPUTE_REPLACED, SCHEDULE_CREATED, SCHEDULE_DELETED, SCHEDULE_STARTED,
             SCHEDULE_ENDED);
 
     private EventTypes() {

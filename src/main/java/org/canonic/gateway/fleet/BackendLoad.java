@@ -111,6 +111,11 @@ public final class BackendLoad {
         return ttft.recentMedianNanos();
     }
 
+    /** The first tokens it streamed since a reader's last look (see {@link TtftModel#recentSince}). */
+    public TtftModel.Recent recentTtftSince(long seen) {
+        return ttft.recentSince(seen);
+    }
+
     public TtftModel.Fit ttft() {
         return ttft.fit();
     }

@@ -97,6 +97,21 @@ public final class TtftModel {
         return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0;
     }
 
+    /** The first tokens sampled after the first {@code seen} (at most the last {@value #RECENT}), and how many in all. */
+    public record Recent(long count, long[] nanos) {
+    }
+
+    /** What came since a reader last looked ({@code seen}: the count it got then; 0 the first time). */
+    public synchronized Recent recentSince(long seen) {
+        long count = recentCount;
+        long from = Math.max(Math.max(0, seen), count - Math.min(count, RECENT));
+        long[] nanos = new long[(int) Math.max(0, count - from)];
+        for (long k = from; k < count; k++) {
+            nanos[(int) (k - from)] = recent[(int) (k % RECENT)];
+        }
+        return new Recent(count, nanos);
+    }
+
     /** A stream's first token came {@code ttftNanos} after its request was sent, with this many tokens to prefill. */
     public synchronized void sample(long uncachedTokens, long ttftNanos) {
         double u = Math.max(0, uncachedTokens);

@@ -1,10 +1,10 @@
 package org.canonic.gateway.keys;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Response;
 import org.canonic.gateway.config.InvalidConfigurationException;
 import org.canonic.gateway.state.StateStore;
+import org.canonic.gateway.state.VersionedHash;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
@@ -26,9 +26,6 @@ public final class RedisIssuedKeyStore implements IssuedKeyStore {
 
     private static final Logger LOG = Logger.getLogger(RedisIssuedKeyStore.class);
 
-    private static final String SNAPSHOT = """
-            return {redis.call('GET', KEYS[2]) or '0', redis.call('HGETALL', KEYS[1])}
-            """;
     private static final String ADD = """
             if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
             redis.call('INCR', KEYS[2])
@@ -51,6 +48,7 @@ public final class RedisIssuedKeyStore implements IssuedKeyStore {
 
     private final StateStore store;
     private final ObjectMapper mapper;
+    private final VersionedHash keys;
     private final String hash;
     private final String counter;
     private final String used;
@@ -59,8 +57,9 @@ public final class RedisIssuedKeyStore implements IssuedKeyStore {
     public RedisIssuedKeyStore(StateStore store, ObjectMapper mapper) {
         this.store = store;
         this.mapper = mapper;
-        this.hash = store.key("client-keys");
-        this.counter = store.key("client-keys:version");
+        this.keys = new VersionedHash(store, mapper, "client-keys", "a client key");
+        this.hash = keys.hash();
+        this.counter = keys.counter();
         this.used = store.key("client-keys:used");
         List<String> problems = new ArrayList<>();
         read(problems);
@@ -79,26 +78,13 @@ public final class RedisIssuedKeyStore implements IssuedKeyStore {
     }
 
     private Contents read(List<String> problems) {
-        Response answer = store.eval(SNAPSHOT, List.of(hash, counter));
-        String version = answer.get(0).toString();
-        Response pairs = answer.get(1);
-        List<IssuedKey> keys = new ArrayList<>();
-        for (int i = 0; i + 1 < pairs.size(); i += 2) {
-            String id = pairs.get(i).toString();
-            try {
-                keys.add(IssuedKey.fromJson(mapper.readTree(pairs.get(i + 1).toString())));
-            } catch (IOException | IllegalArgumentException e) {
-                problems.add("entry " + id + " of " + where() + " cannot be read as a client key ("
-                        + (e instanceof IOException ? "not JSON" : e.getMessage()) + "); fix or delete it (HDEL)");
-            }
-        }
-        return new Contents(version, List.copyOf(keys));
+        VersionedHash.Snapshot<IssuedKey> snapshot = keys.read(IssuedKey::fromJson, problems);
+        return new Contents(snapshot.version(), snapshot.entries());
     }
 
     @Override
     public String version() {
-        Response version = store.call(Command.GET, counter);
-        return version == null ? "0" : version.toString();
+        return keys.version();
     }
 
     @Override
@@ -164,6 +150,6 @@ public final class RedisIssuedKeyStore implements IssuedKeyStore {
 
     @Override
     public String where() {
-        return store.where() + " key " + hash;
+        return keys.where();
     }
 }

@@ -22,7 +22,6 @@ import org.canonic.gateway.compute.ComputeException;
 import org.canonic.gateway.coordination.AuditLog;
 import org.canonic.gateway.coordination.MaintenanceLock;
 import org.canonic.gateway.relay.OpenAiError;
-import org.canonic.gateway.state.StateStore;
 
 /**
  * Capacity policies' admin API, behind the admin token:
@@ -30,7 +29,8 @@ import org.canonic.gateway.state.StateStore;
  *   <li>{@code GET /admin/compute/capacity}: each policy, its current and desired instances, the last decisions
  *       with their reasons, the projected spend for the rest of the UTC day against the daily cap</li>
  *   <li>{@code PUT /admin/compute/capacity/{recipe}}: sets a recipe's policy (fields left out keep their value),
- *       under the maintenance lock and audited like every compute change; {@code DELETE} takes it away</li>
+ *       under the maintenance lock and audited like every compute change; {@code DELETE} takes it away; both are
+ *       stored for every replica (state directory or Redis)</li>
  * </ul>
  */
 @Path("/admin/compute/capacity")
@@ -50,14 +50,12 @@ public class CapacityResource {
     AuditedChange audited;
 
     @Inject
-    StateStore store;
-
-    @Inject
     ObjectMapper mapper;
 
     @GET
     public Response view(@HeaderParam("Authorization") String authorization, @Context HttpServerRequest request) {
         auth.require(authorization, request);
+        policies.sync();
         return Response.ok(controller.view()).build();
     }
 
@@ -69,12 +67,7 @@ public class CapacityResource {
                         @HeaderParam(MaintenanceLock.TOKEN_HEADER) String token, @PathParam("recipe") String recipe,
                         String body) {
         auth.require(authorization, request);
-        if (store.shared()) {
-            // Policies set here live in this replica only, and the leader alone acts: refused rather than ignored.
-            return error(new ComputeException(409, "capacity_policy_not_shared", "Capacity policies set through"
-                    + " the API are not shared between replicas yet; with GATEWAY_STATE_STORE=redis configure them"
-                    + " (gateway.capacity.policies.<recipe>.*) on every replica."));
-        }
+        policies.sync();
         JsonNode before = controller.policy(recipe).map(p -> (JsonNode) p.view()).orElse(null);
         return audited.make("compute.capacity", recipe, actor, token, before, fencing -> {
             JsonNode parsed = parse(body);
@@ -90,9 +83,10 @@ public class CapacityResource {
                            @HeaderParam(MaintenanceLock.TOKEN_HEADER) String token,
                            @PathParam("recipe") String recipe) {
         auth.require(authorization, request);
+        policies.sync();
         JsonNode before = controller.policy(recipe).map(p -> (JsonNode) p.view()).orElse(null);
         return audited.make("compute.capacity.delete", recipe, actor, token, before, fencing -> {
-            controller.remove(recipe).orElseThrow(() -> new ComputeException(404, "capacity_policy_not_found",
+            policies.remove(recipe).orElseThrow(() -> new ComputeException(404, "capacity_policy_not_found",
                     "No capacity policy is set for recipe '" + OpenAiError.echo(recipe, 64) + "'."));
             ObjectNode answer = mapper.createObjectNode();
             answer.put("recipe", recipe);

@@ -1,9 +1,9 @@
 package org.canonic.gateway.schedule;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.vertx.redis.client.Response;
 import org.canonic.gateway.config.InvalidConfigurationException;
 import org.canonic.gateway.state.StateStore;
+import org.canonic.gateway.state.VersionedHash;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
@@ -28,9 +28,6 @@ public final class RedisScheduleStore implements ScheduleStore {
     /** Decisions retried on a moved counter before the change is refused as too contended. */
     private static final int ATTEMPTS = 20;
 
-    private static final String SNAPSHOT = """
-            return {redis.call('GET', KEYS[2]) or '0', redis.call('HGETALL', KEYS[1])}
-            """;
     /** ARGV: the version decided on, n, then n (id, json) pairs to put, then the ids to delete. */
     private static final String WRITE = """
             if (redis.call('GET', KEYS[2]) or '0') ~= ARGV[1] then return -1 end
@@ -49,6 +46,7 @@ public final class RedisScheduleStore implements ScheduleStore {
 
     private final StateStore store;
     private final ObjectMapper mapper;
+    private final VersionedHash schedule;
     private final String hash;
     private final String counter;
     private volatile Snapshot cached;
@@ -60,8 +58,9 @@ public final class RedisScheduleStore implements ScheduleStore {
     public RedisScheduleStore(StateStore store, ObjectMapper mapper) {
         this.store = store;
         this.mapper = mapper;
-        this.hash = store.key("schedule");
-        this.counter = store.key("schedule:version");
+        this.schedule = new VersionedHash(store, mapper, "schedule", "a schedule entry");
+        this.hash = schedule.hash();
+        this.counter = schedule.counter();
         List<String> problems = new ArrayList<>();
         cached = snapshot(problems);
         if (!problems.isEmpty()) {
@@ -72,8 +71,7 @@ public final class RedisScheduleStore implements ScheduleStore {
     @Override
     public List<ScheduleEntry> read() {
         Snapshot last = cached;
-        Response version = store.call(io.vertx.redis.client.Command.GET, counter);
-        String now = version == null ? "0" : version.toString();
+        String now = schedule.version();
         if (last != null && last.version().equals(now)) {
             return last.entries();
         }
@@ -108,7 +106,7 @@ public final class RedisScheduleStore implements ScheduleStore {
 
     @Override
     public String where() {
-        return store.where() + " key " + hash;
+        return schedule.where();
     }
 
     private Snapshot fresh() {
@@ -120,20 +118,8 @@ public final class RedisScheduleStore implements ScheduleStore {
     }
 
     private Snapshot snapshot(List<String> problems) {
-        Response answer = store.eval(SNAPSHOT, List.of(hash, counter));
-        String version = answer.get(0).toString();
-        Response pairs = answer.get(1);
-        List<ScheduleEntry> entries = new ArrayList<>();
-        for (int i = 0; i + 1 < pairs.size(); i += 2) {
-            String id = pairs.get(i).toString();
-            try {
-                entries.add(ScheduleEntry.fromJson(mapper.readTree(pairs.get(i + 1).toString())));
-            } catch (IOException | IllegalArgumentException e) {
-                problems.add("entry " + id + " of " + where() + " cannot be read as a schedule entry ("
-                        + (e instanceof IOException ? "not JSON" : e.getMessage()) + "); fix or delete it (HDEL)");
-            }
-        }
-        return new Snapshot(version, List.copyOf(entries));
+        VersionedHash.Snapshot<ScheduleEntry> read = schedule.read(ScheduleEntry::fromJson, problems);
+        return new Snapshot(read.version(), read.entries());
     }
 
     private String json(ScheduleEntry entry) {

@@ -30,6 +30,8 @@ public final class ScheduleRequest {
     public static final int MAX_HOLDER = 64;
     public static final int MAX_NOTE = 1000;
     public static final int MAX_DETAILS_BYTES = 4 * 1024;
+    /** The most instances a capacity entry may keep (a capacity policy's max-instances limit). */
+    public static final int MAX_CAPACITY_INSTANCES = 64;
     public static final Pattern TARGET = Pattern.compile("[A-Za-z0-9._:/-]{1," + MAX_TARGET + "}");
     static final List<String> FIELDS = List.of("kind", "target_kind", "target", "starts_at", "ends_at", "holder",
             "note", "details");
@@ -84,6 +86,9 @@ public final class ScheduleRequest {
             }
         }
         ObjectNode details = details(mapper, json);
+        if (kind == ScheduleEntry.Kind.CAPACITY) {
+            capacity(targetKind, details);
+        }
         if (kind == ScheduleEntry.Kind.MAINTENANCE && targetKind == ScheduleEntry.TargetKind.BACKEND
                 && !backendExists.test(target)) {
             throw new ScheduleException(400, ScheduleException.UNKNOWN_BACKEND, "target", "No backend is named '"
@@ -93,6 +98,23 @@ public final class ScheduleRequest {
                 details, ScheduleEntry.State.PLANNED, now, caller,
                 kind == ScheduleEntry.Kind.MAINTENANCE && targetKind == ScheduleEntry.TargetKind.BACKEND
                         ? Boolean.FALSE : null);
+    }
+
+    /**
+     * A capacity entry raises the minimum of a recipe's capacity policy while it lasts (and from the recipe's time to
+     * ready before it): it names a recipe, and {@code details.min_instances} (1 when left out) is a count of instances.
+     */
+    private static void capacity(ScheduleEntry.TargetKind targetKind, ObjectNode details) {
+        if (targetKind != ScheduleEntry.TargetKind.RECIPE) {
+            throw ScheduleException.invalid("target_kind", "A capacity entry raises a recipe's capacity policy: "
+                    + "'target_kind' must be recipe.");
+        }
+        JsonNode min = details == null ? null : details.get("min_instances");
+        if (min != null && !(min.isIntegralNumber() && min.canConvertToInt() && min.intValue() >= 1
+                && min.intValue() <= MAX_CAPACITY_INSTANCES)) {
+            throw ScheduleException.invalid("details.min_instances", "'details.min_instances' of a capacity entry "
+                    + "must be an integer between 1 and " + MAX_CAPACITY_INSTANCES + ".");
+        }
     }
 
     /**

@@ -1,6 +1,6 @@
 package org.canonic.gateway.simulator;
 
-import org.canonic.gateway.config.GatewayConfig.SimulatorConfig;
+import org.canonic.gateway.config.SimulatorConfig;
 
 import java.time.Duration;
 import java.util.ArrayList;

@@ -52,15 +52,27 @@ public final class GatewayMetrics {
                                  DistributionSummary inputTokens, DistributionSummary outputTokens) {
     }
 
-    /** Records a closed request: its counters, durations, token usage and attempts. */
+    /**
+     * Records a closed request: its durations, token usage, attempts and routing, and last the request itself, so
+     * that once a scrape has seen the request counted, the next one sees all the rest of it too (a scrape can run
+     * between two of these increments, and is not atomic itself). A traced request's duration and time to first
+     * token carry its trace as an exemplar.
+     */
     void record(RequestRecord record) {
         String route = orNone(record.route());
         RequestMeters meters = requestMeters.computeIfAbsent(List.of(orNone(record.operation()), route,
                 orNone(record.backend()), record.outcome().label()), this::requestMeters);
-        meters.requests().increment();
-        meters.duration().record(record.elapsedMs(), TimeUnit.MILLISECONDS);
-        if (record.timeToFirstTokenMs() >= 0) {
-            meters.timeToFirstToken().record((long) (record.timeToFirstTokenMs() * 1e6), TimeUnit.NANOSECONDS);
+        RequestTrace trace = record.trace();
+        boolean exemplar = trace != null && TraceExemplars.observing(trace.spanContext());
+        try {
+            meters.duration().record(record.elapsedMs(), TimeUnit.MILLISECONDS);
+            if (record.timeToFirstTokenMs() >= 0) {
+                meters.timeToFirstToken().record((long) (record.timeToFirstTokenMs() * 1e6), TimeUnit.NANOSECONDS);
+            }
+        } finally {
+            if (exemplar) {
+                TraceExemplars.done();
+            }
         }
         if (record.timePerOutputTokenMs() >= 0) {
             meters.timePerOutputToken().record((long) (record.timePerOutputTokenMs() * 1e6), TimeUnit.NANOSECONDS);
@@ -73,6 +85,7 @@ public final class GatewayMetrics {
         }
         attempts(record.attempts(), route);
         routing(record, route);
+        meters.requests().increment();
     }
 
     /**

@@ -3,12 +3,14 @@ package org.canonic.gateway.telemetry;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.common.Attributes;
 import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanContext;
 import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
 import io.opentelemetry.context.Context;
 import io.vertx.core.MultiMap;
+import org.canonic.gateway.backend.AttemptOutcome;
 
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -56,6 +58,11 @@ public final class RequestTrace {
         this.span = tracer.spanBuilder("chat").setParent(parent).setSpanKind(SpanKind.SERVER)
                 .setStartTimestamp(startEpochMs, TimeUnit.MILLISECONDS).startSpan();
         this.context = parent.with(span);
+    }
+
+    /** The request span's ids: what the latency histograms' exemplars point to. */
+    SpanContext spanContext() {
+        return span.getSpanContext();
     }
 
     /**
@@ -146,7 +153,9 @@ public final class RequestTrace {
             if (attempt.status() > 0) {
                 span.setAttribute(STATUS, (long) attempt.status());
             }
-            if (attempt.outcome().fault() != org.canonic.gateway.backend.AttemptOutcome.Fault.NONE) {
+            // A client that left is no failure of the call, as on the request's span: outcome and fault say it.
+            if (attempt.outcome().fault() != AttemptOutcome.Fault.NONE
+                    && attempt.outcome() != AttemptOutcome.CLIENT_CANCELLED) {
                 span.setAttribute(ERROR_TYPE, attempt.outcome().label());
                 span.setStatus(StatusCode.ERROR, attempt.outcome().label());
             }

@@ -1,8 +1,14 @@
 package org.canonic.gateway.capacity;
 
+import io.smallrye.config.PropertiesConfigSource;
+import io.smallrye.config.SmallRyeConfigBuilder;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.List;
 import java.util.Set;
 
@@ -36,5 +42,51 @@ class CapacityPolicyTest {
         }
         assertTrue(problems.stream().filter(p -> !p.contains("recipe 'other'"))
                 .allMatch(p -> p.startsWith("gateway.capacity.policies.other.")), all);
+    }
+
+    private static CapacityConfig config(String... keyValues) {
+        Map<String, String> properties = new HashMap<>();
+        for (int i = 0; i + 1 < keyValues.length; i += 2) {
+            properties.put(keyValues[i], keyValues[i + 1]);
+        }
+        return new SmallRyeConfigBuilder().addDefaultInterceptors()
+                .withSources(new PropertiesConfigSource(properties, "test", 500))
+                .withMapping(CapacityConfig.class).build().getConfigMapping(CapacityConfig.class);
+    }
+
+    @Test
+    void configuredWindowsAreReadAndWhatIsWrongIsNamedWithItsKey() {
+        String w = "gateway.capacity.policies.main.windows";
+        CapacityConfig good = config("gateway.capacity.policies.main.max-instances", "2",
+                w + "[0].days", "mon-fri", w + "[0].from", "08:00", w + "[0].to", "18:00",
+                w + "[0].zone", "Europe/Berlin", w + "[0].min-instances", "2",
+                w + "[1].days", "sat", w + "[1].from", "22:00", w + "[1].to", "02:00", w + "[1].zone", "UTC",
+                w + "[1].min-instances", "1");
+        List<String> problems = new ArrayList<>();
+        CapacityPolicy policy = CapacityPolicy.of("main", good.policies().get("main"), problems);
+        assertEquals(List.of(), problems);
+        assertEquals(2, policy.windows().size());
+        assertTrue(policy.windows().get(1).crossesMidnight());
+        assertTrue(policy.windows().get(0).inForce(Instant.parse("2026-12-07T07:00:00Z")).isPresent());
+        assertEquals(List.of(), policy.problems("gateway.capacity.policies.main", PROVIDERS, RECIPES, 720));
+        assertEquals(0, CapacityPolicy.of("main", config("gateway.capacity.policies.main.min-instances", "0")
+                .policies().get("main"), problems).windows().size(), "no windows unless configured");
+        assertEquals(java.time.Duration.ofMinutes(10), good.defaultTimeToReady());
+
+        CapacityConfig bad = config(w + "[0].days", "mon-fri", w + "[0].from", "08:00", w + "[0].to", "18:00",
+                w + "[0].zone", "CET+1", w + "[0].min-instances", "1",
+                w + "[1].days", "mon", w + "[1].from", "08:00", w + "[1].zone", "UTC", w + "[1].min-instances", "1");
+        CapacityPolicy read = CapacityPolicy.of("main", bad.policies().get("main"), problems);
+        problems.addAll(read.problems("gateway.capacity.policies.main", PROVIDERS, RECIPES, 720));
+        String all = String.join("\n", problems);
+        assertEquals(2, problems.size(), all);
+        assertTrue(all.contains(w + "[0].zone must be an IANA time zone name"), all);
+        assertTrue(all.contains(w + "[1].to must be a time HH:MM"), all);
+        problems.clear();
+        CapacityPolicy tooMany = CapacityPolicy.of("main", config(w + "[0].days", "mon", w + "[0].from", "08:00",
+                w + "[0].to", "09:00", w + "[0].zone", "UTC", w + "[0].min-instances", "3").policies().get("main"),
+                problems);
+        problems.addAll(tooMany.problems("gateway.capacity.policies.main", PROVIDERS, RECIPES, 720));
+        assertEquals(List.of(w + "[0].min-instances must not exceed max-instances (1), got 3"), problems);
     }
 }

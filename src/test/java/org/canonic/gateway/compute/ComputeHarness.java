@@ -31,8 +31,21 @@ public final class ComputeHarness implements AutoCloseable {
     final ComputeWatch watch;
     final SimpleMeterRegistry registry = new SimpleMeterRegistry();
 
-    private ComputeHarness(Path dir, String... settings) {
+    final java.time.Clock clock;
+    private final StateStore store;
+    private final org.canonic.gateway.state.StateStoreConfig stateConfig;
+
+    private ComputeHarness(Path dir, java.time.Clock clock, String... settings) {
+        this(dir, clock, Arc.container().instance(StateStore.class).get(),
+                Arc.container().instance(org.canonic.gateway.state.StateStoreConfig.class).get(), settings);
+    }
+
+    private ComputeHarness(Path dir, java.time.Clock clock, StateStore store,
+                           org.canonic.gateway.state.StateStoreConfig stateConfig, String... settings) {
+        this.store = store;
+        this.stateConfig = stateConfig;
         this.dir = dir;
+        this.clock = clock;
         this.settings = settings;
         Path keys = FakeBackends.ledger().getParent();
         List<String> all = new ArrayList<>(List.of(
@@ -54,21 +67,34 @@ public final class ComputeHarness implements AutoCloseable {
         var arc = Arc.container();
         this.service = new ComputeService(config, new StateDirectory(dir), arc.instance(Fleet.class).get(),
                 arc.instance(Webhooks.class).get(), arc.instance(ObjectMapper.class).get(),
-                arc.instance(StateStore.class).get(), arc.instance(org.canonic.gateway.state.StateStoreConfig.class)
-                        .get());
+                store, stateConfig);
+        if (clock != null) {
+            service.clock(clock);
+        }
         this.watch = new ComputeWatch(service, arc.instance(Vertx.class).get(), registry,
                 arc.instance(Replicas.class).get());
     }
 
     /** A service on {@code dir} with {@code settings} ({@code gateway.compute.*} key, value, ...) over the defaults. */
     public static ComputeHarness start(Path dir, String... settings) {
-        return new ComputeHarness(dir, settings);
+        return new ComputeHarness(dir, null, settings);
+    }
+
+    /** The same on a clock the test steps (grace periods, deadlines, spend). */
+    public static ComputeHarness start(Path dir, java.time.Clock clock, String... settings) {
+        return new ComputeHarness(dir, clock, settings);
+    }
+
+    /** A service as a replica on a shared state store (Redis) would run it, with {@code settings} over the defaults. */
+    public static ComputeHarness shared(Path dir, StateStore store, org.canonic.gateway.state.StateStoreConfig config,
+                                        String... settings) {
+        return new ComputeHarness(dir, null, store, config, settings);
     }
 
     /** This service stopped and a new one started on the same directory with the same settings. */
     ComputeHarness restart() {
         close();
-        return new ComputeHarness(dir, settings);
+        return new ComputeHarness(dir, clock, store, stateConfig, settings);
     }
 
     /** Today's committed spend in cents, as the spend view shows it. */
@@ -90,6 +116,17 @@ public final class ComputeHarness implements AutoCloseable {
     /** One pass of the watch (readiness, re-reads), as its timer would make it. */
     public void poll() {
         watch.poll();
+    }
+
+    /** One pass of the leak watch: its report. */
+    public com.fasterxml.jackson.databind.JsonNode reconcile() {
+        return watch.reconcile();
+    }
+
+    /** {@code gateway.compute.interruptions} of this kind so far (0 when none). */
+    public double interruptions(String kind) {
+        var counter = registry.find("gateway.compute.interruptions").tag("kind", kind).counter();
+        return counter == null ? 0 : counter.count();
     }
 
     @Override

@@ -70,7 +70,10 @@ class ComputeWatchTest {
 
     @Test
     void aServingInstanceTheProviderStoppedIsTakenOutMarkedAndReported() throws Exception {
-        ComputeHarness h = harness(Files.createTempDirectory("watch"));
+        // Kept stopped (on-interruption=keep); the default destroys it (ReplacementTest).
+        ComputeHarness h = ComputeHarness.start(Files.createTempDirectory("watch"), "gateway.compute.on-interruption",
+                "keep");
+        harnesses.add(h);
         JsonNode answer = h.service.provision(new ProvisionRequest("vastai", "main", 2, "101", null, null, null),
                 "test", null);
         TrackedInstance t = h.service.find(answer.path("instance").path("id").asText());
@@ -108,6 +111,31 @@ class ComputeWatchTest {
         assertTrue(t.failure.contains("exited"), t.failure);
         assertTrue(vast.instances.isEmpty());
         assertTrue(delivered("compute.interrupted", t.name()));
+    }
+
+    @Test
+    void aCleanUpTheProviderRefusedAfterAnInterruptionIsFinishedAfterARestart() throws Exception {
+        ComputeHarness h = harness(Files.createTempDirectory("watch"));
+        JsonNode answer = h.service.provision(new ProvisionRequest("vastai", "main", 2, "101", null, null, null),
+                "test", null);
+        TrackedInstance t = h.service.find(answer.path("instance").path("id").asText());
+        h.awaitState(t, TrackedInstance.State.READY, 30_000);
+        String providerId = t.providerId();
+
+        vast.failNext("DELETE", "/api/v0/instances/", 500, 1);
+        vast.outbid(providerId);
+        h.watch.poll();
+        assertEquals(TrackedInstance.State.STOPPED, t.state(), "the destroy failed: it stays tracked");
+        assertEquals("destroy", t.cleanupPending);
+
+        ComputeHarness again = h.restart();
+        harnesses.add(again);
+        TrackedInstance rebuilt = again.service.find(t.name());
+        assertEquals(TrackedInstance.State.STOPPED, rebuilt.state());
+        assertEquals("destroy", rebuilt.cleanupPending, "the pending clean-up is in the tracked file");
+        again.watch.poll();
+        assertEquals(TrackedInstance.State.DESTROYED, rebuilt.state());
+        assertFalse(vast.instances.containsKey(providerId), "destroyed at the provider after the restart");
     }
 
     @Test

@@ -59,6 +59,14 @@ public final class FakeRunPod extends FakeProviderServer {
         return pod;
     }
 
+    /**
+     * Makes {@code id} look like an interrupted spot pod (RunPod gives no warning): {@code EXITED}, {@code cost} 0.0
+     * and {@code runtime} null, as the v2 API shows a pod that is not running.
+     */
+    public void interrupt(String id) {
+        pods.get(id).put("status", "EXITED").put("cost", 0.0).putNull("runtime");
+    }
+
     private static Map<String, Object> problem(int status, String title, String detail) {
         return Map.of("title", title, "status", status, "detail", detail);
     }

@@ -100,6 +100,15 @@ public final class FakeVastAi extends FakeProviderServer {
                 .put("cur_state", "stopped").put("next_state", "stopped");
     }
 
+    /**
+     * Makes {@code id}'s container exit unexpectedly while the user still intends it running ({@code actual_status}
+     * {@code exited}, {@code intended_status} {@code running}); the storage still bills.
+     */
+    public void exit(String id) {
+        instances.get(id).put("actual_status", "exited").put("intended_status", "running")
+                .put("status_msg", "container exited with code 137");
+    }
+
     @Override
     void handle(HttpServerRequest request, Received r) {
         if (!("Bearer " + key).equals(r.authorization())) {

@@ -178,6 +178,11 @@ class ScheduleTest extends GatewayTest {
                         400, "invalid_value", "note"),
                 new Case(body("reservation", "route", "main", soon, later, ",\"details\":[1]"), 400, "invalid_value",
                         "details"),
+                new Case(body("capacity", "route", "main", soon, later, ""), 400, "invalid_value", "target_kind"),
+                new Case(body("capacity", "recipe", "main", soon, later, ",\"details\":{\"min_instances\":0}"), 400,
+                        "invalid_value", "details.min_instances"),
+                new Case(body("capacity", "recipe", "main", soon, later, ",\"details\":{\"min_instances\":\"2\"}"),
+                        400, "invalid_value", "details.min_instances"),
                 new Case(body("reservation", "route", "main", soon, later, ",\"details\":{\"blob\":\""
                         + "d".repeat(4100) + "\"}"), 400, "invalid_value", "details"),
                 new Case(body("reservation", "route", "main", soon, later, ",\"note\":\"" + "n".repeat(70_000)

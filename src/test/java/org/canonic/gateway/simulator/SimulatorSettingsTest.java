@@ -1,6 +1,6 @@
 package org.canonic.gateway.simulator;
 
-import org.canonic.gateway.config.GatewayConfig;
+import org.canonic.gateway.config.SimulatorConfig;
 import org.canonic.gateway.testing.ConfigFixture;
 import org.junit.jupiter.api.Test;
 
@@ -15,14 +15,14 @@ class SimulatorSettingsTest {
 
     @Test
     void theConfigurationsDefaultsAreTheSimulatorsDefaults() {
-        GatewayConfig.SimulatorConfig config = ConfigFixture.with().build().simulator();
+        SimulatorConfig config = ConfigFixture.with().build().simulator();
         assertEquals(SimulatorSettings.defaults(config.models()), SimulatorSettings.of(config));
         assertEquals(StepCost.QWEN_7B_A100, SimulatorSettings.of(config).cost());
     }
 
     @Test
     void settingsAreReadFromTheConfiguration() {
-        GatewayConfig.SimulatorConfig config = ConfigFixture.with("gateway.simulator.kv-blocks", "1024",
+        SimulatorConfig config = ConfigFixture.with("gateway.simulator.kv-blocks", "1024",
                 "gateway.simulator.speed-factor", "2.5", "gateway.simulator.stall-rate", "0.1",
                 "gateway.simulator.stall-duration", "250", "gateway.simulator.max-num-seqs", "8",
                 "gateway.simulator.prefill-micros-per-token", "20").build().simulator();

@@ -7,16 +7,19 @@ import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
 import io.opentelemetry.sdk.trace.data.SpanData;
 import io.quarkus.arc.Arc;
 import io.quarkus.test.junit.QuarkusTest;
+import org.canonic.gateway.backend.AttemptOutcome;
 import org.canonic.gateway.testing.Behavior;
 import org.canonic.gateway.testing.FakeBackends;
 import org.canonic.gateway.testing.GatewayClient;
 import org.canonic.gateway.testing.GatewayTest;
+import org.canonic.gateway.testing.RawHttp;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.net.http.HttpResponse;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -186,7 +189,55 @@ class TracingTest extends GatewayTest {
         SpanData attempt = attempts(spans).get(0);
         assertEquals(request.getSpanId(), attempt.getParentSpanId());
         assertTrue(attempt.hasEnded());
+        assertEquals(AttemptOutcome.CLIENT_CANCELLED.label(), attr(attempt, RequestTrace.OUTCOME));
+        assertEquals(StatusCode.UNSET, attempt.getStatus().getStatusCode(), "the backend did nothing wrong");
         assertTrue(request.getEvents().stream().anyMatch(e -> e.getName().equals("gen_ai.first_token")));
+    }
+
+    /** The client leaves once the backend has the request, before anything came back. */
+    private List<SpanData> leftBeforeAnyAnswer(boolean stream) throws Exception {
+        int received = FakeBackends.alpha().completionRequests().size();
+        try (RawHttp client = RawHttp.post(gatewayPort(), "/v1/chat/completions",
+                GatewayClient.chat("main-model", stream))) {
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (FakeBackends.alpha().completionRequests().size() == received && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertEquals(received + 1, FakeBackends.alpha().completionRequests().size(), "the backend has it");
+        }
+        FakeBackends.alpha().lastCompletion().closedEarly.get(5, TimeUnit.SECONDS);
+        return spans(1);
+    }
+
+    private static void cancelledBeforeAnyToken(List<SpanData> spans) {
+        SpanData request = request(spans);
+        assertEquals("cancelled", attr(request, RequestTrace.OUTCOME));
+        assertEquals(Boolean.FALSE, attr(request, RequestTrace.COMMITTED), "nothing had gone out");
+        assertEquals(StatusCode.UNSET, request.getStatus().getStatusCode(), "a client leaving is not an error");
+        assertEquals(null, attr(request, RequestTrace.ERROR_TYPE));
+        assertFalse(request.getEvents().stream().anyMatch(e -> e.getName().equals("gen_ai.first_token")));
+        List<SpanData> attempts = attempts(spans);
+        assertEquals(1, attempts.size(), spans.toString());
+        SpanData attempt = attempts.get(0);
+        assertTrue(attempt.hasEnded());
+        assertEquals(request.getSpanId(), attempt.getParentSpanId());
+        assertEquals(AttemptOutcome.CLIENT_CANCELLED.label(), attr(attempt, RequestTrace.OUTCOME));
+        assertEquals(StatusCode.UNSET, attempt.getStatus().getStatusCode());
+        // the request's end is its record's (start + elapsed, in whole milliseconds), the attempt's the SDK clock's
+        assertTrue(Math.abs(attempt.getEndEpochNanos() - request.getEndEpochNanos()) < 5_000_000,
+                "ends with its request: " + (attempt.getEndEpochNanos() - request.getEndEpochNanos()) + " ns apart");
+    }
+
+    @Test
+    void aStreamTheClientLeftBeforeItsFirstTokenEndsBothSpansAsCancelled() throws Exception {
+        FakeBackends.alpha().then(Behavior.stream(3).firstTokenDelay(10_000));
+        cancelledBeforeAnyToken(leftBeforeAnyAnswer(true));
+    }
+
+    @Test
+    void aNonStreamRequestTheClientLeftEndsBothSpansAsCancelled() throws Exception {
+        FakeBackends.alpha().then(Behavior.hang());
+        cancelledBeforeAnyToken(leftBeforeAnyAnswer(false));
     }
 
     @Test

@@ -7,6 +7,7 @@ import org.canonic.gateway.compute.ComputeException;
 import org.canonic.gateway.compute.ComputeProvider;
 import org.canonic.gateway.compute.InstanceInfo;
 import org.canonic.gateway.compute.Offer;
+import org.canonic.gateway.compute.ProviderCapabilities;
 import org.canonic.gateway.compute.ProviderHttp;
 import org.canonic.gateway.compute.Recipe;
 
@@ -43,6 +44,18 @@ public final class RunPodProvider implements ComputeProvider {
         this.proxyTemplate = proxyTemplate;
         this.confirmReads = confirmReads;
         this.confirmDelayMs = confirmDelayMs;
+    }
+
+    /**
+     * Stop and start; the {@code locked} stop guard; RunPod's HTTPS proxy fronts the pods; REST v2 creates no spot
+     * pods (GraphQL only), so launches are on-demand.
+     */
+    private static final ProviderCapabilities CAPABILITIES = new ProviderCapabilities(true, true, false, false,
+            false);
+
+    @Override
+    public ProviderCapabilities capabilities() {
+        return CAPABILITIES;
     }
 
     @Override

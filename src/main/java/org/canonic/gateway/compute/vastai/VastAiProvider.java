@@ -9,6 +9,7 @@ import org.canonic.gateway.compute.ComputeProvider;
 import org.canonic.gateway.compute.InstanceInfo;
 import org.canonic.gateway.compute.InstanceTls;
 import org.canonic.gateway.compute.Offer;
+import org.canonic.gateway.compute.ProviderCapabilities;
 import org.canonic.gateway.compute.ProviderHttp;
 import org.canonic.gateway.compute.Recipe;
 
@@ -113,9 +114,16 @@ public final class VastAiProvider implements ComputeProvider {
                         + " (taken, or not matching the recipe's filters); search offers again."));
     }
 
+    /**
+     * Stop and start; no provider-side stop guard; its own TLS (a rented host is reached across the internet on its
+     * own address: plain HTTP would show prompts); launches are on-demand ({@code price: null}), never bids.
+     */
+    private static final ProviderCapabilities CAPABILITIES = new ProviderCapabilities(true, false, true, false,
+            false);
+
     @Override
-    public boolean servesOwnTls() {
-        return true; // a rented host is reached across the internet on its own address: plain HTTP would show prompts
+    public ProviderCapabilities capabilities() {
+        return CAPABILITIES;
     }
 
     @Override
