@@ -37,7 +37,7 @@ fi
     echo "git: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src bench || echo ' (with uncommitted changes)')"
     echo "machine: $(nproc) CPUs, $(java -version 2>&1 | head -1)"
 } >>"$out"
-sed -n '1,/^policy arm events/p' "$out"
+sed -n '1,/ arm: events/p' "$out"
 tail -n 3 "$out"
 if [ $rc -ne 0 ] || grep -q '^MISS' "$out"; then
     echo "capacity day: target missed or run failed (Maven exit $rc)" >&2

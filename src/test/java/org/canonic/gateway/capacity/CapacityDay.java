@@ -122,10 +122,16 @@ final class CapacityDay {
     }
 
     /** The policy arm's policy and the always-on arm's (min = max = the peak's size), over the same constraints. */
-    CapacityPolicy policy(int min, int max, Duration scaleOutWindow, double scaleInOpen, Duration scaleInWindow) {
+    CapacityPolicy policy(int min, int max, Duration scaleOutWindow, double scaleInOpen, Duration scaleInWindow,
+                          List<CapacityWindow> windows) {
         return new CapacityPolicy(RECIPE, min, max, List.of("vastai"), "RTX 4090", 20.0, 0.60, 1, scaleOutWindow,
                 scaleInOpen, scaleInWindow, Duration.ofMinutes(2), Duration.ofMinutes(5),
-                CapacityPolicy.ScaleIn.DESTROY, CapacityPolicy.Order.NEWEST, 2, Duration.ofSeconds(30));
+                CapacityPolicy.ScaleIn.DESTROY, CapacityPolicy.Order.NEWEST, 2, Duration.ofSeconds(30), windows);
+    }
+
+    /** Weekdays 07:00-19:00 UTC keep one instance (the simulated day is a Monday). */
+    static List<CapacityWindow> officeHours() {
+        return List.of(CapacityWindow.parse("mon-fri", "07:00", "19:00", "UTC", 1, f -> "windows[0]." + f));
     }
 
     ArmResult run(String arm, CapacityPolicy policy) throws Exception {

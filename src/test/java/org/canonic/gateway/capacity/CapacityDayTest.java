@@ -16,6 +16,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -40,7 +42,7 @@ class CapacityDayTest {
     /** CI's guard: the SHORT compressed day (2-minute steps, fewer requests), seed 23. */
     @Test
     void aCompressedDayMeetsTheCapacityTarget() throws Exception {
-        CapacityDayReport report = day(CapacityDay.quick(23), Path.of("target", "capacity-day-quick.txt"));
+        CapacityDayReport report = day(CapacityDay.quick(23), Path.of("target", "capacity-day-quick.txt"), false);
         assertTrue(report.passed, report.text());
     }
 
@@ -52,11 +54,12 @@ class CapacityDayTest {
         long seed = Long.parseLong(System.getProperty("capacity.day.seed", "23"));
         String out = System.getProperty("capacity.day.out", "target/capacity-day-" + which + ".txt");
         CapacityDayReport report = day(which.equals("full") ? CapacityDay.full(seed) : CapacityDay.quick(seed),
-                Path.of(out));
+                Path.of(out), true);
         assertTrue(report.passed, report.text());
     }
 
-    private CapacityDayReport day(CapacityDay.Settings settings, Path out) throws Exception {
+    private CapacityDayReport day(CapacityDay.Settings settings, Path out, boolean withMinimumOne)
+            throws Exception {
         Fleet fleet = Arc.container().instance(Fleet.class).get();
         // A request nothing serves must be refused, not answered by a fallback.
         assertTrue(fleet.snapshot().fallback().isEmpty(), "route simday must have no fallback");
@@ -64,10 +67,17 @@ class CapacityDayTest {
         CapacityDay day = new CapacityDay(settings, gatewayUrl.toURI(), fleet, vertx, FakeBackends.vastai());
         int peak = settings.alwaysOnInstances();
         CapacityDay.ArmResult on = day.run("always-on", day.policy(peak, peak, Duration.ofMinutes(2), 0,
-                Duration.ofMinutes(15)));
-        CapacityDay.ArmResult policy = day.run("policy", day.policy(1, peak, Duration.ofMinutes(2),
-                settings.seqs() * 0.5, Duration.ofMinutes(10)));
-        CapacityDayReport report = new CapacityDayReport(settings, day.arrivals().size(), on, policy,
+                Duration.ofMinutes(15), List.of()));
+        // The policy the targets judge: scale to zero outside a scheduled window of office hours.
+        List<CapacityDay.ArmResult> policies = new ArrayList<>();
+        policies.add(day.run("policy", day.policy(0, peak, Duration.ofMinutes(2), settings.seqs() * 0.5,
+                Duration.ofMinutes(10), CapacityDay.officeHours())));
+        if (withMinimumOne) {
+            // For comparison: the same policy without the window, one instance kept day and night.
+            policies.add(day.run("policy-min1", day.policy(1, peak, Duration.ofMinutes(2), settings.seqs() * 0.5,
+                    Duration.ofMinutes(10), List.of())));
+        }
+        CapacityDayReport report = new CapacityDayReport(settings, day.arrivals().size(), on, policies,
                 Instant.now().truncatedTo(ChronoUnit.SECONDS) + ", " + day.offerSummary());
         Files.createDirectories(out.toAbsolutePath().getParent());
         Files.writeString(out, report.text());
