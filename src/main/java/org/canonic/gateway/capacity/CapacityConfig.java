@@ -25,8 +25,9 @@ public interface CapacityConfig {
     Duration tick();
 
     /**
-     * What a scheduled window is launched ahead by: the expected time from launch to serving, for every recipe and
-     * provider (the seam for a learned value is {@link TimeToReady}); between 0 and 2h.
+     * The expected time from a launch to serving, before any launch of the recipe on the provider was seen to become
+     * ready (after that, the median of the last launches, {@code compute.ReadinessTimes}): what a request waking a route
+     * at zero is told to wait ({@code Retry-After}) and what a scheduled window is launched ahead by. Between 0 and 2h.
      */
     @WithDefault("10m")
     @WithConverter(MillisDurationConverter.class)

@@ -2,23 +2,17 @@ package org.canonic.gateway.capacity;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micrometer.core.instrument.MeterRegistry;
-import org.canonic.gateway.compute.ComputeException;
-import org.canonic.gateway.compute.ComputeProvider;
 import org.canonic.gateway.compute.ComputeService;
 import org.canonic.gateway.compute.Interruption;
-import org.canonic.gateway.compute.Offer;
-import org.canonic.gateway.compute.ProvisionRequest;
 import org.canonic.gateway.compute.TrackedInstance;
-import org.canonic.gateway.coordination.EventTypes;
 import org.canonic.gateway.fleet.Fleet;
+import org.canonic.gateway.fleet.FleetSnapshot;
 import org.jboss.logging.Logger;
 
 import java.time.Clock;
+import java.time.Duration;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
-import java.util.Comparator;
-import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -43,7 +37,8 @@ import java.util.function.BooleanSupplier;
  *       the newest or most expensive instance, drained by its open requests and stopped or destroyed through the
  *       anti-stop guard ({@code BackendHandover}), never below {@code min_instances}.</li>
  * </ul>
- * Windows and cooldowns run on the injected clock, so tests step it.
+ * Windows and cooldowns run on the injected clock, so tests step it. What is decided is carried out by
+ * {@link CapacityActions}.
  */
 public final class CapacityController {
 
@@ -58,26 +53,39 @@ public final class CapacityController {
     private final Fleet fleet;
     private final Clock clock;
     private final BooleanSupplier leads;
-    private final BiConsumer<String, Map<String, Object>> events;
-    private final MeterRegistry registry;
+    private final SharedDemand shared;
+    private final long defaultTimeToReadyMs;
+    private final LaunchChoice choice;
+    private final CapacityActions actions;
     private final Map<String, CapacityPolicy> policies = new ConcurrentHashMap<>();
     private final Map<String, PolicyState> states = new ConcurrentHashMap<>();
     private volatile CapacityWindows windows = CapacityWindows.own(java.time.Duration.ofMinutes(10));
     private final Replacements replacements = new Replacements();
 
-    /**
-     * @param leads  whether this replica leads the periodic jobs now ({@code Replicas::leader})
-     * @param events where events go ({@code Webhooks::publish}): never blocks, never throws
-     */
+    /** One replica, and 10 minutes to ready before any launch was seen. */
     public CapacityController(List<CapacityPolicy> configured, ComputeService compute, Fleet fleet, Clock clock,
                               BooleanSupplier leads, BiConsumer<String, Map<String, Object>> events,
                               MeterRegistry registry) {
+        this(configured, compute, fleet, clock, leads, events, registry, SharedDemand.NONE, Duration.ofMinutes(10));
+    }
+
+    /**
+     * @param leads              whether this replica leads the periodic jobs now ({@code Replicas::leader})
+     * @param events             where events go ({@code Webhooks::publish}): never blocks, never throws
+     * @param shared             wake demand passed between replicas ({@link SharedDemand#NONE} for one)
+     * @param defaultTimeToReady the time to ready promised before any launch of a recipe and provider was seen
+     */
+    public CapacityController(List<CapacityPolicy> configured, ComputeService compute, Fleet fleet, Clock clock,
+                              BooleanSupplier leads, BiConsumer<String, Map<String, Object>> events,
+                              MeterRegistry registry, SharedDemand shared, Duration defaultTimeToReady) {
         this.compute = compute;
         this.fleet = fleet;
         this.clock = clock;
         this.leads = leads;
-        this.events = events;
-        this.registry = registry;
+        this.shared = shared;
+        this.defaultTimeToReadyMs = defaultTimeToReady.toMillis();
+        this.choice = new LaunchChoice(compute);
+        this.actions = new CapacityActions(compute, clock, events, registry, choice);
         configured.forEach(this::put);
     }
 
@@ -119,10 +127,110 @@ public final class CapacityController {
             return;
         }
         for (CapacityPolicy policy : List.copyOf(policies.values())) {
+            PolicyState st = states.computeIfAbsent(policy.recipe(), r -> new PolicyState());
+            st.deciding.lock();
             try {
-                decide(policy, states.computeIfAbsent(policy.recipe(), r -> new PolicyState()));
+                decide(policy, st);
             } catch (RuntimeException e) {
                 LOG.errorf("Capacity: %s: %s", policy.recipe(), e.toString());
+            } finally {
+                st.deciding.unlock();
+            }
+        }
+    }
+
+    /** The policy's state as it stands (a new one after each {@link #put}). */
+    PolicyState state(String recipe) {
+        return states.computeIfAbsent(recipe, r -> new PolicyState());
+    }
+
+    /** The policy whose recipe joins {@code route} (the first by recipe name), or null; never blocks. */
+    CapacityPolicy forRoute(String route) {
+        CapacityPolicy found = null;
+        for (CapacityPolicy p : policies.values()) {
+            if ((found == null || p.recipe().compareTo(found.recipe()) < 0) && compute.recipes().find(p.recipe())
+                    .map(r -> r.route().equals(route)).orElse(false)) {
+                found = p;
+            }
+        }
+        return found;
+    }
+
+    ComputeService compute() {
+        return compute;
+    }
+
+    long defaultTimeToReadyMs() {
+        return defaultTimeToReadyMs;
+    }
+
+    /**
+     * The expected time from a launch to serving: the median of the last launches of the recipe on the provider
+     * ({@code compute.ReadinessTimes}), else the configured default. What a waking request is told and what a
+     * scheduled window is launched ahead by.
+     */
+    TimeToReady timeToReady() {
+        return (recipe, provider) -> Duration.ofMillis(compute.readinessTimes().expectedMs(recipe, provider)
+                .orElse(defaultTimeToReadyMs));
+    }
+
+    /** A request's demand, on the controller's clock: what {@link #decide} acts on (scale out without a window). */
+    void demand(PolicyState st) {
+        st.demandAtMs = clock.millis();
+    }
+
+    /**
+     * Decides for {@code p} now, if this replica leads and no other decision for it is running (else false: the
+     * running one, or the leader, sees the demand). Blocking (provider calls).
+     */
+    boolean decideNow(CapacityPolicy p, PolicyState st) {
+        if (!leads.getAsBoolean() || !st.deciding.tryLock()) {
+            return false;
+        }
+        try {
+            decide(p, st);
+        } finally {
+            st.deciding.unlock();
+        }
+        return true;
+    }
+
+    /**
+     * What a scale-out would launch now, read only ({@link LaunchChoice#plan}), after passing the demand on. Both are
+     * held a moment (the choice 2 s, the passing 1 s): requests on a follower before the leader's launch shows in the
+     * shared record would otherwise ask the providers, and have the leader list them, once each.
+     */
+    Optional<String> passDemand(CapacityPolicy p, PolicyState st) {
+        long now = System.currentTimeMillis();
+        if (now - st.passedAtMs >= 1000) {
+            st.passedAtMs = now;
+            shared.pass(p.recipe());
+        }
+        String planned = st.planned;
+        if (planned == null || now >= st.plannedUntilMs) {
+            planned = choice.plan(p, st, LocalDate.now(clock.withZone(ZoneOffset.UTC)).equals(st.refusedDay),
+                    active(p.recipe())).orElse("");
+            st.planned = planned;
+            st.plannedUntilMs = now + 2000;
+        }
+        return planned.isEmpty() ? Optional.empty() : Optional.of(planned);
+    }
+
+    /** The leader acts on demand other replicas passed (their message arrived, or the subscription came back). */
+    void takeSharedDemands() {
+        if (!leads.getAsBoolean()) {
+            return;
+        }
+        for (CapacityPolicy p : List.copyOf(policies.values())) {
+            PolicyState st = state(p.recipe());
+            if (shared.waiting(p.recipe()) && st.deciding.tryLock()) {
+                try {
+                    decide(p, st);
+                } catch (RuntimeException e) {
+                    LOG.errorf("Capacity: %s: %s", p.recipe(), e.toString());
+                } finally {
+                    st.deciding.unlock();
+                }
             }
         }
     }
@@ -142,7 +250,7 @@ public final class CapacityController {
         }
         CapacityPolicy p = policy.withMinInstances(floor.minInstances());
         List<TrackedInstance> active = active(p.recipe());
-        String failed = failedList(p, active);
+        String failed = choice.failedList(p, active);
         if (failed != null) {
             // Fail closed: a list that errors is no evidence of how many run, so neither launch nor stop on it.
             st.highSinceMs = -1;
@@ -155,13 +263,13 @@ public final class CapacityController {
         if (lost != null) {
             String reason = Replacements.needed(p, st, now, active.size(), lost);
             if (reason != null) {
-                scaleOut(p, st, now, reason, lost.instance()); // at once, no cooldown: it was there a moment ago
+                actions.scaleOut(p, st, now, reason, lost.instance()); // at once, no cooldown: it was there a moment ago
             }
             return;
         }
         List<TrackedInstance> ready = active.stream().filter(i -> i.state() == TrackedInstance.State.READY
                 && fleet.find(i.name()).isPresent()).toList();
-        Signal signal = signal(ready).withTtftP90Ms(TtftSignal.p90SinceLastLook(ready.stream()
+        Signal signal = Signal.of(fleet, ready).withTtftP90Ms(TtftSignal.p90SinceLastLook(ready.stream()
                 .map(i -> fleet.find(i.name())).flatMap(Optional::stream).toList(), st.ttftSeen));
         st.signal = signal;
         int n = active.size();
@@ -169,7 +277,7 @@ public final class CapacityController {
         if (n < p.minInstances()) {
             st.desired = p.minInstances();
             if (coolingOut(p, st, now) == null) {
-                scaleOut(p, st, now, n + " active instances, below min_instances " + p.minInstances()
+                actions.scaleOut(p, st, now, n + " active instances, below min_instances " + p.minInstances()
                         + (floor.because() == null ? "" : " of the " + floor.because()));
             }
             return;
@@ -180,8 +288,24 @@ public final class CapacityController {
             st.lowSinceMs = -1;
             return;
         }
+        if (demanded(p, st, now)) {
+            // Woken on demand: a request found no backend serving the route (scale to zero, or all drained or dead).
+            // Deduplicated by the launch itself: once under way it counts as active and this branch is not reached.
+            if (n >= p.maxInstances()) {
+                st.record(now, "hold", "a request found no backend serving route " + route(p) + ", but already at"
+                        + " max_instances " + p.maxInstances(), true);
+                return;
+            }
+            st.desired = n + 1;
+            if (st.lastOutAttemptMs > st.lastChangeMs && now - st.lastOutAttemptMs < p.scaleOutCooldown().toMillis()) {
+                return; // the last attempt launched nothing: not again before the cooldown, however many ask
+            }
+            st.demandAtMs = -1;
+            actions.scaleOut(p, st, now, "a request found no backend serving route " + route(p) + " (wake on demand)");
+            return;
+        }
         if (ready.isEmpty()) {
-            return; // min_instances 0 and nothing runs: waking on demand is not built yet
+            return; // min_instances 0, nothing runs and nobody asked
         }
         if (p.wantsMore(signal)) {
             st.lowSinceMs = -1;
@@ -198,7 +322,7 @@ public final class CapacityController {
             st.desired = n + 1;
             String cooling = coolingOut(p, st, now);
             if (cooling == null) {
-                scaleOut(p, st, now, p.demand(signal) + " for " + held / 1000 + " s");
+                actions.scaleOut(p, st, now, p.demand(signal) + " for " + held / 1000 + " s");
             }
         } else if (signal.openPerInstance() <= p.scaleInOpenPerInstance()) {
             st.highSinceMs = -1;
@@ -209,13 +333,34 @@ public final class CapacityController {
             }
             st.desired = n - 1;
             if (st.lastChangeMs < 0 || now - st.lastChangeMs >= p.scaleInCooldown().toMillis()) {
-                scaleIn(p, st, now, ready, "open " + round(signal.openPerInstance()) + " per instance (threshold "
+                actions.scaleIn(p, st, now, ready, "open " + round(signal.openPerInstance()) + " per instance (threshold "
                         + p.scaleInOpenPerInstance() + ") for " + held / 1000 + " s");
             }
         } else {
             st.highSinceMs = -1;
             st.lowSinceMs = -1;
         }
+    }
+
+    /**
+     * Whether a request is waiting for capacity that nothing serving the route can give (no backend of the route,
+     * the policy's instances included, nor the fallback, is routable now): this replica's own demand of the last
+     * {@link SharedDemand#TTL_MS} ms, or demand another replica passed (taken).
+     */
+    private boolean demanded(CapacityPolicy p, PolicyState st, long now) {
+        FleetSnapshot snapshot = fleet.snapshot();
+        String route = route(p);
+        if (snapshot.routes().stream().anyMatch(r -> r.name().equals(route) && snapshot.routable(r))) {
+            return false; // served again since (a backend came back): old demand launches nothing
+        }
+        if (st.demandAtMs >= 0 && now - st.demandAtMs <= SharedDemand.TTL_MS) {
+            return true;
+        }
+        return shared.take(p.recipe());
+    }
+
+    private String route(CapacityPolicy p) {
+        return compute.recipes().find(p.recipe()).map(r -> r.route()).orElse(p.recipe());
     }
 
     /** Null when a scale-out may be tried now, else why not. */
@@ -225,213 +370,12 @@ public final class CapacityController {
     }
 
     /**
-     * The first provider list that fails among the policy's providers and those of its instances, as a reason; null
-     * when every list answered in a shape the provider client accepts.
-     */
-    private String failedList(CapacityPolicy p, List<TrackedInstance> active) {
-        Set<String> names = new LinkedHashSet<>();
-        p.providers().stream().filter(name -> configured(name)).forEach(names::add);
-        active.forEach(i -> names.add(i.provider()));
-        for (String name : names) {
-            try {
-                compute.provider(name).list();
-            } catch (RuntimeException e) {
-                return name + " instance list failed (" + e.getMessage() + ")";
-            }
-        }
-        return null;
-    }
-
-    private boolean configured(String provider) {
-        ComputeProvider p = compute.providers().get(provider);
-        return p != null && p.configured();
-    }
-
-    private Signal signal(List<TrackedInstance> ready) {
-        double waiting = 0;
-        double open = 0;
-        int serving = 0;
-        for (TrackedInstance i : ready) {
-            var backend = fleet.find(i.name());
-            if (backend.isEmpty()) {
-                continue;
-            }
-            var load = backend.get().load();
-            var vllm = load.signals();
-            waiting += load.queued() + (vllm == null ? 0 : vllm.waiting());
-            open += load.score();
-            serving++;
-        }
-        return serving == 0 ? new Signal(0, 0, 0) : new Signal(waiting / serving, open / serving, serving);
-    }
-
-    private void scaleOut(CapacityPolicy p, PolicyState st, long now, String reason) {
-        scaleOut(p, st, now, reason, null);
-    }
-
-    /** @param replacing the lost instance this launch replaces, or null for a scale-out on the signal or minimum */
-    private void scaleOut(CapacityPolicy p, PolicyState st, long now, String reason, String replacing) {
-        LocalDate today = LocalDate.now(clock.withZone(ZoneOffset.UTC));
-        if (today.equals(st.refusedDay)) {
-            return; // reported once already; tried again on the next UTC day or after a new policy
-        }
-        st.lastOutAttemptMs = now;
-        if (startStopped(p, st, now, reason, replacing)) {
-            return;
-        }
-        StringBuilder none = new StringBuilder();
-        for (String provider : p.providers()) {
-            if (!configured(provider)) {
-                none.append(provider).append(": not configured; ");
-                continue;
-            }
-            Optional<Offer> offer;
-            try {
-                offer = CheapestOffer.of(compute, p, provider);
-            } catch (ComputeException e) {
-                none.append(provider).append(": offers unavailable (").append(e.getMessage()).append("); ");
-                continue;
-            }
-            if (offer.isEmpty()) {
-                none.append(provider).append(": no offer meets the constraints; ");
-                continue;
-            }
-            ProvisionRequest request = new ProvisionRequest(provider, p.recipe(), p.plannedHours(), offer.get().id(),
-                    null, null, null);
-            ObjectNode preview;
-            try {
-                preview = compute.estimate(request);
-            } catch (ComputeException e) {
-                none.append(provider).append(": offer ").append(offer.get().id()).append(" could not be priced (")
-                        .append(e.getMessage()).append("); ");
-                continue;
-            }
-            String tier = preview.path("tier").asText();
-            if (!tier.equals("auto") && !tier.equals("warn")) {
-                refused(p, st, now, today, reason, "the cost guard would need a human confirmation (tier " + tier
-                        + ", estimate $" + preview.path("estimate_usd").asText() + ", committed today $"
-                        + preview.path("committed_today_usd").asText() + " of $"
-                        + preview.path("daily_cap_usd").asText() + ")", provider);
-                return;
-            }
-            try {
-                ObjectNode launched = compute.provision(request, CALLER, null);
-                String instance = launched.path("instance").path("id").asText();
-                st.lastChangeMs = now;
-                st.highSinceMs = -1;
-                Replacements.counted(registry, p, provider, replacing);
-                st.record(now, Replacements.action(replacing), reason + ": launched " + instance + " on " + provider
-                        + " (offer " + offer.get().id() + ", " + launched.path("estimate").asText() + ", tier "
-                        + launched.path("tier").asText() + ")", false);
-                publish(Replacements.event(replacing), p, "instance", instance, "provider", provider, "reason",
-                        reason, "estimate_usd", launched.path("estimate_usd").asDouble(), "replaces", replacing);
-                LOG.infof("Capacity: %s scaled out: %s on %s (%s)", p.recipe(), instance, provider, reason);
-            } catch (ComputeException e) {
-                if (e.status() == 402 || e.status() == 409 && "daily_cap_exceeded".equals(e.code())) {
-                    refused(p, st, now, today, reason, e.getMessage(), provider);
-                } else {
-                    // Not tried on the next provider: an ambiguous create is looked up by its label first.
-                    st.record(now, "launch_failed", reason + ": " + provider + " answered " + e.code() + " ("
-                            + e.getMessage() + "); tried again after the scale-out cooldown", false);
-                }
-            }
-            return;
-        }
-        st.record(now, "hold", reason + ", but no provider has an offer: " + none.toString().strip(), true);
-    }
-
-    /**
-     * Starts the cheapest instance of the recipe a scale-in stopped (or any stopped one on the policy's providers)
-     * rather than renting another: it still bills its storage and its estimate is still reserved, so a new launch
-     * beside it would pay twice. One whose start failed is passed over from then on (a new launch is made instead).
-     */
-    private boolean startStopped(CapacityPolicy p, PolicyState st, long now, String reason, String replacing) {
-        Optional<TrackedInstance> stopped = compute.all().stream()
-                .filter(i -> p.recipe().equals(i.recipe()) && i.state() == TrackedInstance.State.STOPPED
-                        && p.providers().contains(i.provider()) && !st.startFailed.contains(i.name()))
-                .min(Comparator.comparingDouble(TrackedInstance::usdPerHour));
-        if (stopped.isEmpty()) {
-            return false;
-        }
-        TrackedInstance t = stopped.get();
-        try {
-            compute.handover().start(t.name(), CALLER, null);
-        } catch (ComputeException e) {
-            st.startFailed.add(t.name());
-            st.record(now, "start_failed", reason + ": starting the stopped " + t.name() + " failed (" + e.getMessage()
-                    + "); a new instance is launched next time instead", false);
-            return true;
-        }
-        st.lastChangeMs = now;
-        st.highSinceMs = -1;
-        Replacements.counted(registry, p, t.provider(), replacing);
-        st.record(now, Replacements.action(replacing), reason + ": started the stopped " + t.name() + " on "
-                + t.provider(), false);
-        publish(Replacements.event(replacing), p, "instance", t.name(), "provider", t.provider(), "reason", reason,
-                "action", "start", "replaces", replacing);
-        LOG.infof("Capacity: %s scaled out: started %s (%s)", p.recipe(), t.name(), reason);
-        return true;
-    }
-
-    private void refused(CapacityPolicy p, PolicyState st, long now, LocalDate today, String reason, String why,
-                         String provider) {
-        st.refusedDay = today;
-        registry.counter("gateway.compute.scale_refused", "recipe", p.recipe()).increment();
-        st.record(now, "scale_refused", reason + ", but " + why + "; not tried again before the next UTC day or a"
-                + " new policy", false);
-        publish(EventTypes.COMPUTE_SCALE_REFUSED, p, "provider", provider, "reason", reason, "refusal", why);
-        LOG.warnf("Capacity: %s scale-out refused: %s", p.recipe(), why);
-    }
-
-    private void scaleIn(CapacityPolicy p, PolicyState st, long now, List<TrackedInstance> ready, String reason) {
-        Comparator<TrackedInstance> newest = Comparator.comparing(TrackedInstance::createdAt).reversed();
-        Comparator<TrackedInstance> order = p.scaleInOrder() == CapacityPolicy.Order.NEWEST ? newest
-                : Comparator.comparingDouble(TrackedInstance::usdPerHour).reversed().thenComparing(newest);
-        TrackedInstance victim = ready.stream().min(order).orElseThrow();
-        st.lastChangeMs = now;
-        st.lowSinceMs = -1;
-        boolean destroy = p.scaleInAction() == CapacityPolicy.ScaleIn.DESTROY;
-        try {
-            // Forced through the anti-stop guard: out of routing, drained by its open requests (up to the deadline),
-            // then stopped or destroyed and confirmed by re-reading.
-            long drainMs = p.drainDeadline().toMillis();
-            if (destroy) {
-                compute.handover().destroy(victim.name(), true, drainMs, CALLER, null);
-            } else {
-                compute.handover().stop(victim.name(), true, drainMs, CALLER, null);
-            }
-        } catch (ComputeException e) {
-            st.record(now, "scale_in_failed", reason + ": " + (destroy ? "destroying " : "stopping ") + victim.name()
-                    + " failed (" + e.getMessage() + ")", false);
-            return;
-        }
-        registry.counter("gateway.compute.scale_in", "recipe", p.recipe()).increment();
-        st.record(now, "scale_in", reason + ": " + (destroy ? "destroyed " : "stopped ") + victim.name() + " ("
-                + p.scaleInOrder().name().toLowerCase(java.util.Locale.ROOT) + " first)", false);
-        publish(EventTypes.COMPUTE_SCALE_IN, p, "instance", victim.name(), "provider", victim.provider(), "reason",
-                reason, "action", destroy ? "destroy" : "stop");
-        LOG.infof("Capacity: %s scaled in: %s (%s)", p.recipe(), victim.name(), reason);
-    }
-
-    /** Publishes {@code type} with the recipe and the given key, value pairs; a null value is left out. */
-    private void publish(String type, CapacityPolicy p, Object... more) {
-        Map<String, Object> data = new LinkedHashMap<>();
-        data.put("recipe", p.recipe());
-        for (int k = 0; k + 1 < more.length; k += 2) {
-            if (more[k + 1] != null) {
-                data.put((String) more[k], more[k + 1]);
-            }
-        }
-        events.accept(type, data);
-    }
-
-    /**
      * {@code GET /admin/compute/capacity}: each policy with its current and desired instances, the signal, the last
      * decisions with their reasons, and the projected spend for the rest of the UTC day against the daily cap.
      */
     public ObjectNode view() {
         ObjectNode answer = CapacityView.of(policies.values(), recipe -> states.computeIfAbsent(recipe,
-                r -> new PolicyState()), compute, clock, leads.getAsBoolean());
+                r -> new PolicyState()), compute, clock, leads.getAsBoolean(), defaultTimeToReadyMs);
         windows.annotate(answer, policies.values(), clock.instant());
         return answer;
     }

@@ -13,6 +13,7 @@ import org.canonic.gateway.coordination.Webhooks;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.canonic.gateway.coordination.StateDirectory;
 import org.canonic.gateway.fleet.Fleet;
+import org.canonic.gateway.routing.Dispatcher;
 import org.canonic.gateway.schedule.Schedule;
 import org.canonic.gateway.schedule.ScheduleEntry;
 import org.canonic.gateway.state.Replicas;
@@ -47,14 +48,23 @@ public class CapacityProducer {
     CapacityController controller(CapacityConfig config, GatewayConfig gateway, ComputeService compute, Fleet fleet,
                                   Replicas replicas, Webhooks webhooks, MeterRegistry registry, Vertx vertx,
                                   Schedule schedule, StateStore state, StateDirectory directory,
-                                  ObjectMapper mapper) {
+                                  ObjectMapper mapper, Dispatcher dispatcher) {
         List<CapacityPolicy> policies = policies(config, compute, gateway.compute().maxHours());
+        SharedDemand demand = SharedDemand.of(state);
         CapacityController controller = new CapacityController(policies, compute, fleet, Clock.systemUTC(),
-                replicas::leader, webhooks::publish, registry);
+                replicas::leader, webhooks::publish, registry, demand, config.defaultTimeToReady());
         compute.onInterruption(controller::lost);
-        // The seam for a time to ready learned from past launches: a TimeToReady in place of the fixed one.
+        // Windows are launched ahead by the time to ready learned from past launches (the default before any).
         controller.windows(new CapacityWindows(() -> schedule.list(null, null, null, ScheduleEntry.Kind.CAPACITY),
-                TimeToReady.fixed(config.defaultTimeToReady())));
+                controller.timeToReady()));
+        // Asked only when a request finds no routable backend; a route without a policy answers as before.
+        dispatcher.wakeOnDemand(new CapacityWake(controller, task -> vertx.executeBlocking(() -> {
+            task.run();
+            return null;
+        }, false), () -> fleet.snapshot().version()));
+        if (demand.shared()) {
+            state.subscribe(SharedDemand.CHANNEL, controller::takeSharedDemands);
+        }
         // Policies set through the API: in the state directory, or shared on Redis by every replica.
         CapacityPolicyStore stored = state.shared() ? new RedisCapacityPolicyStore(state, mapper)
                 : new FileCapacityPolicyStore(directory, mapper);

@@ -17,7 +17,8 @@ import java.util.function.Function;
 /**
  * What {@code GET /admin/compute/capacity} shows: each policy with its current, ready and desired instances, the
  * signal, the last decisions with their reasons, and what the recipe's instances will cost for the rest of the UTC
- * day (running at their $/h, stopped at their storage rate) beside today's committed spend and the daily cap.
+ * day (running at their $/h, stopped at their storage rate) beside today's committed spend and the daily cap, and the
+ * expected time to ready per provider that a request waking the route is told.
  */
 final class CapacityView {
 
@@ -25,7 +26,7 @@ final class CapacityView {
     }
 
     static ObjectNode of(Collection<CapacityPolicy> policies, Function<String, PolicyState> states,
-                         ComputeService compute, Clock clock, boolean leader) {
+                         ComputeService compute, Clock clock, boolean leader, long defaultTimeToReadyMs) {
         long now = clock.millis();
         LocalDate today = LocalDate.now(clock.withZone(ZoneOffset.UTC));
         double hoursLeft = (today.plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant().toEpochMilli() - now)
@@ -58,6 +59,10 @@ final class CapacityView {
             }
             projected += spend;
             row.put("projected_rest_of_day_usd", CapacityController.round(spend));
+            // What a request waking the route would be told per provider: learned, or the default before any launch.
+            ObjectNode ready = row.putObject("expected_time_to_ready_seconds");
+            p.providers().forEach(provider -> ready.put(provider, compute.readinessTimes()
+                    .expectedMs(p.recipe(), provider).orElse(defaultTimeToReadyMs) / 1000));
             row.set("decisions", st.decisions());
             if (today.equals(st.refusedDay)) {
                 row.put("scale_out_refused_today", true);

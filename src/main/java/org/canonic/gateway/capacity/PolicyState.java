@@ -18,6 +18,20 @@ final class PolicyState {
     volatile LocalDate refusedDay;
     volatile int desired = -1;
     volatile Signal signal;
+    /** When a request last found no backend serving the route (controller clock), or -1. */
+    volatile long demandAtMs = -1;
+    /** One decision at a time per policy: the tick and a request waking it never overlap. */
+    final java.util.concurrent.locks.ReentrantLock deciding = new java.util.concurrent.locks.ReentrantLock();
+    /** Until when a refusal to wake holds (wall clock, epoch ms), and the fleet's version it was made at. */
+    volatile long wakeRefusedUntilMs = -1;
+    volatile long wakeFleetVersion = -1;
+    /** A follower's last read-only choice (a provider, or "" for none) and until when it holds (wall clock). */
+    volatile String planned;
+    volatile long plannedUntilMs = -1;
+    /** When this replica last passed demand to the leader (wall clock): at most once a second. */
+    volatile long passedAtMs = -1;
+    final java.util.concurrent.atomic.AtomicReference<java.util.concurrent.CompletableFuture<java.util.OptionalLong>>
+            wakeAsking = new java.util.concurrent.atomic.AtomicReference<>();
     final Set<String> startFailed = ConcurrentHashMap.newKeySet();
     /** Per backend, how many first tokens the TTFT signal had seen at the last look. */
     final java.util.Map<String, Long> ttftSeen = new ConcurrentHashMap<>();

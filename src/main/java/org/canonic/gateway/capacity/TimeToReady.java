@@ -4,8 +4,8 @@ import java.time.Duration;
 
 /**
  * How long a launch of a recipe on a provider is expected to take until the instance serves: what a scheduled window
- * is launched ahead by. The seam for a value learned from past launches; until one is wired in, every recipe gets
- * {@code gateway.capacity.default-time-to-ready}.
+ * is launched ahead by and what a request waking a route is told. In the gateway it is learned from past launches
+ * ({@link CapacityController#timeToReady}, {@code gateway.capacity.default-time-to-ready} before any); tests fix it.
  */
 @FunctionalInterface
 public interface TimeToReady {

@@ -50,6 +50,7 @@ public class ComputeService {
     final Launcher launcher;
     final CreateLookup lookup;
     final org.canonic.gateway.compute.runpod.RunPodServerless serverless;
+    final ReadinessTimes readinessTimes;
     /** The watch's clock (deadlines, grace periods, spend); tests step their own. */
     volatile Clock clock = Clock.systemUTC();
     /** The one owner of the instances' bookkeeping and its lock. */
@@ -78,6 +79,7 @@ public class ComputeService {
         this.handover = new BackendHandover(this);
         this.launcher = new Launcher(this);
         this.lookup = new CreateLookup(this);
+        this.readinessTimes = new ReadinessTimes(state, mapper, store);
         rebuild();
     }
 
@@ -285,6 +287,11 @@ public class ComputeService {
 
     public BackendHandover handover() {
         return handover;
+    }
+
+    /** How long launches of each recipe and provider took to serve, as learned from the ones seen. */
+    public ReadinessTimes readinessTimes() {
+        return readinessTimes;
     }
 
     /** The admin view of one instance: never its key. */

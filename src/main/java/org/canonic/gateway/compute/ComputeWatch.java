@@ -202,7 +202,10 @@ public class ComputeWatch {
                 LOG.warnf("Compute: could not lock pod %s: %s", t.providerId(), e.getMessage());
             }
         }
-        s.states.ready(t);
+        long launchedMs = s.states.ready(t);
+        if (launchedMs > 0) {
+            s.readinessTimes.record(t.recipe(), t.provider(), launchedMs);
+        }
         ObjectNode line = s.tracked.record(SYSTEM, t, "ready", null);
         line.put("endpoint", t.endpoint);
         s.tracked.append(line, "ok", null, TrackedInstance.State.READY);

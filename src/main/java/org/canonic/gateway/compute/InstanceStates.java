@@ -96,10 +96,18 @@ final class InstanceStates {
         t.endpoint = endpoint;
     }
 
-    /** Its probes passed: serving. */
-    synchronized void ready(TrackedInstance t) {
-        t.moveTo(TrackedInstance.State.READY, now.getAsLong());
-        t.readyAtMs = now.getAsLong();
+    /**
+     * Its probes passed: serving.
+     *
+     * @return how long its launch took, from the intent, when this is its first readiness after a launch (what a
+     * request waking a route at zero is promised next time); -1 for a start or a return to serving
+     */
+    synchronized long ready(TrackedInstance t) {
+        long at = now.getAsLong();
+        long took = !t.everReady && t.stoppedMs == 0 && t.stoppedSinceMs == 0 ? at - t.createdAt().toEpochMilli() : -1;
+        t.moveTo(TrackedInstance.State.READY, at);
+        t.readyAtMs = at;
+        return took;
     }
 
     /** Moves it to {@code state} now, nothing else. */

@@ -46,6 +46,8 @@ public final class TrackedInstance {
     long stoppedSinceMs;
     long stoppedMs;
     long readyAtMs;
+    /** Whether it ever served (replayed too): only a first readiness measures how long a launch takes. */
+    boolean everReady;
     Instant createdAt = Instant.now();
     SpendLedger.Reservation reservation;
     /**
@@ -156,7 +158,21 @@ public final class TrackedInstance {
         } else if (!wasStopped && isStopped) {
             stoppedSinceMs = nowMs;
         }
+        if (next == State.READY) {
+            everReady = true;
+        }
         state = next;
+    }
+
+    /**
+     * Since when it has been on its way to serving (epoch ms): its launch (the intent) until it first served, the
+     * start that woke it after that. Meaningful while PROVISIONING or WAITING.
+     */
+    public long wakingSinceMs() {
+        if (!everReady && stoppedMs == 0 && stoppedSinceMs == 0) {
+            return createdAt.toEpochMilli();
+        }
+        return runningSinceMs > 0 ? runningSinceMs : createdAt.toEpochMilli();
     }
 
     /** Hours billed at the running rate so far. */

@@ -256,6 +256,37 @@ class CapacityControllerTest {
     }
 
     @Test
+    void wakeDemandLaunchesAtOnceWithoutTheWindowOnceAndIsForgottenWhenStale() throws Exception {
+        // Route main is served by the gateway's own backends, so no request there would wake anything: this recipe
+        // joins a route nothing serves.
+        ComputeHarness h = harness("gateway.compute.recipes.main.route", "cold");
+        CapacityController served = controller(harness(), policy(0, 1, 1));
+        served.demand(served.state("main"));
+        served.tick();
+        assertEquals(0, creates(), "demand for a route that serves (alpha, beta) launches nothing");
+
+        CapacityController controller = controller(h, policy(0, 1, 1));
+        controller.tick();
+        tickAfter(controller, Duration.ofMinutes(10));
+        assertEquals(0, creates(), "min_instances 0 and nobody asked: nothing runs");
+
+        PolicyState st = controller.state("main");
+        controller.demand(st);
+        tickAfter(controller, Duration.ofMinutes(3));
+        assertEquals(0, creates(), "a demand nobody acted on for two minutes is forgotten");
+
+        controller.demand(st);
+        tickAfter(controller, Duration.ofSeconds(1));
+        assertEquals(1, creates(), "fresh demand and nothing routable: a launch at once, no window to wait for");
+        controller.demand(st);
+        tickAfter(controller, Duration.ofSeconds(1));
+        assertEquals(1, creates(), "the launch under way answers the next demand");
+        assertEquals(1, count(EventTypes.COMPUTE_SCALE_OUT));
+        assertTrue(controller.view().path("policies").get(0).path("decisions").get(0).path("reason").asText()
+                .contains("wake on demand"), controller.view().toString());
+    }
+
+    @Test
     void aFailedProviderListNeverTriggersALaunchOrAScaleInAndAFollowerNeverActs() throws Exception {
         ComputeHarness h = harness();
         CapacityController controller = controller(h, policy(1, 2, 1));

@@ -91,6 +91,55 @@ public final class ComputeHarness implements AutoCloseable {
         return new ComputeHarness(dir, null, store, config, settings);
     }
 
+    /**
+     * A replica's service sharing state through {@code store} (Redis): instance keys sealed with {@code stateKeyFile}
+     * (32+ bytes, the same on every replica), the tracked stream and the spend ledger shared.
+     */
+    public static ComputeHarness shared(Path dir, StateStore store, Path stateKeyFile, String... settings) {
+        return new ComputeHarness(dir, null, store, sealedWith(Arc.container().instance(
+                org.canonic.gateway.state.StateStoreConfig.class).get(), stateKeyFile), settings);
+    }
+
+    private static org.canonic.gateway.state.StateStoreConfig sealedWith(
+            org.canonic.gateway.state.StateStoreConfig base, Path keyFile) {
+        return new org.canonic.gateway.state.StateStoreConfig() {
+            @Override
+            public Kind store() {
+                return Kind.REDIS;
+            }
+
+            @Override
+            public java.util.Optional<String> keyFile() {
+                return java.util.Optional.of(keyFile.toString());
+            }
+
+            @Override
+            public java.time.Duration redisTimeout() {
+                return base.redisTimeout();
+            }
+
+            @Override
+            public java.time.Duration leaderTtl() {
+                return base.leaderTtl();
+            }
+
+            @Override
+            public String redisKeyPrefix() {
+                return base.redisKeyPrefix();
+            }
+
+            @Override
+            public java.util.Optional<String> replicaId() {
+                return base.replicaId();
+            }
+
+            @Override
+            public long streamMaxLength() {
+                return base.streamMaxLength();
+            }
+        };
+    }
+
     /** This service stopped and a new one started on the same directory with the same settings. */
     ComputeHarness restart() {
         close();

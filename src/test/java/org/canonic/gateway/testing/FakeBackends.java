@@ -370,6 +370,14 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
         config.put("gateway.capacity.tick", "10m");
         config.put("gateway.compute.recipes.main.model", COMPUTE_MODEL);
         config.put("gateway.compute.recipes.main.position", "0");
+        // The wake profile: route cold has no backend and no fallback, recipe cold serves it once launched (scale to
+        // zero, wake on demand); a state directory of its own so that its instances and learned times stay there.
+        config.put("%wake.gateway.routes.cold.models", "cold-model");
+        config.put("%wake.gateway.fallback", "");
+        config.put("%wake.gateway.compute.recipes.cold.model", COMPUTE_MODEL);
+        config.put("%wake.gateway.compute.recipes.cold.route", "cold");
+        config.put("%wake.gateway.capacity.default-time-to-ready", "300s");
+        config.put("%wake.gateway.state.dir", dir.resolve("wake-state").toString());
     }
 
     @Override
