@@ -9,6 +9,8 @@ import org.canonic.gateway.compute.FakeVastAi;
 import org.canonic.gateway.compute.ProviderBilling;
 import org.canonic.gateway.compute.TrackedInstance;
 import org.canonic.gateway.fleet.Fleet;
+import org.canonic.gateway.routing.Dispatcher;
+import org.canonic.gateway.routing.WakeOnDemand;
 import org.canonic.gateway.schedule.ScheduleFixtures.MovableClock;
 
 import java.net.URI;
@@ -93,6 +95,13 @@ final class CapacityDay {
     private final Settings settings;
     private final URI gateway;
     private final Fleet fleet;
+    private final Dispatcher dispatcher;
+    /** Where wake-on-demand decisions run (they call the provider): off the gateway's event loops. */
+    private final ExecutorService waking = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "simday-wake");
+        t.setDaemon(true);
+        return t;
+    });
     private final Vertx replicaVertx;
     private final FakeVastAi vast;
     private final List<DayDemand.Arrival> arrivals;
@@ -101,8 +110,10 @@ final class CapacityDay {
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(5)).build();
 
-    CapacityDay(Settings settings, URI gateway, Fleet fleet, Vertx replicaVertx, FakeVastAi vast) {
+    CapacityDay(Settings settings, URI gateway, Fleet fleet, Dispatcher dispatcher, Vertx replicaVertx,
+                FakeVastAi vast) {
         this.settings = settings;
+        this.dispatcher = dispatcher;
         this.gateway = gateway;
         this.fleet = fleet;
         this.replicaVertx = replicaVertx;
@@ -173,6 +184,8 @@ final class CapacityDay {
             CapacityController controller = new CapacityController(List.of(policy), harness.service, fleet, clock,
                     () -> true, (type, data) -> decisions.add(Instant.ofEpochMilli(clock.millis()) + " " + type + " "
                             + data), registry);
+            // Wake on demand (item 4) through this arm's controller: a request for the route at zero asks it.
+            dispatcher.wakeOnDemand(new CapacityWake(controller, waking, () -> fleet.snapshot().version()));
             Future<?> tick = null;
             int next = 0;
             int sent = 0;
@@ -244,6 +257,7 @@ final class CapacityDay {
                             + d.path("action").asText() + " " + d.path("reason").asText()));
             decisions.addAll(trace);
         } finally {
+            dispatcher.wakeOnDemand(WakeOnDemand.NONE);
             ticker.shutdownNow();
             replicas.values().forEach(SimReplica::close);
             vast.onCreate = null;

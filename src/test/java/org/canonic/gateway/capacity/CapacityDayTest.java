@@ -6,6 +6,7 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
 import io.vertx.core.Vertx;
 import org.canonic.gateway.fleet.Fleet;
+import org.canonic.gateway.routing.Dispatcher;
 import org.canonic.gateway.testing.FakeBackends;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -64,7 +65,8 @@ class CapacityDayTest {
         // A request nothing serves must be refused, not answered by a fallback.
         assertTrue(fleet.snapshot().fallback().isEmpty(), "route simday must have no fallback");
         Vertx vertx = Arc.container().instance(Vertx.class).get();
-        CapacityDay day = new CapacityDay(settings, gatewayUrl.toURI(), fleet, vertx, FakeBackends.vastai());
+        CapacityDay day = new CapacityDay(settings, gatewayUrl.toURI(), fleet,
+                Arc.container().instance(Dispatcher.class).get(), vertx, FakeBackends.vastai());
         int peak = settings.alwaysOnInstances();
         CapacityDay.ArmResult on = day.run("always-on", day.policy(peak, peak, Duration.ofMinutes(2), 0,
                 Duration.ofMinutes(15), List.of()));
