@@ -49,6 +49,8 @@ public final class FakeVastAi extends FakeProviderServer {
     /** Non-zero: a create creates, then answers this status (a provider error after acting). */
     public volatile int createAnswerStatus;
     private final Map<String, Long> createdMs = new ConcurrentHashMap<>();
+    /** What this fake bills for the machines it rents, on its clock (see {@link ProviderBilling}). */
+    public final ProviderBilling billing = new ProviderBilling();
 
     public FakeVastAi(Vertx vertx, String key) {
         super(vertx, key);
@@ -89,6 +91,7 @@ public final class FakeVastAi extends FakeProviderServer {
         createAnswerDelayMs = 0;
         createAnswerStatus = 0;
         createdMs.clear();
+        billing.reset();
     }
 
     /** Makes {@code id} look outbid: stopped by the provider, intended stopped too (how Vast.ai shows it). */
@@ -198,6 +201,9 @@ public final class FakeVastAi extends FakeProviderServer {
         i.set("image_args", r.body().get("args"));
         instances.put(id, i);
         createdMs.put(id, System.currentTimeMillis());
+        // Vast.ai bills from the create on (a loading machine too); stopped, only its storage.
+        billing.created(id, i.path("label").asText(), offer.path("dph_total").asDouble(),
+                offer.path("storage_cost").asDouble() * 50 / 730);
         if (createAnswerStatus != 0) {
             json(request, createAnswerStatus, Map.of("success", false, "error", "internal_error", "msg",
                     "fake: created, then failed to answer"));
@@ -232,12 +238,16 @@ public final class FakeVastAi extends FakeProviderServer {
                 String state = r.body().path("state").asText(null);
                 if (i != null && state != null && stateChangesApply) {
                     i.put("intended_status", state).put("actual_status", state);
+                    billing.running(id, !"stopped".equals(state));
                 }
                 // The quirk: success whether or not anything changed.
                 json(request, 200, Map.of("success", true));
             }
             case "DELETE" -> {
                 ObjectNode removed = instances.remove(id);
+                if (removed != null) {
+                    billing.destroyed(id);
+                }
                 if (removed != null && listLagsAfterDestroy.get() > 0) {
                     recentlyDestroyed.put(id, removed);
                 }

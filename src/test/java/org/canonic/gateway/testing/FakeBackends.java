@@ -334,6 +334,8 @@ public class FakeBackends implements QuarkusTestResourceLifecycleManager {
         // Coordination: a fresh state directory (lock.json, audit.jsonl) beside the ledger; no admin token in %noadmin.
         config.put("gateway.state.dir", ledger.getParent().resolve("state").toString());
         config.put("%noadmin.gateway.admin-token", "");
+        // The capacity day (CapacityDayProfile): a request nothing serves is refused, not answered by omega.
+        config.put("%simday.gateway.fallback", "");
         compute(config, ledger.getParent());
         return config;
     }
