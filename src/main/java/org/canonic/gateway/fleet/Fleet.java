@@ -149,12 +149,12 @@ public final class Fleet {
             registrations.remove(name);
             members.restore(before);
             live.close();
-            throw unpersisted(e);
+            throw FleetException.unpersisted(e);
         }
         publish();
         LOG.infof("Backend %s registered (%s, model %s) on routes %s", name, spec.endpoint().origin(), spec.model(),
                 registration.routes().stream().map(BackendRegistration.Membership::route).toList());
-        services.events().publish("backend.registered", event(name, fencing, "routes",
+        services.events().publish("backend.registered", FleetEvents.data(name, fencing, "routes",
                 registration.routes().stream().map(BackendRegistration.Membership::route).toList()));
         return live;
     }
@@ -209,14 +209,14 @@ public final class Fleet {
         } catch (IOException e) {
             registrations.put(name, current);
             members.restore(before);
-            throw unpersisted(e);
+            throw FleetException.unpersisted(e);
         }
         live.update(spec);
         publish();
         LOG.infof("Backend %s changed", name);
         List<String> fields = new ArrayList<>();
         body.fieldNames().forEachRemaining(fields::add);
-        services.events().publish("backend.changed", event(name, fencing, "changed", fields));
+        services.events().publish("backend.changed", FleetEvents.data(name, fencing, "changed", fields));
         return live;
     }
 
@@ -236,12 +236,12 @@ public final class Fleet {
             registrations.put(name, registration);
             backends.put(name, live);
             members.restore(before);
-            throw unpersisted(e);
+            throw FleetException.unpersisted(e);
         }
         leaving.add(live);
         publish();
         LOG.infof("Backend %s deregistered; draining before it closes", name);
-        services.events().publish("backend.deregistered", event(name, fencing));
+        services.events().publish("backend.deregistered", FleetEvents.data(name, fencing));
         live.drain(deadlineMs, () -> {
             live.close();
             leaving.remove(live);
@@ -406,22 +406,9 @@ public final class Fleet {
         try {
             store.save(List.copyOf(registrations.values()), members.view());
         } catch (StateStoreUnavailable | FleetException e) {
-            // Carried as an IOException so that every caller's undo path runs; unpersisted() answers with it.
+            // Carried as an IOException so that every caller's undo path runs; FleetException.unpersisted answers with it.
             throw new IOException(e.getMessage(), e);
         }
-    }
-
-    private static FleetException unpersisted(IOException e) {
-        if (e.getCause() instanceof FleetException refused) {
-            return refused;
-        }
-        if (e.getCause() instanceof StateStoreUnavailable shared) {
-            LOG.errorf("The registry could not be saved to the shared state store; the change was undone");
-            return new FleetException(503, StateStoreUnavailable.CODE, shared.getMessage());
-        }
-        LOG.errorf("The registry could not be saved to the state directory (%s); the change was undone", e.toString());
-        return new FleetException(503, "state_unavailable", "The change could not be saved to the state directory,"
-                + " so it was not made. Check that GATEWAY_STATE_DIR is writable and retry.");
     }
 
     private void publish() {
@@ -429,19 +416,6 @@ public final class Fleet {
         members.view().forEach((route, names) -> live.put(route, names.stream().map(backends::get).toList()));
         snapshot = new FleetSnapshot(++version, FleetSnapshot.routes(aliases, live), backends,
                 fallback == null ? null : backends.get(fallback));
-    }
-
-    /** An event's data: the backend, the lock's fencing number when the change was made under the lock, more. */
-    private static Map<String, Object> event(String backend, Long fencing, Object... more) {
-        Map<String, Object> data = new LinkedHashMap<>();
-        data.put("backend", backend);
-        if (fencing != null) {
-            data.put("lock_fencing", fencing);
-        }
-        for (int i = 0; i + 1 < more.length; i += 2) {
-            data.put((String) more[i], more[i + 1]);
-        }
-        return data;
     }
 
 }
