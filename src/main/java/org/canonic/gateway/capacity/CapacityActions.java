@@ -45,6 +45,18 @@ final class CapacityActions {
         this.choice = choice;
     }
 
+    /**
+     * {@code launches} scale-outs of one decision, one by one; the first that launches nothing (refused and reported
+     * once, failed, no offer) ends the batch. All are stamped {@code now}: one change for the cooldowns.
+     */
+    void scaleOut(CapacityPolicy p, PolicyState st, long now, String reason, int launches) {
+        for (int k = 1; k <= launches; k++) {
+            if (!scaleOut(p, st, now, launches == 1 ? reason : reason + " [" + k + " of " + launches + "]")) {
+                return;
+            }
+        }
+    }
+
     boolean scaleOut(CapacityPolicy p, PolicyState st, long now, String reason) {
         return scaleOut(p, st, now, reason, null);
     }

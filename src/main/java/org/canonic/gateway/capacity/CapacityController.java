@@ -339,13 +339,7 @@ public final class CapacityController {
                     reason += " (" + wanted + " instances wanted, " + ready.size() + " serving, " + (n - ready.size())
                             + " launching)";
                 }
-                // One decision, one change for the cooldowns: every launch is stamped with the same time.
-                for (int k = 1; k <= launches; k++) {
-                    if (!actions.scaleOut(p, st, now, launches == 1 ? reason
-                            : reason + " [" + k + " of " + launches + "]")) {
-                        break; // refused (reported once), failed or no offer: not the rest of this decision
-                    }
-                }
+                actions.scaleOut(p, st, now, reason, launches);
             }
         } else if (signal.openPerInstance() <= p.scaleInOpenPerInstance()) {
             st.highSinceMs = -1;
