@@ -45,19 +45,35 @@ final class CapacityActions {
         this.choice = choice;
     }
 
-    void scaleOut(CapacityPolicy p, PolicyState st, long now, String reason) {
-        scaleOut(p, st, now, reason, null);
+    /**
+     * {@code launches} scale-outs of one decision, one by one; the first that launches nothing (refused and reported
+     * once, failed, no offer) ends the batch. All are stamped {@code now}: one change for the cooldowns.
+     */
+    void scaleOut(CapacityPolicy p, PolicyState st, long now, String reason, int launches) {
+        for (int k = 1; k <= launches; k++) {
+            if (!scaleOut(p, st, now, launches == 1 ? reason : reason + " [" + k + " of " + launches + "]")) {
+                return;
+            }
+        }
     }
 
-    /** @param replacing the lost instance this launch replaces, or null for a scale-out on the signal or minimum */
-    void scaleOut(CapacityPolicy p, PolicyState st, long now, String reason, String replacing) {
+    boolean scaleOut(CapacityPolicy p, PolicyState st, long now, String reason) {
+        return scaleOut(p, st, now, reason, null);
+    }
+
+    /**
+     * @param replacing the lost instance this launch replaces, or null for a scale-out on the signal or minimum
+     * @return whether an instance was launched or started (false: refused, failed or no offer; a batch stops there)
+     */
+    boolean scaleOut(CapacityPolicy p, PolicyState st, long now, String reason, String replacing) {
         LocalDate today = LocalDate.now(clock.withZone(ZoneOffset.UTC));
         if (today.equals(st.refusedDay)) {
-            return; // reported once already; tried again on the next UTC day or after a new policy
+            return false; // reported once already; tried again on the next UTC day or after a new policy
         }
         st.lastOutAttemptMs = now;
-        if (startStopped(p, st, now, reason, replacing)) {
-            return;
+        Boolean started = startStopped(p, st, now, reason, replacing);
+        if (started != null) {
+            return started;
         }
         StringBuilder none = new StringBuilder();
         for (String provider : p.providers()) {
@@ -92,7 +108,7 @@ final class CapacityActions {
                         + ", estimate $" + preview.path("estimate_usd").asText() + ", committed today $"
                         + preview.path("committed_today_usd").asText() + " of $"
                         + preview.path("daily_cap_usd").asText() + ")", provider);
-                return;
+                return false;
             }
             try {
                 ObjectNode launched = compute.provision(request, CapacityController.CALLER, null);
@@ -106,6 +122,7 @@ final class CapacityActions {
                 publish(Replacements.event(replacing), p, "instance", instance, "provider", provider, "reason",
                         reason, "estimate_usd", launched.path("estimate_usd").asDouble(), "replaces", replacing);
                 LOG.infof("Capacity: %s scaled out: %s on %s (%s)", p.recipe(), instance, provider, reason);
+                return true;
             } catch (ComputeException e) {
                 if (e.status() == 402 || e.status() == 409 && "daily_cap_exceeded".equals(e.code())) {
                     refused(p, st, now, today, reason, e.getMessage(), provider);
@@ -115,23 +132,26 @@ final class CapacityActions {
                             + e.getMessage() + "); tried again after the scale-out cooldown", false);
                 }
             }
-            return;
+            return false;
         }
         st.record(now, "hold", reason + ", but no provider has an offer: " + none.toString().strip(), true);
+        return false;
     }
 
     /**
      * Starts the cheapest instance of the recipe a scale-in stopped (or any stopped one on the policy's providers)
      * rather than renting another: it still bills its storage and its estimate is still reserved, so a new launch
      * beside it would pay twice. One whose start failed is passed over from then on (a new launch is made instead).
+     *
+     * @return null when none is stopped, else whether the start succeeded
      */
-    private boolean startStopped(CapacityPolicy p, PolicyState st, long now, String reason, String replacing) {
+    private Boolean startStopped(CapacityPolicy p, PolicyState st, long now, String reason, String replacing) {
         Optional<TrackedInstance> stopped = compute.all().stream()
                 .filter(i -> p.recipe().equals(i.recipe()) && i.state() == TrackedInstance.State.STOPPED
                         && p.providers().contains(i.provider()) && !st.startFailed.contains(i.name()))
                 .min(Comparator.comparingDouble(TrackedInstance::usdPerHour));
         if (stopped.isEmpty()) {
-            return false;
+            return null;
         }
         TrackedInstance t = stopped.get();
         try {
@@ -140,7 +160,7 @@ final class CapacityActions {
             st.startFailed.add(t.name());
             st.record(now, "start_failed", reason + ": starting the stopped " + t.name() + " failed (" + e.getMessage()
                     + "); a new instance is launched next time instead", false);
-            return true;
+            return false;
         }
         st.lastChangeMs = now;
         st.highSinceMs = -1;

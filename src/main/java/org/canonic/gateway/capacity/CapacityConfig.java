@@ -69,6 +69,13 @@ public interface CapacityConfig {
         @WithDefault("waiting_per_instance")
         String scaleOutSignal();
 
+        /**
+         * The most instances one scale-out decision launches (each through the cost guard): enough for the waiting
+         * work beyond what serves and what is already launching, up to this and {@code max-instances}.
+         */
+        @WithDefault("4")
+        int maxScaleOutStep();
+
         /** The TTFT p90 target in milliseconds, with {@code scale-out-signal=ttft_p90_ms}. */
         @WithDefault("2000")
         double scaleOutTtftP90Ms();

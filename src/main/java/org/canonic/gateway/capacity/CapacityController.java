@@ -26,11 +26,14 @@ import java.util.function.BooleanSupplier;
  * reads the recipe's instances (tracked by {@link ComputeService}) and the fleet's own load counts of their backends,
  * then at most one decision per policy:
  * <ul>
- *   <li>hold, when any provider list it depends on fails (never act on wrong information) or a launch is under way;</li>
+ *   <li>hold, when any provider list it depends on fails (never act on wrong information), or a launch is under way
+ *       and the signal is not above target;</li>
  *   <li>replace, at once, a serving instance lost without being asked (outbid, exited, gone, unresponsive: told by
  *       {@link ComputeService#onInterruption}) while the policy still needs it ({@link Replacements});</li>
  *   <li>scale out, below {@code min_instances} or when the requests waiting per serving instance stayed at or above
- *       the target for the whole window: the cheapest offer meeting the constraints, provider by provider, launched
+ *       the target for the whole window: as many instances as the waiting work calls for, instances launching counted
+ *       as capacity on the way, up to {@code max_scale_out_step} per decision ({@link ScaleOutSize}); each the
+ *       cheapest offer meeting the constraints, provider by provider, launched
  *       through the same estimate, tiers and daily cap as a manual launch, and only in the automatic or warn tier
  *       (one that would need a human confirmation is refused, reported once for the UTC day, never retried);</li>
  *   <li>scale in, when the open requests per serving instance stayed at or below the threshold for the idle window:
@@ -282,13 +285,15 @@ public final class CapacityController {
             }
             return;
         }
-        if (ready.size() < n) {
-            // A launch or a start is under way: its capacity is not in the signal yet, so wait for it.
+        boolean underWay = ready.size() < n;
+        if (underWay && (ready.isEmpty() || !p.wantsMore(signal))) {
+            // A launch or a start is under way and what serves keeps up (or nothing serves to measure): wait for it.
+            // Never scale in or wake meanwhile; only a signal still above target may launch more (below).
             st.highSinceMs = -1;
             st.lowSinceMs = -1;
             return;
         }
-        if (demanded(p, st, now)) {
+        if (!underWay && demanded(p, st, now)) {
             // Woken on demand: a request found no backend serving the route (scale to zero, or all drained or dead).
             // Deduplicated by the launch itself: once under way it counts as active and this branch is not reached.
             if (n >= p.maxInstances()) {
@@ -319,10 +324,22 @@ public final class CapacityController {
                         + p.maxInstances(), true);
                 return;
             }
-            st.desired = n + 1;
-            String cooling = coolingOut(p, st, now);
-            if (cooling == null) {
-                actions.scaleOut(p, st, now, p.demand(signal) + " for " + held / 1000 + " s");
+            // As many as the waiting work calls for, the instances already launching counted as capacity on the way.
+            int wanted = Math.min(ScaleOutSize.wanted(p, signal), p.maxInstances());
+            int launches = ScaleOutSize.launches(p, signal, n);
+            st.desired = Math.max(n, wanted);
+            if (launches == 0) {
+                st.record(now, "hold", p.demand(signal) + ", covered by the " + (n
+                        - ready.size()) + " instance(s) launching (" + wanted + " wanted)", true);
+                return;
+            }
+            if (coolingOut(p, st, now) == null) {
+                String reason = p.demand(signal) + " for " + held / 1000 + " s";
+                if (launches > 1 || underWay) {
+                    reason += " (" + wanted + " instances wanted, " + ready.size() + " serving, " + (n - ready.size())
+                            + " launching)";
+                }
+                actions.scaleOut(p, st, now, reason, launches);
             }
         } else if (signal.openPerInstance() <= p.scaleInOpenPerInstance()) {
             st.highSinceMs = -1;

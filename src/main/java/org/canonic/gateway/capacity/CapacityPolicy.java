@@ -22,14 +22,38 @@ public record CapacityPolicy(String recipe, int minInstances, int maxInstances, 
                              Duration scaleOutWindow, double scaleInOpenPerInstance, Duration scaleInWindow,
                              Duration scaleOutCooldown, Duration scaleInCooldown, ScaleIn scaleInAction,
                              Order scaleInOrder, double plannedHours, Duration drainDeadline,
-                             List<CapacityWindow> windows, ScaleOutSignal scaleOutSignal, double scaleOutTtftP90Ms) {
+                             List<CapacityWindow> windows, ScaleOutSignal scaleOutSignal, double scaleOutTtftP90Ms,
+                             int maxScaleOutStep) {
 
     public static final int MAX_INSTANCES_LIMIT = 64;
+    /** The most instances one scale-out decision launches unless the policy says otherwise. */
+    public static final int DEFAULT_MAX_SCALE_OUT_STEP = 4;
     /** The most windows one policy may have. */
     public static final int MAX_WINDOWS = 16;
 
     public CapacityPolicy {
         windows = windows == null ? List.of() : List.copyOf(windows);
+    }
+
+    /** A policy with the default {@code max_scale_out_step}. */
+    public CapacityPolicy(String recipe, int minInstances, int maxInstances, List<String> providers, String gpu,
+                          Double minVramGb, Double maxUsdPerHour, double scaleOutWaitingPerInstance,
+                          Duration scaleOutWindow, double scaleInOpenPerInstance, Duration scaleInWindow,
+                          Duration scaleOutCooldown, Duration scaleInCooldown, ScaleIn scaleInAction,
+                          Order scaleInOrder, double plannedHours, Duration drainDeadline,
+                          List<CapacityWindow> windows, ScaleOutSignal scaleOutSignal, double scaleOutTtftP90Ms) {
+        this(recipe, minInstances, maxInstances, providers, gpu, minVramGb, maxUsdPerHour, scaleOutWaitingPerInstance,
+                scaleOutWindow, scaleInOpenPerInstance, scaleInWindow, scaleOutCooldown, scaleInCooldown,
+                scaleInAction, scaleInOrder, plannedHours, drainDeadline, windows, scaleOutSignal, scaleOutTtftP90Ms,
+                DEFAULT_MAX_SCALE_OUT_STEP);
+    }
+
+    /** This policy launching at most {@code step} instances per scale-out decision. */
+    public CapacityPolicy withMaxScaleOutStep(int step) {
+        return new CapacityPolicy(recipe, minInstances, maxInstances, providers, gpu, minVramGb, maxUsdPerHour,
+                scaleOutWaitingPerInstance, scaleOutWindow, scaleInOpenPerInstance, scaleInWindow, scaleOutCooldown,
+                scaleInCooldown, scaleInAction, scaleInOrder, plannedHours, drainDeadline, windows, scaleOutSignal,
+                scaleOutTtftP90Ms, step);
     }
 
     /** A policy without scheduled windows. */
@@ -85,7 +109,7 @@ public record CapacityPolicy(String recipe, int minInstances, int maxInstances, 
         return min == minInstances ? this : new CapacityPolicy(recipe, min, maxInstances, providers, gpu, minVramGb,
                 maxUsdPerHour, scaleOutWaitingPerInstance, scaleOutWindow, scaleInOpenPerInstance, scaleInWindow,
                 scaleOutCooldown, scaleInCooldown, scaleInAction, scaleInOrder, plannedHours, drainDeadline, windows,
-                scaleOutSignal, scaleOutTtftP90Ms);
+                scaleOutSignal, scaleOutTtftP90Ms, maxScaleOutStep);
     }
 
     public enum ScaleIn { STOP, DESTROY }
@@ -104,7 +128,7 @@ public record CapacityPolicy(String recipe, int minInstances, int maxInstances, 
             "min_vram_gb", "max_usd_per_hour", "scale_out_waiting_per_instance", "scale_out_window_seconds",
             "scale_in_open_per_instance", "scale_in_window_seconds", "scale_out_cooldown_seconds",
             "scale_in_cooldown_seconds", "scale_in_action", "scale_in_order", "planned_hours",
-            "drain_deadline_seconds", "windows", "scale_out_signal", "scale_out_ttft_p90_ms");
+            "drain_deadline_seconds", "windows", "scale_out_signal", "scale_out_ttft_p90_ms", "max_scale_out_step");
 
     /** A configured policy; what is wrong with its windows is added to {@code problems}. */
     static CapacityPolicy of(String recipe, CapacityConfig.Policy c, List<String> problems) {
@@ -133,7 +157,8 @@ public record CapacityPolicy(String recipe, int minInstances, int maxInstances, 
                 c.maxUsdPerHour().orElse(null), c.scaleOutWaitingPerInstance(), c.scaleOutWindow(),
                 c.scaleInOpenPerInstance(), c.scaleInWindow(), c.scaleOutCooldown(), c.scaleInCooldown(),
                 enumOf(ScaleIn.class, c.scaleInAction()), enumOf(Order.class, c.scaleInOrder()), c.plannedHours(),
-                c.drainDeadline(), windows, enumOf(ScaleOutSignal.class, c.scaleOutSignal()), c.scaleOutTtftP90Ms());
+                c.drainDeadline(), windows, enumOf(ScaleOutSignal.class, c.scaleOutSignal()), c.scaleOutTtftP90Ms(),
+                c.maxScaleOutStep());
     }
 
     /**
@@ -183,7 +208,8 @@ public record CapacityPolicy(String recipe, int minInstances, int maxInstances, 
                 seconds(body, "drain_deadline_seconds", base.drainDeadline),
                 body.has("windows") ? windows(body.get("windows")) : base.windows,
                 body.has("scale_out_signal") ? enumField(ScaleOutSignal.class, body, "scale_out_signal")
-                        : base.scaleOutSignal, number(body, "scale_out_ttft_p90_ms", base.scaleOutTtftP90Ms));
+                        : base.scaleOutSignal, number(body, "scale_out_ttft_p90_ms", base.scaleOutTtftP90Ms),
+                integer(body, "max_scale_out_step", base.maxScaleOutStep));
     }
 
     /** The {@code windows} of a PUT body (see {@link CapacityWindow#list}), refused naming the field at fault. */
@@ -262,6 +288,10 @@ public record CapacityPolicy(String recipe, int minInstances, int maxInstances, 
         if (!(scaleOutTtftP90Ms > 0) || scaleOutTtftP90Ms > 600_000) {
             problems.add(f.apply("scale-out-ttft-p90-ms") + " must lie in (0, 600000], got " + scaleOutTtftP90Ms);
         }
+        if (maxScaleOutStep < 1 || maxScaleOutStep > MAX_INSTANCES_LIMIT) {
+            problems.add(f.apply("max-scale-out-step") + " must lie between 1 and " + MAX_INSTANCES_LIMIT + ", got "
+                    + maxScaleOutStep);
+        }
         for (int k = 0; k < windows.size(); k++) {
             if (windows.get(k).minInstances() > maxInstances) {
                 String name = prefix != null ? prefix + ".windows[" + k + "].min-instances"
@@ -302,6 +332,7 @@ public record CapacityPolicy(String recipe, int minInstances, int maxInstances, 
         v.put("scale_in_order", scaleInOrder.name().toLowerCase(Locale.ROOT));
         v.put("scale_out_signal", scaleOutSignal.name().toLowerCase(Locale.ROOT));
         v.put("scale_out_ttft_p90_ms", scaleOutTtftP90Ms);
+        v.put("max_scale_out_step", maxScaleOutStep);
         v.put("planned_hours", plannedHours);
         v.put("drain_deadline_seconds", drainDeadline.toSeconds());
         com.fasterxml.jackson.databind.node.ArrayNode shown = v.putArray("windows");

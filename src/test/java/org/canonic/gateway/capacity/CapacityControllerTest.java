@@ -157,6 +157,61 @@ class CapacityControllerTest {
         assertEquals(2, creates(), "at max_instances (and the new one is not ready yet): no third");
     }
 
+    /** Waits until the fleet's scrape of {@code t}'s backend shows {@code waiting} requests waiting. */
+    private void awaitWaiting(TrackedInstance t, int waiting) throws InterruptedException {
+        LiveBackend backend = fleet.find(t.name()).orElseThrow();
+        long until = System.currentTimeMillis() + 10_000;
+        while ((backend.load().signals() == null || backend.load().signals().waiting() != waiting)
+                && System.currentTimeMillis() < until) {
+            Thread.sleep(100);
+        }
+        assertEquals(waiting, backend.load().signals().waiting(), "the scrape arrived");
+    }
+
+    @Test
+    void aBurstLaunchesWhatTheWaitingCallsForInOneDecisionAndALaunchUnderWayCountsAsCapacityOnTheWay()
+            throws Exception {
+        ComputeHarness h = harness();
+        // Up to 8 instances, at most 3 per decision; each instance takes 4 running + the target of 2 waiting.
+        CapacityController controller = controller(h, policy(1, 8, 1).withMaxScaleOutStep(3));
+        controller.tick();
+        TrackedInstance first = live(h).get(0);
+        h.awaitState(first, TrackedInstance.State.READY, 30_000);
+        vast.createdStatus = "loading"; // from here on, launched machines stay launching
+
+        // A burst: 40 waiting beside 4 running on the one instance, 44 open = 8 instances' worth; the step bounds it.
+        machine.metrics(FakeVllm.vllmMetrics(4, 40, 0.9, 0, 0));
+        awaitWaiting(first, 40);
+        tickAfter(controller, Duration.ofSeconds(1));
+        tickAfter(controller, Duration.ofSeconds(120));
+        assertEquals(1 + 3, creates(), "one decision launched max_scale_out_step instances, not one");
+        assertEquals(4, count(EventTypes.COMPUTE_SCALE_OUT));
+        assertEquals(4, live(h).size());
+        var view = controller.view().path("policies").get(0);
+        assertEquals(8, view.path("desired_instances").asInt(), view.toString());
+
+        // The three still launch; the burst eases to what serving + launching covers (10 open = 2 instances' worth).
+        machine.metrics(FakeVllm.vllmMetrics(4, 6, 0.9, 0, 0));
+        awaitWaiting(first, 6);
+        for (int i = 0; i < 5; i++) {
+            tickAfter(controller, Duration.ofSeconds(120));
+        }
+        assertEquals(4, creates(), "demand covered by the launches under way: nothing more");
+        assertTrue(controller.view().toString().contains("covered by the 3 instance(s) launching"),
+                controller.view().toString());
+
+        // The burst comes back while the three still launch (the signal stayed above target all along, so the
+        // window held): the work beyond serving + launching, in one decision.
+        machine.metrics(FakeVllm.vllmMetrics(4, 40, 0.9, 0, 0));
+        awaitWaiting(first, 40);
+        tickAfter(controller, Duration.ofSeconds(1));
+        assertEquals(7, creates(), "3 more while three launch: 8 wanted, 4 active, step 3");
+        for (int i = 0; i < 5; i++) {
+            tickAfter(controller, Duration.ofSeconds(120));
+        }
+        assertEquals(8, creates(), "never above max_instances");
+    }
+
     @Test
     void aLaunchTheCostGuardWouldNotAdmitAutomaticallyIsNeverMadeAndReportedOnce() throws Exception {
         // $0.40/h x 60 h = $24: above the $20 confirmation tier, which no automatic launch may use.

@@ -44,6 +44,24 @@ class CapacityPolicyTest {
                 .allMatch(p -> p.startsWith("gateway.capacity.policies.other.")), all);
     }
 
+    @Test
+    void theScaleOutStepIsReadCheckedAndShown() {
+        List<String> problems = new ArrayList<>();
+        CapacityPolicy read = CapacityPolicy.of("main", config("gateway.capacity.policies.main.min-instances", "0")
+                .policies().get("main"), problems);
+        assertEquals(CapacityPolicy.DEFAULT_MAX_SCALE_OUT_STEP, read.maxScaleOutStep(), "4 unless configured");
+        assertEquals(4, read.view().path("max_scale_out_step").asInt());
+        CapacityPolicy zero = CapacityPolicy.of("main", config("gateway.capacity.policies.main.max-scale-out-step",
+                "0").policies().get("main"), problems);
+        assertTrue(String.join("\n", zero.problems("gateway.capacity.policies.main", PROVIDERS, RECIPES, 720))
+                .contains("gateway.capacity.policies.main.max-scale-out-step must lie between 1 and 64, got 0"));
+        CapacityPolicy put = CapacityPolicy.parse("main", com.fasterxml.jackson.databind.node.JsonNodeFactory.instance
+                .objectNode().put("max_scale_out_step", 65), read);
+        assertTrue(put.problems(null, PROVIDERS, RECIPES, 720).get(0).startsWith("max_scale_out_step must lie"));
+        assertEquals(2, CapacityPolicy.parse("main", com.fasterxml.jackson.databind.node.JsonNodeFactory.instance
+                .objectNode().put("max_scale_out_step", 2), read).maxScaleOutStep());
+    }
+
     private static CapacityConfig config(String... keyValues) {
         Map<String, String> properties = new HashMap<>();
         for (int i = 0; i + 1 < keyValues.length; i += 2) {

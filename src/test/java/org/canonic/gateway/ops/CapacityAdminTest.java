@@ -62,6 +62,10 @@ class CapacityAdminTest extends GatewayTest {
                 "invalid_capacity_policy", "max_instance");
         assertError(admin("PUT", "/admin/compute/capacity/main", "{\"scale_out_window_seconds\":\"2m\"}"), 400,
                 "invalid_capacity_policy", "scale_out_window_seconds");
+        assertError(admin("PUT", "/admin/compute/capacity/main", "{\"max_scale_out_step\":0}"), 400,
+                "invalid_capacity_policy", "max_scale_out_step");
+        assertError(admin("PUT", "/admin/compute/capacity/main", "{\"max_scale_out_step\":\"all\"}"), 400,
+                "invalid_capacity_policy", "max_scale_out_step");
         assertError(admin("PUT", "/admin/compute/capacity/main", "not json"), 400, "invalid_body", null);
         assertError(admin("PUT", "/admin/compute/capacity/nosuch", "{}"), 404, "recipe_not_found", null);
         assertEquals(0, policies().size(), "off unless configured: nothing was set");
