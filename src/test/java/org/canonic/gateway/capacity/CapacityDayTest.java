@@ -72,11 +72,11 @@ class CapacityDayTest {
                 Duration.ofMinutes(15), List.of()));
         // The policy the targets judge: scale to zero outside a scheduled window of office hours.
         List<CapacityDay.ArmResult> policies = new ArrayList<>();
-        policies.add(day.run("policy", day.policy(0, peak, Duration.ofMinutes(2), settings.seqs() * 0.5,
+        policies.add(day.run("policy", day.policy(0, peak, Duration.ofMinutes(2), settings.seqs() * 0.6,
                 Duration.ofMinutes(10), CapacityDay.officeHours())));
         if (withMinimumOne) {
             // For comparison: the same policy without the window, one instance kept day and night.
-            policies.add(day.run("policy-min1", day.policy(1, peak, Duration.ofMinutes(2), settings.seqs() * 0.5,
+            policies.add(day.run("policy-min1", day.policy(1, peak, Duration.ofMinutes(2), settings.seqs() * 0.6,
                     Duration.ofMinutes(10), List.of())));
         }
         CapacityDayReport report = new CapacityDayReport(settings, day.arrivals().size(), on, policies,
