@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.canonic.gateway.config.InvalidConfigurationException;
 import org.canonic.gateway.coordination.StateDirectory;
 
-import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,20 +29,10 @@ public final class FileCapacityPolicyStore implements CapacityPolicyStore {
     public FileCapacityPolicyStore(StateDirectory state, ObjectMapper mapper) {
         this.state = state;
         this.mapper = mapper;
-        Optional<byte[]> stored;
-        try {
-            stored = state.read(FILE);
-        } catch (IOException e) {
-            throw unreadable(e.getClass().getSimpleName());
-        }
+        Optional<JsonNode> stored = state.readDocument(FILE, mapper, this::unreadable);
         if (stored.isPresent()) {
-            JsonNode root;
-            try {
-                root = mapper.readTree(stored.get());
-            } catch (IOException e) {
-                throw unreadable("not JSON");
-            }
-            if (root == null || !root.path("policies").isObject()) {
+            JsonNode root = stored.get();
+            if (!root.path("policies").isObject()) {
                 throw unreadable("no \"policies\" object");
             }
             root.get("policies").fields().forEachRemaining(e -> policies.put(e.getKey(), e.getValue()));

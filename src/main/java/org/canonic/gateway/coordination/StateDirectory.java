@@ -1,7 +1,9 @@
 package org.canonic.gateway.coordination;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectWriter;
+import com.fasterxml.jackson.databind.node.MissingNode;
 import io.quarkus.runtime.Startup;
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Inject;
@@ -22,6 +24,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Function;
 
 /**
  * The directory holding what must survive a restart ({@code GATEWAY_STATE_DIR}): the lock and its fencing counter,
@@ -159,6 +162,31 @@ public class StateDirectory {
             forceDirectory();
         } finally {
             Files.deleteIfExists(temp);
+        }
+    }
+
+    /**
+     * The JSON document {@code name} (the reading twin of {@link #writeDocument}), or empty when the file does not
+     * exist; a file that cannot be read or is not JSON is refused through {@code unreadable}, given why (the
+     * exception's name, or "not JSON"), so that each store names itself and its way back.
+     */
+    public Optional<JsonNode> readDocument(String name, ObjectMapper mapper,
+                                           Function<String, ? extends RuntimeException> unreadable) {
+        Optional<byte[]> stored;
+        try {
+            stored = read(name);
+        } catch (IOException e) {
+            throw unreadable.apply(e.getClass().getSimpleName());
+        }
+        if (stored.isEmpty()) {
+            return Optional.empty();
+        }
+        try {
+            JsonNode document = mapper.readTree(stored.get());
+            // An empty file is there but holds nothing: missing, so the store's own shape check refuses it.
+            return Optional.of(document == null ? MissingNode.getInstance() : document);
+        } catch (IOException e) {
+            throw unreadable.apply("not JSON");
         }
     }
 

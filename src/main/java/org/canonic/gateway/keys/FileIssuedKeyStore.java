@@ -8,7 +8,6 @@ import org.canonic.gateway.config.InvalidConfigurationException;
 import org.canonic.gateway.coordination.CoordinationUnavailable;
 import org.canonic.gateway.coordination.StateDirectory;
 
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -36,22 +35,12 @@ public final class FileIssuedKeyStore implements IssuedKeyStore {
     public FileIssuedKeyStore(StateDirectory state, ObjectMapper mapper) {
         this.state = state;
         this.mapper = mapper;
-        Optional<byte[]> stored;
-        try {
-            stored = state.read(FILE);
-        } catch (IOException e) {
-            throw unreadable(e.getClass().getSimpleName());
-        }
+        Optional<JsonNode> stored = state.readDocument(FILE, mapper, this::unreadable);
         if (stored.isEmpty()) {
             return;
         }
-        JsonNode root;
-        try {
-            root = mapper.readTree(stored.get());
-        } catch (IOException e) {
-            throw unreadable("not JSON");
-        }
-        if (root == null || !root.isObject() || !root.path("keys").isArray()) {
+        JsonNode root = stored.get();
+        if (!root.isObject() || !root.path("keys").isArray()) {
             throw unreadable("no \"keys\" list");
         }
         for (JsonNode node : root.get("keys")) {

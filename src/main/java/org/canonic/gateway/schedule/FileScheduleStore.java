@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.canonic.gateway.config.InvalidConfigurationException;
 import org.canonic.gateway.coordination.StateDirectory;
 
-import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -36,22 +35,12 @@ public final class FileScheduleStore implements ScheduleStore {
     }
 
     private List<ScheduleEntry> load() {
-        Optional<byte[]> stored;
-        try {
-            stored = state.read(FILE);
-        } catch (IOException e) {
-            throw unreadable(e.getClass().getSimpleName());
-        }
+        Optional<JsonNode> stored = state.readDocument(FILE, mapper, this::unreadable);
         if (stored.isEmpty()) {
             return List.of();
         }
-        JsonNode root;
-        try {
-            root = mapper.readTree(stored.get());
-        } catch (IOException e) {
-            throw unreadable("not JSON");
-        }
-        if (root == null || !root.isObject() || !root.path("entries").isArray()) {
+        JsonNode root = stored.get();
+        if (!root.isObject() || !root.path("entries").isArray()) {
             throw unreadable("no \"entries\" list");
         }
         List<ScheduleEntry> loaded = new java.util.ArrayList<>();

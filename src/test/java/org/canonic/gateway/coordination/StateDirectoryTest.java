@@ -1,5 +1,6 @@
 package org.canonic.gateway.coordination;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import org.canonic.gateway.config.InvalidConfigurationException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -33,6 +34,26 @@ class StateDirectoryTest {
             assertTrue(refused.getMessage().contains("GATEWAY_STATE_DIR") && refused.getMessage()
                     .contains("must be a writable directory"), refused.getMessage());
         }
+    }
+
+    @Test
+    void aDocumentIsReadAbsentOrRefusedSayingWhy(@TempDir Path tmp) throws Exception {
+        StateDirectory state = new StateDirectory(tmp);
+        ObjectMapper mapper = new ObjectMapper();
+        java.util.function.Function<String, IllegalStateException> refuse = IllegalStateException::new;
+        assertTrue(state.readDocument("doc.json", mapper, refuse).isEmpty(), "absent");
+        Files.writeString(tmp.resolve("doc.json"), "{\"v\":1}");
+        assertEquals(1, state.readDocument("doc.json", mapper, refuse).orElseThrow().path("v").asInt());
+        Files.writeString(tmp.resolve("doc.json"), "{\"v\":");
+        assertEquals("not JSON", assertThrows(IllegalStateException.class,
+                () -> state.readDocument("doc.json", mapper, refuse)).getMessage());
+        // Present but empty is not absent: the store's shape check sees a missing node and refuses it.
+        Files.writeString(tmp.resolve("doc.json"), "");
+        assertTrue(state.readDocument("doc.json", mapper, refuse).orElseThrow().isMissingNode());
+        Files.delete(tmp.resolve("doc.json"));
+        Files.createDirectory(tmp.resolve("doc.json"));
+        assertTrue(assertThrows(IllegalStateException.class, () -> state.readDocument("doc.json", mapper, refuse))
+                .getMessage().endsWith("Exception"));
     }
 
     @Test
